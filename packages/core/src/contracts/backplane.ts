@@ -1,0 +1,52 @@
+/** Connection state of a backplane, as reported to core. */
+export type BackplaneState = 'connected' | 'disconnected'
+
+/**
+ * "Messages may have been missed." `recovered: true` means the backplane has
+ * already redelivered everything it missed through `onFrame` (a replaying
+ * transport such as NATS JetStream), so core keeps its local handles; with
+ * `recovered: false` core applies its gap policy (by default: clear local handles).
+ */
+export interface BackplaneGap {
+  /** Short machine-readable cause: `reconnect`, `resubscribe`, `failover`, `replay-failed`, `retention-exceeded`, ... */
+  readonly reason: string
+  /** True when every missed frame was redelivered through `onFrame` before this call. */
+  readonly recovered: boolean
+  /** Human-readable detail for events and logs. */
+  readonly detail?: string
+}
+
+/** What core hands a backplane when it connects. */
+export interface BackplaneListener {
+  /** A frame arrived on the channel (including our own: core filters those). Must not throw. */
+  onFrame(frame: Uint8Array): void
+  /** Frames may have been missed; see {@link BackplaneGap}. */
+  onGap(gap: BackplaneGap): void
+  /** The connection changed state. */
+  onState(state: BackplaneState): void
+}
+
+/** What a backplane can do, declared as data. */
+export interface BackplaneCapabilities {
+  /** Replays missed frames after a gap (reports `recovered: true` when it managed to). */
+  readonly replay: boolean
+  /** Largest frame the transport carries, bytes; core never publishes a larger one. */
+  readonly maxFrameBytes: number
+}
+
+/**
+ * A dumb transport for opaque frames on one channel per cache. Core does the
+ * encoding, batching, own-message filtering, retries and recovery.
+ */
+export interface Backplane {
+  /** Name for stats, events and errors. */
+  readonly name: string
+  /** What the transport can do. */
+  readonly capabilities: BackplaneCapabilities
+  /** Subscribes to `channel`; resolves once frames published after it will be delivered. Called once. */
+  connect(channel: string, listener: BackplaneListener): Promise<void>
+  /** Publishes one frame to the channel; rejects when it was not accepted by the server (core retries). */
+  publish(frame: Uint8Array): Promise<void>
+  /** Unsubscribes and releases what the backplane opened; never a client it was given. */
+  close(): Promise<void>
+}

@@ -1,0 +1,130 @@
+/** A value or a promise of it: synchronous handles (memory) do not pay for a promise. */
+export type MaybePromise<T> = T | Promise<T>
+
+/** How an item expires. TTLs are always milliseconds. */
+export type ExpirationMode = 'none' | 'absolute' | 'sliding'
+
+/** Expiration as users write it: `{ mode: 'none' }` or a mode with a TTL in ms. */
+export type Expiration = { mode: 'none' } | { mode: 'absolute' | 'sliding'; ttl: number }
+
+/**
+ * One stored item as a handle returns it.
+ *
+ * `value` is the application value for handles that keep objects (memory) and the
+ * serializer's bytes for handles that declare `capabilities.bytes`.
+ */
+export interface StoredItem<V = unknown> {
+  /** The value, or its serialized bytes for a `bytes` handle. */
+  readonly value: V
+  /** Expiration mode of the item. */
+  readonly mode: ExpirationMode
+  /** TTL in ms for `absolute` and `sliding` items; 0 for `none`. */
+  readonly ttl: number
+  /** When the item expires, epoch ms (for sliding: last access + ttl); 0 = never. */
+  readonly expiresAt: number
+  /** When the item was written, epoch ms. */
+  readonly created: number
+  /** Version of the item in this handle; starts at 1, bumped by every write. */
+  readonly version: number
+}
+
+/**
+ * What a write hands a handle. `expiresAt` is computed by core (so a copy-up keeps
+ * the remaining lifetime of the lower item); `version`, when given, is stored as is
+ * (copies keep the source's version), otherwise the handle assigns one.
+ */
+export interface ItemInput<V = unknown> {
+  readonly value: V
+  readonly mode: ExpirationMode
+  readonly ttl: number
+  readonly expiresAt: number
+  readonly created: number
+  readonly version?: number
+}
+
+/** Result of a compare-and-set update. */
+export type UpdateOutcome = { readonly status: 'ok'; readonly version: number } | { readonly status: 'conflict' | 'missing' }
+
+/** Why a handle dropped an item by itself. */
+export type EvictReason = 'expired' | 'evicted' | 'external'
+
+/** Called by a handle when it dropped an item on its own (not on a remove/clear by core). */
+export type EvictListener = (key: string, region: string | undefined, reason: EvictReason) => void
+
+/** How a handle clears a region (documentation and conformance read this). */
+export type RegionClearStrategy = 'native' | 'scan' | 'generation'
+
+/** What a handle can do, declared as data; core, the conformance suites and the docs read it. */
+export interface HandleCapabilities {
+  /** Shared between application instances (Redis, Memcached); remote invalidations never touch it. */
+  readonly distributed: boolean
+  /** Stores bytes: core serializes values before writing and deserializes after reading. */
+  readonly bytes: boolean
+  /** Versioned compare-and-set `update` is atomic. Without it `update` is rejected for this handle at the bottom. */
+  readonly cas: boolean
+  /** Supports sliding expiration (a read extends the item's lifetime). */
+  readonly sliding: boolean
+  /** Longest TTL the handle accepts, ms; `Infinity` when unlimited. Core clamps longer TTLs. */
+  readonly maxTtlMs: number
+  /** Smallest unit of time the store keeps, ms (1 for ms stores, 1000 for Memcached). Core rounds TTLs up to it. */
+  readonly ttlGranularityMs: number
+  /** How `clearRegion` works. */
+  readonly clearRegion: RegionClearStrategy
+  /** `get`/`set`/... return synchronously (memory). Lets core skip awaits on the hot path. */
+  readonly synchronous: boolean
+}
+
+/**
+ * A dumb store. Keys are a `key` plus an optional `region` passed as two arguments
+ * (no per-call key object on the hot path); the same key in two regions is two items.
+ * Every member may throw raw errors: core wraps them in typed errors.
+ */
+export interface CacheHandle<V = unknown> {
+  /** Unique name of the handle within a manager (stats, events and errors carry it). */
+  readonly name: string
+  /** What the handle can do. */
+  readonly capabilities: HandleCapabilities
+  /** Reads an item; expired items are never returned. Sliding items are extended by the read. */
+  get(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
+  /** Writes the item only if the key is absent (atomic). True when written. */
+  add(key: string, region: string | undefined, item: ItemInput<V>): MaybePromise<boolean>
+  /** Writes the item unconditionally; returns the version stored. */
+  set(key: string, region: string | undefined, item: ItemInput<V>): MaybePromise<number>
+  /**
+   * Atomic compare-and-set: writes the item only if the stored version equals
+   * `expectedVersion`; the stored version becomes `expectedVersion + 1` unless `item.version` is given.
+   */
+  update(
+    key: string,
+    region: string | undefined,
+    expectedVersion: number,
+    item: ItemInput<V>,
+  ): MaybePromise<UpdateOutcome>
+  /** Removes an item. True when something was removed. */
+  remove(key: string, region: string | undefined): MaybePromise<boolean>
+  /** Changes an existing item's expiration (expiresAt computed by core). True when the item exists. */
+  expire(
+    key: string,
+    region: string | undefined,
+    mode: ExpirationMode,
+    ttl: number,
+    expiresAt: number,
+  ): MaybePromise<boolean>
+  /** Removes every item of this handle's cache (never data of other caches). */
+  clear(): MaybePromise<void>
+  /** Removes every item of one region. */
+  clearRegion(region: string): MaybePromise<void>
+  /** Releases what the handle opened (connections, timers); never what it was given. */
+  close(): MaybePromise<void>
+  /** Extends a sliding item's lifetime without reading it. True when the item exists. */
+  touch?(key: string, region: string | undefined): MaybePromise<boolean>
+  /** Reads several keys of one region at once, results in the order of `keys`. */
+  getMany?(keys: readonly string[], region: string | undefined): MaybePromise<ReadonlyArray<StoredItem<V> | undefined>>
+  /** Registers a listener for items the handle drops by itself; returns an unsubscribe function. */
+  onEvict?(listener: EvictListener): () => void
+  /**
+   * Called by core once, before first use, with the manager's cache name (handles that
+   * share a store scope their keys with it). A handle used by two managers is an error.
+   */
+  bind?(cacheName: string): MaybePromise<void>
+}

@@ -1,0 +1,33 @@
+// Public API of @cacheplane/core. Each line names the module that owns the export.
+
+export type {
+  CacheHandle,
+  EvictListener,
+  EvictReason,
+  Expiration,
+  ExpirationMode,
+  HandleCapabilities,
+  ItemInput,
+  MaybePromise,
+  RegionClearStrategy,
+  StoredItem,
+  UpdateOutcome,
+} from './contracts/cache-handle.js'
+export type {
+  Backplane,
+  BackplaneCapabilities,
+  BackplaneGap,
+  BackplaneListener,
+  BackplaneState,
+} from './contracts/backplane.js'
+export type { Serializer } from './contracts/serializer.js'
+export * from './errors.js'
+export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey } from './store-key.js'
+export type { BackplaneMessage, ChangeKind, DecodedFrame } from './backplane/messages.js'
+export * from './backplane/frame-codec.js'
+export * from './backplane/memory-backplane.js'
+export * from './serializers.js'
+export * from './envelope.js'
+export * from './cache-manager.js'
+export type * from './events.js'
+export type * from './stats.js'
