@@ -127,4 +127,10 @@ export interface CacheHandle<V = unknown> {
    * share a store scope their keys with it). A handle used by two managers is an error.
    */
   bind?(cacheName: string): MaybePromise<void>
+  /**
+   * Another instance cleared the cache (`region` undefined) or one region, as heard on the
+   * backplane. Distributed handles are otherwise never touched by remote messages; a handle
+   * that caches store state locally (Memcached's generation counters) refreshes it here.
+   */
+  onRemoteClear?(region: string | undefined): MaybePromise<void>
 }
