@@ -43,7 +43,9 @@ export interface ItemInput<V = unknown> {
 }
 
 /** Result of a compare-and-set update. */
-export type UpdateOutcome = { readonly status: 'ok'; readonly version: number } | { readonly status: 'conflict' | 'missing' }
+export type UpdateOutcome =
+  | { readonly status: 'ok'; readonly version: number }
+  | { readonly status: 'conflict' | 'missing' }
 
 /** Why a handle dropped an item by itself. */
 export type EvictReason = 'expired' | 'evicted' | 'external'
@@ -119,7 +121,10 @@ export interface CacheHandle<V = unknown> {
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch?(key: string, region: string | undefined): MaybePromise<boolean>
   /** Reads several keys of one region at once, results in the order of `keys`. */
-  getMany?(keys: readonly string[], region: string | undefined): MaybePromise<ReadonlyArray<StoredItem<V> | undefined>>
+  getMany?(
+    keys: readonly string[],
+    region: string | undefined,
+  ): MaybePromise<ReadonlyArray<StoredItem<V> | undefined>>
   /** Registers a listener for items the handle drops by itself; returns an unsubscribe function. */
   onEvict?(listener: EvictListener): () => void
   /**
