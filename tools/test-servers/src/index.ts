@@ -1,0 +1,5 @@
+export { freePort } from './free-port.js'
+export { type MemcachedOptions, memcachedImage, startMemcached, startOwnMemcached } from './memcached.js'
+export { type NatsOptions, natsImage, startNats } from './nats.js'
+export { type RedisOptions, redisImage, startRedis } from './redis.js'
+export type { HostPort, RunningServer } from './running-server.js'

@@ -1,0 +1,39 @@
+import { probes } from './probe.js'
+import { resolveServer, type ServerKind } from './resolve-server.js'
+import type { RunningServer } from './running-server.js'
+
+/** Pinned image used when a container engine is reachable. */
+export const natsImage = 'nats:2.10.18-alpine'
+
+/** Options for {@link startNats}. */
+export interface NatsOptions {
+  /** Enable JetStream (default true), stored in the server's temporary directory. */
+  jetstream?: boolean
+}
+
+const natsUrl = (host: string, port: number): string => `nats://${host}:${port}`
+
+/** A single NATS server: `NATS_URL`, else a container, else the local `nats-server`. URL `nats://host:port`. */
+export function startNats(options: NatsOptions = {}): Promise<RunningServer> {
+  const jetstream = options.jetstream ?? true
+  const kind: ServerKind = {
+    name: 'NATS',
+    envName: 'NATS_URL',
+    defaultPort: 4222,
+    binaryName: 'nats-server',
+    container: () => ({
+      image: natsImage,
+      containerPort: 4222,
+      command: ['-p', '4222', ...(jetstream ? ['-js'] : [])],
+      url: natsUrl,
+    }),
+    process: (binary) => ({
+      kind: 'nats',
+      binary,
+      args: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', dir] : [])],
+      probe: probes.nats,
+      url: natsUrl,
+    }),
+  }
+  return resolveServer(kind)
+}
