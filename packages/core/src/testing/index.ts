@@ -1,0 +1,4 @@
+// Public API of @cacheplane/core/testing: conformance suites, chaos wrappers and
+// deadline helpers for tests of cacheplane and of custom handles and backplanes.
+
+export { randomKey, type WaitForOptions, waitFor } from './wait-for.js'

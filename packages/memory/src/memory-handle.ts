@@ -1,0 +1,380 @@
+/**
+ * The in-process handle: an LRU bounded by entries (and optionally bytes) with
+ * absolute and sliding TTL, eviction events and version-based CAS, all synchronous.
+ *
+ * A memory hit through `CacheManager` is the product's hot path, which shapes the code:
+ * the entry object is the `StoredItem` returned (no allocation on a hit), items without
+ * expiry never read the clock, the LRU order is a doubly linked list through fields of
+ * the entries (O(1), no arrays to grow), and regions are nested maps so no call builds
+ * a composite key string.
+ */
+import type {
+  CacheHandle,
+  EvictListener,
+  EvictReason,
+  ExpirationMode,
+  HandleCapabilities,
+  ItemInput,
+  StoredItem,
+  UpdateOutcome,
+} from '@cacheplane/core'
+import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
+import { MemoryEntry } from './memory-entry.js'
+import {
+  type MemoryHandleOptions,
+  type ResolvedMemoryOptions,
+  resolveMemoryOptions,
+} from './memory-options.js'
+
+/** The handle {@link memoryHandle} returns: the full contract plus a few memory-only helpers. */
+export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
+  /** Extends a sliding item's lifetime without reading it. True when the item exists. */
+  touch(key: string, region: string | undefined): boolean
+  /** Reads several keys of one region, results in the order of `keys`. */
+  getMany(keys: readonly string[], region: string | undefined): Array<StoredItem<V> | undefined>
+  /** Registers a listener for `expired` and `evicted` items; returns an unsubscribe function. */
+  onEvict(listener: EvictListener): () => void
+  /** Binds the handle to one cache name (a local handle belongs to one manager). */
+  bind(cacheName: string): void
+  /** Number of items held (expired items not swept yet included). */
+  readonly size: number
+  /** Bytes counted against `maxBytes` (0 without a byte bound). */
+  readonly bytes: number
+  /** Removes expired items now, emitting `expired`; returns how many. The timer calls it too. */
+  sweep(): number
+}
+
+/** Creates an in-process cache handle. See {@link MemoryHandleOptions}. */
+export function memoryHandle<V = unknown>(options?: MemoryHandleOptions<V>): MemoryCacheHandle<V> {
+  return new MemoryHandle<V>(resolveMemoryOptions(options)) satisfies CacheHandle<V>
+}
+
+class MemoryHandle<V> implements MemoryCacheHandle<V> {
+  readonly name: string
+  readonly capabilities: HandleCapabilities
+  // Items without a region live in `root`; each region gets its own map, created on
+  // first write and dropped when it empties (regions never accumulate).
+  private readonly root = new Map<string, MemoryEntry<V>>()
+  private readonly regions = new Map<string, Map<string, MemoryEntry<V>>>()
+  // Circular list through a sentinel: `head.older` is the most recently used entry,
+  // `head.newer` the least recently used. The sentinel removes every null check.
+  private readonly head: MemoryEntry<V>
+  private count = 0
+  private totalBytes = 0
+  private readonly maxEntries: number
+  private readonly maxBytes: number
+  private readonly sizeOf: ((value: V) => number) | undefined
+  private listeners: EvictListener[] = []
+  private timer: ReturnType<typeof setInterval> | undefined
+  private boundTo: string | undefined
+
+  constructor(options: ResolvedMemoryOptions<V>) {
+    this.name = options.name
+    this.maxEntries = options.maxEntries
+    this.maxBytes = options.maxBytes
+    this.sizeOf = options.sizeOf
+    this.capabilities = Object.freeze({
+      distributed: options.distributed,
+      bytes: options.distributed,
+      cas: true,
+      sliding: true,
+      maxTtlMs: Number.POSITIVE_INFINITY,
+      ttlGranularityMs: 1,
+      clearRegion: 'native',
+      synchronous: true,
+    })
+    this.head = new MemoryEntry<V>('', undefined, undefined as V, 'none', 0, 0, 0, 0, 0)
+    if (options.sweepIntervalMs > 0) {
+      // unref: a cache must never keep the process alive.
+      this.timer = setInterval(() => this.sweep(), options.sweepIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  get size(): number {
+    return this.count
+  }
+
+  get bytes(): number {
+    return this.totalBytes
+  }
+
+  get(key: string, region: string | undefined): MemoryEntry<V> | undefined {
+    const entry = region === undefined ? this.root.get(key) : this.regions.get(region)?.get(key)
+    if (entry === undefined) return undefined
+    // expiresAt 0 = never expires: no clock read at all for such items.
+    if (entry.expiresAt !== 0) {
+      const now = Date.now()
+      if (now >= entry.expiresAt) {
+        this.drop(entry)
+        this.emit(entry, 'expired')
+        return undefined
+      }
+      if (entry.mode === 'sliding') entry.expiresAt = now + entry.ttl
+    }
+    if (this.head.older !== entry) this.toFront(entry)
+    return entry
+  }
+
+  getMany(keys: readonly string[], region: string | undefined): Array<MemoryEntry<V> | undefined> {
+    const items = new Array<MemoryEntry<V> | undefined>(keys.length)
+    for (let i = 0; i < keys.length; i++) items[i] = this.get(keys[i] as string, region)
+    return items
+  }
+
+  add(key: string, region: string | undefined, item: ItemInput<V>): boolean {
+    if (this.live(key, region) !== undefined) return false
+    this.store(key, region, item, item.version ?? 1)
+    return true
+  }
+
+  set(key: string, region: string | undefined, item: ItemInput<V>): number {
+    const version = item.version ?? (this.live(key, region)?.version ?? 0) + 1
+    this.store(key, region, item, version)
+    return version
+  }
+
+  update(
+    key: string,
+    region: string | undefined,
+    expectedVersion: number,
+    item: ItemInput<V>,
+  ): UpdateOutcome {
+    const current = this.live(key, region)
+    if (current === undefined) return { status: 'missing' }
+    if (current.version !== expectedVersion) return { status: 'conflict' }
+    const version = item.version ?? expectedVersion + 1
+    this.store(key, region, item, version)
+    return { status: 'ok', version }
+  }
+
+  remove(key: string, region: string | undefined): boolean {
+    const entry = this.find(key, region)
+    if (entry === undefined) return false
+    this.drop(entry)
+    if (isExpired(entry, Date.now())) {
+      this.emit(entry, 'expired')
+      return false
+    }
+    return true
+  }
+
+  expire(
+    key: string,
+    region: string | undefined,
+    mode: ExpirationMode,
+    ttl: number,
+    expiresAt: number,
+  ): boolean {
+    const entry = this.live(key, region)
+    if (entry === undefined) return false
+    entry.mode = mode
+    entry.ttl = mode === 'none' ? 0 : ttl
+    entry.expiresAt = mode === 'none' ? 0 : expiresAt
+    return true
+  }
+
+  touch(key: string, region: string | undefined): boolean {
+    const entry = this.live(key, region)
+    if (entry === undefined) return false
+    if (entry.mode === 'sliding') entry.expiresAt = Date.now() + entry.ttl
+    return true
+  }
+
+  clear(): void {
+    this.root.clear()
+    this.regions.clear()
+    this.head.newer = this.head
+    this.head.older = this.head
+    this.count = 0
+    this.totalBytes = 0
+  }
+
+  clearRegion(region: string): void {
+    const map = this.regions.get(region)
+    if (map === undefined) return
+    for (const entry of map.values()) this.unlink(entry)
+    this.regions.delete(region)
+  }
+
+  close(): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+    this.clear()
+    this.listeners = []
+  }
+
+  onEvict(listener: EvictListener): () => void {
+    // Copy on write: emit iterates a stable array even if a listener unsubscribes.
+    this.listeners = [...this.listeners, listener]
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener)
+    }
+  }
+
+  bind(cacheName: string): void {
+    if (this.boundTo === undefined) {
+      this.boundTo = cacheName
+      return
+    }
+    if (!this.capabilities.distributed) {
+      throw new InvalidOptionsError(
+        `memory handle '${this.name}' is already used by cache '${this.boundTo}': a local handle belongs to one manager, create one per manager`,
+        { source: this.name },
+      )
+    }
+    if (cacheName !== this.boundTo) {
+      throw new InvalidOptionsError(
+        `distributed memory handle '${this.name}' holds cache '${this.boundTo}' and cannot also hold cache '${cacheName}'`,
+        { source: this.name },
+      )
+    }
+  }
+
+  sweep(): number {
+    const now = Date.now()
+    // Collect first, drop after: a listener may change the list while we walk it.
+    const expired: MemoryEntry<V>[] = []
+    for (let entry = this.head.older; entry !== this.head; entry = entry.older) {
+      if (isExpired(entry, now)) expired.push(entry)
+    }
+    let removed = 0
+    for (const entry of expired) {
+      if (this.find(entry.key, entry.region) !== entry) continue
+      this.drop(entry)
+      this.emit(entry, 'expired')
+      removed++
+    }
+    return removed
+  }
+
+  /** The entry under a key, expired or not, without touching the LRU order. */
+  private find(key: string, region: string | undefined): MemoryEntry<V> | undefined {
+    return region === undefined ? this.root.get(key) : this.regions.get(region)?.get(key)
+  }
+
+  /** The unexpired entry under a key; an expired one is dropped (and reported) on the way. */
+  private live(key: string, region: string | undefined): MemoryEntry<V> | undefined {
+    const entry = this.find(key, region)
+    if (entry === undefined || entry.expiresAt === 0 || Date.now() < entry.expiresAt) return entry
+    this.drop(entry)
+    this.emit(entry, 'expired')
+    return undefined
+  }
+
+  /**
+   * Writes a new entry (writes never mutate an entry a reader may still hold, so an item
+   * returned by `get` keeps its value and version), makes it the most recently used,
+   * then evicts from the cold end until both bounds hold.
+   */
+  private store(key: string, region: string | undefined, item: ItemInput<V>, version: number): void {
+    const size = this.sizeOf === undefined ? 0 : this.measure(key, region, item.value)
+    const none = item.mode === 'none'
+    const entry = new MemoryEntry<V>(
+      key,
+      region,
+      item.value,
+      item.mode,
+      none ? 0 : item.ttl,
+      none ? 0 : item.expiresAt,
+      item.created,
+      version,
+      size,
+    )
+    let map = region === undefined ? this.root : this.regions.get(region)
+    if (map === undefined) {
+      map = new Map()
+      this.regions.set(region as string, map)
+    }
+    const previous = map.get(key)
+    if (previous === undefined) {
+      this.count++
+    } else {
+      this.unlinkList(previous)
+      this.totalBytes -= previous.size
+    }
+    map.set(key, entry)
+    this.totalBytes += size
+    this.linkFront(entry)
+    if (this.count > this.maxEntries || this.totalBytes > this.maxBytes) this.evictCold()
+  }
+
+  /** Size of a value for `maxBytes`; a value that can never fit also drops the key's old item (it is stale). */
+  private measure(key: string, region: string | undefined, value: V): number {
+    const size = (this.sizeOf as (value: V) => number)(value)
+    if (typeof size !== 'number' || !Number.isFinite(size) || size < 0) {
+      throw new InvalidOptionsError(`memoryHandle: sizeOf returned ${String(size)}; expected bytes >= 0`, {
+        source: this.name,
+      })
+    }
+    if (size > this.maxBytes) {
+      const stale = this.find(key, region)
+      if (stale !== undefined) this.drop(stale)
+      throw new ValueTooLargeError(
+        `memory handle '${this.name}': a value of ${size} bytes exceeds maxBytes (${this.maxBytes})`,
+        { source: this.name },
+      )
+    }
+    return size
+  }
+
+  private evictCold(): void {
+    let now = 0
+    while (this.count > this.maxEntries || this.totalBytes > this.maxBytes) {
+      const coldest = this.head.newer
+      this.drop(coldest)
+      if (coldest.expiresAt !== 0 && now === 0) now = Date.now()
+      this.emit(coldest, isExpired(coldest, now) ? 'expired' : 'evicted')
+    }
+  }
+
+  /** Removes an entry from its map and the list. */
+  private drop(entry: MemoryEntry<V>): void {
+    if (entry.region === undefined) {
+      this.root.delete(entry.key)
+    } else {
+      const map = this.regions.get(entry.region)
+      if (map !== undefined) {
+        map.delete(entry.key)
+        if (map.size === 0) this.regions.delete(entry.region)
+      }
+    }
+    this.unlink(entry)
+  }
+
+  /** Takes an entry out of the list and the counters (its map is handled by the caller). */
+  private unlink(entry: MemoryEntry<V>): void {
+    this.unlinkList(entry)
+    this.count--
+    this.totalBytes -= entry.size
+  }
+
+  private unlinkList(entry: MemoryEntry<V>): void {
+    entry.newer.older = entry.older
+    entry.older.newer = entry.newer
+  }
+
+  private linkFront(entry: MemoryEntry<V>): void {
+    const first = this.head.older
+    entry.newer = this.head
+    entry.older = first
+    first.newer = entry
+    this.head.older = entry
+  }
+
+  private toFront(entry: MemoryEntry<V>): void {
+    entry.newer.older = entry.older
+    entry.older.newer = entry.newer
+    this.linkFront(entry)
+  }
+
+  private emit(entry: MemoryEntry<V>, reason: EvictReason): void {
+    const listeners = this.listeners
+    for (let i = 0; i < listeners.length; i++)
+      (listeners[i] as EvictListener)(entry.key, entry.region, reason)
+  }
+}
+
+function isExpired(entry: MemoryEntry<unknown>, now: number): boolean {
+  return entry.expiresAt !== 0 && now >= entry.expiresAt
+}
