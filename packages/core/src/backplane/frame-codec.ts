@@ -1,0 +1,330 @@
+/**
+ * The backplane frame: a versioned little-endian binary envelope for a batch of
+ * key-only messages.
+ *
+ *   magic 'C' 'P' | version u8 | flags u8 (bit 0 = signed) | sender id 16 raw bytes
+ *   | message count varint | messages... | [HMAC-SHA256 32 bytes when signed]
+ *
+ * A message is a type byte (1 changed, 2 removed, 3 cleared, 4 regionCleared); `changed`
+ * adds a change byte (1 add, 2 set, 3 update, 4 expire); keyed messages (changed, removed)
+ * carry a region presence byte (0/1), the region when present and the key; `regionCleared`
+ * carries its region. Strings are a varint byte length plus UTF-8.
+ *
+ * Frames arrive from a shared pub/sub server, so decoding treats every byte as hostile:
+ * every length is checked against what remains, nothing is allocated from an untrusted
+ * length, and the only errors that ever leave `decodeFrame` are `FrameInvalidError` and
+ * `FrameSignatureError`. The signature covers every byte before it and is checked before
+ * the body is parsed, so with a secret a forged frame never reaches the parser.
+ */
+import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
+import { FrameInvalidError, FrameSignatureError } from '../errors.js'
+import type { BackplaneMessage, ChangeKind, DecodedFrame } from './messages.js'
+
+/** Version written into every frame; decoders reject any other. */
+export const FRAME_VERSION = 1
+/** Largest frame encoded or accepted when no limit is given: 1 MiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 1024 * 1024
+/** Bytes of the HMAC-SHA256 signature trailing a signed frame. */
+export const FRAME_SIGNATURE_BYTES = 32
+/** Fixed header bytes: magic, version, flags, sender id (the message count varint follows). */
+export const FRAME_HEADER_BYTES = 20
+
+/** Shared secret for signing: a string, raw bytes, or a prepared `node:crypto` secret key. */
+export type FrameSecret = string | Uint8Array | KeyObject
+
+/** Options of {@link encodeFrame} and {@link decodeFrame}. */
+export interface FrameCodecOptions {
+  /** Signs frames (encode) / requires and verifies signatures (decode). */
+  readonly secret?: FrameSecret | undefined
+  /** Largest frame, bytes; defaults to {@link DEFAULT_MAX_FRAME_BYTES}. */
+  readonly maxFrameBytes?: number | undefined
+}
+
+const MAGIC_0 = 0x43 // 'C'
+const MAGIC_1 = 0x50 // 'P'
+const FLAG_SIGNED = 0x01
+const SENDER_ID_BYTES = 16
+const SENDER_ID_PATTERN = /^[0-9a-f]{32}$/
+
+const TYPE_CHANGED = 1
+const TYPE_REMOVED = 2
+const TYPE_CLEARED = 3
+const TYPE_REGION_CLEARED = 4
+
+const CHANGE_CODES: Record<ChangeKind, number> = { add: 1, set: 2, update: 3, expire: 4 }
+const CHANGE_KINDS: readonly (ChangeKind | undefined)[] = [undefined, 'add', 'set', 'update', 'expire']
+
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** Bytes a non-negative integer takes as an LEB128 varint. */
+export function varintSize(value: number): number {
+  let size = 1
+  while (value >= 0x80) {
+    value = Math.floor(value / 128)
+    size++
+  }
+  return size
+}
+
+function isWellFormed(text: string): boolean {
+  // ES2024 String.prototype.isWellFormed (Node >= 20); the project's lib is ES2023.
+  return (text as string & { isWellFormed(): boolean }).isWellFormed()
+}
+
+function stringSize(text: unknown, what: string): number {
+  if (typeof text !== 'string') throw new FrameInvalidError(`cannot encode ${what}: not a string`)
+  // A lone surrogate would be replaced by U+FFFD and name another key on the receiver.
+  if (!isWellFormed(text)) throw new FrameInvalidError(`cannot encode ${what}: not well-formed UTF-16`)
+  const bytes = Buffer.byteLength(text, 'utf8')
+  return varintSize(bytes) + bytes
+}
+
+/**
+ * Bytes one message takes inside a frame. Throws `FrameInvalidError` for a message that
+ * cannot be encoded (unknown type or change, non-string or ill-formed key or region).
+ */
+export function encodedMessageSize(message: BackplaneMessage): number {
+  switch (message.type) {
+    case 'changed':
+      if (!Object.hasOwn(CHANGE_CODES, message.change)) {
+        throw new FrameInvalidError(`cannot encode unknown change kind ${String(message.change)}`)
+      }
+      return 2 + keyedSize(message.region, message.key)
+    case 'removed':
+      return 1 + keyedSize(message.region, message.key)
+    case 'cleared':
+      return 1
+    case 'regionCleared':
+      return 1 + stringSize(message.region, 'region')
+    default:
+      throw new FrameInvalidError(
+        `cannot encode unknown message type ${String((message as { type: unknown }).type)}`,
+      )
+  }
+}
+
+function keyedSize(region: string | undefined, key: string): number {
+  return 1 + (region === undefined ? 0 : stringSize(region, 'region')) + stringSize(key, 'key')
+}
+
+/** Bytes a frame of `count` messages adds around the messages themselves. */
+export function frameOverheadBytes(count: number, signed: boolean): number {
+  return FRAME_HEADER_BYTES + varintSize(count) + (signed ? FRAME_SIGNATURE_BYTES : 0)
+}
+
+function hmac(secret: FrameSecret, bytes: Uint8Array): Buffer {
+  return createHmac('sha256', secret).update(bytes).digest()
+}
+
+/**
+ * Encodes a frame. Throws `FrameInvalidError` when the sender id is not 32 lowercase hex
+ * characters, a message cannot be encoded, or the frame would exceed `maxFrameBytes`.
+ */
+export function encodeFrame(frame: DecodedFrame, options?: FrameCodecOptions): Uint8Array {
+  const maxFrameBytes = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+  const secret = options?.secret
+  const { senderId, messages } = frame
+  if (typeof senderId !== 'string' || !SENDER_ID_PATTERN.test(senderId)) {
+    throw new FrameInvalidError('cannot encode frame: sender id must be 32 lowercase hex characters')
+  }
+  let size = frameOverheadBytes(messages.length, secret !== undefined)
+  for (const message of messages) size += encodedMessageSize(message)
+  if (size > maxFrameBytes) {
+    throw new FrameInvalidError(`cannot encode frame: ${size} bytes exceed the maximum of ${maxFrameBytes}`)
+  }
+
+  const out = new Uint8Array(size)
+  // One Buffer view per frame gives allocation-free UTF-8 writes into `out`.
+  const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength)
+  out[0] = MAGIC_0
+  out[1] = MAGIC_1
+  out[2] = FRAME_VERSION
+  out[3] = secret === undefined ? 0 : FLAG_SIGNED
+  for (let i = 0; i < SENDER_ID_BYTES; i++) {
+    out[4 + i] = Number.parseInt(senderId.slice(i * 2, i * 2 + 2), 16)
+  }
+  let pos = writeVarint(out, FRAME_HEADER_BYTES, messages.length)
+  for (const message of messages) {
+    switch (message.type) {
+      case 'changed':
+        out[pos++] = TYPE_CHANGED
+        out[pos++] = CHANGE_CODES[message.change]
+        pos = writeKeyed(out, view, pos, message.region, message.key)
+        break
+      case 'removed':
+        out[pos++] = TYPE_REMOVED
+        pos = writeKeyed(out, view, pos, message.region, message.key)
+        break
+      case 'cleared':
+        out[pos++] = TYPE_CLEARED
+        break
+      case 'regionCleared':
+        out[pos++] = TYPE_REGION_CLEARED
+        pos = writeString(out, view, pos, message.region)
+        break
+    }
+  }
+  if (secret !== undefined) out.set(hmac(secret, out.subarray(0, pos)), pos)
+  return out
+}
+
+function writeVarint(out: Uint8Array, pos: number, value: number): number {
+  while (value >= 0x80) {
+    out[pos++] = (value & 0x7f) | 0x80
+    value = Math.floor(value / 128)
+  }
+  out[pos++] = value
+  return pos
+}
+
+function writeString(out: Uint8Array, view: Buffer, pos: number, text: string): number {
+  const length = Buffer.byteLength(text, 'utf8')
+  pos = writeVarint(out, pos, length)
+  return pos + view.write(text, pos, length, 'utf8')
+}
+
+function writeKeyed(
+  out: Uint8Array,
+  view: Buffer,
+  pos: number,
+  region: string | undefined,
+  key: string,
+): number {
+  if (region === undefined) {
+    out[pos++] = 0
+  } else {
+    out[pos++] = 1
+    pos = writeString(out, view, pos, region)
+  }
+  return writeString(out, view, pos, key)
+}
+
+/**
+ * Decodes and validates a frame. Throws only `FrameInvalidError` (malformed, foreign,
+ * too large, unknown version, type or change) and `FrameSignatureError` (a secret is
+ * configured and the frame is unsigned or its signature is wrong). Without a secret a
+ * signed frame is accepted and its signature ignored: there is nothing to check it against.
+ */
+export function decodeFrame(bytes: Uint8Array, options?: FrameCodecOptions): DecodedFrame {
+  try {
+    return decodeUnsafe(bytes, options)
+  } catch (error) {
+    if (error instanceof FrameInvalidError || error instanceof FrameSignatureError) throw error
+    // Safety net: nothing but the two typed errors may leave the decoder.
+    throw new FrameInvalidError('malformed frame', { cause: error })
+  }
+}
+
+function decodeUnsafe(bytes: Uint8Array, options: FrameCodecOptions | undefined): DecodedFrame {
+  if (!(bytes instanceof Uint8Array)) throw new FrameInvalidError('frame is not a Uint8Array')
+  const maxFrameBytes = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+  const secret = options?.secret
+  if (bytes.length > maxFrameBytes) {
+    throw new FrameInvalidError(`frame of ${bytes.length} bytes exceeds the maximum of ${maxFrameBytes}`)
+  }
+  if (bytes.length < FRAME_HEADER_BYTES + 1) throw new FrameInvalidError('frame is truncated')
+  if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1)
+    throw new FrameInvalidError('not a cacheplane frame (bad magic)')
+  if (bytes[2] !== FRAME_VERSION) throw new FrameInvalidError(`unsupported frame version ${bytes[2]}`)
+  const flags = bytes[3]!
+  if ((flags & ~FLAG_SIGNED) !== 0) throw new FrameInvalidError(`unknown frame flags 0x${HEX[flags]}`)
+  const signed = (flags & FLAG_SIGNED) !== 0
+
+  let end = bytes.length
+  if (signed) {
+    end -= FRAME_SIGNATURE_BYTES
+    if (end < FRAME_HEADER_BYTES + 1) throw new FrameInvalidError('signed frame is truncated')
+    if (secret !== undefined) {
+      const expected = hmac(secret, bytes.subarray(0, end))
+      if (!timingSafeEqual(expected, bytes.subarray(end)))
+        throw new FrameSignatureError('frame signature is wrong')
+    }
+  } else if (secret !== undefined) {
+    throw new FrameSignatureError('frame is not signed but a secret is configured')
+  }
+
+  let senderId = ''
+  for (let i = 4; i < FRAME_HEADER_BYTES; i++) senderId += HEX[bytes[i]!]
+  const reader = new Reader(bytes, FRAME_HEADER_BYTES, end)
+  const count = reader.varint()
+  // Every message takes at least one byte: a larger count is a lie, caught before looping.
+  if (count > end - reader.pos)
+    throw new FrameInvalidError(`frame claims ${count} messages in ${end - reader.pos} bytes`)
+  const messages: BackplaneMessage[] = []
+  for (let i = 0; i < count; i++) messages.push(reader.message())
+  if (reader.pos !== end)
+    throw new FrameInvalidError(`${end - reader.pos} trailing bytes after the last message`)
+  return { senderId, messages }
+}
+
+/** A bounds-checked cursor over the frame body. */
+class Reader {
+  constructor(
+    private readonly bytes: Uint8Array,
+    public pos: number,
+    private readonly end: number,
+  ) {}
+
+  byte(): number {
+    if (this.pos >= this.end) throw new FrameInvalidError('frame is truncated')
+    return this.bytes[this.pos++]!
+  }
+
+  /** LEB128 up to 2^32 - 1; longer or larger encodings are rejected, not wrapped. */
+  varint(): number {
+    let value = 0
+    for (let shift = 0; shift < 35; shift += 7) {
+      const byte = this.byte()
+      value += (byte & 0x7f) * 2 ** shift
+      if ((byte & 0x80) === 0) {
+        if (value > 0xffffffff) break
+        return value
+      }
+    }
+    throw new FrameInvalidError('varint overflows')
+  }
+
+  string(what: string): string {
+    const length = this.varint()
+    if (length > this.end - this.pos)
+      throw new FrameInvalidError(`${what} length ${length} exceeds the frame`)
+    const start = this.pos
+    this.pos += length
+    try {
+      return utf8Decoder.decode(this.bytes.subarray(start, this.pos))
+    } catch (error) {
+      throw new FrameInvalidError(`${what} is not valid UTF-8`, { cause: error })
+    }
+  }
+
+  region(): string | undefined {
+    const present = this.byte()
+    if (present === 0) return undefined
+    if (present === 1) return this.string('region')
+    throw new FrameInvalidError(`bad region presence byte ${present}`)
+  }
+
+  message(): BackplaneMessage {
+    const type = this.byte()
+    switch (type) {
+      case TYPE_CHANGED: {
+        const code = this.byte()
+        const change = CHANGE_KINDS[code]
+        if (change === undefined) throw new FrameInvalidError(`unknown change kind ${code}`)
+        const region = this.region()
+        return { type: 'changed', change, region, key: this.string('key') }
+      }
+      case TYPE_REMOVED: {
+        const region = this.region()
+        return { type: 'removed', region, key: this.string('key') }
+      }
+      case TYPE_CLEARED:
+        return { type: 'cleared' }
+      case TYPE_REGION_CLEARED:
+        return { type: 'regionCleared', region: this.string('region') }
+      default:
+        throw new FrameInvalidError(`unknown message type ${type}`)
+    }
+  }
+}

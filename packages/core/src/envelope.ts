@@ -1,0 +1,78 @@
+/**
+ * The stored envelope: one blob per item for stores that keep nothing but bytes
+ * (Memcached, custom handles). Fixed-width little-endian header, then the value bytes:
+ *
+ *   magic 'C' 'E' | format version u8 | mode u8 (0 none, 1 absolute, 2 sliding)
+ *   | ttl f64 | expiresAt f64 | created f64 | version f64 | value bytes...
+ *
+ * Times are f64 milliseconds (exact for integers up to 2^53). Anything malformed reads
+ * as `ItemCorruptError`, which core treats as a miss.
+ */
+import type { ExpirationMode, ItemInput, StoredItem } from './contracts/cache-handle.js'
+import { InvalidValueError, ItemCorruptError } from './errors.js'
+
+/** Format version written into every envelope; decoders reject any other. */
+export const ENVELOPE_VERSION = 1
+/** Bytes before the value. */
+export const ENVELOPE_HEADER_BYTES = 36
+
+const MAGIC_0 = 0x43 // 'C'
+const MAGIC_1 = 0x45 // 'E'
+const MODES: readonly ExpirationMode[] = ['none', 'absolute', 'sliding']
+const MODE_CODES: Record<ExpirationMode, number> = { none: 0, absolute: 1, sliding: 2 }
+
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0
+}
+
+function isVersion(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1
+}
+
+/** Encodes an item and its metadata into one blob; throws `InvalidValueError` for malformed input. */
+export function encodeEnvelope(item: ItemInput<Uint8Array> & { version: number }): Uint8Array {
+  const { value, mode, ttl, expiresAt, created, version } = item
+  if (!(value instanceof Uint8Array)) throw new InvalidValueError('envelope value must be a Uint8Array')
+  if (!Object.hasOwn(MODE_CODES, mode))
+    throw new InvalidValueError(`envelope: unknown expiration mode ${String(mode)}`)
+  if (!isTime(ttl) || !isTime(expiresAt) || !isTime(created)) {
+    throw new InvalidValueError('envelope: ttl, expiresAt and created must be finite non-negative numbers')
+  }
+  if (!isVersion(version)) throw new InvalidValueError('envelope: version must be a positive safe integer')
+  const bytes = new Uint8Array(ENVELOPE_HEADER_BYTES + value.length)
+  const view = new DataView(bytes.buffer)
+  bytes[0] = MAGIC_0
+  bytes[1] = MAGIC_1
+  bytes[2] = ENVELOPE_VERSION
+  bytes[3] = MODE_CODES[mode]
+  view.setFloat64(4, ttl, true)
+  view.setFloat64(12, expiresAt, true)
+  view.setFloat64(20, created, true)
+  view.setFloat64(28, version, true)
+  bytes.set(value, ENVELOPE_HEADER_BYTES)
+  return bytes
+}
+
+/**
+ * Decodes a blob written by {@link encodeEnvelope}. The returned value shares memory
+ * with `bytes`. Throws `ItemCorruptError` for anything malformed.
+ */
+export function decodeEnvelope(bytes: Uint8Array): StoredItem<Uint8Array> {
+  if (!(bytes instanceof Uint8Array)) throw new ItemCorruptError('envelope is not a Uint8Array')
+  if (bytes.length < ENVELOPE_HEADER_BYTES)
+    throw new ItemCorruptError(`envelope is truncated (${bytes.length} bytes)`)
+  if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1)
+    throw new ItemCorruptError('not a cacheplane envelope (bad magic)')
+  if (bytes[2] !== ENVELOPE_VERSION) throw new ItemCorruptError(`unsupported envelope version ${bytes[2]}`)
+  const mode = MODES[bytes[3]!]
+  if (mode === undefined) throw new ItemCorruptError(`unknown expiration mode code ${bytes[3]}`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const ttl = view.getFloat64(4, true)
+  const expiresAt = view.getFloat64(12, true)
+  const created = view.getFloat64(20, true)
+  const version = view.getFloat64(28, true)
+  if (!isTime(ttl) || !isTime(expiresAt) || !isTime(created) || !isVersion(version)) {
+    throw new ItemCorruptError('envelope metadata is out of range')
+  }
+  return { value: bytes.subarray(ENVELOPE_HEADER_BYTES), mode, ttl, expiresAt, created, version }
+}

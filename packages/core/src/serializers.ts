@@ -1,0 +1,146 @@
+/**
+ * The serializers core ships. Each prefixes its bytes with a one-byte format tag, so
+ * bytes written by another serializer (or by something else entirely) are detected
+ * and rejected instead of being misread as a value.
+ *
+ * Both throw typed errors: `SerializeError` for a value they cannot represent
+ * faithfully (nothing is written), `ItemCorruptError` for bytes they did not write.
+ */
+import { deserialize as v8Deserialize, serialize as v8Serialize } from 'node:v8'
+import type { Serializer } from './contracts/serializer.js'
+import { ItemCorruptError, SerializeError } from './errors.js'
+
+/** Format tag of {@link jsonSerializer}'s bytes: `J`. */
+export const JSON_FORMAT_TAG = 0x4a
+/** Format tag of {@link v8Serializer}'s bytes: `V`. */
+export const V8_FORMAT_TAG = 0x56
+
+const utf8Encoder = new TextEncoder()
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+function lossyBuiltin(value: object): string | undefined {
+  if (value instanceof Map) return 'a Map'
+  if (value instanceof Set) return 'a Set'
+  if (value instanceof WeakMap || value instanceof WeakSet) return 'a weak collection'
+  if (value instanceof RegExp) return 'a RegExp'
+  if (value instanceof Error) return 'an Error'
+  if (value instanceof Promise) return 'a Promise'
+  if (value instanceof ArrayBuffer || ArrayBuffer.isView(value)) return 'binary data'
+  if (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer) return 'binary data'
+  return undefined
+}
+
+// JSON.stringify silently drops or mangles what it cannot represent; this replacer
+// turns each such case into an error so a cached value always reads back as written.
+function faithful(this: unknown, key: string, value: unknown): unknown {
+  switch (typeof value) {
+    case 'function':
+    case 'symbol':
+      throw new TypeError(`${typeof value} at ${describeKey(key)} cannot be represented in JSON`)
+    case 'bigint':
+      throw new TypeError(`BigInt at ${describeKey(key)} cannot be represented in JSON`)
+    case 'number':
+      if (!Number.isFinite(value))
+        throw new TypeError(`${value} at ${describeKey(key)} would become null in JSON`)
+      return value
+    case 'undefined':
+      // A missing object property reads back as undefined anyway; an array slot would become null.
+      if (key === '' || Array.isArray(this))
+        throw new TypeError(`undefined at ${describeKey(key)} cannot be represented in JSON`)
+      return value
+    case 'object': {
+      if (value === null) return value
+      // Check what the holder holds, before `toJSON` ran: a Buffer's toJSON hides that it is binary.
+      const original = (this as Record<string, unknown>)[key]
+      const lossy = lossyBuiltin(typeof original === 'object' && original !== null ? original : value)
+      if (lossy !== undefined) {
+        throw new TypeError(
+          `${lossy} at ${describeKey(key)} cannot be represented in JSON (use v8Serializer)`,
+        )
+      }
+      return value
+    }
+    default:
+      return value
+  }
+}
+
+function describeKey(key: string): string {
+  return key === '' ? 'the top level' : `key ${JSON.stringify(key)}`
+}
+
+/**
+ * JSON (the default): readable bytes, portable across languages apart from the tag byte.
+ * Faithful only for JSON data: objects, arrays, strings, finite numbers, booleans, null.
+ * Dates become ISO strings (their `toJSON`), class instances plain objects. Throws for
+ * functions, symbols, BigInt, cycles, non-finite numbers, `undefined` at the top level or
+ * in an array, and Maps, Sets, RegExps, Errors and binary data.
+ */
+export const jsonSerializer: Serializer = {
+  name: 'json',
+  serialize(value: unknown): Uint8Array {
+    let text: string | undefined
+    try {
+      text = JSON.stringify(value, faithful)
+    } catch (error) {
+      throw new SerializeError(`value cannot be serialized as JSON: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+    if (text === undefined) throw new SerializeError('value cannot be serialized as JSON')
+    const body = utf8Encoder.encode(text)
+    const bytes = new Uint8Array(body.length + 1)
+    bytes[0] = JSON_FORMAT_TAG
+    bytes.set(body, 1)
+    return bytes
+  },
+  deserialize(bytes: Uint8Array): unknown {
+    if (!(bytes instanceof Uint8Array) || bytes.length < 2 || bytes[0] !== JSON_FORMAT_TAG) {
+      throw new ItemCorruptError('bytes were not written by the JSON serializer')
+    }
+    try {
+      return JSON.parse(utf8Decoder.decode(bytes.subarray(1)))
+    } catch (error) {
+      throw new ItemCorruptError('bytes are not valid JSON', { cause: error })
+    }
+  },
+}
+
+/**
+ * `node:v8` structured clone: Dates, Maps, Sets, BigInt, typed arrays, RegExps, nested
+ * `undefined` and cycles survive. Class instances come back as plain objects; functions
+ * and symbols throw. The bytes are only readable by Node.
+ */
+export const v8Serializer: Serializer = {
+  name: 'v8',
+  serialize(value: unknown): Uint8Array {
+    let body: Buffer
+    try {
+      body = v8Serialize(value)
+    } catch (error) {
+      throw new SerializeError(`value cannot be serialized with node:v8: ${(error as Error).message}`, {
+        cause: error,
+      })
+    }
+    const bytes = new Uint8Array(body.length + 1)
+    bytes[0] = V8_FORMAT_TAG
+    bytes.set(body, 1)
+    return bytes
+  },
+  deserialize(bytes: Uint8Array): unknown {
+    // v8's own header starts with 0xFF; checking it too keeps foreign bytes out of the parser.
+    if (
+      !(bytes instanceof Uint8Array) ||
+      bytes.length < 3 ||
+      bytes[0] !== V8_FORMAT_TAG ||
+      bytes[1] !== 0xff
+    ) {
+      throw new ItemCorruptError('bytes were not written by the v8 serializer')
+    }
+    try {
+      return v8Deserialize(bytes.subarray(1))
+    } catch (error) {
+      throw new ItemCorruptError('bytes are not a valid node:v8 serialization', { cause: error })
+    }
+  },
+}
