@@ -1,0 +1,398 @@
+/**
+ * `CacheManager`: the public API. It validates arguments, serializes once per write,
+ * and hands the work to the sync engine (`sync-engine.ts`, which explains the
+ * protocol) and the bottom-only write loops (`write-loops.ts`).
+ */
+import { BackplaneBus, newSenderId } from './backplane/backplane-bus.js'
+import type { Expiration, ExpirationMode } from './contracts/cache-handle.js'
+import {
+  BackplaneFailedError,
+  CacheplaneError,
+  ClosedError,
+  FactoryUndefinedError,
+  HandleFailedError,
+  InvalidKeyError,
+  InvalidOptionsError,
+  UpdateConflictError,
+  UpdateMissingError,
+} from './errors.js'
+import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
+import { InvalidationFence } from './invalidation-fence.js'
+import { attempt, Layer, reportError } from './layer.js'
+import {
+  type CacheManagerOptions,
+  type ResolvedManagerOptions,
+  resolveManagerOptions,
+} from './manager-options.js'
+import { keyId, SingleFlight } from './single-flight.js'
+import type { CacheStats, HandleStats } from './stats.js'
+import { MISS, SyncEngine } from './sync-engine.js'
+import { checkExpiration, checkKey, checkNonNegativeInteger, checkRegion, checkValue } from './validation.js'
+import { type UpdateResult, WriteLoops } from './write-loops.js'
+
+export type { CacheManagerOptions } from './manager-options.js'
+export type { GapAction, GapPolicy } from './sync-engine.js'
+export type { UpdateFailure, UpdateResult } from './write-loops.js'
+export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js'
+
+/** Options of a read. */
+export interface ReadOptions {
+  /** Region of the key; the same key in two regions is two items. */
+  readonly region?: string | undefined
+}
+
+/** Options of a write. */
+export interface WriteOptions extends ReadOptions {
+  /** Expiration of this item; the manager's default when omitted. */
+  readonly expiration?: Expiration | undefined
+}
+
+/** Options of `update`, `tryUpdate` and `addOrUpdate`. */
+export interface UpdateOptions extends WriteOptions {
+  /** CAS retries after a conflict; the manager's `updateRetries` (default 50) when omitted. */
+  readonly maxRetries?: number | undefined
+}
+
+/** Computes a value for a key that is absent (getOrAdd). */
+export type Factory<V> = (key: string, region: string | undefined) => V | Promise<V>
+
+/** An item with its metadata, as `getItem` returns it. */
+export interface CacheItem<V> {
+  /** The value. */
+  readonly value: V
+  /** Expiration mode. */
+  readonly mode: ExpirationMode
+  /** TTL in ms (0 for `none`). */
+  readonly ttl: number
+  /** When it expires, epoch ms; 0 = never. */
+  readonly expiresAt: number
+  /** When it was written, epoch ms. */
+  readonly created: number
+  /** Version in the handle that answered (copies keep the source's version). */
+  readonly version: number
+  /** Index of the handle that answered (0 = top). */
+  readonly level: number
+}
+
+/** A multi-layer cache whose in-process layers are kept in sync across instances by a backplane. */
+export class CacheManager<V = unknown> {
+  /** Name of the cache (scopes keys and the backplane channel). */
+  readonly name: string
+  readonly #options: ResolvedManagerOptions
+  readonly #emitter = new CacheEmitter()
+  readonly #engine: SyncEngine
+  readonly #loops: WriteLoops
+  readonly #flights = new SingleFlight<unknown>()
+  readonly #bus: BackplaneBus | undefined
+  readonly #unsubscribe: Array<() => void> = []
+  #bound: Promise<void> | undefined
+  #connected: Promise<void> = Promise.resolve()
+  #usedBeforeConnect = false
+  #closed = false
+  #closing: Promise<void> | undefined
+
+  /** Validates the options (InvalidOptionsError), binds the handles and starts the backplane. */
+  constructor(options: CacheManagerOptions) {
+    const resolved = resolveManagerOptions(options)
+    this.#options = resolved
+    this.name = resolved.name
+    const layers = resolved.handles.map(
+      (h, i) => new Layer(h, i, resolved.maxLocalTtlMs, resolved.circuitBreaker),
+    )
+    const fence = new InvalidationFence()
+    const { serializer, gapPolicy, slidingTouchRatio } = resolved
+    this.#engine = new SyncEngine({
+      layers,
+      emitter: this.#emitter,
+      serializer,
+      fence,
+      gapPolicy,
+      slidingTouchRatio,
+    })
+    this.#loops = new WriteLoops(this.#engine, this.#emitter)
+    this.#bound = this.#bind(layers)
+    for (const layer of layers) {
+      const off = layer.handle.onEvict?.((key, region, reason) =>
+        this.#engine.applyEvict(layer, key, region, reason),
+      )
+      if (off !== undefined) this.#unsubscribe.push(off)
+    }
+    if (resolved.backplane !== undefined) this.#bus = this.#startBus(resolved)
+  }
+
+  /** Resolves once the handles are bound and the backplane is subscribed (tests, orderly startup). */
+  async ready(): Promise<void> {
+    await this.#enter()
+    await this.#connected
+  }
+
+  /** The value of `key`, or undefined when no level has it. */
+  async get(key: string, options?: ReadOptions): Promise<V | undefined> {
+    if (this.#bound !== undefined || this.#closed) await this.#enter()
+    checkKey(key)
+    const region = options?.region
+    if (region !== undefined) checkRegion(region)
+    const value = this.#engine.peekTop(key, region)
+    if (value !== MISS) return value as V
+    return (await this.#engine.read(key, region, 1))?.value as V | undefined
+  }
+
+  /** The item of `key` with its metadata, or undefined. */
+  async getItem(key: string, options?: ReadOptions): Promise<CacheItem<V> | undefined> {
+    const region = await this.#checkRead(key, options)
+    const found = await this.#engine.read(key, region, 0)
+    if (found === undefined) return undefined
+    const { mode, ttl, expiresAt, created, version } = found.stored
+    return { value: found.value as V, mode, ttl, expiresAt, created, version, level: found.level }
+  }
+
+  /** True when any level has `key`. */
+  async has(key: string, options?: ReadOptions): Promise<boolean> {
+    return this.#engine.has(key, await this.#checkRead(key, options))
+  }
+
+  /** Writes `value` on every level (bottom first) and tells other instances. */
+  async set(key: string, value: V, options?: WriteOptions): Promise<void> {
+    const { region, expiration } = await this.#checkWrite(key, value, options)
+    await this.#engine.set(key, region, this.#engine.encode(value), expiration)
+  }
+
+  /** Writes `value` only if `key` is absent in the source of truth; true when it was added. */
+  async add(key: string, value: V, options?: WriteOptions): Promise<boolean> {
+    const { region, expiration } = await this.#checkWrite(key, value, options)
+    return this.#loops.add(key, region, this.#engine.encode(value), expiration)
+  }
+
+  /**
+   * The value of `key`, or the factory's: one factory call per key per process however
+   * many callers wait, and the value that wins the bottom handle's `add` is what every caller gets.
+   */
+  async getOrAdd(key: string, factory: Factory<V>, options?: WriteOptions): Promise<V> {
+    const region = await this.#checkRead(key, options)
+    const expiration = this.#expiration(options)
+    if (typeof factory !== 'function') throw new InvalidOptionsError('getOrAdd needs a factory function')
+    const hit = this.#engine.peekTop(key, region)
+    if (hit !== MISS) return hit as V
+    return this.#flights.run(keyId(key, region), () =>
+      this.#load(key, region, factory, expiration),
+    ) as Promise<V>
+  }
+
+  /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */
+  async update(key: string, fn: (value: V) => V | Promise<V>, options?: UpdateOptions): Promise<V> {
+    return unwrap(key, await this.tryUpdate(key, fn, options))
+  }
+
+  /** Like {@link update}, but reports `missing`, `conflict` or `factory-returned-undefined` instead of throwing. */
+  async tryUpdate(
+    key: string,
+    fn: (value: V) => V | Promise<V>,
+    options?: UpdateOptions,
+  ): Promise<UpdateResult<V>> {
+    const region = await this.#checkRead(key, options)
+    if (options?.expiration !== undefined) checkExpiration(options.expiration)
+    if (typeof fn !== 'function') throw new InvalidOptionsError('update needs a function')
+    return this.#loops.update(key, region, fn, options?.expiration, this.#retries(options))
+  }
+
+  /** Adds `value` when `key` is absent, otherwise updates it with `fn` (CAS); returns the value stored. */
+  async addOrUpdate(
+    key: string,
+    value: V,
+    fn: (value: V) => V | Promise<V>,
+    options?: UpdateOptions,
+  ): Promise<V> {
+    const { region, expiration } = await this.#checkWrite(key, value, options)
+    if (typeof fn !== 'function') throw new InvalidOptionsError('addOrUpdate needs a function')
+    const encoded = this.#engine.encode(value)
+    return unwrap(
+      key,
+      await this.#loops.addOrUpdate(key, region, encoded, fn, expiration, this.#retries(options)),
+    )
+  }
+
+  /** Removes `key` from every level; true when any level held it. */
+  async remove(key: string, options?: ReadOptions): Promise<boolean> {
+    return this.#engine.remove(key, await this.#checkRead(key, options))
+  }
+
+  /** Changes the expiration of `key` on every level; true when the source of truth has it. */
+  async expire(key: string, expiration: Expiration, options?: ReadOptions): Promise<boolean> {
+    const region = await this.#checkRead(key, options)
+    checkExpiration(expiration)
+    return this.#engine.expire(key, region, expiration)
+  }
+
+  /** Removes every item of this cache (never another cache's data) on every level. */
+  async clear(): Promise<void> {
+    await this.#enter()
+    await this.#engine.clear(undefined)
+  }
+
+  /** Removes every item of one region on every level. */
+  async clearRegion(region: string): Promise<void> {
+    await this.#enter()
+    if (region === undefined) throw new InvalidKeyError('clearRegion needs a region')
+    checkRegion(region)
+    await this.#engine.clear(region)
+  }
+
+  /** Registers an event listener. */
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
+    this.#emitter.on(event, listener)
+    return this
+  }
+
+  /** Removes an event listener. */
+  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
+    this.#emitter.off(event, listener)
+    return this
+  }
+
+  /** Counters per handle and of the backplane. */
+  stats(): CacheStats {
+    const handles: Record<string, HandleStats> = {}
+    for (const layer of this.#engine.layers) handles[layer.name] = { ...layer.stats }
+    return { handles, backplane: this.#bus?.stats() }
+  }
+
+  /** Flushes pending backplane messages, closes the backplane, then the handles. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true
+    await this.#bound?.catch(() => undefined)
+    if (this.#bus !== undefined) {
+      try {
+        await this.#bus.close()
+      } catch (error) {
+        reportError(this.#emitter, undefined, 'close', asBackplaneError(error))
+      }
+    }
+    for (const off of this.#unsubscribe) off()
+    for (const layer of this.#engine.layers) {
+      await attempt(this.#emitter, layer, 'close', (h) => h.close(), undefined)
+    }
+  }
+
+  async #load(
+    key: string,
+    region: string | undefined,
+    factory: Factory<V>,
+    expiration: Expiration,
+  ): Promise<unknown> {
+    const found = await this.#engine.read(key, region, 1)
+    if (found !== undefined) return found.value
+    const value = await factory(key, region)
+    if (value === undefined)
+      throw new FactoryUndefinedError(`the getOrAdd factory returned undefined for '${key}'`)
+    return this.#loops.addOrGet(key, region, this.#engine.encode(value), expiration)
+  }
+
+  /** Rejects calls after close; waits for the handles' `bind` on the first calls. */
+  async #enter(): Promise<void> {
+    if (this.#closed) throw new ClosedError(`cache '${this.name}' is closed`)
+    if (this.#bound !== undefined) await this.#bound
+    this.#usedBeforeConnect ||= this.#bus !== undefined
+  }
+
+  async #checkRead(key: string, options: ReadOptions | undefined): Promise<string | undefined> {
+    if (this.#bound !== undefined || this.#closed) await this.#enter()
+    checkKey(key)
+    const region = options?.region
+    checkRegion(region)
+    return region
+  }
+
+  async #checkWrite(key: string, value: V, options: WriteOptions | undefined) {
+    const region = await this.#checkRead(key, options)
+    checkValue(value)
+    return { region, expiration: this.#expiration(options) }
+  }
+
+  #expiration(options: WriteOptions | undefined): Expiration {
+    const expiration = options?.expiration
+    if (expiration === undefined) return this.#options.expiration
+    checkExpiration(expiration)
+    return expiration
+  }
+
+  #retries(options: UpdateOptions | undefined): number {
+    const retries = options?.maxRetries ?? this.#options.updateRetries
+    checkNonNegativeInteger(retries, 'maxRetries')
+    return retries
+  }
+
+  /** Calls `bind` on every handle; undefined when all bound synchronously. */
+  #bind(layers: readonly Layer[]): Promise<void> | undefined {
+    const pending: Promise<void>[] = []
+    for (const layer of layers) {
+      try {
+        const result = layer.handle.bind?.(this.name)
+        if (result instanceof Promise)
+          pending.push(result.catch((raw) => Promise.reject(bindError(layer, raw))))
+      } catch (raw) {
+        throw bindError(layer, raw)
+      }
+    }
+    if (pending.length === 0) return undefined
+    const bound = Promise.all(pending).then(() => {
+      this.#bound = undefined
+    })
+    bound.catch(() => undefined) // surfaced to every caller by #enter, not as an unhandled rejection
+    return bound
+  }
+
+  #startBus(options: ResolvedManagerOptions): BackplaneBus {
+    const engine = this.#engine
+    const emitter = this.#emitter
+    const backplane = options.backplane!
+    const bus = new BackplaneBus({
+      backplane,
+      channel: options.channel,
+      senderId: newSenderId(),
+      secret: options.secret,
+      maxQueue: options.maxQueue,
+      maxFrameBytes: backplane.capabilities.maxFrameBytes,
+      retry: options.retry,
+      closeTimeoutMs: options.closeTimeoutMs,
+      handlers: {
+        onMessages: (messages) => engine.applyRemote(messages),
+        onGap: (gap) => engine.applyGap(gap),
+        onState: (state) => engine.applyState(state),
+        onError: (error) => reportError(emitter, undefined, 'backplane', error),
+      },
+    })
+    engine.announcer = bus
+    this.#connected = bus.start().then(
+      () => {
+        // Items read before the subscription was live may have missed invalidations.
+        if (this.#usedBeforeConnect)
+          engine.applyGap({ reason: 'connect', recovered: false, detail: 'used before subscribed' })
+      },
+      (error: unknown) => reportError(emitter, undefined, 'backplane', asBackplaneError(error)),
+    )
+    return bus
+  }
+}
+
+function unwrap<V>(key: string, result: UpdateResult<V>): V {
+  if (result.ok) return result.value
+  if (result.reason === 'missing') throw new UpdateMissingError(`no item '${key}' to update`)
+  if (result.reason === 'conflict')
+    throw new UpdateConflictError(`'${key}' kept changing; update retries exhausted`)
+  throw new FactoryUndefinedError(`the update function returned undefined for '${key}'`)
+}
+
+function bindError(layer: Layer, raw: unknown): CacheplaneError {
+  if (raw instanceof CacheplaneError) return raw
+  return new HandleFailedError(`bind failed on handle '${layer.name}'`, { cause: raw, source: layer.name })
+}
+
+function asBackplaneError(error: unknown): CacheplaneError {
+  if (error instanceof CacheplaneError) return error
+  return new BackplaneFailedError('backplane failed', { cause: error })
+}

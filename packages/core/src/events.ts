@@ -1,0 +1,158 @@
+/**
+ * The typed event map and a tiny emitter. Emitting must cost nothing when nobody
+ * listens: callers check {@link CacheEmitter.has} before building a payload, so the
+ * hot path never allocates an event object for an absent listener.
+ */
+import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
+import type { EvictReason } from './contracts/cache-handle.js'
+import type { CacheplaneError } from './errors.js'
+
+/** Whether a change was made by this instance or heard on the backplane. */
+export type Origin = 'local' | 'remote'
+
+/** A change to one key. */
+export interface KeyEvent {
+  /** The key. */
+  readonly key: string
+  /** The region, if any. */
+  readonly region: string | undefined
+  /** Made here or heard from another instance. */
+  readonly origin: Origin
+}
+
+/** A clear of the whole cache. */
+export interface ClearEvent {
+  /** Made here or heard from another instance. */
+  readonly origin: Origin
+}
+
+/** A clear of one region. */
+export interface ClearRegionEvent {
+  /** The region cleared. */
+  readonly region: string
+  /** Made here or heard from another instance. */
+  readonly origin: Origin
+}
+
+/** A read, with the level that answered it. */
+export interface GetEvent {
+  /** The key. */
+  readonly key: string
+  /** The region, if any. */
+  readonly region: string | undefined
+  /** Index of the handle that answered (0 = top), or -1 for a miss. */
+  readonly level: number
+  /** Name of the handle that answered; undefined for a miss. */
+  readonly handle: string | undefined
+}
+
+/** A handle dropped an item by itself. */
+export interface EvictEvent {
+  /** The key. */
+  readonly key: string
+  /** The region, if any. */
+  readonly region: string | undefined
+  /** Why: `expired`, `evicted` (capacity) or `external` (someone else removed it). */
+  readonly reason: EvictReason
+  /** Name of the handle that dropped the item. */
+  readonly handle: string
+  /** Index of that handle (0 = top). */
+  readonly level: number
+}
+
+/** A change of the backplane's connection state, or a detected gap. */
+export type BackplaneEvent =
+  | { readonly type: 'state'; readonly state: BackplaneState }
+  | {
+      readonly type: 'gap'
+      readonly gap: BackplaneGap
+      /** What core did about it: `cleared` the local handles or `kept` them. */
+      readonly action: 'cleared' | 'kept'
+    }
+
+/** A failure that did not (or not only) surface to a caller. */
+export interface ErrorEvent {
+  /** The operation that failed: `get`, `set`, `touch`, `remote-invalidate`, `backplane`, ... */
+  readonly operation: string
+  /** Name of the handle or backplane involved, if any. */
+  readonly handle: string | undefined
+  /** The typed error; the raw error of a handle is its `cause`. */
+  readonly error: CacheplaneError
+}
+
+/** Every event a `CacheManager` emits, by name. */
+export interface CacheEvents {
+  /** An item was added (only if absent). */
+  add: KeyEvent
+  /** An item was written. */
+  set: KeyEvent
+  /** An item was updated (compare-and-set). */
+  update: KeyEvent
+  /** An item's expiration was changed. */
+  expire: KeyEvent
+  /** An item was removed. */
+  remove: KeyEvent
+  /** The cache was cleared. */
+  clear: ClearEvent
+  /** A region was cleared. */
+  clearRegion: ClearRegionEvent
+  /** A read finished. */
+  get: GetEvent
+  /** A handle dropped an item by itself. */
+  evict: EvictEvent
+  /** The backplane changed state or reported a gap. */
+  backplane: BackplaneEvent
+  /** Something failed. */
+  error: ErrorEvent
+}
+
+/** An event name. */
+export type CacheEventName = keyof CacheEvents
+
+/** A listener of one event. */
+export type CacheListener<E extends CacheEventName> = (event: CacheEvents[E]) => void
+
+/**
+ * Arrays per event (copy-on-write, so a listener may unsubscribe while being called).
+ * A listener that throws does not stop the others; its error is rethrown asynchronously
+ * so it is not swallowed.
+ */
+export class CacheEmitter {
+  readonly #listeners: { [E in CacheEventName]?: ReadonlyArray<CacheListener<E>> } = {}
+
+  /** True when at least one listener is registered for `event`. Check it before building a payload. */
+  has(event: CacheEventName): boolean {
+    const list = this.#listeners[event]
+    return list !== undefined && list.length !== 0
+  }
+
+  /** Registers a listener. */
+  on<E extends CacheEventName>(event: E, listener: CacheListener<E>): void {
+    const list = (this.#listeners[event] ?? []) as ReadonlyArray<CacheListener<E>>
+    ;(this.#listeners as Record<string, unknown>)[event] = [...list, listener]
+  }
+
+  /** Removes a listener registered with {@link on}. */
+  off<E extends CacheEventName>(event: E, listener: CacheListener<E>): void {
+    const list = this.#listeners[event] as ReadonlyArray<CacheListener<E>> | undefined
+    if (list === undefined) return
+    const index = list.indexOf(listener)
+    if (index === -1) return
+    ;(this.#listeners as Record<string, unknown>)[event] = list.filter((_, i) => i !== index)
+  }
+
+  /** Calls every listener of `event` with `payload`. */
+  emit<E extends CacheEventName>(event: E, payload: CacheEvents[E]): void {
+    const list = this.#listeners[event] as ReadonlyArray<CacheListener<E>> | undefined
+    if (list === undefined) return
+    for (const listener of list) {
+      try {
+        listener(payload)
+      } catch (error) {
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * One level of a manager: a handle plus what core keeps about it (its limits, counters
+ * and circuit breaker), and the error policy applied to every call into it.
+ */
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
+import type { CacheHandle, HandleCapabilities, MaybePromise } from './contracts/cache-handle.js'
+import { type CacheplaneError, CircuitOpenError, HandleFailedError, ItemCorruptError } from './errors.js'
+import type { CacheEmitter } from './events.js'
+import { type LifetimeLimits, lifetimeLimits } from './expiration.js'
+import { type HandleStats, newHandleStats } from './stats.js'
+
+/** A handle at one level of a manager. */
+export class Layer {
+  /** The handle's name. */
+  readonly name: string
+  /** The handle's capabilities. */
+  readonly capabilities: HandleCapabilities
+  /** In-process (not shared): remote invalidations evict from it. */
+  readonly local: boolean
+  /** Stores serialized bytes. */
+  readonly bytes: boolean
+  /** Returns synchronously: calls are not awaited. */
+  readonly sync: boolean
+  /** Lifetime limits applied to items written here. */
+  readonly limits: LifetimeLimits
+  /** Counters. */
+  readonly stats: HandleStats = newHandleStats()
+  /** Circuit breaker (distributed handles only). */
+  readonly breaker: CircuitBreaker | undefined
+
+  constructor(
+    /** The handle. */
+    readonly handle: CacheHandle<unknown>,
+    /** Index in the manager, 0 = top. */
+    readonly index: number,
+    maxLocalTtlMs: number | undefined,
+    breaker: CircuitBreakerOptions | false,
+  ) {
+    this.name = handle.name
+    this.capabilities = handle.capabilities
+    this.local = !handle.capabilities.distributed
+    this.bytes = handle.capabilities.bytes
+    this.sync = handle.capabilities.synchronous
+    this.limits = lifetimeLimits(handle.capabilities, maxLocalTtlMs)
+    this.breaker = this.local || breaker === false ? undefined : new CircuitBreaker(breaker)
+  }
+}
+
+/** Reports a failure as an `error` event and counts it on the layer. */
+export function reportError(
+  emitter: CacheEmitter,
+  layer: Layer | undefined,
+  operation: string,
+  error: CacheplaneError,
+): void {
+  if (layer !== undefined) layer.stats.errors++
+  if (emitter.has('error')) emitter.emit('error', { operation, handle: layer?.name ?? error.source, error })
+}
+
+/**
+ * The typed error for a raw failure of `layer`: an ItemCorruptError or other typed
+ * error passes through, anything else becomes HandleFailedError with the raw error as cause.
+ */
+export function wrapHandleError(layer: Layer, operation: string, error: unknown): CacheplaneError {
+  if (error instanceof ItemCorruptError || error instanceof CircuitOpenError) return error
+  return new HandleFailedError(`${operation} failed on handle '${layer.name}'`, {
+    cause: error,
+    source: layer.name,
+  })
+}
+
+/** Throws CircuitOpenError (counted and reported) when `layer`'s circuit refuses the call. */
+function checkCircuit(emitter: CacheEmitter, layer: Layer, operation: string): void {
+  if (layer.breaker === undefined || layer.breaker.allow()) return
+  layer.stats.circuit = layer.breaker.state
+  const error = new CircuitOpenError(`circuit of handle '${layer.name}' is open; ${operation} failed fast`, {
+    source: layer.name,
+  })
+  reportError(emitter, layer, operation, error)
+  throw error
+}
+
+/**
+ * Calls into a handle with the error policy: circuit check, raw errors wrapped,
+ * counted, reported as events and rethrown typed. Corrupt items do not count against
+ * the circuit (the server answered).
+ */
+export async function guard<T>(
+  emitter: CacheEmitter,
+  layer: Layer,
+  operation: string,
+  call: (handle: CacheHandle<unknown>) => MaybePromise<T>,
+): Promise<T> {
+  checkCircuit(emitter, layer, operation)
+  try {
+    const result = layer.sync ? (call(layer.handle) as T) : await call(layer.handle)
+    if (layer.breaker !== undefined) {
+      layer.breaker.success()
+      layer.stats.circuit = 'closed'
+    }
+    return result
+  } catch (raw) {
+    const error = wrapHandleError(layer, operation, raw)
+    if (layer.breaker !== undefined && !(error instanceof ItemCorruptError)) {
+      layer.breaker.failure()
+      layer.stats.circuit = layer.breaker.state
+    }
+    reportError(emitter, layer, operation, error)
+    throw error
+  }
+}
+
+/** Like {@link guard} for best-effort calls: failures are reported and resolve to `fallback`. */
+export async function attempt<T>(
+  emitter: CacheEmitter,
+  layer: Layer,
+  operation: string,
+  call: (handle: CacheHandle<unknown>) => MaybePromise<T>,
+  fallback: T,
+): Promise<T> {
+  try {
+    return await guard(emitter, layer, operation, call)
+  } catch {
+    return fallback
+  }
+}

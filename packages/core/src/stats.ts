@@ -1,0 +1,54 @@
+/**
+ * Counters. Plain mutable numbers on one object per handle: incrementing a field
+ * is the cheapest thing the hot path can do, and `stats()` copies them out.
+ */
+import type { BackplaneBusStats } from './backplane/backplane-bus.js'
+import type { CircuitState } from './circuit-breaker.js'
+
+/** Counters of one handle, as returned by `cache.stats()`. */
+export interface HandleStats {
+  /** Reads this handle answered. */
+  hits: number
+  /** Reads this handle did not answer (absent, expired, corrupt or failed). */
+  misses: number
+  /** Items written with `set` (including copies from lower levels). */
+  sets: number
+  /** Items written with `add` (including copies from lower levels). */
+  adds: number
+  /** Items removed by core (remove, remote invalidations, evictions of levels above). */
+  removes: number
+  /** Clears and region clears. */
+  clears: number
+  /** Items the handle dropped by itself (expired, evicted, external). */
+  evictions: number
+  /** Failed calls, corrupt items and fast failures of an open circuit. */
+  errors: number
+  /** State of the handle's circuit breaker (`closed` for handles without one). */
+  circuit: CircuitState
+}
+
+/** Counters of the backplane, as the bus keeps them. */
+export type BackplaneStats = BackplaneBusStats
+
+/** What `cache.stats()` returns. */
+export interface CacheStats {
+  /** Counters per handle, by handle name. */
+  readonly handles: Readonly<Record<string, HandleStats>>
+  /** Backplane counters; undefined without a backplane. */
+  readonly backplane: BackplaneStats | undefined
+}
+
+/** A fresh set of zeroed handle counters. */
+export function newHandleStats(): HandleStats {
+  return {
+    hits: 0,
+    misses: 0,
+    sets: 0,
+    adds: 0,
+    removes: 0,
+    clears: 0,
+    evictions: 0,
+    errors: 0,
+    circuit: 'closed',
+  }
+}

@@ -1,0 +1,516 @@
+/**
+ * The sync algorithm.
+ *
+ * Handles are ordered top (fastest, in-process) to bottom; the bottom handle is the
+ * source of truth. Several application instances share the distributed handles and a
+ * backplane channel (`<prefix><cacheName>`); each keeps its own local handles.
+ *
+ * - Reads walk down. A hit at level i > 0 is copied into the levels above with `add`
+ *   (never overwrite: a concurrent writer's newer value wins), keeping the item's
+ *   remaining lifetime and the source's version.
+ * - The fence: a lower read takes a ticket before going down; any invalidation of the
+ *   key meanwhile (remote message, local write or remove, clear, region clear, gap)
+ *   makes the ticket stale, and a stale read returns its value without copying it up.
+ *   Without it a value read just before a remote update would be re-inserted into the
+ *   memory layer after the invalidation for that update had been applied, and nothing
+ *   would ever evict it.
+ * - `set` writes the bottom first, then the levels above (with the bottom's version),
+ *   then announces. `add`/`update`/`addOrUpdate` run on the bottom only (atomic there)
+ *   and evict the key from the levels above. `remove`/`expire`/`clear`/`clearRegion`
+ *   run on every level. Every successful write bumps the fence for its key, then
+ *   announces a key-only message: values never travel, so a receiver can only ever
+ *   drop data, never install a wrong value.
+ * - A remote message (our own frames are filtered by the bus) evicts the key, the
+ *   region or everything from the LOCAL handles only; distributed handles were written
+ *   by the sender and are never touched (they only hear `onRemoteClear`).
+ * - A gap (messages may have been missed) clears every local handle by default, so
+ *   nothing stale survives it; `maxLocalTtlMs` bounds staleness if a gap goes unnoticed.
+ * - Invariant: after the writer's `set` resolves and its message is delivered, no
+ *   instance serves the old value from a local handle (it was evicted, and the fence
+ *   keeps a racing read from putting it back).
+ *
+ * This file holds the read path, the write fan-out and the receive side; the loops
+ * built on them (CAS update, getOrAdd's add-or-read) are in `write-loops.ts`.
+ */
+import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
+import type { Expiration, ItemInput, StoredItem } from './contracts/cache-handle.js'
+import type { Serializer } from './contracts/serializer.js'
+import type { BackplaneMessage, ChangeKind } from './backplane/messages.js'
+import { type CacheplaneError, ItemCorruptError, SerializeError } from './errors.js'
+import type { CacheEmitter } from './events.js'
+import { fitExpiration, fitItem, newItem } from './expiration.js'
+import type { InvalidationFence, FenceTicket } from './invalidation-fence.js'
+import { attempt, guard, type Layer, reportError, wrapHandleError } from './layer.js'
+import { keyId } from './single-flight.js'
+
+/** What a gap policy decides: clear the local handles or keep them. */
+export type GapAction = 'clear' | 'keep'
+
+/** How to react to a backplane gap: a fixed action or a function of the gap. */
+export type GapPolicy = GapAction | ((gap: BackplaneGap) => GapAction)
+
+/** A value ready to be written: the application value and, when any level stores bytes, its bytes. */
+export interface Encoded {
+  readonly value: unknown
+  readonly bytes: Uint8Array | undefined
+}
+
+/** An item found by a read, with its value decoded. */
+export interface Found {
+  readonly value: unknown
+  readonly stored: StoredItem<unknown>
+  readonly level: number
+}
+
+/** Returned by {@link SyncEngine.peekTop} when the top level did not answer. */
+export const MISS: unique symbol = Symbol('cacheplane.miss')
+
+/** Where remote announcements go (the backplane bus, or nothing). */
+export interface Announcer {
+  announce(message: BackplaneMessage): void
+}
+
+/** What the engine needs from its manager. */
+export interface SyncEngineOptions {
+  readonly layers: readonly Layer[]
+  readonly emitter: CacheEmitter
+  readonly serializer: Serializer
+  readonly fence: InvalidationFence
+  readonly gapPolicy: GapPolicy
+  /** Touch distributed sliding items at most once per this fraction of their TTL. */
+  readonly slidingTouchRatio: number
+}
+
+// Last touch per key of sliding items; bounded by resetting (a reset costs a few extra touches).
+const MAX_TOUCH_TRACKED = 10_000
+
+/** Reads, writes and remote messages across the levels of one manager. */
+export class SyncEngine {
+  readonly layers: readonly Layer[]
+  readonly top: Layer
+  readonly bottom: Layer
+  readonly fence: InvalidationFence
+  /** Where announcements go; set by the manager once the bus exists. */
+  announcer: Announcer | undefined
+  readonly #emitter: CacheEmitter
+  readonly #serializer: Serializer
+  readonly #gapPolicy: GapPolicy
+  readonly #touchRatio: number
+  readonly #touchLayers: readonly Layer[]
+  readonly #lastTouch = new Map<string, number>()
+  readonly #fastTop: boolean
+
+  constructor(options: SyncEngineOptions) {
+    this.layers = options.layers
+    this.top = options.layers[0]!
+    this.bottom = options.layers[options.layers.length - 1]!
+    this.fence = options.fence
+    this.#emitter = options.emitter
+    this.#serializer = options.serializer
+    this.#gapPolicy = options.gapPolicy
+    this.#touchRatio = options.slidingTouchRatio
+    this.#touchLayers = options.layers.filter((l) => l.index > 0 && !l.local && l.handle.touch !== undefined)
+    this.#fastTop = this.top.sync && this.top.breaker === undefined
+  }
+
+  /** True when any level stores bytes (writes serialize once, up front). */
+  get needsBytes(): boolean {
+    return this.layers.some((l) => l.bytes)
+  }
+
+  /**
+   * The hot path: a synchronous read of a synchronous top level. No allocation on a
+   * hit beyond what the listeners asked for; no expiry math unless the item slides.
+   */
+  peekTop(key: string, region: string | undefined): unknown {
+    const top = this.top
+    if (!this.#fastTop) return MISS
+    let item: StoredItem<unknown> | undefined
+    try {
+      item = top.handle.get(key, region) as StoredItem<unknown> | undefined
+    } catch (raw) {
+      reportError(this.#emitter, top, 'get', wrapHandleError(top, 'get', raw))
+      top.stats.misses++
+      return MISS
+    }
+    if (item === undefined) {
+      top.stats.misses++
+      return MISS
+    }
+    const value = top.bytes ? this.#decode(top, item) : item.value
+    if (value === MISS) return MISS
+    top.stats.hits++
+    if (item.mode === 'sliding' && this.#touchLayers.length !== 0) this.#touchBelow(key, region, item.ttl)
+    if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: 0, handle: top.name })
+    return value
+  }
+
+  /** Walks down from level `start` (1 after a {@link peekTop} miss, else 0), copying a lower hit up. */
+  async read(key: string, region: string | undefined, start: number): Promise<Found | undefined> {
+    const layers = this.layers
+    const from = this.#fastTop ? Math.max(start, 1) : 0
+    const ticket = this.fence.enter(keyId(key, region))
+    try {
+      for (let i = from; i < layers.length; i++) {
+        const layer = layers[i]!
+        const stored = await attempt(this.#emitter, layer, 'get', (h) => h.get(key, region), undefined)
+        const value = stored === undefined ? MISS : layer.bytes ? this.#decode(layer, stored) : stored.value
+        if (stored === undefined || value === MISS) {
+          layer.stats.misses++
+          continue
+        }
+        layer.stats.hits++
+        if (i > 0) await this.#copyUp(i, key, region, stored, value, ticket)
+        if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: i, handle: layer.name })
+        return { value, stored, level: i }
+      }
+    } finally {
+      this.fence.leave(ticket)
+    }
+    if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: -1, handle: undefined })
+    return undefined
+  }
+
+  /** True when any level has the key (no copy-up, no decoding). */
+  async has(key: string, region: string | undefined): Promise<boolean> {
+    for (const layer of this.layers) {
+      if (await attempt(this.#emitter, layer, 'has', (h) => h.get(key, region), undefined)) return true
+    }
+    return false
+  }
+
+  /** Copies an item read at level `from` into the levels above it, unless the fence says it went stale. */
+  async copyUp(
+    from: number,
+    key: string,
+    region: string | undefined,
+    stored: ItemInput<unknown>,
+    value: unknown,
+    ticket: FenceTicket,
+  ): Promise<void> {
+    await this.#copyUp(from, key, region, stored, value, ticket)
+  }
+
+  async #copyUp(
+    from: number,
+    key: string,
+    region: string | undefined,
+    stored: ItemInput<unknown>,
+    value: unknown,
+    ticket: FenceTicket,
+  ): Promise<void> {
+    const now = Date.now()
+    const source = this.layers[from]!
+    if (stored.mode === 'sliding' && !source.local) this.#noteTouched(keyId(key, region), now)
+    for (let j = from - 1; j >= 0; j--) {
+      const layer = this.layers[j]!
+      let payload: unknown = value
+      if (layer.bytes) payload = source.bytes ? stored.value : this.#trySerialize(layer, value)
+      if (payload === MISS) continue
+      // Copies keep the source's version; an item whose version is unknown gets the level's own.
+      const { mode, ttl, expiresAt, created, version } = stored
+      const copy =
+        version === undefined
+          ? { value: payload, mode, ttl, expiresAt, created }
+          : { value: payload, mode, ttl, expiresAt, created, version }
+      const input = fitItem(copy, layer.limits, now)
+      if (input === undefined || !this.fence.isCurrent(ticket)) return
+      if (await attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false))
+        layer.stats.adds++
+    }
+  }
+
+  /** Serializes once for a write; a value the serializer refuses is E_SERIALIZE before anything is written. */
+  encode(value: unknown): Encoded {
+    if (!this.needsBytes) return { value, bytes: undefined }
+    try {
+      return { value, bytes: this.#serializer.serialize(value) }
+    } catch (cause) {
+      throw new SerializeError(`serializer '${this.#serializer.name}' cannot serialize this value`, { cause })
+    }
+  }
+
+  /** Decodes a stored item of a bytes level; a corrupt item is reported and reads as {@link MISS}. */
+  decode(layer: Layer, stored: StoredItem<unknown>): unknown {
+    return this.#decode(layer, stored)
+  }
+
+  /** The item to write at `layer` for a write made now, or undefined when its lifetime is already over. */
+  itemFor(layer: Layer, encoded: Encoded, base: ItemInput<undefined>, now: number, version?: number) {
+    const value = layer.bytes ? encoded.bytes : encoded.value
+    return fitItem(
+      version === undefined ? { ...base, value } : { ...base, value, version },
+      layer.limits,
+      now,
+    )
+  }
+
+  /** `set`: bottom first, then the levels above with the bottom's version, then announce. */
+  async set(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    expiration: Expiration,
+  ): Promise<void> {
+    const now = Date.now()
+    const base = newItem(undefined, expiration, now)
+    const bottom = this.bottom
+    const version = await guard(this.#emitter, bottom, 'set', (h) =>
+      h.set(key, region, this.itemFor(bottom, encoded, base, now)!),
+    )
+    bottom.stats.sets++
+    let failure: CacheplaneError | undefined
+    for (let j = bottom.index - 1; j >= 0; j--) {
+      const layer = this.layers[j]!
+      const input = this.itemFor(layer, encoded, base, now, version)
+      try {
+        if (input === undefined) continue
+        await guard(this.#emitter, layer, 'set', (h) => h.set(key, region, input))
+        layer.stats.sets++
+      } catch (error) {
+        failure ??= error as CacheplaneError
+        // The level may still hold the old value: drop it so it cannot be served.
+        await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
+      }
+    }
+    this.changed(key, region, 'set')
+    if (failure !== undefined) throw failure
+  }
+
+  /** After a write on the bottom only: evict the key from the levels above, then announce. */
+  async afterBottomWrite(key: string, region: string | undefined, change: ChangeKind): Promise<void> {
+    const failure = await this.#removeFrom(this.bottom.index - 1, key, region)
+    this.changed(key, region, change)
+    if (failure !== undefined) throw failure
+  }
+
+  /** Removes the key from every level; true when any level held it. */
+  async remove(key: string, region: string | undefined): Promise<boolean> {
+    let removed = false
+    let failure: CacheplaneError | undefined
+    for (let j = this.bottom.index; j >= 0; j--) {
+      const layer = this.layers[j]!
+      try {
+        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) {
+          layer.stats.removes++
+          removed = true
+        }
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    this.fence.invalidate(keyId(key, region))
+    this.announcer?.announce({ type: 'removed', key, region })
+    if (this.#emitter.has('remove')) this.#emitter.emit('remove', { key, region, origin: 'local' })
+    if (failure !== undefined) throw failure
+    return removed
+  }
+
+  /** Changes the key's expiration on every level that has it; true when the bottom (source) has it. */
+  async expire(key: string, region: string | undefined, expiration: Expiration): Promise<boolean> {
+    const now = Date.now()
+    let exists = false
+    let failure: CacheplaneError | undefined
+    for (let j = this.bottom.index; j >= 0; j--) {
+      const layer = this.layers[j]!
+      const { mode, ttl, expiresAt } = fitExpiration(expiration, layer.limits, now)
+      try {
+        const found = await guard(this.#emitter, layer, 'expire', (h) =>
+          h.expire(key, region, mode, ttl, expiresAt),
+        )
+        if (j === this.bottom.index) exists = found
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    this.changed(key, region, 'expire')
+    if (failure !== undefined) throw failure
+    return exists
+  }
+
+  /** Clears every level (`region` undefined) or one region of every level, then announces. */
+  async clear(region: string | undefined): Promise<void> {
+    let failure: CacheplaneError | undefined
+    for (let j = this.bottom.index; j >= 0; j--) {
+      const layer = this.layers[j]!
+      const operation = region === undefined ? 'clear' : 'clearRegion'
+      try {
+        await guard(this.#emitter, layer, operation, (h) =>
+          region === undefined ? h.clear() : h.clearRegion(region),
+        )
+        layer.stats.clears++
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    this.fence.invalidateAll()
+    this.#lastTouch.clear()
+    if (region === undefined) {
+      this.announcer?.announce({ type: 'cleared' })
+      if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'local' })
+    } else {
+      this.announcer?.announce({ type: 'regionCleared', region })
+      if (this.#emitter.has('clearRegion')) this.#emitter.emit('clearRegion', { region, origin: 'local' })
+    }
+    if (failure !== undefined) throw failure
+  }
+
+  /** A successful local change of one key: bump the fence, announce, emit. */
+  changed(key: string, region: string | undefined, change: ChangeKind): void {
+    this.fence.invalidate(keyId(key, region))
+    this.announcer?.announce({ type: 'changed', change, key, region })
+    if (this.#emitter.has(change)) this.#emitter.emit(change, { key, region, origin: 'local' })
+  }
+
+  /** Messages from other instances: evict from local handles only, bump the fence, emit `remote` events. */
+  applyRemote(messages: readonly BackplaneMessage[]): void {
+    for (const message of messages) {
+      if (message.type === 'changed' || message.type === 'removed') {
+        const { key, region } = message
+        this.fence.invalidate(keyId(key, region))
+        for (const layer of this.layers) {
+          if (layer.local) this.#evictLocal(layer, key, region, 'remote-invalidate')
+        }
+        const event = message.type === 'changed' ? message.change : 'remove'
+        if (this.#emitter.has(event)) this.#emitter.emit(event, { key, region, origin: 'remote' })
+      } else {
+        const region = message.type === 'regionCleared' ? message.region : undefined
+        this.#clearLocal(region, true)
+        if (region === undefined) {
+          if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'remote' })
+        } else if (this.#emitter.has('clearRegion')) {
+          this.#emitter.emit('clearRegion', { region, origin: 'remote' })
+        }
+      }
+    }
+  }
+
+  /** A backplane gap: apply the gap policy (recovered gaps keep local handles) and emit a `backplane` event. */
+  applyGap(gap: BackplaneGap): void {
+    let action: GapAction = 'keep'
+    if (!gap.recovered) {
+      try {
+        action = typeof this.#gapPolicy === 'function' ? this.#gapPolicy(gap) : this.#gapPolicy
+      } catch {
+        action = 'clear' // a broken policy must not leave stale data behind
+      }
+    }
+    if (action === 'clear') this.#clearLocal(undefined, false)
+    if (this.#emitter.has('backplane')) {
+      this.#emitter.emit('backplane', { type: 'gap', gap, action: action === 'clear' ? 'cleared' : 'kept' })
+    }
+  }
+
+  /** The backplane changed state. */
+  applyState(state: BackplaneState): void {
+    if (this.#emitter.has('backplane')) this.#emitter.emit('backplane', { type: 'state', state })
+  }
+
+  /** A handle dropped an item by itself; a distributed one drags the local copies above it along. */
+  applyEvict(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    reason: 'expired' | 'evicted' | 'external',
+  ): void {
+    layer.stats.evictions++
+    if (!layer.local) {
+      this.fence.invalidate(keyId(key, region))
+      for (let j = layer.index - 1; j >= 0; j--) {
+        const above = this.layers[j]!
+        if (above.local) this.#evictLocal(above, key, region, 'evict-above')
+      }
+    }
+    if (this.#emitter.has('evict')) {
+      this.#emitter.emit('evict', { key, region, reason, handle: layer.name, level: layer.index })
+    }
+  }
+
+  /** Removes the key from levels `from` .. 0; returns the first failure. */
+  async #removeFrom(
+    from: number,
+    key: string,
+    region: string | undefined,
+  ): Promise<CacheplaneError | undefined> {
+    let failure: CacheplaneError | undefined
+    for (let j = from; j >= 0; j--) {
+      const layer = this.layers[j]!
+      try {
+        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) layer.stats.removes++
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    return failure
+  }
+
+  #evictLocal(layer: Layer, key: string, region: string | undefined, operation: string): void {
+    void attempt(this.#emitter, layer, operation, (h) => h.remove(key, region), false).then((removed) => {
+      if (removed) layer.stats.removes++
+    })
+  }
+
+  #clearLocal(region: string | undefined, remote: boolean): void {
+    this.fence.invalidateAll()
+    this.#lastTouch.clear()
+    for (const layer of this.layers) {
+      if (layer.local) {
+        const operation = region === undefined ? 'clear' : 'clearRegion'
+        void attempt(
+          this.#emitter,
+          layer,
+          `remote-${operation}`,
+          (h) => (region === undefined ? h.clear() : h.clearRegion(region)),
+          undefined,
+        )
+        layer.stats.clears++
+      } else if (remote && layer.handle.onRemoteClear !== undefined) {
+        void attempt(this.#emitter, layer, 'onRemoteClear', (h) => h.onRemoteClear!(region), undefined)
+      }
+    }
+  }
+
+  /** Sliding item served from above: extend the distributed copies, at most once per ratio of the TTL. */
+  #touchBelow(key: string, region: string | undefined, ttl: number): void {
+    const id = keyId(key, region)
+    const now = Date.now()
+    const last = this.#lastTouch.get(id)
+    if (last !== undefined && now - last < ttl * this.#touchRatio) return
+    this.#noteTouched(id, now)
+    for (const layer of this.#touchLayers) {
+      void attempt(this.#emitter, layer, 'touch', (h) => h.touch!(key, region), false)
+    }
+  }
+
+  #noteTouched(id: string, now: number): void {
+    if (this.#lastTouch.size >= MAX_TOUCH_TRACKED) this.#lastTouch.clear()
+    this.#lastTouch.set(id, now)
+  }
+
+  #trySerialize(layer: Layer, value: unknown): unknown {
+    try {
+      return this.#serializer.serialize(value)
+    } catch (cause) {
+      reportError(
+        this.#emitter,
+        layer,
+        'copy-up',
+        new SerializeError('cannot serialize a copied item', { cause }),
+      )
+      return MISS
+    }
+  }
+
+  #decode(layer: Layer, stored: StoredItem<unknown>): unknown {
+    try {
+      return this.#serializer.deserialize(stored.value as Uint8Array)
+    } catch (cause) {
+      const error = new ItemCorruptError(`handle '${layer.name}' returned bytes that do not decode`, {
+        cause,
+        source: layer.name,
+      })
+      reportError(this.#emitter, layer, 'get', error)
+      return MISS
+    }
+  }
+}

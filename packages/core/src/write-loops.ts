@@ -1,0 +1,167 @@
+/**
+ * The writes that loop on the bottom (source-of-truth) handle: `add`, the CAS loop of
+ * `update`, `addOrUpdate`, and getOrAdd's add-or-read. They run on the bottom only,
+ * because only there is the operation atomic across instances; the levels above are
+ * evicted (or, for getOrAdd's winner, filled with add under the fence) afterwards.
+ */
+import type { Expiration } from './contracts/cache-handle.js'
+import { NotSupportedError } from './errors.js'
+import { newItem, updatedItem } from './expiration.js'
+import { guard } from './layer.js'
+import { keyId } from './single-flight.js'
+import { type Encoded, MISS, type SyncEngine } from './sync-engine.js'
+import type { CacheEmitter } from './events.js'
+
+/** Why an update did not happen. */
+export type UpdateFailure = 'missing' | 'conflict' | 'factory-returned-undefined'
+
+/** Result of `tryUpdate`. */
+export type UpdateResult<V> =
+  | { readonly ok: true; readonly value: V }
+  | { readonly ok: false; readonly reason: UpdateFailure }
+
+/** Bottom-only writes of one manager. */
+export class WriteLoops {
+  readonly #engine: SyncEngine
+  readonly #emitter: CacheEmitter
+
+  constructor(engine: SyncEngine, emitter: CacheEmitter) {
+    this.#engine = engine
+    this.#emitter = emitter
+  }
+
+  /** Adds on the bottom if absent; on success evicts the levels above and announces. */
+  async add(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    expiration: Expiration,
+  ): Promise<boolean> {
+    const bottom = this.#engine.bottom
+    const now = Date.now()
+    const input = this.#engine.itemFor(bottom, encoded, newItem(undefined, expiration, now), now)!
+    const added = await guard(this.#emitter, bottom, 'add', (h) => h.add(key, region, input))
+    if (!added) return false
+    bottom.stats.adds++
+    await this.#engine.afterBottomWrite(key, region, 'add')
+    return true
+  }
+
+  /**
+   * The CAS loop: read the bottom, apply `fn`, write with the version read; on a
+   * conflict start again, at most `maxRetries` more times.
+   */
+  async update<V>(
+    key: string,
+    region: string | undefined,
+    fn: (value: V) => V | Promise<V>,
+    expiration: Expiration | undefined,
+    maxRetries: number,
+  ): Promise<UpdateResult<V>> {
+    const engine = this.#engine
+    const bottom = engine.bottom
+    if (!bottom.capabilities.cas) {
+      throw new NotSupportedError(
+        `update needs compare-and-set; the bottom handle '${bottom.name}' has no cas`,
+        {
+          source: bottom.name,
+        },
+      )
+    }
+    for (let attempt = 0; attempt <= maxRetries; attempt++) {
+      const stored = await guard(this.#emitter, bottom, 'update', (h) => h.get(key, region))
+      if (stored === undefined) return { ok: false, reason: 'missing' }
+      const current = bottom.bytes ? engine.decode(bottom, stored) : stored.value
+      // A corrupt source item cannot be updated: to the caller it is absent.
+      if (current === MISS) return { ok: false, reason: 'missing' }
+      const next = await fn(current as V)
+      if (next === undefined) return { ok: false, reason: 'factory-returned-undefined' }
+      const encoded = engine.encode(next)
+      const now = Date.now()
+      const base = updatedItem(undefined, stored, expiration, now)
+      const input = engine.itemFor(bottom, encoded, base, now)
+      if (input === undefined) return { ok: false, reason: 'missing' } // its lifetime ended meanwhile
+      const outcome = await guard(this.#emitter, bottom, 'update', (h) =>
+        h.update(key, region, stored.version, input),
+      )
+      if (outcome.status === 'missing') return { ok: false, reason: 'missing' }
+      if (outcome.status === 'ok') {
+        bottom.stats.sets++
+        await engine.afterBottomWrite(key, region, 'update')
+        return { ok: true, value: next }
+      }
+    }
+    return { ok: false, reason: 'conflict' }
+  }
+
+  /** Adds `value` if absent, otherwise updates with `fn`; retries when the item vanishes in between. */
+  async addOrUpdate<V>(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    fn: (value: V) => V | Promise<V>,
+    expiration: Expiration,
+    maxRetries: number,
+  ): Promise<UpdateResult<V>> {
+    for (let attempt = 0; attempt <= maxRetries; attempt++) {
+      if (await this.add(key, region, encoded, expiration)) return { ok: true, value: encoded.value as V }
+      const result = await this.update(key, region, fn, undefined, maxRetries - attempt)
+      if (result.ok || result.reason !== 'missing') return result
+    }
+    return { ok: false, reason: 'conflict' }
+  }
+
+  /**
+   * getOrAdd after a miss: add the factory's value on the bottom; if another writer won,
+   * return what the bottom holds so every caller everywhere agrees on one value. The
+   * winner is copied up with `add` under the fence, like any lower read.
+   * When the bottom cannot be written or read, the factory's value is returned unwritten
+   * (reads fall back; the failure was reported as an `error` event).
+   */
+  async addOrGet(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    expiration: Expiration,
+  ): Promise<unknown> {
+    const engine = this.#engine
+    const bottom = engine.bottom
+    const now = Date.now()
+    const input = engine.itemFor(bottom, encoded, newItem(undefined, expiration, now), now)!
+    for (let round = 0; round < 3; round++) {
+      const ticket = engine.fence.enter(keyId(key, region))
+      try {
+        let added: boolean
+        try {
+          added = await guard(this.#emitter, bottom, 'add', (h) => h.add(key, region, input))
+        } catch {
+          return encoded.value
+        }
+        if (added) {
+          bottom.stats.adds++
+          await engine.copyUp(bottom.index, key, region, input, encoded.value, ticket)
+          engine.changed(key, region, 'add')
+          return encoded.value
+        }
+        let stored: Awaited<ReturnType<typeof bottom.handle.get>>
+        try {
+          stored = await guard(this.#emitter, bottom, 'get', (h) => h.get(key, region))
+        } catch {
+          return encoded.value
+        }
+        if (stored === undefined) continue // removed or expired between our add and our read: try again
+        const value = bottom.bytes ? engine.decode(bottom, stored) : stored.value
+        if (value === MISS) {
+          // The winner's bytes are corrupt (reported): replace them with our value.
+          await engine.set(key, region, encoded, expiration)
+          return encoded.value
+        }
+        await engine.copyUp(bottom.index, key, region, stored, value, ticket)
+        return value
+      } finally {
+        engine.fence.leave(ticket)
+      }
+    }
+    return encoded.value
+  }
+}
