@@ -1,0 +1,183 @@
+import { type Backplane, ClosedError, InvalidOptionsError } from '@cacheplane/core'
+import type { ConnectionOptions } from '@nats-io/transport-node'
+import { type ConnectionMonitor, monitorConnection } from './connection-monitor.js'
+import { startCoreTransport } from './core-transport.js'
+import type { FrameTransport } from './frame-transport.js'
+import type { NatsConnectionLike } from './nats-connection.js'
+import { type ReplaySettings, startReplayTransport } from './replay-transport.js'
+import { channelSubject, defaultStreamName, validateStreamName, validateSubjectPrefix } from './subject.js'
+
+/** NATS's default `max_payload`, used until the server has told us its own. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
+
+/** JetStream replay of missed frames; see the package README for what it guarantees. */
+export interface NatsReplayOptions {
+  /** How long the stream keeps each frame, ms: an instance away for longer clears its local handles. */
+  readonly maxAgeMs: number
+  /** Stream name; default derived from the subject. Each cache needs its own stream. */
+  readonly stream?: string
+  /** `file` (default: survives a server restart when its store directory does) or `memory`. */
+  readonly storage?: 'file' | 'memory'
+  /** Stream replicas in a JetStream cluster; default 1. */
+  readonly replicas?: number
+  /** Longest a replay may take before the gap is reported as unrecovered, ms; default 10_000. */
+  readonly timeoutMs?: number
+}
+
+interface NatsBackplaneCommonOptions {
+  /** Prepended to the channel to form the subject; default `cacheplane.`. */
+  readonly subjectPrefix?: string
+  /** Name for stats and events, and the NATS connection name when we open it; default `nats`. */
+  readonly name?: string
+  /** Turns on JetStream replay (needs `@nats-io/jetstream` and a JetStream-enabled server). */
+  readonly replay?: NatsReplayOptions
+}
+
+/** Options of {@link natsBackplane}: an existing connection, or servers to connect to. */
+export type NatsBackplaneOptions = NatsBackplaneCommonOptions &
+  (
+    | {
+        /** A connection the application owns (`@nats-io/transport-node`, or the `nats` package without replay); never closed by us. */
+        readonly connection: NatsConnectionLike
+        readonly servers?: undefined
+        readonly connectOptions?: undefined
+      }
+    | {
+        /** Server URLs; the backplane connects, reconnects forever, and closes the connection on `close()`. */
+        readonly servers: string | readonly string[]
+        /** Extra options for `connect()` (credentials, TLS, timeouts). */
+        readonly connectOptions?: Omit<ConnectionOptions, 'servers'>
+        readonly connection?: undefined
+      }
+  )
+
+function replaySettings(subject: string, replay: NatsReplayOptions): ReplaySettings {
+  const { maxAgeMs, storage = 'file', replicas = 1, timeoutMs = 10_000 } = replay
+  if (!Number.isInteger(maxAgeMs) || maxAgeMs <= 0) {
+    throw new InvalidOptionsError(`natsBackplane: replay.maxAgeMs must be a positive integer (ms), got ${maxAgeMs}`)
+  }
+  if (storage !== 'file' && storage !== 'memory') {
+    throw new InvalidOptionsError(`natsBackplane: replay.storage must be 'file' or 'memory', got '${storage}'`)
+  }
+  if (!Number.isInteger(replicas) || replicas < 1) {
+    throw new InvalidOptionsError(`natsBackplane: replay.replicas must be a positive integer, got ${replicas}`)
+  }
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new InvalidOptionsError(`natsBackplane: replay.timeoutMs must be positive (ms), got ${timeoutMs}`)
+  }
+  const stream = replay.stream ?? defaultStreamName(subject)
+  validateStreamName(stream)
+  return { stream, maxAgeMs, storage, replicas, timeoutMs }
+}
+
+async function openConnection(
+  servers: string | readonly string[],
+  name: string,
+  extra: Omit<ConnectionOptions, 'servers'> | undefined,
+): Promise<NatsConnectionLike> {
+  const { connect } = await import('@nats-io/transport-node')
+  // A cache backplane should outlive any outage: reconnect forever, core reports the gaps.
+  return await connect({ name, maxReconnectAttempts: -1, ...extra, servers: [...[servers].flat()] })
+}
+
+function checkOptions(options: NatsBackplaneOptions): void {
+  const hasConnection = options.connection !== undefined
+  const hasServers = options.servers !== undefined
+  if (hasConnection === hasServers) {
+    throw new InvalidOptionsError('natsBackplane: give exactly one of `connection` or `servers`')
+  }
+  if (hasServers && [options.servers].flat().length === 0) {
+    throw new InvalidOptionsError('natsBackplane: `servers` must name at least one server')
+  }
+}
+
+/**
+ * A backplane over NATS: one subject per cache channel, gaps reported on every
+ * reconnect (a `failover` when the client moved to another server), and with
+ * `replay` the missed frames are fetched back from a JetStream stream instead.
+ */
+export function natsBackplane(options: NatsBackplaneOptions) {
+  checkOptions(options)
+  const prefix = options.subjectPrefix ?? 'cacheplane.'
+  validateSubjectPrefix(prefix)
+  const name = options.name ?? 'nats'
+  let connection: NatsConnectionLike | undefined = options.connection
+  let owned = false
+  let transport: FrameTransport | undefined
+  let monitor: ConnectionMonitor | undefined
+  let connecting = false
+  let connected = false
+  let closed = false
+  let maxFrameBytes = options.connection?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
+
+  const backplane = {
+    name,
+    capabilities: {
+      replay: options.replay !== undefined,
+      /** The server's `max_payload` once known. */
+      get maxFrameBytes() {
+        return maxFrameBytes
+      },
+    },
+
+    async connect(channel, listener) {
+      if (closed) throw new ClosedError(`natsBackplane '${name}' is closed`, { source: name })
+      if (connecting) throw new InvalidOptionsError(`natsBackplane '${name}': connect() may be called only once`)
+      connecting = true
+      const subject = channelSubject(prefix, channel)
+      const replay = options.replay === undefined ? undefined : replaySettings(subject, options.replay)
+      if (connection === undefined && options.servers !== undefined) {
+        connection = await openConnection(options.servers, name, options.connectOptions)
+        owned = true
+      }
+      if (connection === undefined) throw new InvalidOptionsError('natsBackplane: no connection')
+      const nc = connection
+      connected = !nc.isClosed()
+      maxFrameBytes = nc.info?.max_payload ?? maxFrameBytes
+      monitor = monitorConnection(nc, {
+        disconnected() {
+          connected = false
+          listener.onState('disconnected')
+        },
+        reconnected(reason, detail) {
+          connected = true
+          maxFrameBytes = nc.info?.max_payload ?? maxFrameBytes
+          listener.onState('connected')
+          transport?.reconnected(reason, detail)
+        },
+        closed() {
+          connected = false
+          if (!closed) listener.onState('disconnected')
+        },
+      })
+      try {
+        transport =
+          replay === undefined
+            ? await startCoreTransport(nc, subject, listener)
+            : await startReplayTransport(nc, subject, replay, listener, () => connected)
+      } catch (err) {
+        monitor.stop()
+        if (owned) await nc.close()
+        throw err
+      }
+    },
+
+    async publish(frame) {
+      if (closed) throw new ClosedError(`natsBackplane '${name}' is closed`, { source: name })
+      if (transport === undefined) throw new Error(`natsBackplane '${name}': publish() before connect() finished`)
+      // The client would buffer the frame until it reconnects, and the caller could not tell whether it
+      // ever reached the server; refusing now lets core retry (and, meanwhile, its gap policy applies).
+      if (!connected) throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
+      await transport.publish(frame)
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      monitor?.stop()
+      await transport?.stop()
+      if (owned) await connection?.close()
+    },
+  } satisfies Backplane
+  return backplane
+}

@@ -1,0 +1,304 @@
+import { type BackplaneGap, type BackplaneListener, InvalidOptionsError } from '@cacheplane/core'
+import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamInfo } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
+import type { FrameTransport } from './frame-transport.js'
+import type { NatsConnectionLike } from './nats-connection.js'
+
+/**
+ * Replay over JetStream. Frames are published into a stream that holds only this
+ * channel's subject and keeps them for `maxAgeMs`; every instance reads the stream
+ * through an ordered consumer and remembers `lastSeq`, the stream sequence of the
+ * last frame it handed to core. Because the stream holds nothing else, sequences
+ * are contiguous: a delivered sequence above `lastSeq + 1` means frames vanished
+ * (retention) and is reported as an unrecovered gap.
+ *
+ * After a reconnect the consumer is restarted at `lastSeq + 1` and the stream's
+ * state decides the outcome:
+ * - stream gone, recreated or reset below `lastSeq` -> `stream-missing`, not recovered;
+ * - `first_seq > lastSeq + 1` (missed frames already expired) -> `retention-exceeded`, not recovered;
+ * - otherwise every frame up to the stream's `last_seq` is delivered through
+ *   `onFrame` first, then the gap is reported with `recovered: true`.
+ * Frames seen twice (sequence <= `lastSeq`) are dropped, so nothing is applied twice;
+ * replaying one would be harmless anyway, since evictions are idempotent.
+ */
+
+/** Replay settings after defaults were applied. */
+export interface ReplaySettings {
+  /** JetStream stream that holds this channel's frames. */
+  readonly stream: string
+  /** How long the stream keeps a frame, ms. */
+  readonly maxAgeMs: number
+  /** Where the server keeps the stream. */
+  readonly storage: 'file' | 'memory'
+  /** Stream replicas (JetStream cluster). */
+  readonly replicas: number
+  /** Longest a replay may take before the gap is reported as unrecovered, ms. */
+  readonly timeoutMs: number
+}
+
+type JetStreamModule = typeof import('@nats-io/jetstream')
+
+async function loadJetStream(): Promise<JetStreamModule> {
+  try {
+    return await import('@nats-io/jetstream')
+  } catch (cause) {
+    throw new InvalidOptionsError(
+      'natsBackplane: replay mode needs the @nats-io/jetstream package; install it next to @nats-io/transport-node',
+      { cause },
+    )
+  }
+}
+
+function isStreamNotFound(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'StreamNotFoundError' || err.message === 'stream not found')
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
+
+/** Starts the JetStream transport: the stream exists and the consumer runs when this resolves. */
+export async function startReplayTransport(
+  connection: NatsConnectionLike,
+  subject: string,
+  settings: ReplaySettings,
+  listener: BackplaneListener,
+  isConnected: () => boolean,
+): Promise<FrameTransport> {
+  const mod = await loadJetStream()
+  // The JetStream API drives the v3 connection's internals; the structural type only names what core NATS needs.
+  const nc = connection as unknown as NatsConnection
+  const jsm = await mod.jetstreamManager(nc)
+  const js = mod.jetstream(nc)
+  const transport = new ReplayTransport(mod, jsm, js, subject, settings, listener, isConnected)
+  await transport.start()
+  return transport
+}
+
+class ReplayTransport implements FrameTransport {
+  private lastSeq = 0
+  private streamCreated = ''
+  private messages: ConsumerMessages | undefined
+  private consumer: Consumer | undefined
+  private generation = 0
+  private waiter: { target: number; resolve: () => void } | undefined
+  private queue: Promise<void> = Promise.resolve()
+  private stopped = false
+
+  constructor(
+    private readonly mod: JetStreamModule,
+    private readonly jsm: JetStreamManager,
+    private readonly js: JetStreamClient,
+    private readonly subject: string,
+    private readonly settings: ReplaySettings,
+    private readonly listener: BackplaneListener,
+    private readonly isConnected: () => boolean,
+  ) {}
+
+  async start(): Promise<void> {
+    const info = await this.ensureStream()
+    this.streamCreated = info.created
+    this.lastSeq = info.state.last_seq
+    await this.consumeFrom(this.lastSeq + 1)
+  }
+
+  async publish(frame: Uint8Array): Promise<void> {
+    try {
+      // The PubAck means the stream stored the frame: every instance will see it, now or on replay.
+      await this.js.publish(this.subject, frame)
+    } catch (err) {
+      // A deleted stream makes publishes fail with "no responders": recreate it so core's retry lands.
+      this.enqueue(async () => {
+        if (this.isConnected() && (await this.streamInfo()) === null) await this.resync('stream-missing', describe(err))
+      })
+      throw err
+    }
+  }
+
+  reconnected(reason: 'reconnect' | 'failover', detail: string): void {
+    this.enqueue(() => this.resync(reason, detail))
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true
+    this.generation++
+    await this.dropConsumer()
+  }
+
+  /** Stops the running consumer and deletes it on the server rather than leaving it to expire. */
+  private async dropConsumer(): Promise<void> {
+    const { messages, consumer } = this
+    this.messages = undefined
+    this.consumer = undefined
+    await messages?.close()
+    await consumer?.delete().catch(() => {
+      // Best effort: an ephemeral consumer the server cannot reach expires by itself.
+    })
+  }
+
+  /** Runs resyncs one after another: two reconnects in a row must not race on `lastSeq`. */
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch(() => {
+      // resync reports its own failures as gaps; a failed stream check is retried by the next publish.
+    })
+  }
+
+  private async resync(reason: string, detail: string): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      // While disconnected there is nothing to do: the next `reconnect` queues another resync.
+      if (!this.isConnected()) return
+      try {
+        this.listener.onGap(await this.catchUp(reason, detail))
+        return
+      } catch (err) {
+        // Core must not wait for a replay that keeps failing: report once, then keep trying to resume.
+        if (attempt === 0) this.listener.onGap({ reason: 'replay-failed', recovered: false, detail: describe(err) })
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)))
+      }
+    }
+  }
+
+  private async catchUp(reason: string, detail: string): Promise<BackplaneGap> {
+    const name = this.settings.stream
+    const before = await this.streamInfo()
+    if (before === null || before.created !== this.streamCreated || before.state.last_seq < this.lastSeq) {
+      const info = before ?? (await this.ensureStream())
+      this.streamCreated = info.created
+      this.lastSeq = info.state.last_seq
+      await this.consumeFrom(this.lastSeq + 1)
+      const what = before === null ? 'was missing and has been recreated' : 'was recreated or purged'
+      return { reason: 'stream-missing', recovered: false, detail: `${detail}; stream ${name} ${what}` }
+    }
+    const { first_seq: firstSeq, last_seq: lastSeq } = before.state
+    if (firstSeq > this.lastSeq + 1) {
+      const lost = firstSeq - this.lastSeq - 1
+      this.lastSeq = lastSeq
+      await this.consumeFrom(this.lastSeq + 1)
+      return {
+        reason: 'retention-exceeded',
+        recovered: false,
+        detail: `${detail}; ${lost} missed frame(s) outlived the stream's ${this.settings.maxAgeMs} ms retention`,
+      }
+    }
+    const missed = lastSeq - this.lastSeq
+    const caughtUp = this.waitForSequence(lastSeq)
+    await this.consumeFrom(this.lastSeq + 1)
+    await caughtUp
+    return { reason, recovered: true, detail: `${detail}; replayed ${missed} frame(s) from stream ${name}` }
+  }
+
+  private waitForSequence(target: number): Promise<void> {
+    if (this.lastSeq >= target) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined
+        reject(new Error(`replay did not reach sequence ${target} within ${this.settings.timeoutMs} ms`))
+      }, this.settings.timeoutMs)
+      this.waiter = {
+        target,
+        resolve: () => {
+          clearTimeout(timer)
+          resolve()
+        },
+      }
+    })
+  }
+
+  /** Replaces the running consumer with an ordered consumer that starts at stream sequence `from`. */
+  private async consumeFrom(from: number): Promise<void> {
+    const generation = ++this.generation
+    await this.dropConsumer()
+    const consumer = await this.js.consumers.get(this.settings.stream, {
+      deliver_policy: this.mod.DeliverPolicy.StartSequence,
+      opt_start_seq: from,
+    })
+    if (generation !== this.generation) {
+      await consumer.delete().catch(() => {})
+      return
+    }
+    this.consumer = consumer
+    const messages = await consumer.consume({ callback: (msg: JsMsg) => this.deliver(generation, msg) })
+    this.messages = messages
+    void this.watchConsumer(generation, messages)
+  }
+
+  private deliver(generation: number, msg: JsMsg): void {
+    if (generation !== this.generation) return
+    const seq = msg.info.streamSequence
+    if (seq <= this.lastSeq) return
+    const skipped = seq - this.lastSeq - 1
+    this.lastSeq = seq
+    this.listener.onFrame(msg.data)
+    if (skipped > 0) {
+      this.listener.onGap({
+        reason: 'retention-exceeded',
+        recovered: false,
+        detail: `${skipped} frame(s) left stream ${this.settings.stream} before they were delivered`,
+      })
+    }
+    if (this.waiter !== undefined && this.lastSeq >= this.waiter.target) {
+      const { resolve } = this.waiter
+      this.waiter = undefined
+      resolve()
+    }
+  }
+
+  private async watchConsumer(generation: number, messages: ConsumerMessages): Promise<void> {
+    for await (const status of messages.status()) {
+      if (generation !== this.generation) return
+      // The stream was deleted under a live connection: the consumer can never resume by itself.
+      if (status.type === 'stream_not_found' && this.isConnected()) {
+        this.enqueue(() => this.resync('stream-missing', `stream ${this.settings.stream} not found`))
+        return
+      }
+    }
+  }
+
+  private async streamInfo(): Promise<StreamInfo | null> {
+    try {
+      return await this.jsm.streams.info(this.settings.stream)
+    } catch (err) {
+      if (isStreamNotFound(err)) return null
+      throw err
+    }
+  }
+
+  /** Creates the stream, or aligns an existing one with our retention: idempotent, safe to race. */
+  private async ensureStream(): Promise<StreamInfo> {
+    const { stream: name, maxAgeMs, storage, replicas } = this.settings
+    const maxAge = maxAgeMs * 1_000_000
+    const existing = await this.streamInfo()
+    if (existing === null) {
+      try {
+        return await this.jsm.streams.add({
+          name,
+          subjects: [this.subject],
+          max_age: maxAge,
+          storage: storage === 'memory' ? this.mod.StorageType.Memory : this.mod.StorageType.File,
+          num_replicas: replicas,
+          retention: this.mod.RetentionPolicy.Limits,
+          discard: this.mod.DiscardPolicy.Old,
+        })
+      } catch (err) {
+        // Another instance created it first (possibly with other settings): use theirs.
+        const raced = await this.streamInfo()
+        if (raced === null) throw err
+        return this.checkSubjects(raced)
+      }
+    }
+    this.checkSubjects(existing)
+    if (existing.config.max_age === maxAge) return existing
+    return await this.jsm.streams.update(name, { ...existing.config, max_age: maxAge })
+  }
+
+  private checkSubjects(info: StreamInfo): StreamInfo {
+    const subjects = info.config.subjects ?? []
+    if (subjects.length !== 1 || subjects[0] !== this.subject) {
+      throw new InvalidOptionsError(
+        `natsBackplane: JetStream stream '${info.config.name}' holds subjects [${subjects.join(', ')}], ` +
+          `not only '${this.subject}'; give each cache its own replay.stream (or leave it unset)`,
+      )
+    }
+    return info
+  }
+}

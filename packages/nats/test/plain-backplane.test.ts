@@ -1,0 +1,66 @@
+import { waitFor } from '@cacheplane/core/testing'
+import { connect } from '@nats-io/transport-node'
+import { startNats } from '@cacheplane/test-servers'
+import { afterEach, describe, expect, inject, it } from 'vitest'
+import { natsBackplane } from '../src/index.js'
+import { frame, recorder } from './recorder.js'
+
+const closers: (() => Promise<unknown>)[] = []
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close()
+})
+
+function channelName(): string {
+  return `plain-${Math.random().toString(16).slice(2)}`
+}
+
+describe('natsBackplane (core NATS)', () => {
+  it('delivers frames between instances on the same channel, and to the sender too', async () => {
+    const url = inject('natsUrl')
+    const channel = channelName()
+    const a = natsBackplane({ servers: url })
+    const b = natsBackplane({ servers: url })
+    closers.push(() => a.close(), () => b.close())
+    const ra = recorder()
+    const rb = recorder()
+    await a.connect(channel, ra)
+    await b.connect(channel, rb)
+    await a.publish(frame('one'))
+    await b.publish(frame('two'))
+    await waitFor(() => rb.frames.length === 2 && ra.frames.length === 2)
+    expect(rb.frames).toEqual(['one', 'two'])
+    expect(ra.frames).toEqual(['one', 'two'])
+    expect(a.capabilities.replay).toBe(false)
+    expect(a.capabilities.maxFrameBytes).toBeGreaterThan(0)
+  })
+
+  it('reports a reconnect gap and refuses publishes while the server is down', async () => {
+    const server = await startNats({ jetstream: false })
+    closers.push(() => server.stop())
+    const bp = natsBackplane({ servers: server.url, connectOptions: { reconnectTimeWait: 50 } })
+    closers.push(() => bp.close())
+    const r = recorder()
+    await bp.connect(channelName(), r)
+    await server.kill()
+    await waitFor(() => r.states.includes('disconnected'), { message: 'disconnected state' })
+    await expect(bp.publish(frame('lost'))).rejects.toThrow(/not connected/)
+    await server.restart()
+    await waitFor(() => r.gaps.length === 1, { timeoutMs: 15_000, message: 'a gap after the restart' })
+    expect(r.gaps[0]).toMatchObject({ reason: 'reconnect', recovered: false })
+    expect(r.states).toEqual(['disconnected', 'connected'])
+    await bp.publish(frame('after'))
+    await waitFor(() => r.frames.includes('after'))
+  })
+
+  it('never closes a connection it was given', async () => {
+    const nc = await connect({ servers: inject('natsUrl') })
+    closers.push(() => nc.close())
+    const bp = natsBackplane({ connection: nc })
+    const r = recorder()
+    await bp.connect(channelName(), r)
+    await bp.publish(frame('x'))
+    await waitFor(() => r.frames.length === 1)
+    await bp.close()
+    expect(nc.isClosed()).toBe(false)
+  })
+})
