@@ -1,0 +1,60 @@
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  type ItemInput,
+  ItemCorruptError,
+  type StoredItem,
+  ValueTooLargeError,
+} from '@cacheplane/core'
+
+/** How items are turned into the single blob Memcached stores, and back. */
+export class ItemBytes {
+  constructor(
+    private readonly source: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** Core's envelope of `item` with `version`; throws `ValueTooLargeError` (before any write) past the limit. */
+  encode(item: ItemInput<Uint8Array>, version: number): Uint8Array {
+    const bytes = encodeEnvelope({ ...item, version })
+    if (bytes.byteLength > this.maxBytes) {
+      throw new ValueTooLargeError(
+        `item of ${bytes.byteLength} bytes is larger than maxValueBytes (${this.maxBytes}); nothing was written`,
+        { source: this.source },
+      )
+    }
+    return bytes
+  }
+
+  /** The stored item; throws `ItemCorruptError` when the bytes are not an envelope. */
+  decode(bytes: Uint8Array): StoredItem<Uint8Array> {
+    try {
+      return decodeEnvelope(bytes)
+    } catch (error) {
+      if (error instanceof ItemCorruptError) throw error
+      throw new ItemCorruptError(`stored bytes (${bytes.byteLength}) are not a cacheplane item`, {
+        cause: error,
+        source: this.source,
+      })
+    }
+  }
+
+  /** The stored item, or undefined when the bytes are corrupt (writers overwrite those). */
+  tryDecode(bytes: Uint8Array): StoredItem<Uint8Array> | undefined {
+    try {
+      return decodeEnvelope(bytes)
+    } catch {
+      return undefined
+    }
+  }
+}
+
+/**
+ * True while an item may be returned. Absolute items expire to the millisecond from the
+ * envelope (Memcached keeps them up to ~2 s longer: seconds, rounded up, plus a tick);
+ * sliding items are extended on every hit with a touch, which cannot rewrite the
+ * envelope, so for them Memcached's own expiry decides.
+ */
+export function isLive(item: StoredItem<Uint8Array>, now: number): boolean {
+  return item.mode !== 'absolute' || item.expiresAt > now
+}

@@ -1,0 +1,261 @@
+import {
+  type CacheHandle,
+  type HandleCapabilities,
+  InvalidOptionsError,
+  type ItemInput,
+  type StoredItem,
+  type UpdateOutcome,
+  ValueTooLargeError,
+} from '@cacheplane/core'
+import {
+  type CasToken,
+  getWithCas,
+  increment,
+  isTooLarge,
+  remove,
+  type StoreResult,
+  store,
+  touch,
+} from './binary-protocol.js'
+import { maxTtlMs, memcachedExptime } from './expiration-time.js'
+import { Generations } from './generations.js'
+import { isLive, ItemBytes } from './item-bytes.js'
+import { generationSegment, KeyLayout } from './key-layout.js'
+import { type MemcachedHandleOptions, resolveMemcachedOptions } from './memcached-options.js'
+
+/** What the Memcached handle can do. */
+export const memcachedCapabilities: HandleCapabilities = {
+  distributed: true,
+  bytes: true,
+  cas: true,
+  sliding: true,
+  maxTtlMs,
+  ttlGranularityMs: 1000,
+  clearRegion: 'generation',
+  synchronous: false,
+}
+
+// Compare-and-set loops inside one handle call (set, add, expire) give up after this many
+// lost races; `update` makes one attempt and reports a conflict (core retries it).
+const maxCasAttempts = 8
+
+/**
+ * A cache handle on Memcached (one server or several; memjs spreads keys over them).
+ *
+ * Items are one blob each (core's envelope: value bytes, expiration, created, version)
+ * under keys scoped by generation counters, so `clear()`/`clearRegion()` are one
+ * increment and never `flush_all`. `update` is gets + compare version + CAS; `set`
+ * numbers versions the same way (previous + 1 through CAS, one extra round trip).
+ */
+export function memcachedHandle(options: MemcachedHandleOptions) {
+  const { client, ownsClient, prefix, name, generationRefreshMs, maxValueBytes } =
+    resolveMemcachedOptions(options)
+  const bytes = new ItemBytes(name, maxValueBytes)
+  let scope: { layout: KeyLayout; generations: Generations } | undefined
+
+  const counters = {
+    increment: (key: string, delta: number, initial: number) => increment(client, key, delta, initial),
+  }
+
+  function bound(): { layout: KeyLayout; generations: Generations } {
+    if (scope === undefined) {
+      throw new InvalidOptionsError(
+        `memcached handle '${name}' is not bound to a cache: give it to a CacheManager (which calls bind(cacheName))`,
+      )
+    }
+    return scope
+  }
+
+  async function itemKey(key: string, region: string | undefined): Promise<string> {
+    const { layout, generations } = bound()
+    if (region === undefined)
+      return layout.itemKey(generationSegment(await generations.cache(), undefined), region, key)
+    const [cacheGeneration, regionGeneration] = await Promise.all([
+      generations.cache(),
+      generations.region(region),
+    ])
+    return layout.itemKey(generationSegment(cacheGeneration, regionGeneration), region, key)
+  }
+
+  async function write(
+    mode: 'set' | 'add',
+    key: string,
+    value: Uint8Array,
+    exptime: number,
+    cas?: CasToken,
+  ): Promise<StoreResult> {
+    try {
+      return await store(client, mode, key, value, exptime, cas)
+    } catch (error) {
+      if (!isTooLarge(error)) throw error
+      throw new ValueTooLargeError(`Memcached refused an item of ${value.byteLength} bytes as too large`, {
+        cause: error,
+        source: name,
+      })
+    }
+  }
+
+  function exptimeOf(item: ItemInput<Uint8Array>): number {
+    return memcachedExptime(item.mode, item.expiresAt, Date.now())
+  }
+
+  return {
+    name,
+    capabilities: memcachedCapabilities,
+
+    async get(key, region) {
+      const storeKey = await itemKey(key, region)
+      const current = await getWithCas(client, storeKey)
+      if (current === undefined) return undefined
+      let item: StoredItem<Uint8Array>
+      try {
+        item = bytes.decode(current.value)
+      } catch (error) {
+        // Useless bytes: drop them unless someone rewrote the key meanwhile (CAS), then report.
+        await remove(client, storeKey, current.cas).catch(() => false)
+        throw error
+      }
+      const now = Date.now()
+      if (item.mode !== 'sliding') return isLive(item, now) ? item : undefined
+      // A hit extends a sliding item; the envelope keeps its old expiresAt, so report the new one.
+      const expiresAt = now + item.ttl
+      await touch(client, storeKey, memcachedExptime('sliding', expiresAt, now))
+      return { ...item, expiresAt }
+    },
+
+    async add(key, region, item) {
+      const storeKey = await itemKey(key, region)
+      const exptime = exptimeOf(item)
+      const fresh = bytes.encode(item, item.version ?? 1)
+      for (let attempt = 0; attempt < maxCasAttempts; attempt++) {
+        if ((await write('add', storeKey, fresh, exptime)) === 'stored') return true
+        // Memcached keeps items up to ~2 s past their expiresAt (seconds granularity):
+        // such an item, or a corrupt one, counts as absent and is replaced through CAS.
+        const current = await getWithCas(client, storeKey)
+        if (current === undefined) continue
+        const existing = bytes.tryDecode(current.value)
+        if (existing !== undefined && isLive(existing, Date.now())) return false
+        const version = item.version ?? (existing?.version ?? 0) + 1
+        if ((await write('set', storeKey, bytes.encode(item, version), exptime, current.cas)) === 'stored')
+          return true
+      }
+      // Other writers kept getting there first: the key is taken.
+      return false
+    },
+
+    async set(key, region, item) {
+      const storeKey = await itemKey(key, region)
+      const exptime = exptimeOf(item)
+      // Checks the size before anything is written.
+      const first = bytes.encode(item, item.version ?? 1)
+      if (item.version !== undefined) {
+        await write('set', storeKey, first, exptime)
+        return item.version
+      }
+      // previous + 1, written with the previous item's CAS token (or `add` when absent) so
+      // that concurrent writers never store the same version twice.
+      let previous = 0
+      for (let attempt = 0; attempt < maxCasAttempts; attempt++) {
+        const current = await getWithCas(client, storeKey)
+        if (current === undefined) {
+          if ((await write('add', storeKey, first, exptime)) === 'stored') return 1
+          continue
+        }
+        previous = bytes.tryDecode(current.value)?.version ?? previous
+        const version = previous + 1
+        if ((await write('set', storeKey, bytes.encode(item, version), exptime, current.cas)) === 'stored') {
+          return version
+        }
+      }
+      // A set is unconditional: after losing every race it still writes (versions may then repeat).
+      const version = previous + 1
+      await write('set', storeKey, bytes.encode(item, version), exptime)
+      return version
+    },
+
+    async update(key, region, expectedVersion, item): Promise<UpdateOutcome> {
+      const storeKey = await itemKey(key, region)
+      const current = await getWithCas(client, storeKey)
+      if (current === undefined) return { status: 'missing' }
+      const existing = bytes.tryDecode(current.value)
+      if (existing === undefined || !isLive(existing, Date.now())) return { status: 'missing' }
+      if (existing.version !== expectedVersion) return { status: 'conflict' }
+      const version = item.version ?? expectedVersion + 1
+      const result = await write('set', storeKey, bytes.encode(item, version), exptimeOf(item), current.cas)
+      if (result === 'stored') return { status: 'ok', version }
+      return { status: result === 'missing' ? 'missing' : 'conflict' }
+    },
+
+    async remove(key, region) {
+      return remove(client, await itemKey(key, region))
+    },
+
+    async expire(key, region, mode, ttl, expiresAt) {
+      const storeKey = await itemKey(key, region)
+      for (let attempt = 0; attempt < maxCasAttempts; attempt++) {
+        const current = await getWithCas(client, storeKey)
+        if (current === undefined) return false
+        const existing = bytes.tryDecode(current.value)
+        if (existing === undefined || !isLive(existing, Date.now())) return false
+        const next = { value: existing.value, mode, ttl, expiresAt, created: existing.created }
+        const exptime = memcachedExptime(mode, expiresAt, Date.now())
+        const result = await write(
+          'set',
+          storeKey,
+          bytes.encode(next, existing.version),
+          exptime,
+          current.cas,
+        )
+        if (result !== 'exists') return result === 'stored'
+      }
+      throw new Error(`memcached expire '${storeKey}': the item changed during ${maxCasAttempts} attempts`)
+    },
+
+    async touch(key, region) {
+      const storeKey = await itemKey(key, region)
+      const current = await getWithCas(client, storeKey)
+      if (current === undefined) return false
+      const existing = bytes.tryDecode(current.value)
+      const now = Date.now()
+      if (existing === undefined || !isLive(existing, now)) return false
+      if (existing.mode !== 'sliding') return true
+      return touch(client, storeKey, memcachedExptime('sliding', now + existing.ttl, now))
+    },
+
+    async clear() {
+      await bound().generations.bumpCache()
+    },
+
+    async clearRegion(region) {
+      await bound().generations.bumpRegion(region)
+    },
+
+    async onRemoteClear(region) {
+      await bound().generations.refresh(region)
+    },
+
+    bind(cacheName) {
+      if (scope !== undefined) {
+        throw new InvalidOptionsError(
+          `memcached handle '${name}' is already used by another cache; give each CacheManager its own handle`,
+        )
+      }
+      const layout = new KeyLayout(prefix, cacheName)
+      const generations = new Generations(
+        counters,
+        layout.cacheGenerationKey,
+        (region) => layout.regionGenerationKey(region),
+        generationRefreshMs,
+      )
+      scope = { layout, generations }
+    },
+
+    close() {
+      // A client the application gave us is the application's to close.
+      if (ownsClient) client.close()
+    },
+  } satisfies CacheHandle<Uint8Array>
+}
+
+/** The handle {@link memcachedHandle} returns. */
+export type MemcachedHandle = ReturnType<typeof memcachedHandle>
