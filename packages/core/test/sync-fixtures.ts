@@ -1,0 +1,162 @@
+// Shared fixtures of the manager/sync tests: N managers over one in-process hub, a
+// shared distributed-mode memory handle playing Redis, and small handle/backplane
+// wrappers (fail on demand, hold reads) written here so these tests do not depend on
+// the chaos helpers' exact API.
+import { memoryHandle } from '@cacheplane/memory'
+import type {
+  Backplane,
+  BackplaneListener,
+  CacheHandle,
+  CacheManagerOptions,
+  ItemInput,
+  StoredItem,
+} from '../src/index.js'
+import { CacheManager, createBackplaneHub, memoryBackplane } from '../src/index.js'
+import type { BackplaneHub } from '../src/backplane/memory-backplane.js'
+
+/** A cluster of managers sharing one distributed store and one hub. */
+export interface Cluster {
+  readonly hub: BackplaneHub
+  readonly shared: CacheHandle<unknown>
+  readonly managers: CacheManager<unknown>[]
+  close(): Promise<void>
+}
+
+/** `n` managers named `name`, each with its own memory layer over one shared store (or memory-only). */
+export async function cluster(
+  n: number,
+  options: { memoryOnly?: boolean; name?: string; extra?: Partial<CacheManagerOptions> } = {},
+): Promise<Cluster> {
+  const hub = createBackplaneHub()
+  const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+  const managers: CacheManager<unknown>[] = []
+  for (let i = 0; i < n; i++) {
+    const handles = options.memoryOnly ? [memoryHandle({ name: 'memory' })] : [memoryHandle({ name: 'memory' }), shared]
+    managers.push(
+      new CacheManager<unknown>({
+        name: options.name ?? 'users',
+        handles: handles as CacheHandle<unknown>[],
+        backplane: memoryBackplane({ hub, name: `bp${i}` }),
+        ...options.extra,
+      }),
+    )
+  }
+  await Promise.all(managers.map((m) => m.ready()))
+  return { hub, shared, managers, close: () => Promise.all(managers.map((m) => m.close())).then(() => undefined) }
+}
+
+/** Resolves with the first `event` payload matching `match`, or rejects after `timeoutMs`. */
+export function nextEvent<T>(
+  manager: { on(e: string, l: (p: T) => void): unknown; off(e: string, l: (p: T) => void): unknown },
+  event: string,
+  match: (payload: T) => boolean = () => true,
+  timeoutMs = 5_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      manager.off(event, listener)
+      reject(new Error(`no '${event}' event within ${timeoutMs} ms`))
+    }, timeoutMs)
+    const listener = (payload: T) => {
+      if (!match(payload)) return
+      clearTimeout(timer)
+      manager.off(event, listener)
+      resolve(payload)
+    }
+    manager.on(event, listener)
+  })
+}
+
+/** A handle wrapper that fails every call while `failing` is true (a dead server). */
+export function failingHandle(inner: CacheHandle<unknown>, name = inner.name) {
+  const state = { failing: false, calls: 0 }
+  const wrap =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    async (...args: A): Promise<Awaited<R>> => {
+      state.calls++
+      if (state.failing) throw new Error('connection refused')
+      return await fn(...args)
+    }
+  const handle: CacheHandle<unknown> = {
+    name,
+    capabilities: { ...inner.capabilities, synchronous: false },
+    get: wrap((k: string, r: string | undefined) => inner.get(k, r)),
+    add: wrap((k: string, r: string | undefined, i: ItemInput) => inner.add(k, r, i)),
+    set: wrap((k: string, r: string | undefined, i: ItemInput) => inner.set(k, r, i)),
+    update: wrap((k: string, r: string | undefined, v: number, i: ItemInput) => inner.update(k, r, v, i)),
+    remove: wrap((k: string, r: string | undefined) => inner.remove(k, r)),
+    expire: wrap((k: string, r: string | undefined, m: 'none' | 'absolute' | 'sliding', t: number, e: number) =>
+      inner.expire(k, r, m, t, e),
+    ),
+    clear: wrap(() => inner.clear()),
+    clearRegion: wrap((r: string) => inner.clearRegion(r)),
+    close: () => inner.close(),
+    bind: (n: string) => inner.bind?.(n),
+  }
+  return { handle, state }
+}
+
+/** A handle wrapper whose next `get` can be held until released (the fence test). */
+export function holdableHandle(inner: CacheHandle<unknown>) {
+  let held: { entered: () => void; gate: Promise<void> } | undefined
+  const handle: CacheHandle<unknown> = {
+    ...(inner as CacheHandle<unknown>),
+    name: inner.name,
+    capabilities: { ...inner.capabilities, synchronous: false },
+    async get(key: string, region: string | undefined): Promise<StoredItem<unknown> | undefined> {
+      const item = await inner.get(key, region)
+      const hold = held
+      held = undefined
+      if (hold !== undefined) {
+        hold.entered()
+        await hold.gate
+      }
+      return item
+    },
+    add: (k, r, i) => inner.add(k, r, i),
+    set: (k, r, i) => inner.set(k, r, i),
+    update: (k, r, v, i) => inner.update(k, r, v, i),
+    remove: (k, r) => inner.remove(k, r),
+    expire: (k, r, m, t, e) => inner.expire(k, r, m, t, e),
+    clear: () => inner.clear(),
+    clearRegion: (r) => inner.clearRegion(r),
+    close: () => inner.close(),
+    bind: (n) => inner.bind?.(n),
+  }
+  /** Holds the next get after it read; resolves `entered` when it is held; call `release` to let it go. */
+  const holdNextGet = () => {
+    let release!: () => void
+    let entered!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const reached = new Promise<void>((r) => {
+      entered = r
+    })
+    held = { entered, gate }
+    return { reached, release }
+  }
+  return { handle, holdNextGet }
+}
+
+/** A backplane wrapper whose next `failures` publishes reject. */
+export function flakyBackplane(inner: Backplane, failures: number) {
+  const state = { failuresLeft: failures, listener: undefined as BackplaneListener | undefined }
+  const backplane: Backplane = {
+    name: inner.name,
+    capabilities: inner.capabilities,
+    connect(channel, listener) {
+      state.listener = listener
+      return inner.connect(channel, listener)
+    },
+    async publish(frame) {
+      if (state.failuresLeft > 0) {
+        state.failuresLeft--
+        throw new Error('publish refused')
+      }
+      await inner.publish(frame)
+    },
+    close: () => inner.close(),
+  }
+  return { backplane, state }
+}
