@@ -246,9 +246,11 @@ class ReplayTransport implements FrameTransport {
   private async watchConsumer(generation: number, messages: ConsumerMessages): Promise<void> {
     for await (const status of messages.status()) {
       if (generation !== this.generation) return
-      // The stream was deleted under a live connection: the consumer can never resume by itself.
-      if (status.type === 'stream_not_found' && this.isConnected()) {
-        this.enqueue(() => this.resync('stream-missing', `stream ${this.settings.stream} not found`))
+      // The consumer (or its whole stream) was deleted under a live connection. The ordered
+      // consumer would only notice after missed heartbeats and cannot follow a recreated
+      // stream: resync now, which replays from `lastSeq` or reports what was lost.
+      if ((status.type === 'consumer_deleted' || status.type === 'stream_not_found') && this.isConnected()) {
+        this.enqueue(() => this.resync('consumer-lost', `${status.type} on stream ${this.settings.stream}`))
         return
       }
     }

@@ -8,6 +8,8 @@ export interface Recorder extends BackplaneListener {
   readonly gaps: BackplaneGap[]
   /** States reported, in order. */
   readonly states: BackplaneState[]
+  /** Everything in arrival order: `frame:<text>`, `gap:<reason>:<recovered>`, `state:<state>`. */
+  readonly log: string[]
 }
 
 /** A fresh recorder. */
@@ -15,14 +17,26 @@ export function recorder(): Recorder {
   const frames: string[] = []
   const gaps: BackplaneGap[] = []
   const states: BackplaneState[] = []
+  const log: string[] = []
   const decoder = new TextDecoder()
   return {
     frames,
     gaps,
     states,
-    onFrame: (frame) => void frames.push(decoder.decode(frame)),
-    onGap: (gap) => void gaps.push(gap),
-    onState: (state) => void states.push(state),
+    log,
+    onFrame(frame) {
+      const text = decoder.decode(frame)
+      frames.push(text)
+      log.push(`frame:${text}`)
+    },
+    onGap(gap) {
+      gaps.push(gap)
+      log.push(`gap:${gap.reason}:${gap.recovered}`)
+    },
+    onState(state) {
+      states.push(state)
+      log.push(`state:${state}`)
+    },
   }
 }
 
