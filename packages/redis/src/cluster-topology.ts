@@ -1,0 +1,39 @@
+import type { Cluster, RedisOptions } from 'ioredis'
+
+/** Host and port of the master that owns `slot` right now, asked from the cluster (CLUSTER SLOTS). */
+export async function slotOwner(cluster: Cluster, slot: number): Promise<{ host: string; port: number }> {
+  const ranges = (await cluster.cluster('SLOTS')) as unknown as Array<
+    [number, number, [string, number, ...unknown[]]]
+  >
+  for (const [start, end, master] of ranges) {
+    if (slot >= start && slot <= end) {
+      const address = { host: master[0], port: Number(master[1]) }
+      const mapped = natMapped(cluster, address)
+      return mapped ?? address
+    }
+  }
+  throw new Error(`no master serves slot ${slot} (the cluster is down or resharding)`)
+}
+
+/** Applies the cluster's `natMap` (nodes announce addresses the application may not reach directly). */
+function natMapped(
+  cluster: Cluster,
+  address: { host: string; port: number },
+): { host: string; port: number } | undefined {
+  const natMap = cluster.options.natMap
+  const key = `${address.host}:${address.port}`
+  if (natMap === undefined) return undefined
+  const entry = typeof natMap === 'function' ? natMap(key) : natMap[key]
+  return entry === undefined || entry === null ? undefined : { host: entry.host, port: entry.port }
+}
+
+/** The options of a plain connection to one node of `cluster` (auth, TLS, timeouts of its nodes). */
+export function nodeOptions(cluster: Cluster, address: { host: string; port: number }): RedisOptions {
+  return { ...cluster.options.redisOptions, host: address.host, port: address.port }
+}
+
+/** The Redis version a server reports (major number), read from INFO server. */
+export function majorVersion(info: string): number {
+  const match = /redis_version:(\d+)/.exec(info)
+  return match === null ? 0 : Number(match[1])
+}

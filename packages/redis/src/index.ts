@@ -1,0 +1,5 @@
+// Public API of @cacheplane/redis.
+
+export { type RedisBackplaneOptions, redisBackplane } from './redis-backplane.js'
+export type { RedisClient, RedisConnectionOptions } from './redis-connection.js'
+export { type RedisHandleOptions, redisHandle } from './redis-handle.js'

@@ -1,0 +1,76 @@
+import type { ExpirationMode, ItemInput, StoredItem } from '@cacheplane/core'
+import { ItemCorruptError } from '@cacheplane/core'
+
+const MODE_CODE: Record<ExpirationMode, string> = { none: 'n', absolute: 'a', sliding: 's' }
+const CODE_MODE: Record<string, ExpirationMode> = { n: 'none', a: 'absolute', s: 'sliding' }
+
+/** The one-letter mode stored in the hash. */
+export function encodeMode(mode: ExpirationMode): string {
+  return MODE_CODE[mode]
+}
+
+/** The script arguments of a write: value, mode, ttl, expiresAt, created, version ('' = assigned by the script), now. */
+export function itemArgs(item: ItemInput<Uint8Array>, now: number): Array<string | Buffer> {
+  const value = item.value
+  if (!(value instanceof Uint8Array))
+    throw new TypeError('redis handle stores bytes: item.value must be a Uint8Array')
+  return [
+    Buffer.from(value.buffer, value.byteOffset, value.byteLength),
+    encodeMode(item.mode),
+    String(Math.trunc(item.ttl)),
+    String(Math.trunc(item.expiresAt)),
+    String(Math.trunc(item.created)),
+    item.version === undefined ? '' : String(item.version),
+    String(now),
+  ]
+}
+
+function corrupt(key: string, why: string): never {
+  throw new ItemCorruptError(`redis item '${key}' does not decode: ${why}`)
+}
+
+function integerField(key: string, fields: Map<string, Buffer>, name: string): number {
+  const raw = fields.get(name)
+  if (raw === undefined) corrupt(key, `field '${name}' is missing`)
+  const text = raw.toString('latin1')
+  const value = Number(text)
+  if (text === '' || !Number.isSafeInteger(value) || value < 0)
+    corrupt(key, `field '${name}' is not an integer`)
+  return value
+}
+
+/** Decodes a HGETALL reply (flat Buffer list); undefined when empty. Throws ItemCorruptError on anything we did not write. */
+export function decodeItem(key: string, reply: unknown): StoredItem<Uint8Array> | undefined {
+  if (!Array.isArray(reply)) corrupt(key, 'the reply is not a field list')
+  if (reply.length === 0) return undefined
+  const fields = new Map<string, Buffer>()
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const name = reply[i]
+    const value = reply[i + 1]
+    if (!Buffer.isBuffer(name) || !Buffer.isBuffer(value)) corrupt(key, 'the reply holds non-bulk entries')
+    fields.set(name.toString('latin1'), value)
+  }
+  const bytes = fields.get('v')
+  if (bytes === undefined) corrupt(key, "field 'v' is missing")
+  const mode = CODE_MODE[fields.get('m')?.toString('latin1') ?? '']
+  if (mode === undefined) corrupt(key, "field 'm' is not an expiration mode")
+  const version = integerField(key, fields, 'r')
+  if (version < 1) corrupt(key, "field 'r' is not a version")
+  return {
+    // A copy: the reply buffer may be a view on the socket's read chunk.
+    value: new Uint8Array(bytes),
+    mode,
+    ttl: integerField(key, fields, 't'),
+    expiresAt: integerField(key, fields, 'e'),
+    created: integerField(key, fields, 'c'),
+    version,
+  }
+}
+
+/** True when Redis refused a command because the key is not a hash (or a script found so). */
+export function isCorruptReply(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    (error.message.includes('CACHEPLANE_CORRUPT') || error.message.startsWith('WRONGTYPE'))
+  )
+}

@@ -1,0 +1,103 @@
+import type { Backplane, BackplaneCapabilities, BackplaneListener } from '@cacheplane/core'
+import { InvalidOptionsError } from '@cacheplane/core'
+import type { Redis, RedisOptions } from 'ioredis'
+import { Redis as RedisClient } from 'ioredis'
+import { majorVersion, nodeOptions, slotOwner } from './cluster-topology.js'
+import { keySlot } from './key-slot.js'
+import { PubSubSubscription } from './pubsub-subscription.js'
+import { closeClient, isCluster, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
+
+/** Options of {@link redisBackplane}: a connection plus the pub/sub flavour. */
+export interface RedisBackplaneOptions extends RedisConnectionOptions {
+  /** Backplane name for stats, events and errors; default `'redis'`. */
+  name?: string
+  /**
+   * SPUBLISH/SSUBSCRIBE (sharded pub/sub, Redis 7+) instead of PUBLISH/SUBSCRIBE.
+   * `'auto'` (default): sharded on a Cluster whose servers run Redis 7 or newer,
+   * where plain PUBLISH would be broadcast to every node of the cluster.
+   */
+  sharded?: boolean | 'auto'
+}
+
+/** Redis' client-output-buffer and proto-max-bulk-len limits make anything larger unwise; core batches below it. */
+const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 64 * 1024 * 1024 }
+
+/** Our subscriber connections: no reconnect or resubscribe by ioredis (we do it, to know about gaps). */
+const SUBSCRIBER_OPTIONS: RedisOptions = {
+  lazyConnect: true,
+  autoResubscribe: false,
+  retryStrategy: () => null,
+  enableAutoPipelining: false,
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: null,
+}
+
+/**
+ * A Redis pub/sub backplane: frames are published on the channel core names
+ * (one per cache) and received on a dedicated subscriber connection opened from
+ * the client's options. Frames travel as Buffers (binary-safe).
+ *
+ * Gaps reported (`recovered: false`, Redis pub/sub never replays): the subscriber
+ * connection closed or errored and a new subscription was confirmed (`reconnect`),
+ * the server unsubscribed us because the channel's slot moved (`resubscribe`), a
+ * sharded subscribe hit MOVED after a failover (`failover`).
+ */
+export function redisBackplane(options: RedisBackplaneOptions = {}) {
+  const name = options.name ?? 'redis'
+  const shardedOption = options.sharded ?? 'auto'
+  if (shardedOption !== true && shardedOption !== false && shardedOption !== 'auto') {
+    throw new InvalidOptionsError(`redisBackplane: 'sharded' must be true, false or 'auto'`)
+  }
+  const { client, owned } = resolveConnection('redisBackplane', options)
+  let channel: string | undefined
+  let sharded = false
+  let subscription: PubSubSubscription | undefined
+  let closed = false
+
+  async function useSharded(): Promise<boolean> {
+    if (shardedOption !== 'auto') return shardedOption
+    if (!isCluster(client)) return false
+    return majorVersion(await client.info('server')) >= 7
+  }
+
+  async function openSubscriber(target: string): Promise<Redis> {
+    if (!isCluster(client)) return client.duplicate(SUBSCRIBER_OPTIONS)
+    // Plain pub/sub works on any node of a cluster; sharded pub/sub only on the slot's owner.
+    const owner = await slotOwner(client, keySlot(target))
+    return new RedisClient({ ...nodeOptions(client, owner), ...SUBSCRIBER_OPTIONS })
+  }
+
+  return {
+    name,
+    capabilities: CAPABILITIES,
+
+    async connect(target: string, listener: BackplaneListener): Promise<void> {
+      if (closed) throw new InvalidOptionsError(`redisBackplane '${name}' is closed`)
+      if (channel !== undefined)
+        throw new InvalidOptionsError(`redisBackplane '${name}' is already connected`)
+      channel = target
+      sharded = await useSharded()
+      subscription = new PubSubSubscription({
+        channel: target,
+        sharded,
+        listener,
+        open: () => openSubscriber(target),
+      })
+      await subscription.start()
+    },
+
+    async publish(frame: Uint8Array): Promise<void> {
+      if (channel === undefined)
+        throw new InvalidOptionsError(`redisBackplane '${name}': publish before connect`)
+      const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
+      if (sharded) await client.spublish(channel, bytes)
+      else await client.publish(channel, bytes)
+    },
+
+    async close(): Promise<void> {
+      closed = true
+      await subscription?.close()
+      if (owned) await closeClient(client)
+    },
+  } satisfies Backplane
+}

@@ -1,0 +1,90 @@
+import { InvalidOptionsError } from '@cacheplane/core'
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+
+/** A standalone (or Sentinel) connection or a Cluster: every command this package sends works on both. */
+export type RedisClient = Redis | Cluster
+
+/**
+ * Where to connect. Give exactly one: an existing `client` (never closed by cacheplane),
+ * a `url`, standalone/Sentinel `redis` options, or `cluster` startup nodes.
+ */
+export interface RedisConnectionOptions {
+  /** An ioredis `Redis` or `Cluster` the application already has; cacheplane never closes it. */
+  client?: RedisClient
+  /** A `redis://` or `rediss://` URL; cacheplane opens and closes the connection. */
+  url?: string
+  /** ioredis options for a standalone or Sentinel connection that cacheplane opens and closes. */
+  redis?: RedisOptions
+  /** Startup nodes of a Redis Cluster that cacheplane opens and closes. */
+  cluster?: ClusterNode[]
+  /** ioredis Cluster options, used with `cluster`. */
+  clusterOptions?: ClusterOptions
+  /** Per-command timeout (ms) on connections cacheplane opens; default 2000. Configure your own client's `commandTimeout` yourself. */
+  commandTimeoutMs?: number
+}
+
+/** A resolved connection and whether we own it (and so must close it). */
+export interface ResolvedConnection {
+  /** The client commands go to. */
+  readonly client: RedisClient
+  /** True when cacheplane created the client and closes it. */
+  readonly owned: boolean
+}
+
+/** Options that make a connection we own fail fast when Redis is down (core's circuit breaker does the rest). */
+function failFast(commandTimeoutMs: number | undefined): RedisOptions {
+  return {
+    commandTimeout: commandTimeoutMs ?? 2000,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    enableAutoPipelining: true,
+  }
+}
+
+/** True for an ioredis Cluster (duck-typed too, in case two copies of ioredis are installed). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster || (client as { isCluster?: boolean }).isCluster === true
+}
+
+/** Opens the connection the options describe, or borrows the given client. */
+export function resolveConnection(what: string, options: RedisConnectionOptions): ResolvedConnection {
+  const given = [options.client, options.url, options.redis, options.cluster].filter((v) => v !== undefined)
+  if (given.length !== 1) {
+    throw new InvalidOptionsError(
+      `${what}: give exactly one of 'client', 'url', 'redis' or 'cluster' (got ${given.length})`,
+    )
+  }
+  if (options.commandTimeoutMs !== undefined && !(options.commandTimeoutMs > 0)) {
+    throw new InvalidOptionsError(`${what}: 'commandTimeoutMs' must be a positive number of ms`)
+  }
+  if (options.client !== undefined) return { client: options.client, owned: false }
+  const fast = failFast(options.commandTimeoutMs)
+  if (options.url !== undefined) return { client: new Redis(options.url, fast), owned: true }
+  if (options.redis !== undefined) return { client: new Redis({ ...fast, ...options.redis }), owned: true }
+  const nodes = options.cluster ?? []
+  if (nodes.length === 0) throw new InvalidOptionsError(`${what}: 'cluster' needs at least one startup node`)
+  const clusterOptions: ClusterOptions = {
+    enableAutoPipelining: true,
+    ...options.clusterOptions,
+    redisOptions: { ...fast, ...options.clusterOptions?.redisOptions },
+  }
+  return { client: new Cluster(nodes, clusterOptions), owned: true }
+}
+
+/** Closes a client we own: QUIT when it is connected, a hard disconnect otherwise (never hangs on a dead server). */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit()
+      return
+    } catch {
+      // The server went away mid-QUIT: fall through to a hard disconnect.
+    }
+  }
+  client.disconnect()
+}
+
+/** The master connections of a client: itself when standalone, every master when Cluster. */
+export function masters(client: RedisClient): Redis[] {
+  return isCluster(client) ? client.nodes('master') : [client]
+}

@@ -1,0 +1,268 @@
+import type {
+  CacheHandle,
+  EvictListener,
+  EvictReason,
+  ExpirationMode,
+  HandleCapabilities,
+  ItemInput,
+  StoredItem,
+  UpdateOutcome,
+} from '@cacheplane/core'
+import {
+  InvalidOptionsError,
+  ItemCorruptError,
+  cacheKeyPrefix,
+  regionKeyPrefix,
+  storeKey,
+} from '@cacheplane/core'
+import { decodeItem, encodeMode, isCorruptReply, itemArgs } from './item-codec.js'
+import { type KeyspaceWatcher, unescapeSegment, watchKeyspace } from './keyspace-events.js'
+import {
+  ADD_SCRIPT,
+  EXPIRE_SCRIPT,
+  GET_SCRIPT,
+  SET_SCRIPT,
+  TOUCH_SCRIPT,
+  UPDATE_SCRIPT,
+} from './lua-scripts.js'
+import { OwnDeletes } from './own-deletes.js'
+import { closeClient, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
+import { scanAndUnlink } from './scan-clear.js'
+import { runScript, runScriptBuffer } from './script-runner.js'
+
+/** Options of {@link redisHandle}: a connection plus how keys are laid out and cleared. */
+export interface RedisHandleOptions extends RedisConnectionOptions {
+  /** Handle name for stats, events and errors; default `'redis'`. */
+  name?: string
+  /** Prepended to every key (and the SCAN pattern of clears); default `'cacheplane:'`. */
+  prefix?: string
+  /** COUNT hint of each SCAN page during `clear`/`clearRegion`; default 1000. */
+  scanCount?: number
+  /** Raise `evict` events for keys Redis expires or evicts, or another client deletes; default false. */
+  keyspaceNotifications?: boolean
+  /** With `keyspaceNotifications`, CONFIG SET the needed notify-keyspace-events classes when missing; default false. */
+  configureServer?: boolean
+}
+
+/** 100 years: keeps `now + ttl` below 10^14 ms so Lua's number formatting stays exact. */
+const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000
+
+const CAPABILITIES: HandleCapabilities = {
+  distributed: true,
+  bytes: true,
+  cas: true,
+  sliding: true,
+  maxTtlMs: MAX_TTL_MS,
+  ttlGranularityMs: 1,
+  clearRegion: 'scan',
+  synchronous: false,
+}
+
+/** Re-throws a script's "not a hash" reply as ItemCorruptError (core: a miss plus an error event). */
+function rethrow(key: string, error: unknown): never {
+  if (isCorruptReply(error)) {
+    throw new ItemCorruptError(`redis item '${key}' does not decode: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  throw error
+}
+
+/**
+ * A Redis cache handle (standalone, Sentinel or Cluster) storing one HASH per item
+ * under `<prefix><cacheName>:<region>:<key>` (fields `v` bytes, `m` mode, `t` ttl,
+ * `e` expiresAt, `c` created, `r` version), expired by Redis itself with PEXPIRE.
+ * Writes, CAS updates and sliding reads are single-key Lua scripts (Cluster-safe).
+ *
+ * Clears use SCAN by prefix on every master with batched UNLINK, not generation
+ * counters: a read stays one round trip (no generation lookup), cleared memory is
+ * freed at once instead of waiting for TTLs, and nothing but the items is stored.
+ * The cost is O(keys in the database) per clear, which is acceptable for an
+ * operation that is rare by nature; other caches sharing the database are untouched.
+ */
+export function redisHandle(options: RedisHandleOptions = {}) {
+  const name = options.name ?? 'redis'
+  const prefix = options.prefix ?? 'cacheplane:'
+  const scanCount = options.scanCount ?? 1000
+  if (!Number.isInteger(scanCount) || scanCount < 1) {
+    throw new InvalidOptionsError(`redisHandle: 'scanCount' must be a positive integer, got ${scanCount}`)
+  }
+  if (options.configureServer === true && options.keyspaceNotifications !== true) {
+    throw new InvalidOptionsError(
+      "redisHandle: 'configureServer' only applies with 'keyspaceNotifications: true'",
+    )
+  }
+  const { client, owned } = resolveConnection('redisHandle', options)
+  const evictListeners = new Set<EvictListener>()
+  const ownDeletes = new OwnDeletes()
+  let cacheName: string | undefined
+  let cachePrefix: string | undefined
+  let watcher: KeyspaceWatcher | undefined
+
+  function keyOf(key: string, region: string | undefined): string {
+    if (cachePrefix === undefined)
+      throw new InvalidOptionsError(`redisHandle '${name}' was used before bind()`)
+    return storeKey(cachePrefix, region, key)
+  }
+
+  function notifyEvicted(fullKey: string, reason: EvictReason): void {
+    if (cachePrefix === undefined || evictListeners.size === 0) return
+    if (reason === 'external' && ownDeletes.claim(fullKey)) return
+    const rest = fullKey.slice(cachePrefix.length)
+    const colon = rest.indexOf(':')
+    if (colon === -1) return
+    const region = colon === 0 ? undefined : unescapeSegment(rest.slice(0, colon))
+    const key = rest.slice(colon + 1)
+    for (const listener of evictListeners) listener(key, region, reason)
+  }
+
+  async function read(fullKey: string): Promise<StoredItem<Uint8Array> | undefined> {
+    let reply: unknown
+    try {
+      reply = await runScriptBuffer(client, GET_SCRIPT, fullKey, [String(Date.now())])
+    } catch (error) {
+      rethrow(fullKey, error)
+    }
+    return decodeItem(fullKey, reply)
+  }
+
+  async function clearPrefix(keyPrefix: string): Promise<void> {
+    // Own deletes are only tracked while notifications are watched (nothing prunes them otherwise).
+    const done = watcher === undefined ? undefined : ownDeletes.startClear(keyPrefix)
+    try {
+      await scanAndUnlink(client, keyPrefix, scanCount)
+    } finally {
+      done?.()
+    }
+  }
+
+  return {
+    name,
+    capabilities: CAPABILITIES,
+
+    async bind(boundName: string): Promise<void> {
+      if (cachePrefix !== undefined) {
+        throw new InvalidOptionsError(
+          `redisHandle '${name}' is already bound to a cache; use one handle per manager`,
+        )
+      }
+      cacheName = boundName
+      cachePrefix = cacheKeyPrefix(prefix, boundName)
+      if (options.keyspaceNotifications === true) {
+        watcher = await watchKeyspace({
+          client,
+          prefix: cachePrefix,
+          configureServer: options.configureServer === true,
+          listener: notifyEvicted,
+        })
+      }
+    },
+
+    async get(key: string, region: string | undefined): Promise<StoredItem<Uint8Array> | undefined> {
+      return await read(keyOf(key, region))
+    },
+
+    /** Pipelined (ioredis writes every command before the first reply); Cluster-safe as each read names one key. */
+    async getMany(
+      keys: readonly string[],
+      region: string | undefined,
+    ): Promise<Array<StoredItem<Uint8Array> | undefined>> {
+      return await Promise.all(keys.map((key) => read(keyOf(key, region))))
+    },
+
+    async add(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<boolean> {
+      const fullKey = keyOf(key, region)
+      const reply = await runScript(client, ADD_SCRIPT, fullKey, itemArgs(item, Date.now()))
+      return reply === 1
+    },
+
+    async set(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<number> {
+      const fullKey = keyOf(key, region)
+      return Number(await runScript(client, SET_SCRIPT, fullKey, itemArgs(item, Date.now())))
+    },
+
+    async update(
+      key: string,
+      region: string | undefined,
+      expectedVersion: number,
+      item: ItemInput<Uint8Array>,
+    ): Promise<UpdateOutcome> {
+      const fullKey = keyOf(key, region)
+      let reply: unknown
+      try {
+        reply = await runScript(client, UPDATE_SCRIPT, fullKey, [
+          ...itemArgs(item, Date.now()),
+          String(expectedVersion),
+        ])
+      } catch (error) {
+        rethrow(fullKey, error)
+      }
+      const version = Number(reply)
+      if (version === 0) return { status: 'missing' }
+      if (version === -1) return { status: 'conflict' }
+      return { status: 'ok', version }
+    },
+
+    async remove(key: string, region: string | undefined): Promise<boolean> {
+      const fullKey = keyOf(key, region)
+      if (watcher !== undefined) ownDeletes.expect(fullKey)
+      const removed = await client.unlink(fullKey)
+      if (removed === 0) ownDeletes.forget(fullKey)
+      return removed > 0
+    },
+
+    async expire(
+      key: string,
+      region: string | undefined,
+      mode: ExpirationMode,
+      ttl: number,
+      expiresAt: number,
+    ): Promise<boolean> {
+      const fullKey = keyOf(key, region)
+      const args = [
+        encodeMode(mode),
+        String(Math.trunc(ttl)),
+        String(Math.trunc(expiresAt)),
+        String(Date.now()),
+      ]
+      try {
+        return (await runScript(client, EXPIRE_SCRIPT, fullKey, args)) === 1
+      } catch (error) {
+        rethrow(fullKey, error)
+      }
+    },
+
+    async touch(key: string, region: string | undefined): Promise<boolean> {
+      const fullKey = keyOf(key, region)
+      try {
+        return (await runScript(client, TOUCH_SCRIPT, fullKey, [String(Date.now())])) === 1
+      } catch (error) {
+        rethrow(fullKey, error)
+      }
+    },
+
+    async clear(): Promise<void> {
+      if (cachePrefix === undefined)
+        throw new InvalidOptionsError(`redisHandle '${name}' was used before bind()`)
+      await clearPrefix(cachePrefix)
+    },
+
+    async clearRegion(region: string): Promise<void> {
+      if (cacheName === undefined)
+        throw new InvalidOptionsError(`redisHandle '${name}' was used before bind()`)
+      await clearPrefix(regionKeyPrefix(prefix, cacheName, region))
+    },
+
+    onEvict(listener: EvictListener): () => void {
+      evictListeners.add(listener)
+      return () => evictListeners.delete(listener)
+    },
+
+    async close(): Promise<void> {
+      evictListeners.clear()
+      await watcher?.close()
+      watcher = undefined
+      if (owned) await closeClient(client)
+    },
+  } satisfies CacheHandle<Uint8Array>
+}

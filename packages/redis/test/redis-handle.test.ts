@@ -1,0 +1,278 @@
+import {
+  type ItemInput,
+  InvalidOptionsError,
+  ItemCorruptError,
+  storeKey,
+  cacheKeyPrefix,
+} from '@cacheplane/core'
+import { randomKey } from '@cacheplane/core/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { redisHandle } from '../src/index.js'
+import type { RedisClient } from '../src/redis-connection.js'
+import { closeAll, topologies } from './topologies.js'
+
+const text = (bytes: Uint8Array | undefined) =>
+  bytes === undefined ? undefined : new TextDecoder().decode(bytes)
+const bytes = (value: string) => new TextEncoder().encode(value)
+
+function item(
+  value: string,
+  mode: ItemInput['mode'] = 'none',
+  ttl = 0,
+  version?: number,
+): ItemInput<Uint8Array> {
+  const now = Date.now()
+  return {
+    value: bytes(value),
+    mode,
+    ttl: mode === 'none' ? 0 : ttl,
+    expiresAt: mode === 'none' ? 0 : now + ttl,
+    created: now,
+    ...(version === undefined ? {} : { version }),
+  }
+}
+
+describe.each(topologies)('redisHandle on $name Redis', (topology) => {
+  const clients: RedisClient[] = []
+  const closers: Array<() => unknown> = []
+
+  afterEach(async () => {
+    await Promise.all(closers.splice(0).map((close) => close()))
+    await closeAll(clients.splice(0))
+  })
+
+  async function setup(cacheName = randomKey('cache'), prefix?: string) {
+    const client = topology.connect()
+    clients.push(client)
+    const handle = redisHandle({ client, ...(prefix === undefined ? {} : { prefix }) })
+    closers.push(() => handle.close())
+    await handle.bind(cacheName)
+    const keyOf = (key: string, region?: string) =>
+      storeKey(cacheKeyPrefix(prefix ?? 'cacheplane:', cacheName), region, key)
+    return { client, handle, keyOf, cacheName }
+  }
+
+  it('round-trips bytes and metadata, and bumps versions on set', async () => {
+    const { handle } = await setup()
+    const binary = new Uint8Array([0, 255, 10, 13, 0, 128])
+    expect(await handle.set('k', undefined, { ...item('x'), value: binary })).toBe(1)
+    const first = await handle.get('k', undefined)
+    expect(first?.value).toEqual(binary)
+    expect(first?.mode).toBe('none')
+    expect(first?.version).toBe(1)
+    expect(await handle.set('k', undefined, item('y', 'absolute', 60_000))).toBe(2)
+    const second = await handle.get('k', undefined)
+    expect(text(second?.value)).toBe('y')
+    expect(second).toMatchObject({ mode: 'absolute', ttl: 60_000, version: 2 })
+    expect(await handle.set('k', undefined, item('z', 'none', 0, 41))).toBe(41)
+    expect((await handle.get('k', undefined))?.version).toBe(41)
+  })
+
+  it('keeps regions and the region-less key apart', async () => {
+    const { handle } = await setup()
+    await handle.set('a:b', undefined, item('none'))
+    await handle.set('b', 'a', item('region a'))
+    await handle.set('a:b', 'a', item('region a, key a:b'))
+    expect(text((await handle.get('a:b', undefined))?.value)).toBe('none')
+    expect(text((await handle.get('b', 'a'))?.value)).toBe('region a')
+    expect(text((await handle.get('a:b', 'a'))?.value)).toBe('region a, key a:b')
+    expect(await handle.get('b', 'a:b')).toBeUndefined()
+  })
+
+  it('adds only when absent', async () => {
+    const { handle } = await setup()
+    expect(await handle.add('k', 'r', item('first'))).toBe(true)
+    expect(await handle.add('k', 'r', item('second'))).toBe(false)
+    expect(text((await handle.get('k', 'r'))?.value)).toBe('first')
+    expect((await handle.get('k', 'r'))?.version).toBe(1)
+  })
+
+  it('updates by compare-and-set', async () => {
+    const { handle } = await setup()
+    expect(await handle.update('k', undefined, 1, item('x'))).toEqual({ status: 'missing' })
+    await handle.set('k', undefined, item('v1'))
+    expect(await handle.update('k', undefined, 7, item('nope'))).toEqual({ status: 'conflict' })
+    expect(await handle.update('k', undefined, 1, item('v2'))).toEqual({ status: 'ok', version: 2 })
+    expect(await handle.update('k', undefined, 2, item('v3', 'none', 0, 10))).toEqual({
+      status: 'ok',
+      version: 10,
+    })
+    expect(text((await handle.get('k', undefined))?.value)).toBe('v3')
+  })
+
+  it('lets Redis expire absolute items and persists items without expiration', async () => {
+    const { client, handle, keyOf } = await setup()
+    await handle.set('abs', undefined, item('a', 'absolute', 30_000))
+    const pttl = await client.pttl(keyOf('abs'))
+    expect(pttl).toBeGreaterThan(0)
+    expect(pttl).toBeLessThanOrEqual(30_000)
+    await handle.set('abs', undefined, item('b'))
+    expect(await client.pttl(keyOf('abs'))).toBe(-1)
+    await handle.set('short', undefined, item('c', 'absolute', 50))
+    await expect.poll(() => client.exists(keyOf('short')), { timeout: 5_000 }).toBe(0)
+    expect(await handle.get('short', undefined)).toBeUndefined()
+  })
+
+  it('extends sliding items on get and touch', async () => {
+    const { client, handle, keyOf } = await setup()
+    const now = Date.now()
+    // A sliding item whose window has mostly elapsed: 1 s left of 60 s.
+    await handle.set('s', undefined, { ...item('s', 'sliding', 60_000), expiresAt: now + 1_000 })
+    expect(await client.pttl(keyOf('s'))).toBeLessThanOrEqual(1_000)
+    const read = await handle.get('s', undefined)
+    expect(read?.expiresAt).toBeGreaterThanOrEqual(now + 60_000)
+    expect(await client.pttl(keyOf('s'))).toBeGreaterThan(1_000)
+    await handle.expire('s', undefined, 'sliding', 60_000, Date.now() + 500)
+    expect(await client.pttl(keyOf('s'))).toBeLessThanOrEqual(500)
+    expect(await handle.touch('s', undefined)).toBe(true)
+    expect(await client.pttl(keyOf('s'))).toBeGreaterThan(1_000)
+    expect(await handle.touch('missing', undefined)).toBe(false)
+  })
+
+  it('changes expiration with expire', async () => {
+    const { client, handle, keyOf } = await setup()
+    expect(await handle.expire('k', undefined, 'absolute', 1000, Date.now() + 1000)).toBe(false)
+    await handle.set('k', undefined, item('v'))
+    expect(await handle.expire('k', undefined, 'absolute', 20_000, Date.now() + 20_000)).toBe(true)
+    expect(await handle.get('k', undefined)).toMatchObject({ mode: 'absolute', ttl: 20_000 })
+    expect(await client.pttl(keyOf('k'))).toBeGreaterThan(0)
+    expect(await handle.expire('k', undefined, 'none', 0, 0)).toBe(true)
+    expect(await client.pttl(keyOf('k'))).toBe(-1)
+  })
+
+  it('removes', async () => {
+    const { handle } = await setup()
+    await handle.set('k', 'r', item('v'))
+    expect(await handle.remove('k', 'r')).toBe(true)
+    expect(await handle.remove('k', 'r')).toBe(false)
+    expect(await handle.get('k', 'r')).toBeUndefined()
+  })
+
+  it('reads many keys in order', async () => {
+    const { handle } = await setup()
+    const keys = Array.from({ length: 50 }, (_, i) => `k${i}`)
+    await Promise.all(keys.filter((_, i) => i % 3 !== 0).map((key) => handle.set(key, 'r', item(key))))
+    const items = await handle.getMany(keys, 'r')
+    expect(items.map((read) => text(read?.value))).toEqual(
+      keys.map((key, i) => (i % 3 === 0 ? undefined : key)),
+    )
+  })
+
+  it('clears only its own cache and regions, even with glob characters in names', async () => {
+    const name = `${randomKey('we*ird')}[x]?\\`
+    const mine = await setup(name)
+    const other = await setup(`${name}-other`)
+    const lookalike = await setup(name.replace('*', 'X'))
+    for (const { handle } of [mine, other, lookalike]) {
+      await handle.set('plain', undefined, item('p'))
+      await handle.set('k1', 'eu', item('eu'))
+      await handle.set('k2', 'e*', item('e*'))
+    }
+    await mine.handle.clearRegion('e*')
+    expect(await mine.handle.get('k2', 'e*')).toBeUndefined()
+    expect(text((await mine.handle.get('k1', 'eu'))?.value)).toBe('eu')
+    await mine.handle.clear()
+    for (const [key, region] of [
+      ['plain', undefined],
+      ['k1', 'eu'],
+      ['k2', 'e*'],
+    ] as const) {
+      expect(await mine.handle.get(key, region)).toBeUndefined()
+      expect(await other.handle.get(key, region)).toBeDefined()
+      expect(await lookalike.handle.get(key, region)).toBeDefined()
+    }
+  })
+
+  it('clears many keys across SCAN pages', async () => {
+    const client = topology.connect()
+    clients.push(client)
+    const handle = redisHandle({ client, scanCount: 7 })
+    closers.push(() => handle.close())
+    await handle.bind(randomKey('big'))
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => handle.set(`k${i}`, i % 2 ? 'r' : undefined, item('v'))),
+    )
+    await handle.clear()
+    const left = await handle.getMany(
+      Array.from({ length: 300 }, (_, i) => `k${i}`),
+      undefined,
+    )
+    expect(left.filter((read) => read !== undefined)).toEqual([])
+  })
+
+  it('turns values it did not write into ItemCorruptError, and set overwrites them', async () => {
+    const { client, handle, keyOf } = await setup()
+    await client.set(keyOf('string'), 'someone else wrote this')
+    await expect(handle.get('string', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await expect(handle.update('string', undefined, 1, item('x'))).rejects.toBeInstanceOf(ItemCorruptError)
+    await expect(handle.touch('string', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await client.hset(keyOf('fields'), 'v', 'value only')
+    await expect(handle.get('fields', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await client.hset(keyOf('nan'), 'v', 'x', 'm', 'a', 't', 'ten', 'e', '0', 'c', '0', 'r', '1')
+    await expect(handle.get('nan', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await client.hset(keyOf('mode'), 'v', 'x', 'm', 'q', 't', '0', 'e', '0', 'c', '0', 'r', '1')
+    await expect(handle.get('mode', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await client.rpush(keyOf('list'), 'a')
+    await expect(handle.get('list', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    expect(await handle.set('string', undefined, item('fixed'))).toBe(1)
+    expect(text((await handle.get('string', undefined))?.value)).toBe('fixed')
+  })
+
+  it('reloads its scripts after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {
+    const { client, handle } = await setup()
+    await handle.set('k', undefined, item('v'))
+    const nodes = client instanceof Object && 'nodes' in client ? client.nodes('master') : [client]
+    await Promise.all(nodes.map((node) => node.script('FLUSH')))
+    expect(text((await handle.get('k', undefined))?.value)).toBe('v')
+    expect(await handle.set('k', undefined, item('w'))).toBe(2)
+  })
+
+  it('refuses a second bind and use before bind', async () => {
+    const client = topology.connect()
+    clients.push(client)
+    const handle = redisHandle({ client })
+    await expect(handle.get('k', undefined)).rejects.toBeInstanceOf(InvalidOptionsError)
+    await handle.bind('a')
+    await expect(handle.bind('b')).rejects.toBeInstanceOf(InvalidOptionsError)
+    await handle.close()
+    expect(await client.ping()).toBe('PONG')
+  })
+
+  it('closes a connection it opened itself', async () => {
+    const handle = redisHandle(topology.options())
+    await handle.bind(randomKey('owned'))
+    await handle.set('k', undefined, item('v'))
+    expect(text((await handle.get('k', undefined))?.value)).toBe('v')
+    await handle.clear()
+    await handle.close()
+    await expect(handle.get('k', undefined)).rejects.toThrow()
+  })
+})
+
+describe('redisHandle options', () => {
+  it('rejects ambiguous or missing connections and bad numbers', () => {
+    expect(() => redisHandle({})).toThrow(InvalidOptionsError)
+    expect(() => redisHandle({ url: 'redis://127.0.0.1:1', redis: {} })).toThrow(InvalidOptionsError)
+    expect(() => redisHandle({ url: 'redis://127.0.0.1:1', scanCount: 0 })).toThrow(InvalidOptionsError)
+    expect(() => redisHandle({ url: 'redis://127.0.0.1:1', commandTimeoutMs: -1 })).toThrow(
+      InvalidOptionsError,
+    )
+    expect(() => redisHandle({ url: 'redis://127.0.0.1:1', configureServer: true })).toThrow(
+      InvalidOptionsError,
+    )
+  })
+
+  it('declares its capabilities', () => {
+    const handle = redisHandle({ redis: { lazyConnect: true } })
+    expect(handle.capabilities).toMatchObject({
+      distributed: true,
+      bytes: true,
+      cas: true,
+      sliding: true,
+      ttlGranularityMs: 1,
+      clearRegion: 'scan',
+      synchronous: false,
+    })
+    expect(handle.name).toBe('redis')
+  })
+})
