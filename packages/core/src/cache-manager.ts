@@ -88,6 +88,9 @@ export class CacheManager<V = unknown> {
   #bound: Promise<void> | undefined
   #connected: Promise<void> = Promise.resolve()
   #usedBeforeConnect = false
+  #subscribed = true
+  /** True while calls must take the slow entry: binding, not yet subscribed, or closed. */
+  #gate = false
   #closed = false
   #closing: Promise<void> | undefined
 
@@ -118,17 +121,19 @@ export class CacheManager<V = unknown> {
       if (off !== undefined) this.#unsubscribe.push(off)
     }
     if (resolved.backplane !== undefined) this.#bus = this.#startBus(resolved)
+    this.#updateGate()
   }
 
   /** Resolves once the handles are bound and the backplane is subscribed (tests, orderly startup). */
   async ready(): Promise<void> {
-    await this.#enter()
+    if (this.#closed) throw new ClosedError(`cache '${this.name}' is closed`)
+    await this.#bound
     await this.#connected
   }
 
   /** The value of `key`, or undefined when no level has it. */
   async get(key: string, options?: ReadOptions): Promise<V | undefined> {
-    if (this.#bound !== undefined || this.#closed) await this.#enter()
+    if (this.#gate) await this.#enter()
     checkKey(key)
     const region = options?.region
     if (region !== undefined) checkRegion(region)
@@ -264,6 +269,7 @@ export class CacheManager<V = unknown> {
 
   async #close(): Promise<void> {
     this.#closed = true
+    this.#gate = true
     await this.#bound?.catch(() => undefined)
     if (this.#bus !== undefined) {
       try {
@@ -296,11 +302,15 @@ export class CacheManager<V = unknown> {
   async #enter(): Promise<void> {
     if (this.#closed) throw new ClosedError(`cache '${this.name}' is closed`)
     if (this.#bound !== undefined) await this.#bound
-    this.#usedBeforeConnect ||= this.#bus !== undefined
+    if (!this.#subscribed) this.#usedBeforeConnect = true
+  }
+
+  #updateGate(): void {
+    this.#gate = this.#closed || this.#bound !== undefined || !this.#subscribed
   }
 
   async #checkRead(key: string, options: ReadOptions | undefined): Promise<string | undefined> {
-    if (this.#bound !== undefined || this.#closed) await this.#enter()
+    if (this.#gate) await this.#enter()
     checkKey(key)
     const region = options?.region
     checkRegion(region)
@@ -341,6 +351,7 @@ export class CacheManager<V = unknown> {
     if (pending.length === 0) return undefined
     const bound = Promise.all(pending).then(() => {
       this.#bound = undefined
+      this.#updateGate()
     })
     bound.catch(() => undefined) // surfaced to every caller by #enter, not as an unhandled rejection
     return bound
@@ -367,13 +378,21 @@ export class CacheManager<V = unknown> {
       },
     })
     engine.announcer = bus
+    this.#subscribed = false
     this.#connected = bus.start().then(
       () => {
+        this.#subscribed = true
+        this.#updateGate()
         // Items read before the subscription was live may have missed invalidations.
         if (this.#usedBeforeConnect)
           engine.applyGap({ reason: 'connect', recovered: false, detail: 'used before subscribed' })
       },
-      (error: unknown) => reportError(emitter, undefined, 'backplane', asBackplaneError(error)),
+      (error: unknown) => {
+        // Not subscribed: remote changes cannot reach us; report it and keep serving.
+        this.#subscribed = true
+        this.#updateGate()
+        reportError(emitter, undefined, 'backplane', asBackplaneError(error))
+      },
     )
     return bus
   }

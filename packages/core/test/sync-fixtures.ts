@@ -160,3 +160,14 @@ export function flakyBackplane(inner: Backplane, failures: number) {
   }
   return { backplane, state }
 }
+
+/** A handle whose members can be replaced or spied on; everything else goes to `inner`. */
+export function spyHandle(inner: CacheHandle<unknown>, overrides: Partial<CacheHandle<unknown>>): CacheHandle<unknown> {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop in overrides) return (overrides as Record<PropertyKey, unknown>)[prop]
+      const value = Reflect.get(target, prop, receiver)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}

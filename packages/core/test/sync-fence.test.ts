@@ -1,0 +1,88 @@
+import { memoryHandle } from '@cacheplane/memory'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type CacheHandle, CacheManager, createBackplaneHub, memoryBackplane } from '../src/index.js'
+import { flakyBackplane, holdableHandle, nextEvent } from './sync-fixtures.js'
+
+const closers: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close()
+})
+
+async function setup() {
+  const hub = createBackplaneHub()
+  const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+  const writer = new CacheManager({
+    name: 'c',
+    handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
+    backplane: memoryBackplane({ hub }),
+  })
+  const held = holdableHandle(shared)
+  const readerMemory = memoryHandle({ name: 'memory' }) as CacheHandle<unknown>
+  const transport = flakyBackplane(memoryBackplane({ hub }), 0)
+  const reader = new CacheManager({ name: 'c', handles: [readerMemory, held.handle], backplane: transport.backplane })
+  closers.push(() => writer.close(), () => reader.close())
+  await Promise.all([writer.ready(), reader.ready()])
+  return { writer, reader, readerMemory, held, transport }
+}
+
+describe('the read/invalidate fence', () => {
+  it('a value read before a concurrent remote update is returned but not copied up', async () => {
+    const { writer, reader, readerMemory, held } = await setup()
+    await writer.set('k', 'old')
+    const { reached, release } = held.holdNextGet()
+    const read = reader.get('k')
+    await reached // the lower read has the old value in hand
+    const heard = nextEvent<{ origin: string }>(reader, 'set')
+    await writer.set('k', 'new')
+    await heard // the invalidation arrived while the read was in flight
+    release()
+    expect(await read).toBe('old') // the value read is returned...
+    expect(readerMemory.get('k', undefined)).toBeUndefined() // ...but not re-inserted above
+    expect(reader.stats().handles.memory?.adds).toBe(0)
+    expect(await reader.get('k')).toBe('new')
+  })
+
+  it('without an invalidation the lower hit is copied up with the source version and remaining lifetime', async () => {
+    const { writer, reader, readerMemory, held } = await setup()
+    await writer.set('k', 'v', { expiration: { mode: 'absolute', ttl: 60_000 } })
+    const { reached, release } = held.holdNextGet()
+    const read = reader.get('k')
+    await reached
+    release()
+    expect(await read).toBe('v')
+    const lower = await held.handle.get('k', undefined)
+    const copy = readerMemory.get('k', undefined)
+    expect(copy?.value).toBe('v')
+    expect(copy?.version).toBe(lower?.version)
+    expect(copy?.expiresAt).toBe(lower?.expiresAt)
+    expect(copy?.mode).toBe('absolute')
+  })
+
+  it.each(['remove', 'clear', 'clearRegion'] as const)('a local %s during the lower read blocks the copy-up', async (op) => {
+    const { writer, reader, readerMemory, held } = await setup()
+    await writer.set('k', 'old', { region: 'r' })
+    const { reached, release } = held.holdNextGet()
+    const read = reader.get('k', { region: 'r' })
+    await reached
+    if (op === 'remove') await reader.remove('k', { region: 'r' })
+    if (op === 'clear') await reader.clear()
+    if (op === 'clearRegion') await reader.clearRegion('r')
+    // Put the value back below so only the fence can keep it out of memory.
+    await writer.set('k', 'old', { region: 'r' })
+    release()
+    expect(await read).toBe('old')
+    expect(readerMemory.get('k', 'r')).toBeUndefined()
+  })
+
+  it('a gap during the lower read blocks the copy-up', async () => {
+    const { writer, reader, readerMemory, held, transport } = await setup()
+    await writer.set('k', 'old')
+    const { reached, release } = held.holdNextGet()
+    const read = reader.get('k')
+    await reached
+    transport.state.listener?.onGap({ reason: 'reconnect', recovered: false })
+    release()
+    await read
+    expect(readerMemory.get('k', undefined)).toBeUndefined()
+  })
+})
