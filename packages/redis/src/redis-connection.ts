@@ -58,17 +58,25 @@ export function resolveConnection(what: string, options: RedisConnectionOptions)
     throw new InvalidOptionsError(`${what}: 'commandTimeoutMs' must be a positive number of ms`)
   }
   if (options.client !== undefined) return { client: options.client, owned: false }
+  const client = open(options)
+  // Failures reach core through the commands that fail; without a listener ioredis would
+  // also print every reconnect attempt as an "unhandled error event".
+  client.on('error', () => {})
+  return { client, owned: true }
+}
+
+function open(options: RedisConnectionOptions): RedisClient {
   const fast = failFast(options.commandTimeoutMs)
-  if (options.url !== undefined) return { client: new Redis(options.url, fast), owned: true }
-  if (options.redis !== undefined) return { client: new Redis({ ...fast, ...options.redis }), owned: true }
+  if (options.url !== undefined) return new Redis(options.url, fast)
+  if (options.redis !== undefined) return new Redis({ ...fast, ...options.redis })
   const nodes = options.cluster ?? []
-  if (nodes.length === 0) throw new InvalidOptionsError(`${what}: 'cluster' needs at least one startup node`)
+  if (nodes.length === 0) throw new InvalidOptionsError("'cluster' needs at least one startup node")
   const clusterOptions: ClusterOptions = {
     enableAutoPipelining: true,
     ...options.clusterOptions,
     redisOptions: { ...fast, ...options.clusterOptions?.redisOptions },
   }
-  return { client: new Cluster(nodes, clusterOptions), owned: true }
+  return new Cluster(nodes, clusterOptions)
 }
 
 /** Closes a client we own: QUIT when it is connected, a hard disconnect otherwise (never hangs on a dead server). */

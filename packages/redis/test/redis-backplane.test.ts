@@ -1,0 +1,127 @@
+import { InvalidOptionsError } from '@cacheplane/core'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
+import { freePort } from '@cacheplane/test-servers'
+import { afterEach, describe, expect, it } from 'vitest'
+import { redisBackplane } from '../src/index.js'
+import type { RedisClient } from '../src/redis-connection.js'
+import { RecordingListener } from './recording-listener.js'
+import { closeAll, mastersOf, topologies } from './topologies.js'
+
+const bytes = (text: string) => new TextEncoder().encode(text)
+
+const variants = [
+  ...topologies.map((topology) => ({ topology, sharded: 'auto' as const })),
+  ...topologies
+    .filter((t) => t.name === 'cluster')
+    .map((topology) => ({ topology, sharded: false as const })),
+]
+
+describe.each(variants)(
+  'redisBackplane on $topology.name Redis (sharded: $sharded)',
+  ({ topology, sharded }) => {
+    const clients: RedisClient[] = []
+    const closers: Array<() => unknown> = []
+
+    afterEach(async () => {
+      await Promise.all(closers.splice(0).map((close) => close()))
+      await closeAll(clients.splice(0))
+    })
+
+    async function connected(channel: string) {
+      const client = topology.connect()
+      clients.push(client)
+      const backplane = redisBackplane({ client, sharded })
+      closers.push(() => backplane.close())
+      const listener = new RecordingListener()
+      await backplane.connect(channel, listener)
+      return { client, backplane, listener }
+    }
+
+    it('delivers binary frames to every subscriber of the channel, and only of that channel', async () => {
+      const channel = randomKey('cacheplane:chan')
+      const a = await connected(channel)
+      const b = await connected(channel)
+      const other = await connected(`${channel}-other`)
+      const frame = new Uint8Array([0, 1, 255, 0, 128, 10, 13])
+      await a.backplane.publish(frame)
+      await b.backplane.publish(bytes('second'))
+      for (const { listener } of [a, b]) {
+        await waitFor(() => listener.frames.length === 2, { message: 'both frames' })
+        expect(listener.frames[0]).toEqual(frame)
+        expect(listener.texts()[1]).toBe('second')
+      }
+      await other.backplane.publish(bytes('other'))
+      await waitFor(() => other.listener.frames.length === 1, { message: "the other channel's frame" })
+      expect(a.listener.frames).toHaveLength(2)
+      expect(a.listener.states).toEqual(['connected'])
+      if (topology.name === 'cluster') {
+        // Sharded subscriptions live only on the slot's master; plain ones are invisible to SHARDNUMSUB.
+        const replies = await Promise.all(
+          mastersOf(a.client).map(
+            (node) => node.call('PUBSUB', 'SHARDNUMSUB', channel) as Promise<unknown[]>,
+          ),
+        )
+        const subscribers = replies.reduce((sum, reply) => sum + Number(reply[1]), 0)
+        expect(subscribers).toBe(sharded === 'auto' ? 2 : 0)
+      }
+      expect(a.listener.gaps).toEqual([])
+    })
+
+    it('reports a gap after its subscriber connection is killed, and keeps delivering', async () => {
+      const channel = randomKey('cacheplane:chan')
+      const sender = await connected(channel)
+      const receiver = await connected(channel)
+      await Promise.all(mastersOf(sender.client).map((node) => node.client('KILL', 'TYPE', 'pubsub')))
+      await waitFor(() => receiver.listener.gaps.length >= 1 && sender.listener.gaps.length >= 1, {
+        message: 'gaps after CLIENT KILL',
+      })
+      expect(receiver.listener.gaps[0]).toMatchObject({ reason: 'reconnect', recovered: false })
+      expect(receiver.listener.states).toEqual(['connected', 'disconnected', 'connected'])
+      await sender.backplane.publish(bytes('after'))
+      await waitFor(() => receiver.listener.texts().includes('after'), { message: 'a frame after the gap' })
+    })
+
+    it('does not close a client it was given', async () => {
+      const { client, backplane } = await connected(randomKey('cacheplane:chan'))
+      await backplane.close()
+      expect(await client.ping()).toBe('PONG')
+    })
+
+    it('works from connection options and closes what it opened', async () => {
+      const channel = randomKey('cacheplane:chan')
+      const owned = redisBackplane({ ...topology.options(), sharded })
+      const listener = new RecordingListener()
+      await owned.connect(channel, listener)
+      const peer = await connected(channel)
+      await owned.publish(bytes('from owned'))
+      await waitFor(() => peer.listener.texts().includes('from owned'), {
+        message: 'frame from the owned client',
+      })
+      await owned.close()
+      await expect(owned.publish(bytes('closed'))).rejects.toThrow()
+    })
+  },
+)
+
+describe('redisBackplane failures and options', () => {
+  it('rejects publish fast when Redis is unreachable', async () => {
+    const port = await freePort()
+    const backplane = redisBackplane({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 500 })
+    const listener = new RecordingListener()
+    await expect(backplane.connect('cacheplane:down', listener)).rejects.toThrow()
+    const started = Date.now()
+    await expect(backplane.publish(bytes('x'))).rejects.toThrow()
+    expect(Date.now() - started).toBeLessThan(5_000)
+    await backplane.close()
+  })
+
+  it('validates its options', () => {
+    expect(() => redisBackplane({})).toThrow(InvalidOptionsError)
+    expect(() => redisBackplane({ url: 'redis://127.0.0.1:1', sharded: 'yes' as never })).toThrow(
+      InvalidOptionsError,
+    )
+    const backplane = redisBackplane({ redis: { lazyConnect: true } })
+    expect(backplane.capabilities.replay).toBe(false)
+    expect(backplane.capabilities.maxFrameBytes).toBeGreaterThan(1024 * 1024)
+  })
+})
