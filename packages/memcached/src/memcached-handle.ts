@@ -52,6 +52,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     resolveMemcachedOptions(options)
   const bytes = new ItemBytes(name, maxValueBytes)
   let scope: { layout: KeyLayout; generations: Generations } | undefined
+  let boundTo: string | undefined
 
   const counters = {
     increment: (key: string, delta: number, initial: number) => increment(client, key, delta, initial),
@@ -61,6 +62,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     if (scope === undefined) {
       throw new InvalidOptionsError(
         `memcached handle '${name}' is not bound to a cache: give it to a CacheManager (which calls bind(cacheName))`,
+        { source: name },
       )
     }
     return scope
@@ -235,9 +237,12 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     },
 
     bind(cacheName) {
+      // Two managers of the same cache may share the handle (same keys); another cache may not.
       if (scope !== undefined) {
+        if (cacheName === boundTo) return
         throw new InvalidOptionsError(
-          `memcached handle '${name}' is already used by another cache; give each CacheManager its own handle`,
+          `memcached handle '${name}' is already used by cache '${boundTo}'; give each cache its own handle`,
+          { source: name },
         )
       }
       const layout = new KeyLayout(prefix, cacheName)
@@ -248,6 +253,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         generationRefreshMs,
       )
       scope = { layout, generations }
+      boundTo = cacheName
     },
 
     close() {

@@ -3,6 +3,7 @@ import { randomKey } from '@cacheplane/core/testing'
 import { Client } from 'memjs'
 import { inject } from 'vitest'
 import { type MemcachedHandleOptions, memcachedHandle } from '../src/index.js'
+import { generationSegment, KeyLayout } from '../src/key-layout.js'
 
 /** The Memcached server(s) started by test/global-setup.ts (or MEMCACHED_URL). */
 export function memcachedServers(): string {
@@ -63,4 +64,35 @@ export function item(
 /** The text of a stored value. */
 export function text(value: Uint8Array | undefined): string | undefined {
   return value === undefined ? undefined : new TextDecoder().decode(value)
+}
+
+/** A memjs call as a promise that rejects on the client's error. */
+function raw<T>(run: (done: (error: Error | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) =>
+    run((error, value) => (error === null ? resolve(value) : reject(error))),
+  )
+}
+
+/**
+ * The Memcached key an item of `cacheName` is stored under right now, computed the way the
+ * handle does it from the generation counters on the server (prefix `cacheplane:`).
+ */
+export async function storedKeyOf(
+  client: Client,
+  cacheName: string,
+  key: string,
+  region?: string,
+): Promise<string> {
+  const layout = new KeyLayout('cacheplane:', cacheName)
+  const counter = async (counterKey: string): Promise<number> => {
+    const { value } = await raw<{ value: Buffer | null }>((done) =>
+      client.get(counterKey, (error, value) => done(error, { value })),
+    )
+    if (value === null) throw new Error(`generation counter ${counterKey} is not on the server`)
+    return Number(value.toString())
+  }
+  const cacheGeneration = await counter(layout.cacheGenerationKey)
+  const regionGeneration =
+    region === undefined ? undefined : await counter(layout.regionGenerationKey(region))
+  return layout.itemKey(generationSegment(cacheGeneration, regionGeneration), region, key)
 }
