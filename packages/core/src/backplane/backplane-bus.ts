@@ -253,22 +253,16 @@ export class BackplaneBus {
    * ill-formed string) by the narrowest clear that covers it, so it is never lost.
    */
   private fit(message: BackplaneMessage): BackplaneMessage {
-    const budget = this.sendMaxFrameBytes - frameOverheadBytes(1, this.secret !== undefined)
-    let size = Number.POSITIVE_INFINITY
-    try {
-      size = encodedMessageSize(message)
-    } catch {
-      // Not encodable as given: fall through to a covering clear.
-    }
-    if (size <= budget) return message
+    if (this.fits(message)) return message
     const keyed =
       typeof message === 'object' &&
       message !== null &&
       (message.type === 'changed' || message.type === 'removed')
-    const replacement: BackplaneMessage =
+    const regionCleared: BackplaneMessage | undefined =
       keyed && typeof message.region === 'string'
-        ? this.fit({ type: 'regionCleared', region: message.region })
-        : CLEARED
+        ? { type: 'regionCleared', region: message.region }
+        : undefined
+    const replacement = regionCleared !== undefined && this.fits(regionCleared) ? regionCleared : CLEARED
     this.report(
       new FrameInvalidError(
         `a message cannot be carried by a frame; announcing ${replacement.type} instead`,
@@ -278,6 +272,17 @@ export class BackplaneBus {
       ),
     )
     return replacement
+  }
+
+  private fits(message: BackplaneMessage): boolean {
+    try {
+      return (
+        encodedMessageSize(message) <=
+        this.sendMaxFrameBytes - frameOverheadBytes(1, this.secret !== undefined)
+      )
+    } catch {
+      return false // not encodable as given (ill-formed string, unknown type)
+    }
   }
 
   private schedule(): void {
@@ -390,6 +395,7 @@ export class BackplaneBus {
     this.immediate = undefined
     this.retryTimer = undefined
     const unpublished = this.queue.drain().length + (this.inflight?.length ?? 0)
+    this.inflight = undefined
     if (unpublished > 0) {
       const error = new BackplaneFailedError(
         `${unpublished} backplane message(s) could not be published before close on channel ${this.options.channel}`,

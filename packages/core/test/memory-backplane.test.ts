@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest'
+import type { BackplaneListener } from '../src/contracts/backplane.js'
+import { createBackplaneHub, memoryBackplane } from '../src/backplane/memory-backplane.js'
+import { BackplaneFailedError, InvalidOptionsError } from '../src/errors.js'
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 1))
+  }
+}
+
+function collector() {
+  const frames: Uint8Array[] = []
+  const listener: BackplaneListener = {
+    onFrame: (frame) => frames.push(frame),
+    onGap: () => {},
+    onState: () => {},
+  }
+  return { frames, listener }
+}
+
+const bytes = (...values: number[]) => Uint8Array.from(values)
+
+describe('memoryBackplane', () => {
+  it('delivers every frame to every subscriber of the channel, the sender included, in order', async () => {
+    const hub = createBackplaneHub()
+    const a = memoryBackplane({ hub, name: 'a' })
+    const b = memoryBackplane({ hub })
+    const ca = collector()
+    const cb = collector()
+    await a.connect('ch', ca.listener)
+    await b.connect('ch', cb.listener)
+    expect(hub.subscriberCount('ch')).toBe(2)
+    for (let i = 0; i < 50; i++) await a.publish(bytes(i))
+    await waitFor(() => ca.frames.length === 50 && cb.frames.length === 50, 'delivery')
+    expect(ca.frames.map((frame) => frame[0])).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(cb.frames.map((frame) => frame[0])).toEqual(Array.from({ length: 50 }, (_, i) => i))
+    expect(a.name).toBe('a')
+    expect(b.name).toBe('memory')
+    expect(a.capabilities.replay).toBe(false)
+    expect(a.capabilities.maxFrameBytes).toBeGreaterThanOrEqual(1 << 20)
+  })
+
+  it('delivers outside the publish call stack', async () => {
+    const hub = createBackplaneHub()
+    const a = memoryBackplane({ hub })
+    const c = collector()
+    await a.connect('ch', c.listener)
+    const published = a.publish(bytes(1))
+    expect(c.frames).toHaveLength(0)
+    await published
+    expect(c.frames).toHaveLength(0)
+    await waitFor(() => c.frames.length === 1, 'delivery')
+  })
+
+  it('gives each subscriber its own copy of the bytes', async () => {
+    const hub = createBackplaneHub()
+    const a = memoryBackplane({ hub })
+    const b = memoryBackplane({ hub })
+    const ca = collector()
+    const cb = collector()
+    await a.connect('ch', ca.listener)
+    await b.connect('ch', cb.listener)
+    const frame = bytes(1, 2, 3)
+    await a.publish(frame)
+    frame[0] = 99 // the publisher reusing its buffer must not change what is delivered
+    await waitFor(() => ca.frames.length === 1 && cb.frames.length === 1, 'delivery')
+    ca.frames[0]![1] = 42
+    expect([...cb.frames[0]!]).toEqual([1, 2, 3])
+    expect(ca.frames[0]).not.toBe(cb.frames[0])
+  })
+
+  it('isolates channels and hubs', async () => {
+    const hub = createBackplaneHub()
+    const other = createBackplaneHub()
+    const sender = memoryBackplane({ hub })
+    const sameChannel = collector()
+    const otherChannel = collector()
+    const otherHub = collector()
+    await sender.connect('users', collector().listener)
+    await memoryBackplane({ hub }).connect('users', sameChannel.listener)
+    await memoryBackplane({ hub }).connect('orders', otherChannel.listener)
+    await memoryBackplane({ hub: other }).connect('users', otherHub.listener)
+    await sender.publish(bytes(7))
+    await sender.publish(bytes(8))
+    await waitFor(() => sameChannel.frames.length === 2, 'delivery on the same channel')
+    // Frames are delivered in publish order on one hub, so both were handled by now.
+    expect(otherChannel.frames).toEqual([])
+    expect(otherHub.frames).toEqual([])
+    expect(other.framesPublished).toBe(0)
+    expect(hub.framesPublished).toBe(2)
+  })
+
+  it('close unsubscribes; publish after close and before connect rejects', async () => {
+    const hub = createBackplaneHub()
+    const a = memoryBackplane({ hub })
+    const b = memoryBackplane({ hub })
+    const cb = collector()
+    await expect(a.publish(bytes(1))).rejects.toBeInstanceOf(BackplaneFailedError)
+    await a.connect('ch', collector().listener)
+    await b.connect('ch', cb.listener)
+    await expect(a.connect('ch', collector().listener)).rejects.toBeInstanceOf(BackplaneFailedError)
+    const inFlight = a.publish(bytes(1))
+    await b.close()
+    await inFlight
+    expect(hub.subscriberCount('ch')).toBe(1)
+    await a.publish(bytes(2))
+    await a.close()
+    await a.close()
+    expect(hub.subscriberCount('ch')).toBe(0)
+    await expect(a.publish(bytes(3))).rejects.toBeInstanceOf(BackplaneFailedError)
+    await expect(a.connect('ch', collector().listener)).rejects.toBeInstanceOf(BackplaneFailedError)
+    // b closed before the first frame was delivered: like a closed socket, it heard nothing.
+    const probe = collector()
+    await memoryBackplane({ hub }).connect('ch', probe.listener)
+    await memoryBackplane({ hub }).connect('ch', collector().listener)
+    const publisher = memoryBackplane({ hub })
+    await publisher.connect('ch', collector().listener)
+    await publisher.publish(bytes(9))
+    await waitFor(() => probe.frames.length === 1, 'probe delivery')
+    expect(cb.frames).toEqual([])
+  })
+
+  it('reports a throwing subscriber and still delivers to the others', async () => {
+    const seen: unknown[] = []
+    const hub = createBackplaneHub({ onSubscriberError: (error) => seen.push(error) })
+    const thrower = memoryBackplane({ hub })
+    const c = collector()
+    await thrower.connect('ch', {
+      ...c.listener,
+      onFrame: () => {
+        throw new Error('bad listener')
+      },
+    })
+    const good = memoryBackplane({ hub })
+    await good.connect('ch', c.listener)
+    await good.publish(bytes(1))
+    await waitFor(() => c.frames.length === 1, 'delivery')
+    expect(seen).toHaveLength(1)
+  })
+
+  it('validates its options', async () => {
+    expect(() => memoryBackplane({} as never)).toThrow(InvalidOptionsError)
+    const a = memoryBackplane({ hub: createBackplaneHub() })
+    await expect(a.connect('', collector().listener)).rejects.toBeInstanceOf(InvalidOptionsError)
+  })
+})
