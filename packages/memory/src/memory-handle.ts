@@ -28,6 +28,31 @@ import {
 
 /** The handle {@link memoryHandle} returns: the full contract plus a few memory-only helpers. */
 export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
+  // Everything is synchronous: the narrower return types let callers skip `await`.
+  /** Reads an item (no allocation: the stored entry itself); a sliding item is extended. */
+  get(key: string, region: string | undefined): StoredItem<V> | undefined
+  /** Writes only if the key is absent or expired. True when written. */
+  add(key: string, region: string | undefined, item: ItemInput<V>): boolean
+  /** Writes unconditionally; returns the version stored. */
+  set(key: string, region: string | undefined, item: ItemInput<V>): number
+  /** Compare-and-set on the version. */
+  update(key: string, region: string | undefined, expectedVersion: number, item: ItemInput<V>): UpdateOutcome
+  /** Removes an item. True when a live item was removed. */
+  remove(key: string, region: string | undefined): boolean
+  /** Changes an existing item's expiration. True when the item exists. */
+  expire(
+    key: string,
+    region: string | undefined,
+    mode: ExpirationMode,
+    ttl: number,
+    expiresAt: number,
+  ): boolean
+  /** Removes every item. */
+  clear(): void
+  /** Removes every item of one region. */
+  clearRegion(region: string): void
+  /** Stops the sweep timer and removes every item. */
+  close(): void
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch(key: string, region: string | undefined): boolean
   /** Reads several keys of one region, results in the order of `keys`. */

@@ -259,7 +259,7 @@ describe('memoryHandle bind', () => {
 })
 
 describe('memoryHandle options', () => {
-  test.each([
+  test.each<[Record<string, unknown>, RegExp]>([
     [{ name: '' }, /name/],
     [{ maxEntries: 0 }, /maxEntries/],
     [{ maxEntries: 1.5 }, /maxEntries/],
