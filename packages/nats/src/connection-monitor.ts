@@ -23,7 +23,10 @@ export interface ConnectionMonitor {
  * A reconnect to another address (a cluster member taking over) is a `failover`;
  * a new server id on the same address is a restart of that server.
  */
-export function monitorConnection(connection: NatsConnectionLike, events: ConnectionEvents): ConnectionMonitor {
+export function monitorConnection(
+  connection: NatsConnectionLike,
+  events: ConnectionEvents,
+): ConnectionMonitor {
   let stopped = false
   let server = connection.getServer()
   let serverId = connection.info?.server_id

@@ -54,13 +54,19 @@ export type NatsBackplaneOptions = NatsBackplaneCommonOptions &
 function replaySettings(subject: string, replay: NatsReplayOptions): ReplaySettings {
   const { maxAgeMs, storage = 'file', replicas = 1, timeoutMs = 10_000 } = replay
   if (!Number.isInteger(maxAgeMs) || maxAgeMs <= 0) {
-    throw new InvalidOptionsError(`natsBackplane: replay.maxAgeMs must be a positive integer (ms), got ${maxAgeMs}`)
+    throw new InvalidOptionsError(
+      `natsBackplane: replay.maxAgeMs must be a positive integer (ms), got ${maxAgeMs}`,
+    )
   }
   if (storage !== 'file' && storage !== 'memory') {
-    throw new InvalidOptionsError(`natsBackplane: replay.storage must be 'file' or 'memory', got '${storage}'`)
+    throw new InvalidOptionsError(
+      `natsBackplane: replay.storage must be 'file' or 'memory', got '${storage}'`,
+    )
   }
   if (!Number.isInteger(replicas) || replicas < 1) {
-    throw new InvalidOptionsError(`natsBackplane: replay.replicas must be a positive integer, got ${replicas}`)
+    throw new InvalidOptionsError(
+      `natsBackplane: replay.replicas must be a positive integer, got ${replicas}`,
+    )
   }
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new InvalidOptionsError(`natsBackplane: replay.timeoutMs must be positive (ms), got ${timeoutMs}`)
@@ -122,7 +128,8 @@ export function natsBackplane(options: NatsBackplaneOptions) {
 
     async connect(channel, listener) {
       if (closed) throw new ClosedError(`natsBackplane '${name}' is closed`, { source: name })
-      if (connecting) throw new InvalidOptionsError(`natsBackplane '${name}': connect() may be called only once`)
+      if (connecting)
+        throw new InvalidOptionsError(`natsBackplane '${name}': connect() may be called only once`)
       connecting = true
       const subject = channelSubject(prefix, channel)
       const replay = options.replay === undefined ? undefined : replaySettings(subject, options.replay)
@@ -164,10 +171,12 @@ export function natsBackplane(options: NatsBackplaneOptions) {
 
     async publish(frame) {
       if (closed) throw new ClosedError(`natsBackplane '${name}' is closed`, { source: name })
-      if (transport === undefined) throw new Error(`natsBackplane '${name}': publish() before connect() finished`)
+      if (transport === undefined)
+        throw new Error(`natsBackplane '${name}': publish() before connect() finished`)
       // The client would buffer the frame until it reconnects, and the caller could not tell whether it
       // ever reached the server; refusing now lets core retry (and, meanwhile, its gap policy applies).
-      if (!connected) throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
+      if (!connected)
+        throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
       await transport.publish(frame)
     },
 

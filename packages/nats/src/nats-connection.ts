@@ -21,7 +21,7 @@ export interface NatsConnectionLike {
   /** Closes the connection. */
   close(): Promise<void>
   /** Settles when the connection closed for good (with the error that closed it, if any). */
-  closed(): Promise<void | Error>
+  closed(): Promise<unknown>
 }
 
 /** The fields of the server's INFO the backplane reads. */

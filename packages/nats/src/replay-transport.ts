@@ -1,5 +1,12 @@
 import { type BackplaneGap, type BackplaneListener, InvalidOptionsError } from '@cacheplane/core'
-import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg, StreamInfo } from '@nats-io/jetstream'
+import type {
+  Consumer,
+  ConsumerMessages,
+  JetStreamClient,
+  JetStreamManager,
+  JsMsg,
+  StreamInfo,
+} from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FrameTransport } from './frame-transport.js'
 import type { NatsConnectionLike } from './nats-connection.js'
@@ -109,7 +116,8 @@ class ReplayTransport implements FrameTransport {
     } catch (err) {
       // A deleted stream makes publishes fail with "no responders": recreate it so core's retry lands.
       this.enqueue(async () => {
-        if (this.isConnected() && (await this.streamInfo()) === null) await this.resync('stream-missing', describe(err))
+        if (this.isConnected() && (await this.streamInfo()) === null)
+          await this.resync('stream-missing', describe(err))
       })
       throw err
     }
@@ -152,7 +160,8 @@ class ReplayTransport implements FrameTransport {
         return
       } catch (err) {
         // Core must not wait for a replay that keeps failing: report once, then keep trying to resume.
-        if (attempt === 0) this.listener.onGap({ reason: 'replay-failed', recovered: false, detail: describe(err) })
+        if (attempt === 0)
+          this.listener.onGap({ reason: 'replay-failed', recovered: false, detail: describe(err) })
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)))
       }
     }

@@ -10,7 +10,7 @@ const SUBJECT_SAFE = /^[A-Za-z0-9_-]$/
 // stricter alphabet with `_` as the escape character (and `_` itself escaped).
 const STREAM_SAFE = /^[A-Za-z0-9-]$/
 
-function escapeBytes(text: string, safe: RegExp, escape: string): string {
+function escapeBytes(text: string, safe: RegExp, marker: string): string {
   let out = ''
   for (const char of text) {
     if (safe.test(char)) {
@@ -18,7 +18,7 @@ function escapeBytes(text: string, safe: RegExp, escape: string): string {
       continue
     }
     for (const byte of new TextEncoder().encode(char)) {
-      out += escape + byte.toString(16).toUpperCase().padStart(2, '0')
+      out += marker + byte.toString(16).toUpperCase().padStart(2, '0')
     }
   }
   return out

@@ -33,7 +33,9 @@ export interface InstancesOptions {
  * Managers over NATS, one per entry of `servers`, each with its own memory layer in front
  * of one shared distributed-mode memory handle that plays the role of Redis.
  */
-export async function instances(options: InstancesOptions): Promise<{ all: Instance[]; close(): Promise<void> }> {
+export async function instances(
+  options: InstancesOptions,
+): Promise<{ all: Instance[]; close(): Promise<void> }> {
   const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
   const all = options.servers.map((servers, index): Instance => {
     const local = memoryHandle({ name: 'memory' }) as CacheHandle<unknown>

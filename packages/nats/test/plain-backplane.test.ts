@@ -20,7 +20,10 @@ describe('natsBackplane (core NATS)', () => {
     const channel = channelName()
     const a = natsBackplane({ servers: url })
     const b = natsBackplane({ servers: url })
-    closers.push(() => a.close(), () => b.close())
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    )
     const ra = recorder()
     const rb = recorder()
     await a.connect(channel, ra)

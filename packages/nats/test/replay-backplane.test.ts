@@ -33,7 +33,10 @@ async function pair(replay: NatsReplayOptions) {
     connectOptions: { reconnectTimeWait: 50 },
     replay,
   })
-  closers.push(() => writer.close(), () => reader.close())
+  closers.push(
+    () => writer.close(),
+    () => reader.close(),
+  )
   const writes = recorder()
   const reads = recorder()
   await writer.connect(channel, writes)
@@ -118,7 +121,10 @@ describe('natsBackplane replay (JetStream)', () => {
     const { channel, writer, reads } = await pair({ maxAgeMs: 60_000, storage: 'memory' })
     const jsm = await manager()
     await jsm.streams.delete(defaultStreamName(channelSubject('cacheplane.', channel)))
-    await waitFor(() => reads.gaps.length === 1, { timeoutMs: 10_000, message: 'the reader to notice the deletion' })
+    await waitFor(() => reads.gaps.length === 1, {
+      timeoutMs: 10_000,
+      message: 'the reader to notice the deletion',
+    })
     expect(reads.gaps[0]).toMatchObject({ reason: 'stream-missing', recovered: false })
     await waitFor(
       () =>
