@@ -213,6 +213,31 @@ describe('BackplaneBus outbound', () => {
     expect(rec.errors.filter((error) => error instanceof FrameInvalidError)).toHaveLength(3)
   })
 
+  it('reads the transport limit per batch (it may change on connect, like NATS max_payload)', async () => {
+    const fake = fakeBackplane()
+    let transportLimit = Number.POSITIVE_INFINITY
+    fake.backplane = {
+      ...fake.backplane,
+      capabilities: {
+        replay: false,
+        get maxFrameBytes() {
+          return transportLimit
+        },
+      },
+    }
+    const { bus, rec } = makeBus(fake.backplane)
+    bus.announce(set('k'.repeat(200), 'eu'))
+    for (let i = 0; i < 10; i++) bus.announce(set(`key-${i}`))
+    transportLimit = 100 // learned on connect
+    await bus.start()
+    await bus.flush()
+    for (const frame of fake.published) expect(frame.length).toBeLessThanOrEqual(100)
+    const sent = fake.published.flatMap((frame) => decoded(frame))
+    expect(sent[0]).toEqual({ type: 'regionCleared', region: 'eu' })
+    expect(sent).toHaveLength(11)
+    expect(rec.errors).toHaveLength(1)
+  })
+
   it('collapses an overflowing queue into exactly one cleared', async () => {
     const fake = fakeBackplane()
     const { bus } = makeBus(fake.backplane, { maxQueue: 5 })
@@ -425,6 +450,7 @@ describe('BackplaneBus lifecycle', () => {
       { senderId: 'nope' },
       { maxQueue: 0 },
       { maxFrameBytes: 10 },
+      { maxFrameBytes: Number.NaN },
       { retry: { baseDelayMs: 0, maxDelayMs: 1 } },
       { retry: { baseDelayMs: 10, maxDelayMs: 1 } },
       { closeTimeoutMs: -1 },

@@ -104,7 +104,6 @@ export class BackplaneBus {
   private readonly handlers: BackplaneBusHandlers
   private readonly options: BackplaneBusOptions
   private readonly secret: KeyObject | undefined
-  private readonly sendMaxFrameBytes: number
   private readonly queue: OutboundQueue
   private readonly counters: Omit<BackplaneBusStats, 'connected'> = {
     framesSent: 0,
@@ -139,14 +138,11 @@ export class BackplaneBus {
     this.backplane = options.backplane
     this.handlers = options.handlers
     this.secret = options.secret === undefined ? undefined : createSecretKey(toSecretBytes(options.secret))
-    this.sendMaxFrameBytes = Math.min(options.maxFrameBytes, options.backplane.capabilities.maxFrameBytes)
-    if (this.sendMaxFrameBytes < frameOverheadBytes(1, this.secret !== undefined) + 1) {
-      throw new InvalidOptionsError(
-        `a maximum frame size of ${this.sendMaxFrameBytes} bytes cannot carry a message`,
-        {
-          source: this.backplane.name,
-        },
-      )
+    const limit = this.sendLimit()
+    if (limit < frameOverheadBytes(1, this.secret !== undefined) + 1) {
+      throw new InvalidOptionsError(`a maximum frame size of ${limit} bytes cannot carry a message`, {
+        source: this.backplane.name,
+      })
     }
     this.queue = new OutboundQueue(options.maxQueue)
   }
@@ -165,7 +161,7 @@ export class BackplaneBus {
       )
       return
     }
-    const result = this.queue.push(this.fit(message), ++this.seq)
+    const result = this.queue.push(this.fit(message, this.sendLimit()), ++this.seq)
     this.counters.deduplicated += result.superseded
     if (result.overflowed) this.counters.overflows++
     this.schedule()
@@ -248,12 +244,28 @@ export class BackplaneBus {
     this.call(() => this.handlers.onMessages(decoded.messages, decoded.senderId))
   }
 
+  /** Largest frame to publish now: a transport may learn its limit on connect (NATS `max_payload`). */
+  private sendLimit(): number {
+    const transport = this.backplane.capabilities.maxFrameBytes
+    return transport > 0 ? Math.min(this.options.maxFrameBytes, transport) : this.options.maxFrameBytes
+  }
+
+  /** Bytes of a message in a frame; `Infinity` when it cannot be encoded (ill-formed string, unknown type). */
+  private sizeOf(message: BackplaneMessage): number {
+    try {
+      return encodedMessageSize(message)
+    } catch {
+      return Number.POSITIVE_INFINITY
+    }
+  }
+
   /**
    * Replaces a message that no frame can carry (a key too long for the frame size, an
    * ill-formed string) by the narrowest clear that covers it, so it is never lost.
    */
-  private fit(message: BackplaneMessage): BackplaneMessage {
-    if (this.fits(message)) return message
+  private fit(message: BackplaneMessage, limit: number): BackplaneMessage {
+    const budget = limit - frameOverheadBytes(1, this.secret !== undefined)
+    if (this.sizeOf(message) <= budget) return message
     const keyed =
       typeof message === 'object' &&
       message !== null &&
@@ -262,7 +274,8 @@ export class BackplaneBus {
       keyed && typeof message.region === 'string'
         ? { type: 'regionCleared', region: message.region }
         : undefined
-    const replacement = regionCleared !== undefined && this.fits(regionCleared) ? regionCleared : CLEARED
+    const replacement =
+      regionCleared !== undefined && this.sizeOf(regionCleared) <= budget ? regionCleared : CLEARED
     this.report(
       new FrameInvalidError(
         `a message cannot be carried by a frame; announcing ${replacement.type} instead`,
@@ -272,17 +285,6 @@ export class BackplaneBus {
       ),
     )
     return replacement
-  }
-
-  private fits(message: BackplaneMessage): boolean {
-    try {
-      return (
-        encodedMessageSize(message) <=
-        this.sendMaxFrameBytes - frameOverheadBytes(1, this.secret !== undefined)
-      )
-    } catch {
-      return false // not encodable as given (ill-formed string, unknown type)
-    }
   }
 
   private schedule(): void {
@@ -328,25 +330,28 @@ export class BackplaneBus {
     this.schedule()
   }
 
-  /** Splits a batch into encoded frames that each fit the maximum frame size. */
+  /** Splits a batch into encoded frames that each fit the maximum frame size (read per batch). */
   private *frames(batch: readonly QueuedMessage[]): Generator<{ bytes: Uint8Array; count: number }> {
     const signed = this.secret !== undefined
-    const options = { secret: this.secret, maxFrameBytes: this.sendMaxFrameBytes }
-    let start = 0
-    while (start < batch.length) {
-      let end = start
-      let body = 0
-      while (end < batch.length) {
-        const size = encodedMessageSize(batch[end]!.message)
-        const overhead = frameOverheadBytes(end - start + 1, signed)
-        if (end > start && overhead + body + size > this.sendMaxFrameBytes) break
-        body += size
-        end++
+    const limit = this.sendLimit()
+    const options = { secret: this.secret, maxFrameBytes: limit }
+    const senderId = this.options.senderId
+    let messages: BackplaneMessage[] = []
+    let body = 0
+    for (const entry of batch) {
+      // The limit may have shrunk since the message was queued.
+      const message = this.fit(entry.message, limit)
+      const size = encodedMessageSize(message)
+      if (messages.length > 0 && frameOverheadBytes(messages.length + 1, signed) + body + size > limit) {
+        yield { bytes: encodeFrame({ senderId, messages }, options), count: messages.length }
+        messages = []
+        body = 0
       }
-      const messages = batch.slice(start, end).map((entry) => entry.message)
-      yield { bytes: encodeFrame({ senderId: this.options.senderId, messages }, options), count: end - start }
-      start = end
+      messages.push(message)
+      body += size
     }
+    if (messages.length > 0)
+      yield { bytes: encodeFrame({ senderId, messages }, options), count: messages.length }
   }
 
   private scheduleRetry(): void {
@@ -456,8 +461,9 @@ function validateOptions(options: BackplaneBusOptions): void {
   if (typeof backplane !== 'object' || backplane === null || typeof backplane.publish !== 'function') {
     fail('backplane must implement the Backplane contract')
   }
-  if (!Number.isFinite(backplane.capabilities?.maxFrameBytes))
+  if (typeof backplane.capabilities?.maxFrameBytes !== 'number') {
     fail('backplane.capabilities.maxFrameBytes must be a number')
+  }
   if (typeof channel !== 'string' || channel.length === 0) fail('channel must be a non-empty string')
   if (typeof senderId !== 'string' || !SENDER_ID_PATTERN.test(senderId)) {
     fail('senderId must be 32 lowercase hex characters')
@@ -467,8 +473,9 @@ function validateOptions(options: BackplaneBusOptions): void {
     if (!valid || secret.length === 0) fail('secret must be a non-empty string or Uint8Array')
   }
   if (!Number.isSafeInteger(maxQueue) || maxQueue < 1) fail('maxQueue must be a positive integer')
-  if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < 1)
-    fail('maxFrameBytes must be a positive integer')
+  if (typeof maxFrameBytes !== 'number' || !(maxFrameBytes >= 1)) {
+    fail('maxFrameBytes must be a positive number of bytes (Infinity for no limit)')
+  }
   const { baseDelayMs, maxDelayMs } = retry ?? {}
   if (typeof baseDelayMs !== 'number' || !(baseDelayMs > 0) || !Number.isFinite(baseDelayMs)) {
     fail('retry.baseDelayMs must be a positive number of ms')

@@ -6,7 +6,12 @@ export type ChangeKind = 'add' | 'set' | 'update' | 'expire'
  * from its local handles and the next read fetches the new value from below.
  */
 export type BackplaneMessage =
-  | { readonly type: 'changed'; readonly change: ChangeKind; readonly key: string; readonly region: string | undefined }
+  | {
+      readonly type: 'changed'
+      readonly change: ChangeKind
+      readonly key: string
+      readonly region: string | undefined
+    }
   | { readonly type: 'removed'; readonly key: string; readonly region: string | undefined }
   | { readonly type: 'cleared' }
   | { readonly type: 'regionCleared'; readonly region: string }
