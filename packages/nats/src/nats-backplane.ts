@@ -51,7 +51,8 @@ export type NatsBackplaneOptions = NatsBackplaneCommonOptions &
       }
   )
 
-function replaySettings(subject: string, replay: NatsReplayOptions): ReplaySettings {
+/** Throws InvalidOptionsError for malformed replay options. */
+function checkReplay(replay: NatsReplayOptions): void {
   const { maxAgeMs, storage = 'file', replicas = 1, timeoutMs = 10_000 } = replay
   if (!Number.isInteger(maxAgeMs) || maxAgeMs <= 0) {
     throw new InvalidOptionsError(
@@ -71,9 +72,13 @@ function replaySettings(subject: string, replay: NatsReplayOptions): ReplaySetti
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new InvalidOptionsError(`natsBackplane: replay.timeoutMs must be positive (ms), got ${timeoutMs}`)
   }
-  const stream = replay.stream ?? defaultStreamName(subject)
-  validateStreamName(stream)
-  return { stream, maxAgeMs, storage, replicas, timeoutMs }
+  if (replay.stream !== undefined) validateStreamName(replay.stream)
+}
+
+/** Replay options with defaults applied; the default stream name depends on the subject. */
+function replaySettings(subject: string, replay: NatsReplayOptions): ReplaySettings {
+  const { maxAgeMs, storage = 'file', replicas = 1, timeoutMs = 10_000 } = replay
+  return { stream: replay.stream ?? defaultStreamName(subject), maxAgeMs, storage, replicas, timeoutMs }
 }
 
 async function openConnection(
@@ -95,6 +100,18 @@ function checkOptions(options: NatsBackplaneOptions): void {
   if (hasServers && [options.servers].flat().length === 0) {
     throw new InvalidOptionsError('natsBackplane: `servers` must name at least one server')
   }
+  // @nats-io/jetstream drives internals only the v3 client has (close listeners among them).
+  const connection = options.connection as { addCloseListener?: unknown } | undefined
+  if (
+    options.replay !== undefined &&
+    connection !== undefined &&
+    typeof connection.addCloseListener !== 'function'
+  ) {
+    throw new InvalidOptionsError(
+      'natsBackplane: replay needs a connection from @nats-io/transport-node (v3); ' +
+        'a connection from the older `nats` package works only without replay',
+    )
+  }
 }
 
 /**
@@ -104,6 +121,7 @@ function checkOptions(options: NatsBackplaneOptions): void {
  */
 export function natsBackplane(options: NatsBackplaneOptions) {
   checkOptions(options)
+  if (options.replay !== undefined) checkReplay(options.replay)
   const prefix = options.subjectPrefix ?? 'cacheplane.'
   validateSubjectPrefix(prefix)
   const name = options.name ?? 'nats'
