@@ -139,7 +139,7 @@ export class CacheManager<V = unknown> {
     if (region !== undefined) checkRegion(region)
     const value = this.#engine.peekTop(key, region)
     if (value !== MISS) return value as V
-    return (await this.#engine.read(key, region, 1))?.value as V | undefined
+    return (await this.#engine.read(key, region, this.#engine.afterPeek))?.value as V | undefined
   }
 
   /** The item of `key` with its metadata, or undefined. */
@@ -290,7 +290,7 @@ export class CacheManager<V = unknown> {
     factory: Factory<V>,
     expiration: Expiration,
   ): Promise<unknown> {
-    const found = await this.#engine.read(key, region, 1)
+    const found = await this.#engine.read(key, region, this.#engine.afterPeek)
     if (found !== undefined) return found.value
     const value = await factory(key, region)
     if (value === undefined)

@@ -111,12 +111,16 @@ export class SyncEngine {
     this.#touchRatio = options.slidingTouchRatio
     this.#touchLayers = options.layers.filter((l) => l.index > 0 && !l.local && l.handle.touch !== undefined)
     this.#fastTop = this.top.sync && this.top.breaker === undefined
+    this.needsBytes = options.layers.some((l) => l.bytes)
+  }
+
+  /** Level a read starts at after {@link peekTop} missed (1 when the top was peeked, else 0). */
+  get afterPeek(): number {
+    return this.#fastTop ? 1 : 0
   }
 
   /** True when any level stores bytes (writes serialize once, up front). */
-  get needsBytes(): boolean {
-    return this.layers.some((l) => l.bytes)
-  }
+  readonly needsBytes: boolean
 
   /**
    * The hot path: a synchronous read of a synchronous top level. No allocation on a
@@ -148,10 +152,9 @@ export class SyncEngine {
   /** Walks down from level `start` (1 after a {@link peekTop} miss, else 0), copying a lower hit up. */
   async read(key: string, region: string | undefined, start: number): Promise<Found | undefined> {
     const layers = this.layers
-    const from = this.#fastTop ? Math.max(start, 1) : 0
     const ticket = this.fence.enter(keyId(key, region))
     try {
-      for (let i = from; i < layers.length; i++) {
+      for (let i = start; i < layers.length; i++) {
         const layer = layers[i]!
         const stored = await attempt(this.#emitter, layer, 'get', (h) => h.get(key, region), undefined)
         const value = stored === undefined ? MISS : layer.bytes ? this.#decode(layer, stored) : stored.value

@@ -75,7 +75,9 @@ describe('update and tryUpdate outcomes', () => {
       ok: false,
       reason: 'factory-returned-undefined',
     })
-    await expect(cache.update('k', () => undefined as unknown)).rejects.toMatchObject({ code: 'E_FACTORY_UNDEFINED' })
+    await expect(cache.update('k', () => undefined as unknown)).rejects.toMatchObject({
+      code: 'E_FACTORY_UNDEFINED',
+    })
     // Another writer changes the item inside every attempt: retries run out.
     let round = 0
     const result = await cache.tryUpdate(
@@ -89,10 +91,14 @@ describe('update and tryUpdate outcomes', () => {
     expect(result).toEqual({ ok: false, reason: 'conflict' })
     expect(round).toBe(4)
     await expect(
-      cache.update('k', async (v) => {
-        await cache.set('k', 0)
-        return v
-      }, { maxRetries: 0 }),
+      cache.update(
+        'k',
+        async (v) => {
+          await cache.set('k', 0)
+          return v
+        },
+        { maxRetries: 0 },
+      ),
     ).rejects.toMatchObject({ code: 'E_UPDATE_CONFLICT' })
     expect(await cache.tryUpdate('k', (v) => (v as number) + 1)).toEqual({ ok: true, value: 1 })
   })
@@ -100,7 +106,9 @@ describe('update and tryUpdate outcomes', () => {
   it('getOrAdd whose factory returns undefined throws FactoryUndefinedError and caches nothing', async () => {
     c = await cluster(1)
     const cache = c.managers[0]!
-    await expect(cache.getOrAdd('k', () => undefined as unknown)).rejects.toMatchObject({ code: 'E_FACTORY_UNDEFINED' })
+    await expect(cache.getOrAdd('k', () => undefined as unknown)).rejects.toMatchObject({
+      code: 'E_FACTORY_UNDEFINED',
+    })
     expect(await cache.has('k')).toBe(false)
   })
 })

@@ -16,7 +16,11 @@ afterEach(async () => {
   for (const close of closers.splice(0)) await close()
 })
 
-type ErrorPayload = { operation: string; handle: string | undefined; error: Error & { code: string; cause?: unknown } }
+type ErrorPayload = {
+  operation: string
+  handle: string | undefined
+  error: Error & { code: string; cause?: unknown }
+}
 
 async function withFailingShared(extra: Partial<CacheManagerOptions> = {}) {
   const hub = createBackplaneHub()
@@ -29,11 +33,14 @@ async function withFailingShared(extra: Partial<CacheManagerOptions> = {}) {
   })
   const cache = new CacheManager({
     name: 'c',
-    handles: [memoryHandle({ name: 'memory' }) as CacheHandle<unknown>, dead.handle],
+    handles: [memoryHandle({ name: 'memory' }), dead.handle],
     backplane: memoryBackplane({ hub }),
     ...extra,
   })
-  closers.push(() => writer.close(), () => cache.close())
+  closers.push(
+    () => writer.close(),
+    () => cache.close(),
+  )
   await Promise.all([writer.ready(), cache.ready()])
   return { writer, cache, dead }
 }
@@ -53,7 +60,7 @@ describe('a distributed handle that fails', () => {
     expect(errors[0]).toMatchObject({ operation: 'get', handle: 'shared' })
     expect(errors[0]?.error).toBeInstanceOf(HandleFailedError)
     expect(errors[0]?.error.code).toBe('E_HANDLE_FAILED')
-    expect((errors[0]?.error.cause as Error).message).toBe('connection refused')
+    expect((errors[0]!.error.cause as Error).message).toBe('connection refused')
     expect(cache.stats().handles.shared?.errors).toBe(1)
   })
 
@@ -68,7 +75,7 @@ describe('a distributed handle that fails', () => {
   })
 
   it('a failed upper write after a successful bottom write rejects and leaves no stale upper copy', async () => {
-    const memory = memoryHandle({ name: 'memory' }) as CacheHandle<unknown>
+    const memory = memoryHandle({ name: 'memory' })
     let failSet = false
     const top = spyHandle(memory, {
       set: (key, region, item) => {
@@ -91,7 +98,9 @@ describe('a distributed handle that fails', () => {
   })
 
   it('the circuit opens after N failures (fast failures, no calls), then half-opens one probe', async () => {
-    const { cache, dead } = await withFailingShared({ circuitBreaker: { failureThreshold: 3, resetAfterMs: 30 } })
+    const { cache, dead } = await withFailingShared({
+      circuitBreaker: { failureThreshold: 3, resetAfterMs: 30 },
+    })
     const errors: ErrorPayload[] = []
     cache.on('error', (e) => errors.push(e as ErrorPayload))
     dead.state.failing = true
@@ -118,7 +127,9 @@ describe('a distributed handle that fails', () => {
   })
 
   it('a handle that throws corrupt-item errors does not trip the circuit', async () => {
-    const { cache, dead } = await withFailingShared({ circuitBreaker: { failureThreshold: 1, resetAfterMs: 60_000 } })
+    const { cache, dead } = await withFailingShared({
+      circuitBreaker: { failureThreshold: 1, resetAfterMs: 60_000 },
+    })
     const errors: ErrorPayload[] = []
     cache.on('error', (e) => errors.push(e as ErrorPayload))
     const { ItemCorruptError } = await import('../src/errors.js')
@@ -137,7 +148,7 @@ describe('a distributed handle that fails', () => {
 describe('serialization', () => {
   async function shared() {
     const store = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
-    const memory = memoryHandle({ name: 'memory' }) as CacheHandle<unknown>
+    const memory = memoryHandle({ name: 'memory' })
     const cache = new CacheManager({ name: 'c', handles: [memory, store] })
     closers.push(() => cache.close())
     return { cache, memory, store }
@@ -158,10 +169,20 @@ describe('serialization', () => {
   it('corrupt bytes in the distributed layer are a miss plus an error event, and getOrAdd replaces them', async () => {
     const { cache, store } = await shared()
     const now = Date.now()
-    await store.set('k', undefined, { value: new Uint8Array([0xff, 0x00, 0x13]), mode: 'none', ttl: 0, expiresAt: 0, created: now })
-    const event = nextEvent<ErrorPayload>(cache, 'error')
+    await store.set('k', undefined, {
+      value: new Uint8Array([0xff, 0x00, 0x13]),
+      mode: 'none',
+      ttl: 0,
+      expiresAt: 0,
+      created: now,
+    })
+    const event = nextEvent(cache, 'error')
     expect(await cache.get('k')).toBeUndefined()
-    expect(await event).toMatchObject({ operation: 'get', handle: 'shared', error: { code: 'E_ITEM_CORRUPT' } })
+    expect(await event).toMatchObject({
+      operation: 'get',
+      handle: 'shared',
+      error: { code: 'E_ITEM_CORRUPT' },
+    })
     expect(cache.stats().handles.shared).toMatchObject({ errors: 1, misses: 1 })
     expect(await cache.getOrAdd('k', () => 'fresh')).toBe('fresh')
     expect(await cache.get('k')).toBe('fresh')
@@ -180,12 +201,16 @@ describe('evictions', () => {
   it('a distributed handle that evicts drags the local copies above it along, with an evict event', async () => {
     const hub = createBackplaneHub()
     const shared = memoryHandle({ name: 'shared', distributed: true, maxEntries: 1 }) as CacheHandle<unknown>
-    const memory = memoryHandle({ name: 'memory' }) as CacheHandle<unknown>
-    const cache = new CacheManager({ name: 'c', handles: [memory, shared], backplane: memoryBackplane({ hub }) })
+    const memory = memoryHandle({ name: 'memory' })
+    const cache = new CacheManager({
+      name: 'c',
+      handles: [memory, shared],
+      backplane: memoryBackplane({ hub }),
+    })
     closers.push(() => cache.close())
     await cache.set('first', 1)
     expect(memory.get('first', undefined)?.value).toBe(1)
-    const evicted = nextEvent<{ key: string; reason: string; handle: string; level: number }>(cache, 'evict')
+    const evicted = nextEvent(cache, 'evict')
     await cache.set('second', 2) // the shared store holds one entry: 'first' goes
     expect(await evicted).toMatchObject({ key: 'first', reason: 'evicted', handle: 'shared', level: 1 })
     expect(memory.get('first', undefined)).toBeUndefined()

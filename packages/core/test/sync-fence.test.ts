@@ -17,10 +17,17 @@ async function setup() {
     backplane: memoryBackplane({ hub }),
   })
   const held = holdableHandle(shared)
-  const readerMemory = memoryHandle({ name: 'memory' }) as CacheHandle<unknown>
+  const readerMemory = memoryHandle({ name: 'memory' })
   const transport = flakyBackplane(memoryBackplane({ hub }), 0)
-  const reader = new CacheManager({ name: 'c', handles: [readerMemory, held.handle], backplane: transport.backplane })
-  closers.push(() => writer.close(), () => reader.close())
+  const reader = new CacheManager({
+    name: 'c',
+    handles: [readerMemory, held.handle],
+    backplane: transport.backplane,
+  })
+  closers.push(
+    () => writer.close(),
+    () => reader.close(),
+  )
   await Promise.all([writer.ready(), reader.ready()])
   return { writer, reader, readerMemory, held, transport }
 }
@@ -32,7 +39,7 @@ describe('the read/invalidate fence', () => {
     const { reached, release } = held.holdNextGet()
     const read = reader.get('k')
     await reached // the lower read has the old value in hand
-    const heard = nextEvent<{ origin: string }>(reader, 'set')
+    const heard = nextEvent(reader, 'set')
     await writer.set('k', 'new')
     await heard // the invalidation arrived while the read was in flight
     release()
@@ -58,21 +65,24 @@ describe('the read/invalidate fence', () => {
     expect(copy?.mode).toBe('absolute')
   })
 
-  it.each(['remove', 'clear', 'clearRegion'] as const)('a local %s during the lower read blocks the copy-up', async (op) => {
-    const { writer, reader, readerMemory, held } = await setup()
-    await writer.set('k', 'old', { region: 'r' })
-    const { reached, release } = held.holdNextGet()
-    const read = reader.get('k', { region: 'r' })
-    await reached
-    if (op === 'remove') await reader.remove('k', { region: 'r' })
-    if (op === 'clear') await reader.clear()
-    if (op === 'clearRegion') await reader.clearRegion('r')
-    // Put the value back below so only the fence can keep it out of memory.
-    await writer.set('k', 'old', { region: 'r' })
-    release()
-    expect(await read).toBe('old')
-    expect(readerMemory.get('k', 'r')).toBeUndefined()
-  })
+  it.each(['remove', 'clear', 'clearRegion'] as const)(
+    'a local %s during the lower read blocks the copy-up',
+    async (op) => {
+      const { writer, reader, readerMemory, held } = await setup()
+      await writer.set('k', 'old', { region: 'r' })
+      const { reached, release } = held.holdNextGet()
+      const read = reader.get('k', { region: 'r' })
+      await reached
+      if (op === 'remove') await reader.remove('k', { region: 'r' })
+      if (op === 'clear') await reader.clear()
+      if (op === 'clearRegion') await reader.clearRegion('r')
+      // Put the value back below so only the fence can keep it out of memory.
+      await writer.set('k', 'old', { region: 'r' })
+      release()
+      expect(await read).toBe('old')
+      expect(readerMemory.get('k', 'r')).toBeUndefined()
+    },
+  )
 
   it('a gap during the lower read blocks the copy-up', async () => {
     const { writer, reader, readerMemory, held, transport } = await setup()

@@ -5,6 +5,8 @@
 import { memoryHandle } from '@cacheplane/memory'
 import type {
   Backplane,
+  CacheEventName,
+  CacheEvents,
   BackplaneListener,
   CacheHandle,
   CacheManagerOptions,
@@ -31,7 +33,9 @@ export async function cluster(
   const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
   const managers: CacheManager<unknown>[] = []
   for (let i = 0; i < n; i++) {
-    const handles = options.memoryOnly ? [memoryHandle({ name: 'memory' })] : [memoryHandle({ name: 'memory' }), shared]
+    const handles = options.memoryOnly
+      ? [memoryHandle({ name: 'memory' })]
+      : [memoryHandle({ name: 'memory' }), shared]
     managers.push(
       new CacheManager<unknown>({
         name: options.name ?? 'users',
@@ -42,22 +46,27 @@ export async function cluster(
     )
   }
   await Promise.all(managers.map((m) => m.ready()))
-  return { hub, shared, managers, close: () => Promise.all(managers.map((m) => m.close())).then(() => undefined) }
+  return {
+    hub,
+    shared,
+    managers,
+    close: () => Promise.all(managers.map((m) => m.close())).then(() => undefined),
+  }
 }
 
 /** Resolves with the first `event` payload matching `match`, or rejects after `timeoutMs`. */
-export function nextEvent<T>(
-  manager: { on(e: string, l: (p: T) => void): unknown; off(e: string, l: (p: T) => void): unknown },
-  event: string,
-  match: (payload: T) => boolean = () => true,
+export function nextEvent<E extends CacheEventName>(
+  manager: CacheManager<unknown>,
+  event: E,
+  match: (payload: CacheEvents[E]) => boolean = () => true,
   timeoutMs = 5_000,
-): Promise<T> {
+): Promise<CacheEvents[E]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       manager.off(event, listener)
       reject(new Error(`no '${event}' event within ${timeoutMs} ms`))
     }, timeoutMs)
-    const listener = (payload: T) => {
+    const listener = (payload: CacheEvents[E]) => {
       if (!match(payload)) return
       clearTimeout(timer)
       manager.off(event, listener)
@@ -85,8 +94,9 @@ export function failingHandle(inner: CacheHandle<unknown>, name = inner.name) {
     set: wrap((k: string, r: string | undefined, i: ItemInput) => inner.set(k, r, i)),
     update: wrap((k: string, r: string | undefined, v: number, i: ItemInput) => inner.update(k, r, v, i)),
     remove: wrap((k: string, r: string | undefined) => inner.remove(k, r)),
-    expire: wrap((k: string, r: string | undefined, m: 'none' | 'absolute' | 'sliding', t: number, e: number) =>
-      inner.expire(k, r, m, t, e),
+    expire: wrap(
+      (k: string, r: string | undefined, m: 'none' | 'absolute' | 'sliding', t: number, e: number) =>
+        inner.expire(k, r, m, t, e),
     ),
     clear: wrap(() => inner.clear()),
     clearRegion: wrap((r: string) => inner.clearRegion(r)),
@@ -162,7 +172,10 @@ export function flakyBackplane(inner: Backplane, failures: number) {
 }
 
 /** A handle whose members can be replaced or spied on; everything else goes to `inner`. */
-export function spyHandle(inner: CacheHandle<unknown>, overrides: Partial<CacheHandle<unknown>>): CacheHandle<unknown> {
+export function spyHandle(
+  inner: CacheHandle<unknown>,
+  overrides: Partial<CacheHandle<unknown>>,
+): CacheHandle<unknown> {
   return new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop in overrides) return (overrides as Record<PropertyKey, unknown>)[prop]

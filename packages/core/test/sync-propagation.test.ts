@@ -14,14 +14,14 @@ describe.each([
 ])('propagation with %s', (_, region) => {
   it('set on A evicts B and C memory copies; they read the new value from the shared level', async () => {
     c = await cluster(3)
-    const [a, b, cc] = c.managers as [typeof c.managers[0], typeof c.managers[0], typeof c.managers[0]]
+    const [a, b, cc] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0], (typeof c.managers)[0]]
     await a.set('k', 1, { region })
     expect(await b.get('k', { region })).toBe(1) // from shared, copied up
     expect(await cc.get('k', { region })).toBe(1)
-    const hitB = nextEvent<{ level: number }>(b, 'get')
+    const hitB = nextEvent(b, 'get')
     expect(await b.get('k', { region })).toBe(1)
     expect((await hitB).level).toBe(0) // now served from B's memory
-    const remoteSet = nextEvent<{ key: string; region: string | undefined; origin: string }>(b, 'set')
+    const remoteSet = nextEvent(b, 'set')
     await a.set('k', 2, { region })
     const event = await remoteSet
     expect(event).toEqual({ key: 'k', region, origin: 'remote' })
@@ -31,11 +31,11 @@ describe.each([
 
   it.each(['remove', 'expire', 'update', 'add'] as const)('%s propagates with origin remote', async (op) => {
     c = await cluster(2)
-    const [a, b] = c.managers as [typeof c.managers[0], typeof c.managers[0]]
+    const [a, b] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0]]
     if (op !== 'add') await a.set('k', 1, { region })
     expect(await b.get('k', { region })).toBe(op === 'add' ? undefined : 1)
-    const localEvent = nextEvent<{ origin: string }>(a, op === 'remove' ? 'remove' : op)
-    const remoteEvent = nextEvent<{ key: string; origin: string }>(b, op === 'remove' ? 'remove' : op)
+    const localEvent = nextEvent(a, op === 'remove' ? 'remove' : op)
+    const remoteEvent = nextEvent(b, op === 'remove' ? 'remove' : op)
     if (op === 'remove') expect(await a.remove('k', { region })).toBe(true)
     if (op === 'expire') expect(await a.expire('k', { mode: 'absolute', ttl: 60_000 }, { region })).toBe(true)
     if (op === 'update') expect(await a.update('k', (v) => (v as number) + 1, { region })).toBe(2)
@@ -52,11 +52,11 @@ describe.each([
 describe('clears', () => {
   it('clear on A clears every level here and evicts B memory', async () => {
     c = await cluster(2)
-    const [a, b] = c.managers as [typeof c.managers[0], typeof c.managers[0]]
+    const [a, b] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0]]
     await a.set('x', 1)
     await a.set('y', 2, { region: 'r' })
     expect(await b.get('x')).toBe(1)
-    const cleared = nextEvent<{ origin: string }>(b, 'clear')
+    const cleared = nextEvent(b, 'clear')
     await a.clear()
     expect((await cleared).origin).toBe('remote')
     expect(await b.get('x')).toBeUndefined()
@@ -65,14 +65,14 @@ describe('clears', () => {
 
   it('clearRegion touches one region only, and the same key in two regions is two items', async () => {
     c = await cluster(2)
-    const [a, b] = c.managers as [typeof c.managers[0], typeof c.managers[0]]
+    const [a, b] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0]]
     await a.set('k', 'eu', { region: 'eu' })
     await a.set('k', 'us', { region: 'us' })
     await a.set('k', 'none')
     expect(await b.get('k', { region: 'eu' })).toBe('eu')
     expect(await b.get('k', { region: 'us' })).toBe('us')
     expect(await b.get('k')).toBe('none')
-    const event = nextEvent<{ region: string; origin: string }>(b, 'clearRegion')
+    const event = nextEvent(b, 'clearRegion')
     await a.clearRegion('eu')
     expect(await event).toEqual({ region: 'eu', origin: 'remote' })
     expect(await b.get('k', { region: 'eu' })).toBeUndefined()
@@ -84,11 +84,11 @@ describe('clears', () => {
 describe('memory-only with a backplane', () => {
   it('a remote change evicts our own copy', async () => {
     c = await cluster(2, { memoryOnly: true })
-    const [a, b] = c.managers as [typeof c.managers[0], typeof c.managers[0]]
-    const heardByA = nextEvent<{ origin: string }>(a, 'set')
+    const [a, b] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0]]
+    const heardByA = nextEvent(a, 'set')
     await b.set('k', 'b-copy')
     await heardByA // B's message has reached A before A writes (otherwise it would evict A's write)
-    const remote = nextEvent<{ origin: string }>(b, 'set')
+    const remote = nextEvent(b, 'set')
     await a.set('k', 'a-value')
     await remote
     expect(await b.get('k')).toBeUndefined() // evicted; memory-only has nothing below
@@ -99,14 +99,14 @@ describe('memory-only with a backplane', () => {
 describe('own frames', () => {
   it('are skipped: a writer never evicts its own fresh copy', async () => {
     c = await cluster(2)
-    const [a, b] = c.managers as [typeof c.managers[0], typeof c.managers[0]]
+    const [a, b] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0]]
     const events: string[] = []
     a.on('set', (e) => events.push(e.origin))
     await a.set('k', 1)
     await waitFor(() => (b.stats().backplane?.messagesReceived ?? 0) >= 1)
     await waitFor(() => (a.stats().backplane?.ownFramesSkipped ?? 0) >= 1)
     expect(events).toEqual(['local'])
-    const hit = nextEvent<{ level: number }>(a, 'get')
+    const hit = nextEvent(a, 'get')
     expect(await a.get('k')).toBe(1)
     expect((await hit).level).toBe(0)
     expect(a.stats().handles.memory?.removes).toBe(0)
