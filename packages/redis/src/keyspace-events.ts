@@ -76,7 +76,7 @@ export function unescapeSegment(segment: string): string {
  * is what keeps instances coherent). A Cluster's masters are read once, at start.
  */
 export async function watchKeyspace(options: KeyspaceWatchOptions): Promise<KeyspaceWatcher> {
-  const nodes = masters(options.client)
+  const nodes = await masters(options.client)
   await Promise.all(nodes.map((node) => ensureConfigured(node, options.configureServer)))
   const db = isCluster(options.client) ? 0 : (options.client.options.db ?? 0)
   const reasons = new Map(EVENTS.map(([event, reason]) => [`__keyevent@${db}__:${event}`, reason]))

@@ -92,7 +92,15 @@ export async function closeClient(client: RedisClient): Promise<void> {
   client.disconnect()
 }
 
-/** The master connections of a client: itself when standalone, every master when Cluster. */
-export function masters(client: RedisClient): Redis[] {
-  return isCluster(client) ? client.nodes('master') : [client]
+/**
+ * The master connections of a client: itself when standalone, every master when Cluster.
+ * A Cluster knows its nodes only once it is ready, so a command is sent first if needed
+ * (it waits in the offline queue, or fails like any command when the cluster is down).
+ */
+export async function masters(client: RedisClient): Promise<Redis[]> {
+  if (!isCluster(client)) return [client]
+  if (client.status !== 'ready' || client.nodes('master').length === 0) await client.ping()
+  const nodes = client.nodes('master')
+  if (nodes.length === 0) throw new Error('the Redis Cluster reports no master nodes')
+  return nodes
 }

@@ -23,7 +23,7 @@ export async function scanAndUnlink(
   const match = `${escapeGlob(prefix)}*`
   const cluster = isCluster(client)
   await Promise.all(
-    masters(client).map(async (node) => {
+    (await masters(client)).map(async (node) => {
       let cursor = '0'
       do {
         const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', count)

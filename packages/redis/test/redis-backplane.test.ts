@@ -57,7 +57,7 @@ describe.each(variants)(
       if (topology.name === 'cluster') {
         // Sharded subscriptions live only on the slot's master; plain ones are invisible to SHARDNUMSUB.
         const replies = await Promise.all(
-          mastersOf(a.client).map(
+          (await mastersOf(a.client)).map(
             (node) => node.call('PUBSUB', 'SHARDNUMSUB', channel) as Promise<unknown[]>,
           ),
         )
@@ -71,7 +71,7 @@ describe.each(variants)(
       const channel = randomKey('cacheplane:chan')
       const sender = await connected(channel)
       const receiver = await connected(channel)
-      await Promise.all(mastersOf(sender.client).map((node) => node.client('KILL', 'TYPE', 'pubsub')))
+      await Promise.all((await mastersOf(sender.client)).map((node) => node.client('KILL', 'TYPE', 'pubsub')))
       await waitFor(() => receiver.listener.gaps.length >= 1 && sender.listener.gaps.length >= 1, {
         message: 'gaps after CLIENT KILL',
       })

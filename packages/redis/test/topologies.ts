@@ -42,8 +42,9 @@ export const cluster: Topology = {
 /** Both deployments, for `describe.each`. */
 export const topologies: readonly Topology[] = [standalone, cluster]
 
-/** Every master of a client (the client itself when standalone). */
-export function mastersOf(client: RedisClient): Redis[] {
+/** Every master of a client (the client itself when standalone), once the client is ready. */
+export async function mastersOf(client: RedisClient): Promise<Redis[]> {
+  await client.ping()
   return client instanceof Cluster ? client.nodes('master') : [client as Redis]
 }
 
