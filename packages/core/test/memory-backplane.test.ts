@@ -63,12 +63,14 @@ describe('memoryBackplane', () => {
     const cb = collector()
     await a.connect('ch', ca.listener)
     await b.connect('ch', cb.listener)
-    const frame = bytes(1, 2, 3)
+    // A Buffer on purpose: Buffer#slice shares memory, so a copy must not rely on it.
+    const frame = Buffer.from([1, 2, 3])
     await a.publish(frame)
     frame[0] = 99 // the publisher reusing its buffer must not change what is delivered
     await waitFor(() => ca.frames.length === 1 && cb.frames.length === 1, 'delivery')
     ca.frames[0]![1] = 42
     expect([...cb.frames[0]!]).toEqual([1, 2, 3])
+    expect([...ca.frames[0]!]).toEqual([1, 42, 3])
     expect(ca.frames[0]).not.toBe(cb.frames[0])
   })
 

@@ -304,6 +304,8 @@ export class BackplaneBus {
     let sent = 0
     try {
       for (const frame of this.frames(batch)) {
+        // Closed meanwhile: what is left was already reported as unpublished.
+        if (this.stopped) return
         await this.backplane.publish(frame.bytes)
         sent += frame.count
         this.inflight = batch.slice(sent)

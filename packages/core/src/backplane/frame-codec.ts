@@ -55,7 +55,9 @@ const CHANGE_CODES: Record<ChangeKind, number> = { add: 1, set: 2, update: 3, ex
 const CHANGE_KINDS: readonly (ChangeKind | undefined)[] = [undefined, 'add', 'set', 'update', 'expire']
 
 const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const SHORT_STRING_BYTES = 64
 
 /** Bytes a non-negative integer takes as an LEB128 varint. */
 export function varintSize(value: number): number {
@@ -134,15 +136,14 @@ export function encodeFrame(frame: DecodedFrame, options?: FrameCodecOptions): U
     throw new FrameInvalidError(`cannot encode frame: ${size} bytes exceed the maximum of ${maxFrameBytes}`)
   }
 
+  // A plain Uint8Array, not a Buffer: callers' `slice()` must copy, as it does for Uint8Array.
   const out = new Uint8Array(size)
-  // One Buffer view per frame gives allocation-free UTF-8 writes into `out`.
-  const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength)
   out[0] = MAGIC_0
   out[1] = MAGIC_1
   out[2] = FRAME_VERSION
   out[3] = secret === undefined ? 0 : FLAG_SIGNED
   for (let i = 0; i < SENDER_ID_BYTES; i++) {
-    out[4 + i] = Number.parseInt(senderId.slice(i * 2, i * 2 + 2), 16)
+    out[4 + i] = (hexValue(senderId.charCodeAt(i * 2)) << 4) | hexValue(senderId.charCodeAt(i * 2 + 1))
   }
   let pos = writeVarint(out, FRAME_HEADER_BYTES, messages.length)
   for (const message of messages) {
@@ -150,18 +151,18 @@ export function encodeFrame(frame: DecodedFrame, options?: FrameCodecOptions): U
       case 'changed':
         out[pos++] = TYPE_CHANGED
         out[pos++] = CHANGE_CODES[message.change]
-        pos = writeKeyed(out, view, pos, message.region, message.key)
+        pos = writeKeyed(out, pos, message.region, message.key)
         break
       case 'removed':
         out[pos++] = TYPE_REMOVED
-        pos = writeKeyed(out, view, pos, message.region, message.key)
+        pos = writeKeyed(out, pos, message.region, message.key)
         break
       case 'cleared':
         out[pos++] = TYPE_CLEARED
         break
       case 'regionCleared':
         out[pos++] = TYPE_REGION_CLEARED
-        pos = writeString(out, view, pos, message.region)
+        pos = writeString(out, pos, message.region)
         break
     }
   }
@@ -178,26 +179,29 @@ function writeVarint(out: Uint8Array, pos: number, value: number): number {
   return pos
 }
 
-function writeString(out: Uint8Array, view: Buffer, pos: number, text: string): number {
-  const length = Buffer.byteLength(text, 'utf8')
-  pos = writeVarint(out, pos, length)
-  return pos + view.write(text, pos, length, 'utf8')
+function hexValue(code: number): number {
+  return code <= 0x39 ? code - 0x30 : code - 0x57 // '0'-'9', 'a'-'f' (validated by the caller)
 }
 
-function writeKeyed(
-  out: Uint8Array,
-  view: Buffer,
-  pos: number,
-  region: string | undefined,
-  key: string,
-): number {
+function writeString(out: Uint8Array, pos: number, text: string): number {
+  const length = Buffer.byteLength(text, 'utf8')
+  pos = writeVarint(out, pos, length)
+  if (length === text.length) {
+    // Pure ASCII (the common key): a plain loop beats the native call for short strings.
+    for (let i = 0; i < length; i++) out[pos + i] = text.charCodeAt(i)
+    return pos + length
+  }
+  return pos + utf8Encoder.encodeInto(text, out.subarray(pos, pos + length)).written
+}
+
+function writeKeyed(out: Uint8Array, pos: number, region: string | undefined, key: string): number {
   if (region === undefined) {
     out[pos++] = 0
   } else {
     out[pos++] = 1
-    pos = writeString(out, view, pos, region)
+    pos = writeString(out, pos, region)
   }
-  return writeString(out, view, pos, key)
+  return writeString(out, pos, key)
 }
 
 /**
@@ -291,6 +295,17 @@ class Reader {
       throw new FrameInvalidError(`${what} length ${length} exceeds the frame`)
     const start = this.pos
     this.pos += length
+    if (length <= SHORT_STRING_BYTES) {
+      // Short ASCII strings (most keys) skip the decoder call and its subarray.
+      let text = ''
+      let i = start
+      for (; i < this.pos; i++) {
+        const byte = this.bytes[i]!
+        if (byte >= 0x80) break
+        text += String.fromCharCode(byte)
+      }
+      if (i === this.pos) return text
+    }
     try {
       return utf8Decoder.decode(this.bytes.subarray(start, this.pos))
     } catch (error) {

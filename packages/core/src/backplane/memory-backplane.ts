@@ -64,13 +64,14 @@ export function createBackplaneHub(options: BackplaneHubOptions = {}): Backplane
       // Like a server: the frame goes to whoever is subscribed now, with bytes fixed now.
       const subscribers = [...(channels.get(channel) ?? [])]
       if (subscribers.length === 0) return
-      const bytes = frame.slice()
+      // `new Uint8Array(view)` copies; `Buffer#slice` would not.
+      const bytes = new Uint8Array(frame)
       setImmediate(() => {
         for (const subscriber of subscribers) {
           // Unsubscribed between publish and delivery: like a closed socket, it hears nothing.
           if (channels.get(channel)?.has(subscriber) !== true) continue
           try {
-            subscriber(bytes.slice())
+            subscriber(new Uint8Array(bytes))
           } catch (error) {
             onSubscriberError(error, channel)
           }
