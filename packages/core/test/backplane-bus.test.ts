@@ -4,6 +4,7 @@ import type { BackplaneMessage } from '../src/backplane/messages.js'
 import { BackplaneBus, type BackplaneBusOptions, newSenderId } from '../src/backplane/backplane-bus.js'
 import { decodeFrame, encodeFrame } from '../src/backplane/frame-codec.js'
 import { createBackplaneHub, memoryBackplane } from '../src/backplane/memory-backplane.js'
+import { dedupKey, OutboundQueue } from '../src/backplane/outbound-queue.js'
 import {
   BackplaneFailedError,
   type CacheplaneError,
@@ -321,6 +322,72 @@ describe('BackplaneBus retries', () => {
     expect(decoded(fake.published[1])).toEqual([set('a')])
     expect(bus.stats()).toMatchObject({ connected: true, retried: 1 })
     expect(rec.states).toEqual(['disconnected', 'connected'])
+  })
+})
+
+describe('OutboundQueue', () => {
+  it('has unambiguous dedup identities', () => {
+    const ids = [
+      dedupKey(key('b|c', 'a')),
+      dedupKey(key('c', 'a|b')),
+      dedupKey(key('k', '')),
+      dedupKey(key('k', undefined)),
+      dedupKey(key('-|k', undefined)),
+      dedupKey(set('k', undefined)),
+      dedupKey({ type: 'regionCleared', region: 'k' }),
+      dedupKey({ type: 'cleared' }),
+    ]
+    expect(new Set(ids).size).toBe(ids.length)
+  })
+
+  it('gives a merged message the oldest sequence number it stands for', () => {
+    const queue = new OutboundQueue(10)
+    queue.push(set('a', 'r'), 1)
+    queue.push(set('b'), 2)
+    queue.push({ type: 'regionCleared', region: 'r' }, 3)
+    expect(queue.drain()).toEqual([
+      { message: set('b'), seq: 2 },
+      { message: { type: 'regionCleared', region: 'r' }, seq: 1 },
+    ])
+    queue.push(set('a'), 4)
+    queue.push(set('b'), 5)
+    expect(queue.push({ type: 'cleared' }, 6)).toEqual({ superseded: 2, overflowed: false })
+    expect(queue.drain()).toEqual([{ message: { type: 'cleared' }, seq: 4 }])
+  })
+
+  it('re-queues failed messages ahead of newer ones and reports overflows', () => {
+    const queue = new OutboundQueue(3)
+    queue.push(set('c'), 3)
+    expect(
+      queue.requeue([
+        { message: set('a'), seq: 1 },
+        { message: set('b'), seq: 2 },
+      ]),
+    ).toBe(0)
+    expect(queue.drain().map((entry) => entry.message)).toEqual([set('a'), set('b'), set('c')])
+    queue.push(set('d'), 4)
+    queue.push(set('e'), 5)
+    const failed = [
+      { message: set('a'), seq: 1 },
+      { message: set('b'), seq: 2 },
+    ]
+    expect(queue.requeue(failed)).toBe(1)
+    expect(queue.drain()).toEqual([{ message: { type: 'cleared' }, seq: 1 }])
+  })
+})
+
+describe('BackplaneBus overflow during an outage', () => {
+  it('collapses failed and new messages into one cleared that is published on recovery', async () => {
+    const fake = fakeBackplane()
+    fake.onPublish = (_frame, index) => (index === 0 ? Promise.reject(new Error('down')) : Promise.resolve())
+    const { bus } = makeBus(fake.backplane, { maxQueue: 3, retry: { baseDelayMs: 20, maxDelayMs: 20 } })
+    await bus.start()
+    for (const name of ['a', 'b', 'c']) bus.announce(set(name))
+    await waitFor(() => bus.stats().publishFailures === 1, 'the failure')
+    bus.announce(set('d'))
+    await bus.flush()
+    expect(decoded(fake.published.at(-1))).toEqual([{ type: 'cleared' }])
+    expect(bus.stats()).toMatchObject({ overflows: 1, messagesSent: 1 })
   })
 })
 

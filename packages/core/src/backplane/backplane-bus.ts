@@ -290,6 +290,7 @@ export class BackplaneBus {
   private schedule(): void {
     if (!this.started || this.stopped || this.queue.size === 0) return
     if (this.inflight !== undefined || this.immediate !== undefined || this.retryTimer !== undefined) return
+    // Not unref'd: it runs on the next turn anyway, and pending messages should not be dropped by an exit.
     this.immediate = setImmediate(() => {
       this.immediate = undefined
       void this.publishBatch()
@@ -390,6 +391,7 @@ export class BackplaneBus {
   private async shutdown(): Promise<void> {
     if (this.started && this.pendingOldestSeq() <= this.seq) {
       let timer: NodeJS.Timeout | undefined
+      // Ref'd on purpose and bounded: the process waits for close, but at most closeTimeoutMs.
       const deadline = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, this.options.closeTimeoutMs)
       })
