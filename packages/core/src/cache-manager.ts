@@ -3,19 +3,18 @@
  * and hands the work to the sync engine (`sync-engine.ts`, which explains the
  * protocol) and the bottom-only write loops (`write-loops.ts`).
  */
-import { BackplaneBus, newSenderId } from './backplane/backplane-bus.js'
-import type { Expiration, ExpirationMode } from './contracts/cache-handle.js'
+import type { BackplaneBus } from './backplane/backplane-bus.js'
+import type { CacheItem, Factory, ReadOptions, UpdateOptions, WriteOptions } from './call-options.js'
+import type { Expiration } from './contracts/cache-handle.js'
 import {
-  BackplaneFailedError,
-  CacheplaneError,
   ClosedError,
   FactoryUndefinedError,
-  HandleFailedError,
   InvalidKeyError,
   InvalidOptionsError,
   UpdateConflictError,
   UpdateMissingError,
 } from './errors.js'
+import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
 import { attempt, Layer, reportError } from './layer.js'
@@ -26,53 +25,17 @@ import {
 } from './manager-options.js'
 import { keyId, SingleFlight } from './single-flight.js'
 import type { CacheStats, HandleStats } from './stats.js'
-import { MISS, SyncEngine } from './sync-engine.js'
+import { MISS } from './item-codec.js'
+import { SyncEngine } from './sync-engine.js'
+import { WriteFanout } from './write-fanout.js'
 import { checkExpiration, checkKey, checkNonNegativeInteger, checkRegion, checkValue } from './validation.js'
 import { type UpdateResult, WriteLoops } from './write-loops.js'
 
+export type { CacheItem, Factory, ReadOptions, UpdateOptions, WriteOptions } from './call-options.js'
 export type { CacheManagerOptions } from './manager-options.js'
 export type { GapAction, GapPolicy } from './sync-engine.js'
 export type { UpdateFailure, UpdateResult } from './write-loops.js'
 export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js'
-
-/** Options of a read. */
-export interface ReadOptions {
-  /** Region of the key; the same key in two regions is two items. */
-  readonly region?: string | undefined
-}
-
-/** Options of a write. */
-export interface WriteOptions extends ReadOptions {
-  /** Expiration of this item; the manager's default when omitted. */
-  readonly expiration?: Expiration | undefined
-}
-
-/** Options of `update`, `tryUpdate` and `addOrUpdate`. */
-export interface UpdateOptions extends WriteOptions {
-  /** CAS retries after a conflict; the manager's `updateRetries` (default 50) when omitted. */
-  readonly maxRetries?: number | undefined
-}
-
-/** Computes a value for a key that is absent (getOrAdd). */
-export type Factory<V> = (key: string, region: string | undefined) => V | Promise<V>
-
-/** An item with its metadata, as `getItem` returns it. */
-export interface CacheItem<V> {
-  /** The value. */
-  readonly value: V
-  /** Expiration mode. */
-  readonly mode: ExpirationMode
-  /** TTL in ms (0 for `none`). */
-  readonly ttl: number
-  /** When it expires, epoch ms; 0 = never. */
-  readonly expiresAt: number
-  /** When it was written, epoch ms. */
-  readonly created: number
-  /** Version in the handle that answered (copies keep the source's version). */
-  readonly version: number
-  /** Index of the handle that answered (0 = top). */
-  readonly level: number
-}
 
 /** A multi-layer cache whose in-process layers are kept in sync across instances by a backplane. */
 export class CacheManager<V = unknown> {
@@ -81,6 +44,7 @@ export class CacheManager<V = unknown> {
   readonly #options: ResolvedManagerOptions
   readonly #emitter = new CacheEmitter()
   readonly #engine: SyncEngine
+  readonly #fanout: WriteFanout
   readonly #loops: WriteLoops
   readonly #flights = new SingleFlight<unknown>()
   readonly #bus: BackplaneBus | undefined
@@ -112,7 +76,8 @@ export class CacheManager<V = unknown> {
       gapPolicy,
       slidingTouchRatio,
     })
-    this.#loops = new WriteLoops(this.#engine, this.#emitter)
+    this.#fanout = new WriteFanout(this.#engine, this.#emitter)
+    this.#loops = new WriteLoops(this.#engine, this.#fanout, this.#emitter)
     this.#bound = this.#bind(layers)
     for (const layer of layers) {
       const off = layer.handle.onEvict?.((key, region, reason) =>
@@ -159,13 +124,13 @@ export class CacheManager<V = unknown> {
   /** Writes `value` on every level (bottom first) and tells other instances. */
   async set(key: string, value: V, options?: WriteOptions): Promise<void> {
     const { region, expiration } = await this.#checkWrite(key, value, options)
-    await this.#engine.set(key, region, this.#engine.encode(value), expiration)
+    await this.#fanout.set(key, region, this.#engine.codec.encode(value), expiration)
   }
 
   /** Writes `value` only if `key` is absent in the source of truth; true when it was added. */
   async add(key: string, value: V, options?: WriteOptions): Promise<boolean> {
     const { region, expiration } = await this.#checkWrite(key, value, options)
-    return this.#loops.add(key, region, this.#engine.encode(value), expiration)
+    return this.#loops.add(key, region, this.#engine.codec.encode(value), expiration)
   }
 
   /**
@@ -209,7 +174,7 @@ export class CacheManager<V = unknown> {
   ): Promise<V> {
     const { region, expiration } = await this.#checkWrite(key, value, options)
     if (typeof fn !== 'function') throw new InvalidOptionsError('addOrUpdate needs a function')
-    const encoded = this.#engine.encode(value)
+    const encoded = this.#engine.codec.encode(value)
     return unwrap(
       key,
       await this.#loops.addOrUpdate(key, region, encoded, fn, expiration, this.#retries(options)),
@@ -218,20 +183,20 @@ export class CacheManager<V = unknown> {
 
   /** Removes `key` from every level; true when any level held it. */
   async remove(key: string, options?: ReadOptions): Promise<boolean> {
-    return this.#engine.remove(key, await this.#checkRead(key, options))
+    return this.#fanout.remove(key, await this.#checkRead(key, options))
   }
 
   /** Changes the expiration of `key` on every level; true when the source of truth has it. */
   async expire(key: string, expiration: Expiration, options?: ReadOptions): Promise<boolean> {
     const region = await this.#checkRead(key, options)
     checkExpiration(expiration)
-    return this.#engine.expire(key, region, expiration)
+    return this.#fanout.expire(key, region, expiration)
   }
 
   /** Removes every item of this cache (never another cache's data) on every level. */
   async clear(): Promise<void> {
     await this.#enter()
-    await this.#engine.clear(undefined)
+    await this.#fanout.clear(undefined)
   }
 
   /** Removes every item of one region on every level. */
@@ -239,7 +204,7 @@ export class CacheManager<V = unknown> {
     await this.#enter()
     if (region === undefined) throw new InvalidKeyError('clearRegion needs a region')
     checkRegion(region)
-    await this.#engine.clear(region)
+    await this.#fanout.clear(region)
   }
 
   /** Registers an event listener. */
@@ -295,7 +260,7 @@ export class CacheManager<V = unknown> {
     const value = await factory(key, region)
     if (value === undefined)
       throw new FactoryUndefinedError(`the getOrAdd factory returned undefined for '${key}'`)
-    return this.#loops.addOrGet(key, region, this.#engine.encode(value), expiration)
+    return this.#loops.addOrGet(key, region, this.#engine.codec.encode(value), expiration)
   }
 
   /** Rejects calls after close; waits for the handles' `bind` on the first calls. */
@@ -338,18 +303,9 @@ export class CacheManager<V = unknown> {
 
   /** Calls `bind` on every handle; undefined when all bound synchronously. */
   #bind(layers: readonly Layer[]): Promise<void> | undefined {
-    const pending: Promise<void>[] = []
-    for (const layer of layers) {
-      try {
-        const result = layer.handle.bind?.(this.name)
-        if (result instanceof Promise)
-          pending.push(result.catch((raw) => Promise.reject(bindError(layer, raw))))
-      } catch (raw) {
-        throw bindError(layer, raw)
-      }
-    }
-    if (pending.length === 0) return undefined
-    const bound = Promise.all(pending).then(() => {
+    const pending = bindHandles(layers, this.name)
+    if (pending === undefined) return undefined
+    const bound = pending.then(() => {
       this.#bound = undefined
       this.#updateGate()
     })
@@ -360,23 +316,7 @@ export class CacheManager<V = unknown> {
   #startBus(options: ResolvedManagerOptions): BackplaneBus {
     const engine = this.#engine
     const emitter = this.#emitter
-    const backplane = options.backplane!
-    const bus = new BackplaneBus({
-      backplane,
-      channel: options.channel,
-      senderId: newSenderId(),
-      secret: options.secret,
-      maxQueue: options.maxQueue,
-      maxFrameBytes: backplane.capabilities.maxFrameBytes,
-      retry: options.retry,
-      closeTimeoutMs: options.closeTimeoutMs,
-      handlers: {
-        onMessages: (messages) => engine.applyRemote(messages),
-        onGap: (gap) => engine.applyGap(gap),
-        onState: (state) => engine.applyState(state),
-        onError: (error) => reportError(emitter, undefined, 'backplane', error),
-      },
-    })
+    const bus = createBus(options, engine, emitter)
     engine.announcer = bus
     this.#subscribed = false
     this.#connected = bus.start().then(
@@ -404,14 +344,4 @@ function unwrap<V>(key: string, result: UpdateResult<V>): V {
   if (result.reason === 'conflict')
     throw new UpdateConflictError(`'${key}' kept changing; update retries exhausted`)
   throw new FactoryUndefinedError(`the update function returned undefined for '${key}'`)
-}
-
-function bindError(layer: Layer, raw: unknown): CacheplaneError {
-  if (raw instanceof CacheplaneError) return raw
-  return new HandleFailedError(`bind failed on handle '${layer.name}'`, { cause: raw, source: layer.name })
-}
-
-function asBackplaneError(error: unknown): CacheplaneError {
-  if (error instanceof CacheplaneError) return error
-  return new BackplaneFailedError('backplane failed', { cause: error })
 }

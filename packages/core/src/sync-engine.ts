@@ -29,18 +29,19 @@
  *   instance serves the old value from a local handle (it was evicted, and the fence
  *   keeps a racing read from putting it back).
  *
- * This file holds the read path, the write fan-out and the receive side; the loops
- * built on them (CAS update, getOrAdd's add-or-read) are in `write-loops.ts`.
+ * This file holds the read path and the receive side. The write fan-out is in
+ * `write-fanout.ts`, the bottom-only loops (add, CAS update, getOrAdd's add-or-read)
+ * in `write-loops.ts`, the fence in `invalidation-fence.ts`.
  */
 import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
-import type { Expiration, ItemInput, StoredItem } from './contracts/cache-handle.js'
+import type { ItemInput, StoredItem } from './contracts/cache-handle.js'
 import type { Serializer } from './contracts/serializer.js'
+import { type Encoded, ItemCodec, MISS } from './item-codec.js'
 import type { BackplaneMessage, ChangeKind } from './backplane/messages.js'
-import { type CacheplaneError, ItemCorruptError, SerializeError } from './errors.js'
 import type { CacheEmitter } from './events.js'
-import { fitExpiration, fitItem, newItem } from './expiration.js'
+import { fitItem } from './expiration.js'
 import type { InvalidationFence, FenceTicket } from './invalidation-fence.js'
-import { attempt, guard, type Layer, reportError, wrapHandleError } from './layer.js'
+import { attempt, type Layer, reportError, wrapHandleError } from './layer.js'
 import { keyId } from './single-flight.js'
 
 /** What a gap policy decides: clear the local handles or keep them. */
@@ -49,21 +50,12 @@ export type GapAction = 'clear' | 'keep'
 /** How to react to a backplane gap: a fixed action or a function of the gap. */
 export type GapPolicy = GapAction | ((gap: BackplaneGap) => GapAction)
 
-/** A value ready to be written: the application value and, when any level stores bytes, its bytes. */
-export interface Encoded {
-  readonly value: unknown
-  readonly bytes: Uint8Array | undefined
-}
-
 /** An item found by a read, with its value decoded. */
 export interface Found {
   readonly value: unknown
   readonly stored: StoredItem<unknown>
   readonly level: number
 }
-
-/** Returned by {@link SyncEngine.peekTop} when the top level did not answer. */
-export const MISS: unique symbol = Symbol('cacheplane.miss')
 
 /** Where remote announcements go (the backplane bus, or nothing). */
 export interface Announcer {
@@ -93,7 +85,6 @@ export class SyncEngine {
   /** Where announcements go; set by the manager once the bus exists. */
   announcer: Announcer | undefined
   readonly #emitter: CacheEmitter
-  readonly #serializer: Serializer
   readonly #gapPolicy: GapPolicy
   readonly #touchRatio: number
   readonly #touchLayers: readonly Layer[]
@@ -106,12 +97,11 @@ export class SyncEngine {
     this.bottom = options.layers[options.layers.length - 1]!
     this.fence = options.fence
     this.#emitter = options.emitter
-    this.#serializer = options.serializer
     this.#gapPolicy = options.gapPolicy
     this.#touchRatio = options.slidingTouchRatio
     this.#touchLayers = options.layers.filter((l) => l.index > 0 && !l.local && l.handle.touch !== undefined)
     this.#fastTop = this.top.sync && this.top.breaker === undefined
-    this.needsBytes = options.layers.some((l) => l.bytes)
+    this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
   }
 
   /** Level a read starts at after {@link peekTop} missed (1 when the top was peeked, else 0). */
@@ -119,8 +109,8 @@ export class SyncEngine {
     return this.#fastTop ? 1 : 0
   }
 
-  /** True when any level stores bytes (writes serialize once, up front). */
-  readonly needsBytes: boolean
+  /** Serializes writes once and decodes bytes levels. */
+  readonly codec: ItemCodec
 
   /**
    * The hot path: a synchronous read of a synchronous top level. No allocation on a
@@ -141,7 +131,7 @@ export class SyncEngine {
       top.stats.misses++
       return MISS
     }
-    const value = top.bytes ? this.#decode(top, item) : item.value
+    const value = top.bytes ? this.codec.decode(top, item) : item.value
     if (value === MISS) return MISS
     top.stats.hits++
     if (item.mode === 'sliding' && this.#touchLayers.length !== 0) this.#touchBelow(key, region, item.ttl)
@@ -157,7 +147,8 @@ export class SyncEngine {
       for (let i = start; i < layers.length; i++) {
         const layer = layers[i]!
         const stored = await attempt(this.#emitter, layer, 'get', (h) => h.get(key, region), undefined)
-        const value = stored === undefined ? MISS : layer.bytes ? this.#decode(layer, stored) : stored.value
+        const value =
+          stored === undefined ? MISS : layer.bytes ? this.codec.decode(layer, stored) : stored.value
         if (stored === undefined || value === MISS) {
           layer.stats.misses++
           continue
@@ -208,7 +199,7 @@ export class SyncEngine {
     for (let j = from - 1; j >= 0; j--) {
       const layer = this.layers[j]!
       let payload: unknown = value
-      if (layer.bytes) payload = source.bytes ? stored.value : this.#trySerialize(layer, value)
+      if (layer.bytes) payload = source.bytes ? stored.value : this.codec.serializeCopy(layer, value)
       if (payload === MISS) continue
       // Copies keep the source's version; an item whose version is unknown gets the level's own.
       const { mode, ttl, expiresAt, created, version } = stored
@@ -223,19 +214,9 @@ export class SyncEngine {
     }
   }
 
-  /** Serializes once for a write; a value the serializer refuses is E_SERIALIZE before anything is written. */
-  encode(value: unknown): Encoded {
-    if (!this.needsBytes) return { value, bytes: undefined }
-    try {
-      return { value, bytes: this.#serializer.serialize(value) }
-    } catch (cause) {
-      throw new SerializeError(`serializer '${this.#serializer.name}' cannot serialize this value`, { cause })
-    }
-  }
-
   /** Decodes a stored item of a bytes level; a corrupt item is reported and reads as {@link MISS}. */
   decode(layer: Layer, stored: StoredItem<unknown>): unknown {
-    return this.#decode(layer, stored)
+    return this.codec.decode(layer, stored)
   }
 
   /** The item to write at `layer` for a write made now, or undefined when its lifetime is already over. */
@@ -246,116 +227,6 @@ export class SyncEngine {
       layer.limits,
       now,
     )
-  }
-
-  /** `set`: bottom first, then the levels above with the bottom's version, then announce. */
-  async set(
-    key: string,
-    region: string | undefined,
-    encoded: Encoded,
-    expiration: Expiration,
-  ): Promise<void> {
-    const now = Date.now()
-    const base = newItem(undefined, expiration, now)
-    const bottom = this.bottom
-    const version = await guard(this.#emitter, bottom, 'set', (h) =>
-      h.set(key, region, this.itemFor(bottom, encoded, base, now)!),
-    )
-    bottom.stats.sets++
-    let failure: CacheplaneError | undefined
-    for (let j = bottom.index - 1; j >= 0; j--) {
-      const layer = this.layers[j]!
-      const input = this.itemFor(layer, encoded, base, now, version)
-      try {
-        if (input === undefined) continue
-        await guard(this.#emitter, layer, 'set', (h) => h.set(key, region, input))
-        layer.stats.sets++
-      } catch (error) {
-        failure ??= error as CacheplaneError
-        // The level may still hold the old value: drop it so it cannot be served.
-        await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
-      }
-    }
-    this.changed(key, region, 'set')
-    if (failure !== undefined) throw failure
-  }
-
-  /** After a write on the bottom only: evict the key from the levels above, then announce. */
-  async afterBottomWrite(key: string, region: string | undefined, change: ChangeKind): Promise<void> {
-    const failure = await this.#removeFrom(this.bottom.index - 1, key, region)
-    this.changed(key, region, change)
-    if (failure !== undefined) throw failure
-  }
-
-  /** Removes the key from every level; true when any level held it. */
-  async remove(key: string, region: string | undefined): Promise<boolean> {
-    let removed = false
-    let failure: CacheplaneError | undefined
-    for (let j = this.bottom.index; j >= 0; j--) {
-      const layer = this.layers[j]!
-      try {
-        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) {
-          layer.stats.removes++
-          removed = true
-        }
-      } catch (error) {
-        failure ??= error as CacheplaneError
-      }
-    }
-    this.fence.invalidate(keyId(key, region))
-    this.announcer?.announce({ type: 'removed', key, region })
-    if (this.#emitter.has('remove')) this.#emitter.emit('remove', { key, region, origin: 'local' })
-    if (failure !== undefined) throw failure
-    return removed
-  }
-
-  /** Changes the key's expiration on every level that has it; true when the bottom (source) has it. */
-  async expire(key: string, region: string | undefined, expiration: Expiration): Promise<boolean> {
-    const now = Date.now()
-    let exists = false
-    let failure: CacheplaneError | undefined
-    for (let j = this.bottom.index; j >= 0; j--) {
-      const layer = this.layers[j]!
-      const { mode, ttl, expiresAt } = fitExpiration(expiration, layer.limits, now)
-      try {
-        const found = await guard(this.#emitter, layer, 'expire', (h) =>
-          h.expire(key, region, mode, ttl, expiresAt),
-        )
-        if (j === this.bottom.index) exists = found
-      } catch (error) {
-        failure ??= error as CacheplaneError
-      }
-    }
-    this.changed(key, region, 'expire')
-    if (failure !== undefined) throw failure
-    return exists
-  }
-
-  /** Clears every level (`region` undefined) or one region of every level, then announces. */
-  async clear(region: string | undefined): Promise<void> {
-    let failure: CacheplaneError | undefined
-    for (let j = this.bottom.index; j >= 0; j--) {
-      const layer = this.layers[j]!
-      const operation = region === undefined ? 'clear' : 'clearRegion'
-      try {
-        await guard(this.#emitter, layer, operation, (h) =>
-          region === undefined ? h.clear() : h.clearRegion(region),
-        )
-        layer.stats.clears++
-      } catch (error) {
-        failure ??= error as CacheplaneError
-      }
-    }
-    this.fence.invalidateAll()
-    this.#lastTouch.clear()
-    if (region === undefined) {
-      this.announcer?.announce({ type: 'cleared' })
-      if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'local' })
-    } else {
-      this.announcer?.announce({ type: 'regionCleared', region })
-      if (this.#emitter.has('clearRegion')) this.#emitter.emit('clearRegion', { region, origin: 'local' })
-    }
-    if (failure !== undefined) throw failure
   }
 
   /** A successful local change of one key: bump the fence, announce, emit. */
@@ -429,24 +300,6 @@ export class SyncEngine {
     }
   }
 
-  /** Removes the key from levels `from` .. 0; returns the first failure. */
-  async #removeFrom(
-    from: number,
-    key: string,
-    region: string | undefined,
-  ): Promise<CacheplaneError | undefined> {
-    let failure: CacheplaneError | undefined
-    for (let j = from; j >= 0; j--) {
-      const layer = this.layers[j]!
-      try {
-        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) layer.stats.removes++
-      } catch (error) {
-        failure ??= error as CacheplaneError
-      }
-    }
-    return failure
-  }
-
   #evictLocal(layer: Layer, key: string, region: string | undefined, operation: string): void {
     void attempt(this.#emitter, layer, operation, (h) => h.remove(key, region), false).then((removed) => {
       if (removed) layer.stats.removes++
@@ -485,35 +338,13 @@ export class SyncEngine {
     }
   }
 
+  /** Forgets every last-touch time (after a clear). */
+  forgetTouches(): void {
+    this.#lastTouch.clear()
+  }
+
   #noteTouched(id: string, now: number): void {
     if (this.#lastTouch.size >= MAX_TOUCH_TRACKED) this.#lastTouch.clear()
     this.#lastTouch.set(id, now)
-  }
-
-  #trySerialize(layer: Layer, value: unknown): unknown {
-    try {
-      return this.#serializer.serialize(value)
-    } catch (cause) {
-      reportError(
-        this.#emitter,
-        layer,
-        'copy-up',
-        new SerializeError('cannot serialize a copied item', { cause }),
-      )
-      return MISS
-    }
-  }
-
-  #decode(layer: Layer, stored: StoredItem<unknown>): unknown {
-    try {
-      return this.#serializer.deserialize(stored.value as Uint8Array)
-    } catch (cause) {
-      const error = new ItemCorruptError(`handle '${layer.name}' returned bytes that do not decode`, {
-        cause,
-        source: layer.name,
-      })
-      reportError(this.#emitter, layer, 'get', error)
-      return MISS
-    }
   }
 }

@@ -9,7 +9,9 @@ import { NotSupportedError } from './errors.js'
 import { newItem, updatedItem } from './expiration.js'
 import { guard } from './layer.js'
 import { keyId } from './single-flight.js'
-import { type Encoded, MISS, type SyncEngine } from './sync-engine.js'
+import { type Encoded, MISS } from './item-codec.js'
+import type { SyncEngine } from './sync-engine.js'
+import type { WriteFanout } from './write-fanout.js'
 import type { CacheEmitter } from './events.js'
 
 /** Why an update did not happen. */
@@ -23,10 +25,12 @@ export type UpdateResult<V> =
 /** Bottom-only writes of one manager. */
 export class WriteLoops {
   readonly #engine: SyncEngine
+  readonly #fanout: WriteFanout
   readonly #emitter: CacheEmitter
 
-  constructor(engine: SyncEngine, emitter: CacheEmitter) {
+  constructor(engine: SyncEngine, fanout: WriteFanout, emitter: CacheEmitter) {
     this.#engine = engine
+    this.#fanout = fanout
     this.#emitter = emitter
   }
 
@@ -43,7 +47,7 @@ export class WriteLoops {
     const added = await guard(this.#emitter, bottom, 'add', (h) => h.add(key, region, input))
     if (!added) return false
     bottom.stats.adds++
-    await this.#engine.afterBottomWrite(key, region, 'add')
+    await this.#fanout.afterBottomWrite(key, region, 'add')
     return true
   }
 
@@ -76,7 +80,7 @@ export class WriteLoops {
       if (current === MISS) return { ok: false, reason: 'missing' }
       const next = await fn(current as V)
       if (next === undefined) return { ok: false, reason: 'factory-returned-undefined' }
-      const encoded = engine.encode(next)
+      const encoded = engine.codec.encode(next)
       const now = Date.now()
       const base = updatedItem(undefined, stored, expiration, now)
       const input = engine.itemFor(bottom, encoded, base, now)
@@ -87,7 +91,7 @@ export class WriteLoops {
       if (outcome.status === 'missing') return { ok: false, reason: 'missing' }
       if (outcome.status === 'ok') {
         bottom.stats.sets++
-        await engine.afterBottomWrite(key, region, 'update')
+        await this.#fanout.afterBottomWrite(key, region, 'update')
         return { ok: true, value: next }
       }
     }
@@ -153,7 +157,7 @@ export class WriteLoops {
         const value = bottom.bytes ? engine.decode(bottom, stored) : stored.value
         if (value === MISS) {
           // The winner's bytes are corrupt (reported): replace them with our value.
-          await engine.set(key, region, encoded, expiration)
+          await this.#fanout.set(key, region, encoded, expiration)
           return encoded.value
         }
         await engine.copyUp(bottom.index, key, region, stored, value, ticket)

@@ -1,0 +1,41 @@
+/** Per-call option types of `CacheManager` and what its reads return. */
+import type { Expiration, ExpirationMode } from './contracts/cache-handle.js'
+
+/** Options of a read. */
+export interface ReadOptions {
+  /** Region of the key; the same key in two regions is two items. */
+  readonly region?: string | undefined
+}
+
+/** Options of a write. */
+export interface WriteOptions extends ReadOptions {
+  /** Expiration of this item; the manager's default when omitted. */
+  readonly expiration?: Expiration | undefined
+}
+
+/** Options of `update`, `tryUpdate` and `addOrUpdate`. */
+export interface UpdateOptions extends WriteOptions {
+  /** CAS retries after a conflict; the manager's `updateRetries` (default 50) when omitted. */
+  readonly maxRetries?: number | undefined
+}
+
+/** Computes a value for a key that is absent (getOrAdd). */
+export type Factory<V> = (key: string, region: string | undefined) => V | Promise<V>
+
+/** An item with its metadata, as `getItem` returns it. */
+export interface CacheItem<V> {
+  /** The value. */
+  readonly value: V
+  /** Expiration mode. */
+  readonly mode: ExpirationMode
+  /** TTL in ms (0 for `none`). */
+  readonly ttl: number
+  /** When it expires, epoch ms; 0 = never. */
+  readonly expiresAt: number
+  /** When it was written, epoch ms. */
+  readonly created: number
+  /** Version in the handle that answered (copies keep the source's version). */
+  readonly version: number
+  /** Index of the handle that answered (0 = top). */
+  readonly level: number
+}

@@ -1,0 +1,72 @@
+/**
+ * Values in and out of bytes handles. A write serializes ONCE, before any handle is
+ * touched, so a value the serializer refuses is E_SERIALIZE with nothing written; a
+ * stored item that does not decode is reported (E_ITEM_CORRUPT) and reads as a miss.
+ */
+import type { StoredItem } from './contracts/cache-handle.js'
+import type { Serializer } from './contracts/serializer.js'
+import { ItemCorruptError, SerializeError } from './errors.js'
+import type { CacheEmitter } from './events.js'
+import { type Layer, reportError } from './layer.js'
+
+/** A value ready to be written: the application value and, when any level stores bytes, its bytes. */
+export interface Encoded {
+  readonly value: unknown
+  readonly bytes: Uint8Array | undefined
+}
+
+/** What a read that found nothing usable returns (never a user value). */
+export const MISS: unique symbol = Symbol('cacheplane.miss')
+
+/** Serializes for and decodes from the bytes levels of one manager. */
+export class ItemCodec {
+  /** True when any level stores bytes. */
+  readonly needsBytes: boolean
+  readonly #serializer: Serializer
+  readonly #emitter: CacheEmitter
+
+  constructor(serializer: Serializer, layers: readonly Layer[], emitter: CacheEmitter) {
+    this.#serializer = serializer
+    this.#emitter = emitter
+    this.needsBytes = layers.some((l) => l.bytes)
+  }
+
+  /** Serializes once for a write; throws SerializeError when the serializer refuses the value. */
+  encode(value: unknown): Encoded {
+    if (!this.needsBytes) return { value, bytes: undefined }
+    try {
+      return { value, bytes: this.#serializer.serialize(value) }
+    } catch (cause) {
+      throw new SerializeError(`serializer '${this.#serializer.name}' cannot serialize this value`, { cause })
+    }
+  }
+
+  /** Bytes of a copied value for a bytes level above an object level; {@link MISS} (reported) when refused. */
+  serializeCopy(layer: Layer, value: unknown): unknown {
+    try {
+      return this.#serializer.serialize(value)
+    } catch (cause) {
+      reportError(
+        this.#emitter,
+        layer,
+        'copy-up',
+        new SerializeError('cannot serialize a copied item', { cause }),
+      )
+      return MISS
+    }
+  }
+
+  /** The value of a bytes level's item; {@link MISS} (reported as E_ITEM_CORRUPT, counted) when it does not decode. */
+  decode(layer: Layer, stored: StoredItem<unknown>): unknown {
+    try {
+      return this.#serializer.deserialize(stored.value as Uint8Array)
+    } catch (cause) {
+      const error = new ItemCorruptError(`handle '${layer.name}' returned bytes that do not decode`, {
+        cause,
+        source: layer.name,
+      })
+      reportError(this.#emitter, layer, 'get', error)
+      return MISS
+    }
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Start-up pieces of `CacheManager`: binding the handles to the cache name, and the
+ * backplane bus wired to the sync engine's receive side.
+ */
+import { BackplaneBus, newSenderId } from './backplane/backplane-bus.js'
+import { BackplaneFailedError, CacheplaneError, HandleFailedError } from './errors.js'
+import type { CacheEmitter } from './events.js'
+import { type Layer, reportError } from './layer.js'
+import type { ResolvedManagerOptions } from './manager-options.js'
+import type { SyncEngine } from './sync-engine.js'
+
+/**
+ * Calls `bind` on every handle. Throws a synchronous failure at once; returns a promise
+ * when some handle binds asynchronously, undefined when all bound synchronously.
+ */
+export function bindHandles(layers: readonly Layer[], cacheName: string): Promise<void> | undefined {
+  const pending: Promise<void>[] = []
+  for (const layer of layers) {
+    try {
+      const result = layer.handle.bind?.(cacheName)
+      if (result instanceof Promise)
+        pending.push(result.catch((raw) => Promise.reject(bindError(layer, raw))))
+    } catch (raw) {
+      throw bindError(layer, raw)
+    }
+  }
+  return pending.length === 0 ? undefined : Promise.all(pending).then(() => undefined)
+}
+
+/** The bus of a manager: announcements from the engine out, remote messages, gaps and state in. */
+export function createBus(
+  options: ResolvedManagerOptions,
+  engine: SyncEngine,
+  emitter: CacheEmitter,
+): BackplaneBus {
+  const backplane = options.backplane!
+  const bus = new BackplaneBus({
+    backplane,
+    channel: options.channel,
+    senderId: newSenderId(),
+    secret: options.secret,
+    maxQueue: options.maxQueue,
+    maxFrameBytes: backplane.capabilities.maxFrameBytes,
+    retry: options.retry,
+    closeTimeoutMs: options.closeTimeoutMs,
+    handlers: {
+      onMessages: (messages) => engine.applyRemote(messages),
+      onGap: (gap) => engine.applyGap(gap),
+      onState: (state) => engine.applyState(state),
+      onError: (error) => reportError(emitter, undefined, 'backplane', error),
+    },
+  })
+  engine.announcer = bus
+  return bus
+}
+
+function bindError(layer: Layer, raw: unknown): CacheplaneError {
+  if (raw instanceof CacheplaneError) return raw
+  return new HandleFailedError(`bind failed on handle '${layer.name}'`, { cause: raw, source: layer.name })
+}
+
+/** A backplane failure as a typed error. */
+export function asBackplaneError(error: unknown): CacheplaneError {
+  if (error instanceof CacheplaneError) return error
+  return new BackplaneFailedError('backplane failed', { cause: error })
+}

@@ -1,0 +1,156 @@
+/**
+ * The write fan-out of the sync algorithm (see `sync-engine.ts`): `set` writes the
+ * bottom (source of truth) first, then the levels above with the bottom's version;
+ * `remove`/`expire`/`clear`/`clearRegion` run on every level, bottom first. A failed
+ * level does not stop the others (a stale upper copy is dropped when its write fails);
+ * the change is still announced, and the first failure is thrown to the caller, so
+ * data is never silently lost.
+ */
+import type { ChangeKind } from './backplane/messages.js'
+import type { Expiration } from './contracts/cache-handle.js'
+import type { CacheplaneError } from './errors.js'
+import type { CacheEmitter } from './events.js'
+import { fitExpiration, newItem } from './expiration.js'
+import type { Encoded } from './item-codec.js'
+import { attempt, guard } from './layer.js'
+import { keyId } from './single-flight.js'
+import type { SyncEngine } from './sync-engine.js'
+
+/** Writes that touch every level of one manager. */
+export class WriteFanout {
+  readonly #engine: SyncEngine
+  readonly #emitter: CacheEmitter
+
+  constructor(engine: SyncEngine, emitter: CacheEmitter) {
+    this.#engine = engine
+    this.#emitter = emitter
+  }
+
+  /** `set`: bottom first, then the levels above with the bottom's version, then announce. */
+  async set(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    expiration: Expiration,
+  ): Promise<void> {
+    const now = Date.now()
+    const base = newItem(undefined, expiration, now)
+    const bottom = this.#engine.bottom
+    const version = await guard(this.#emitter, bottom, 'set', (h) =>
+      h.set(key, region, this.#engine.itemFor(bottom, encoded, base, now)!),
+    )
+    bottom.stats.sets++
+    let failure: CacheplaneError | undefined
+    for (let j = bottom.index - 1; j >= 0; j--) {
+      const layer = this.#engine.layers[j]!
+      const input = this.#engine.itemFor(layer, encoded, base, now, version)
+      try {
+        if (input === undefined) continue
+        await guard(this.#emitter, layer, 'set', (h) => h.set(key, region, input))
+        layer.stats.sets++
+      } catch (error) {
+        failure ??= error as CacheplaneError
+        // The level may still hold the old value: drop it so it cannot be served.
+        await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
+      }
+    }
+    this.#engine.changed(key, region, 'set')
+    if (failure !== undefined) throw failure
+  }
+
+  /** After a write on the bottom only: evict the key from the levels above, then announce. */
+  async afterBottomWrite(key: string, region: string | undefined, change: ChangeKind): Promise<void> {
+    const failure = await this.#removeFrom(this.#engine.bottom.index - 1, key, region)
+    this.#engine.changed(key, region, change)
+    if (failure !== undefined) throw failure
+  }
+
+  /** Removes the key from every level; true when any level held it. */
+  async remove(key: string, region: string | undefined): Promise<boolean> {
+    let removed = false
+    let failure: CacheplaneError | undefined
+    for (let j = this.#engine.bottom.index; j >= 0; j--) {
+      const layer = this.#engine.layers[j]!
+      try {
+        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) {
+          layer.stats.removes++
+          removed = true
+        }
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    this.#engine.fence.invalidate(keyId(key, region))
+    this.#engine.announcer?.announce({ type: 'removed', key, region })
+    if (this.#emitter.has('remove')) this.#emitter.emit('remove', { key, region, origin: 'local' })
+    if (failure !== undefined) throw failure
+    return removed
+  }
+
+  /** Changes the key's expiration on every level that has it; true when the bottom (source) has it. */
+  async expire(key: string, region: string | undefined, expiration: Expiration): Promise<boolean> {
+    const now = Date.now()
+    let exists = false
+    let failure: CacheplaneError | undefined
+    for (let j = this.#engine.bottom.index; j >= 0; j--) {
+      const layer = this.#engine.layers[j]!
+      const { mode, ttl, expiresAt } = fitExpiration(expiration, layer.limits, now)
+      try {
+        const found = await guard(this.#emitter, layer, 'expire', (h) =>
+          h.expire(key, region, mode, ttl, expiresAt),
+        )
+        if (j === this.#engine.bottom.index) exists = found
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    this.#engine.changed(key, region, 'expire')
+    if (failure !== undefined) throw failure
+    return exists
+  }
+
+  /** Clears every level (`region` undefined) or one region of every level, then announces. */
+  async clear(region: string | undefined): Promise<void> {
+    let failure: CacheplaneError | undefined
+    for (let j = this.#engine.bottom.index; j >= 0; j--) {
+      const layer = this.#engine.layers[j]!
+      const operation = region === undefined ? 'clear' : 'clearRegion'
+      try {
+        await guard(this.#emitter, layer, operation, (h) =>
+          region === undefined ? h.clear() : h.clearRegion(region),
+        )
+        layer.stats.clears++
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    this.#engine.fence.invalidateAll()
+    this.#engine.forgetTouches()
+    if (region === undefined) {
+      this.#engine.announcer?.announce({ type: 'cleared' })
+      if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'local' })
+    } else {
+      this.#engine.announcer?.announce({ type: 'regionCleared', region })
+      if (this.#emitter.has('clearRegion')) this.#emitter.emit('clearRegion', { region, origin: 'local' })
+    }
+    if (failure !== undefined) throw failure
+  }
+
+  /** Removes the key from levels `from` .. 0; returns the first failure. */
+  async #removeFrom(
+    from: number,
+    key: string,
+    region: string | undefined,
+  ): Promise<CacheplaneError | undefined> {
+    let failure: CacheplaneError | undefined
+    for (let j = from; j >= 0; j--) {
+      const layer = this.#engine.layers[j]!
+      try {
+        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) layer.stats.removes++
+      } catch (error) {
+        failure ??= error as CacheplaneError
+      }
+    }
+    return failure
+  }
+}
