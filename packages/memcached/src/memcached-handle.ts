@@ -36,8 +36,10 @@ export const memcachedCapabilities: HandleCapabilities = {
 }
 
 // Compare-and-set loops inside one handle call (set, add, expire) give up after this many
-// lost races; `update` makes one attempt and reports a conflict (core retries it).
-const maxCasAttempts = 8
+// lost races; `update` makes one attempt and reports a conflict (core retries it). With w
+// writers racing on one key a writer loses a round with probability about (w-1)/w, so
+// the bound is generous: losing 64 rounds in a row does not happen in practice.
+const maxCasAttempts = 64
 
 /**
  * A cache handle on Memcached (one server or several; memjs spreads keys over them).

@@ -1,0 +1,98 @@
+import { randomKey, waitFor } from '@cacheplane/core/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { KeyLayout } from '../src/key-layout.js'
+import { boundHandle, item, rawClient, text } from './helpers.js'
+
+const closers: Array<() => unknown> = []
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close()
+})
+
+function handle(...args: Parameters<typeof boundHandle>) {
+  const created = boundHandle(...args)
+  closers.push(() => created.close())
+  return created
+}
+
+const read = async (h: ReturnType<typeof boundHandle>, key: string, region?: string) =>
+  text((await h.get(key, region))?.value)
+
+describe('clears by generation', () => {
+  it('clearing one cache leaves another cache on the same server intact', async () => {
+    const a = handle()
+    const b = handle()
+    for (const h of [a, b]) {
+      await h.set('k', undefined, item('plain'))
+      await h.set('k', 'eu', item('eu'))
+      await h.set('k', 'us', item('us'))
+    }
+    await a.clearRegion('eu')
+    expect(await read(a, 'k', 'eu')).toBeUndefined()
+    expect(await read(a, 'k', 'us')).toBe('us')
+    expect(await read(a, 'k')).toBe('plain')
+    expect(await read(b, 'k', 'eu')).toBe('eu')
+
+    await a.clear()
+    for (const region of [undefined, 'eu', 'us']) expect(await read(a, 'k', region)).toBeUndefined()
+    expect(await read(b, 'k')).toBe('plain')
+    expect(await read(b, 'k', 'eu')).toBe('eu')
+    expect(await read(b, 'k', 'us')).toBe('us')
+    // The cleared cache is usable at once.
+    await a.set('k', 'eu', item('again'))
+    expect(await read(a, 'k', 'eu')).toBe('again')
+  })
+
+  it('other instances see a clear within generationRefreshMs without a backplane', async () => {
+    const cacheName = randomKey('gen')
+    const writer = handle({}, cacheName)
+    const reader = handle({ generationRefreshMs: 200 }, cacheName)
+    await writer.set('k', undefined, item('v'))
+    await writer.set('k', 'eu', item('v'))
+    expect(await read(reader, 'k')).toBe('v')
+    expect(await read(reader, 'k', 'eu')).toBe('v')
+    await writer.clearRegion('eu')
+    await waitFor(async () => (await read(reader, 'k', 'eu')) === undefined)
+    expect(await read(reader, 'k')).toBe('v')
+    await writer.clear()
+    await waitFor(async () => (await read(reader, 'k')) === undefined)
+  })
+
+  it('onRemoteClear refreshes the generation at once (what core calls on a backplane clear)', async () => {
+    const cacheName = randomKey('gen')
+    const writer = handle({}, cacheName)
+    // A refresh interval far beyond the test: only onRemoteClear can make it notice.
+    const reader = handle({ generationRefreshMs: 600_000 }, cacheName)
+    await writer.set('k', undefined, item('v'))
+    await writer.set('k', 'eu', item('v'))
+    expect(await read(reader, 'k')).toBe('v')
+    expect(await read(reader, 'k', 'eu')).toBe('v')
+
+    await writer.clearRegion('eu')
+    // Still the old generation locally: the stale copy is what onRemoteClear exists to fix.
+    expect(await read(reader, 'k', 'eu')).toBe('v')
+    await reader.onRemoteClear('eu')
+    expect(await read(reader, 'k', 'eu')).toBeUndefined()
+
+    await writer.clear()
+    expect(await read(reader, 'k')).toBe('v')
+    await reader.onRemoteClear(undefined)
+    expect(await read(reader, 'k')).toBeUndefined()
+  })
+
+  it('a lost generation counter never brings old items back', async () => {
+    const cacheName = randomKey('gen')
+    const first = handle({}, cacheName)
+    const start = Date.now()
+    await first.set('k', undefined, item('old'))
+    await first.clear()
+    // Counters start at the time in ms: a counter lost within the same millisecond is not the case tested.
+    await waitFor(() => Date.now() > start + 5)
+    // Memcached evicted the counter (or its server restarted).
+    const raw = rawClient()
+    closers.push(() => raw.close())
+    expect(await raw.delete(new KeyLayout('cacheplane:', cacheName).cacheGenerationKey)).toBe(true)
+    await first.clear()
+    const second = handle({}, cacheName)
+    expect(await read(second, 'k')).toBeUndefined()
+  })
+})
