@@ -15,82 +15,27 @@
  * delivered; invalid frames are counted and reported and deliver nothing; our own frames
  * are skipped. Nothing a handler or a frame does can throw into the transport.
  */
-import type { Backplane, BackplaneGap, BackplaneListener, BackplaneState } from '../contracts/backplane.js'
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
-import { BackplaneFailedError, CacheplaneError, FrameInvalidError, InvalidOptionsError } from '../errors.js'
-import { decodeFrame, encodedMessageSize, encodeFrame, frameOverheadBytes } from './frame-codec.js'
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto'
+import type { Backplane, BackplaneListener } from '../contracts/backplane.js'
+import { BackplaneFailedError, CacheplaneError, InvalidOptionsError } from '../errors.js'
+import {
+  type BackplaneBusHandlers,
+  type BackplaneBusOptions,
+  type BackplaneBusStats,
+  toSecretBytes,
+  validateBusOptions,
+} from './bus-options.js'
+import { decodeFrame } from './frame-codec.js'
+import { FramePacker } from './frame-packer.js'
 import type { BackplaneMessage } from './messages.js'
 import { OutboundQueue, type QueuedMessage } from './outbound-queue.js'
 
-/** What the bus reports to its owner (the CacheManager). */
-export interface BackplaneBusHandlers {
-  /** Messages of one remote frame, decoded and verified; never our own. */
-  onMessages(messages: readonly BackplaneMessage[], senderId: string): void
-  /** The transport reported that frames may have been missed. */
-  onGap(gap: BackplaneGap): void
-  /** The transport's connection state changed. */
-  onState(state: BackplaneState): void
-  /** Invalid frames (E_FRAME_INVALID / E_FRAME_SIGNATURE), failed publish attempts (E_BACKPLANE_FAILED). */
-  onError(error: CacheplaneError): void
-}
-
-/** Options of {@link BackplaneBus}. */
-export interface BackplaneBusOptions {
-  /** The transport. */
-  backplane: Backplane
-  /** Channel to connect to (one per cache name). */
-  channel: string
-  /** This instance's id (32 hex chars, see {@link newSenderId}); frames carrying it are skipped. */
-  senderId: string
-  /** Shared secret: outgoing frames are signed, incoming frames must be signed with it. */
-  secret?: string | Uint8Array | undefined
-  /** Distinct pending messages; on overflow the queue collapses into one `cleared`. */
-  maxQueue: number
-  /** Largest frame sent or accepted, bytes (sending also respects the transport's limit). */
-  maxFrameBytes: number
-  /** Publish retries: exponential backoff from `baseDelayMs` up to `maxDelayMs`, with jitter, until close. */
-  retry: { baseDelayMs: number; maxDelayMs: number }
-  /** How long `close()` keeps trying to publish what is queued, ms. */
-  closeTimeoutMs: number
-  /** Where messages, gaps, state changes and errors go. */
-  handlers: BackplaneBusHandlers
-}
-
-/** Counters of one bus. */
-export interface BackplaneBusStats {
-  /** Frames published successfully. */
-  framesSent: number
-  /** Messages in frames published successfully. */
-  messagesSent: number
-  /** Frames the transport delivered (own and invalid ones included). */
-  framesReceived: number
-  /** Messages delivered to `onMessages`. */
-  messagesReceived: number
-  /** Our own frames, skipped. */
-  ownFramesSkipped: number
-  /** Queued messages merged into a later one (same key, or superseded by a clear). */
-  deduplicated: number
-  /** Publish attempts that retried an earlier failure. */
-  retried: number
-  /** Publish attempts that failed. */
-  publishFailures: number
-  /** Incoming frames rejected as malformed, foreign or badly signed. */
-  droppedInvalid: number
-  /** Times the outbound queue overflowed and collapsed into one `cleared`. */
-  overflows: number
-  /** Gaps reported by the transport. */
-  gaps: number
-  /** Whether the transport is connected, as last reported. */
-  connected: boolean
-}
+export type { BackplaneBusHandlers, BackplaneBusOptions, BackplaneBusStats } from './bus-options.js'
 
 /** A new random sender id: 16 bytes from the CSPRNG as 32 lowercase hex characters. */
 export function newSenderId(): string {
   return randomBytes(16).toString('hex')
 }
-
-const CLEARED: BackplaneMessage = Object.freeze({ type: 'cleared' })
-const SENDER_ID_PATTERN = /^[0-9a-f]{32}$/
 
 interface FlushWaiter {
   readonly seq: number
@@ -105,6 +50,7 @@ export class BackplaneBus {
   private readonly options: BackplaneBusOptions
   private readonly secret: KeyObject | undefined
   private readonly queue: OutboundQueue
+  private readonly packer: FramePacker
   private readonly counters: Omit<BackplaneBusStats, 'connected'> = {
     framesSent: 0,
     messagesSent: 0,
@@ -133,16 +79,25 @@ export class BackplaneBus {
 
   /** Validates the options; throws `InvalidOptionsError`. Nothing is connected before `start()`. */
   constructor(options: BackplaneBusOptions) {
-    validateOptions(options)
+    validateBusOptions(options)
     this.options = options
     this.backplane = options.backplane
     this.handlers = options.handlers
     this.secret = options.secret === undefined ? undefined : createSecretKey(toSecretBytes(options.secret))
-    const limit = this.sendLimit()
-    if (limit < frameOverheadBytes(1, this.secret !== undefined) + 1) {
-      throw new InvalidOptionsError(`a maximum frame size of ${limit} bytes cannot carry a message`, {
-        source: this.backplane.name,
-      })
+    this.packer = new FramePacker(
+      this.backplane,
+      options.maxFrameBytes,
+      options.senderId,
+      this.secret,
+      (error) => this.report(error),
+    )
+    if (this.packer.limit() < this.packer.minimumLimit()) {
+      throw new InvalidOptionsError(
+        `a maximum frame size of ${this.packer.limit()} bytes cannot carry a message`,
+        {
+          source: this.backplane.name,
+        },
+      )
     }
     this.queue = new OutboundQueue(options.maxQueue)
   }
@@ -161,7 +116,7 @@ export class BackplaneBus {
       )
       return
     }
-    const result = this.queue.push(this.fit(message, this.sendLimit()), ++this.seq)
+    const result = this.queue.push(this.packer.fit(message), ++this.seq)
     this.counters.deduplicated += result.superseded
     if (result.overflowed) this.counters.overflows++
     this.schedule()
@@ -244,49 +199,6 @@ export class BackplaneBus {
     this.call(() => this.handlers.onMessages(decoded.messages, decoded.senderId))
   }
 
-  /** Largest frame to publish now: a transport may learn its limit on connect (NATS `max_payload`). */
-  private sendLimit(): number {
-    const transport = this.backplane.capabilities.maxFrameBytes
-    return transport > 0 ? Math.min(this.options.maxFrameBytes, transport) : this.options.maxFrameBytes
-  }
-
-  /** Bytes of a message in a frame; `Infinity` when it cannot be encoded (ill-formed string, unknown type). */
-  private sizeOf(message: BackplaneMessage): number {
-    try {
-      return encodedMessageSize(message)
-    } catch {
-      return Number.POSITIVE_INFINITY
-    }
-  }
-
-  /**
-   * Replaces a message that no frame can carry (a key too long for the frame size, an
-   * ill-formed string) by the narrowest clear that covers it, so it is never lost.
-   */
-  private fit(message: BackplaneMessage, limit: number): BackplaneMessage {
-    const budget = limit - frameOverheadBytes(1, this.secret !== undefined)
-    if (this.sizeOf(message) <= budget) return message
-    const keyed =
-      typeof message === 'object' &&
-      message !== null &&
-      (message.type === 'changed' || message.type === 'removed')
-    const regionCleared: BackplaneMessage | undefined =
-      keyed && typeof message.region === 'string'
-        ? { type: 'regionCleared', region: message.region }
-        : undefined
-    const replacement =
-      regionCleared !== undefined && this.sizeOf(regionCleared) <= budget ? regionCleared : CLEARED
-    this.report(
-      new FrameInvalidError(
-        `a message cannot be carried by a frame; announcing ${replacement.type} instead`,
-        {
-          source: this.backplane.name,
-        },
-      ),
-    )
-    return replacement
-  }
-
   private schedule(): void {
     if (!this.started || this.stopped || this.queue.size === 0) return
     if (this.inflight !== undefined || this.immediate !== undefined || this.retryTimer !== undefined) return
@@ -304,7 +216,7 @@ export class BackplaneBus {
     this.inflight = batch
     let sent = 0
     try {
-      for (const frame of this.frames(batch)) {
+      for (const frame of this.packer.frames(batch)) {
         // Closed meanwhile: what is left was already reported as unpublished.
         if (this.stopped) return
         await this.backplane.publish(frame.bytes)
@@ -331,30 +243,6 @@ export class BackplaneBus {
     this.inflight = undefined
     this.attempt = 0
     this.schedule()
-  }
-
-  /** Splits a batch into encoded frames that each fit the maximum frame size (read per batch). */
-  private *frames(batch: readonly QueuedMessage[]): Generator<{ bytes: Uint8Array; count: number }> {
-    const signed = this.secret !== undefined
-    const limit = this.sendLimit()
-    const options = { secret: this.secret, maxFrameBytes: limit }
-    const senderId = this.options.senderId
-    let messages: BackplaneMessage[] = []
-    let body = 0
-    for (const entry of batch) {
-      // The limit may have shrunk since the message was queued.
-      const message = this.fit(entry.message, limit)
-      const size = encodedMessageSize(message)
-      if (messages.length > 0 && frameOverheadBytes(messages.length + 1, signed) + body + size > limit) {
-        yield { bytes: encodeFrame({ senderId, messages }, options), count: messages.length }
-        messages = []
-        body = 0
-      }
-      messages.push(message)
-      body += size
-    }
-    if (messages.length > 0)
-      yield { bytes: encodeFrame({ senderId, messages }, options), count: messages.length }
   }
 
   private scheduleRetry(): void {
@@ -449,50 +337,4 @@ function asCacheplaneError(error: unknown, message: string, source: string): Cac
   return error instanceof CacheplaneError
     ? error
     : new BackplaneFailedError(message, { cause: error, source })
-}
-
-function toSecretBytes(secret: string | Uint8Array): Uint8Array {
-  return typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret
-}
-
-function validateOptions(options: BackplaneBusOptions): void {
-  const fail = (message: string): never => {
-    throw new InvalidOptionsError(`backplane bus: ${message}`)
-  }
-  if (typeof options !== 'object' || options === null) fail('options must be an object')
-  const { backplane, channel, senderId, secret, maxQueue, maxFrameBytes, retry, closeTimeoutMs, handlers } =
-    options
-  if (typeof backplane !== 'object' || backplane === null || typeof backplane.publish !== 'function') {
-    fail('backplane must implement the Backplane contract')
-  }
-  if (typeof backplane.capabilities?.maxFrameBytes !== 'number') {
-    fail('backplane.capabilities.maxFrameBytes must be a number')
-  }
-  if (typeof channel !== 'string' || channel.length === 0) fail('channel must be a non-empty string')
-  if (typeof senderId !== 'string' || !SENDER_ID_PATTERN.test(senderId)) {
-    fail('senderId must be 32 lowercase hex characters')
-  }
-  if (secret !== undefined) {
-    const valid = typeof secret === 'string' || secret instanceof Uint8Array
-    if (!valid || secret.length === 0) fail('secret must be a non-empty string or Uint8Array')
-  }
-  if (!Number.isSafeInteger(maxQueue) || maxQueue < 1) fail('maxQueue must be a positive integer')
-  if (typeof maxFrameBytes !== 'number' || !(maxFrameBytes >= 1)) {
-    fail('maxFrameBytes must be a positive number of bytes (Infinity for no limit)')
-  }
-  const { baseDelayMs, maxDelayMs } = retry ?? {}
-  if (typeof baseDelayMs !== 'number' || !(baseDelayMs > 0) || !Number.isFinite(baseDelayMs)) {
-    fail('retry.baseDelayMs must be a positive number of ms')
-  }
-  if (
-    typeof maxDelayMs !== 'number' ||
-    !Number.isFinite(maxDelayMs) ||
-    maxDelayMs < (baseDelayMs as number)
-  ) {
-    fail('retry.maxDelayMs must be a number of ms >= retry.baseDelayMs')
-  }
-  if (typeof closeTimeoutMs !== 'number' || !Number.isFinite(closeTimeoutMs) || closeTimeoutMs < 0) {
-    fail('closeTimeoutMs must be a non-negative number of ms')
-  }
-  if (typeof handlers !== 'object' || handlers === null) fail('handlers are required')
 }
