@@ -1,4 +1,4 @@
-import type { Cluster, RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 
 /** Host and port of the master that owns `slot` right now, asked from the cluster (CLUSTER SLOTS). */
 export async function slotOwner(cluster: Cluster, slot: number): Promise<{ host: string; port: number }> {
@@ -36,4 +36,15 @@ export function nodeOptions(cluster: Cluster, address: { host: string; port: num
 export function majorVersion(info: string): number {
   const match = /redis_version:(\d+)/.exec(info)
   return match === null ? 0 : Number(match[1])
+}
+
+/**
+ * The master connection ioredis currently routes `slot` to, or undefined when it does not
+ * know yet. Keyless commands (PUBLISH) go to a random node otherwise, which would let
+ * frames of one publisher overtake each other on their way through the cluster bus.
+ */
+export function masterForSlot(cluster: Cluster, slot: number): Redis | undefined {
+  const nodeKey = cluster.slots[slot]?.[0]
+  if (nodeKey === undefined) return undefined
+  return cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === nodeKey)
 }

@@ -2,7 +2,7 @@ import type { Backplane, BackplaneCapabilities, BackplaneListener } from '@cache
 import { InvalidOptionsError } from '@cacheplane/core'
 import type { Redis, RedisOptions } from 'ioredis'
 import { Redis as RedisClient } from 'ioredis'
-import { majorVersion, nodeOptions, slotOwner } from './cluster-topology.js'
+import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
 import { keySlot } from './key-slot.js'
 import { PubSubSubscription } from './pubsub-subscription.js'
 import { closeClient, isCluster, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
@@ -91,6 +91,8 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
         throw new InvalidOptionsError(`redisBackplane '${name}': publish before connect`)
       const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
       if (sharded) await client.spublish(channel, bytes)
+      else if (isCluster(client))
+        await (masterForSlot(client, keySlot(channel)) ?? client).publish(channel, bytes)
       else await client.publish(channel, bytes)
     },
 

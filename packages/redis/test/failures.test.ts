@@ -1,0 +1,102 @@
+import { cacheKeyPrefix, storeKey } from '@cacheplane/core'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
+import { startRedis, startTcpProxy } from '@cacheplane/test-servers'
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type Instance, startInstance } from './manager-fixture.js'
+import { closeAll, standalone, topologies } from './topologies.js'
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+async function instance(...args: Parameters<typeof startInstance>): Promise<Instance> {
+  const started = await startInstance(...args)
+  cleanups.push(() => started.cache.close())
+  return started
+}
+
+describe.each(topologies)('corrupt items in $name Redis', (topology) => {
+  it('reads bytes it did not write as a miss plus an error event and a stat', async () => {
+    const name = randomKey('corrupt')
+    const { cache, events } = await instance(topology.options(), name)
+    const raw = topology.connect()
+    cleanups.push(() => closeAll([raw]))
+    const keyOf = (key: string, region?: string) => storeKey(cacheKeyPrefix('cacheplane:', name), region, key)
+    await raw.set(keyOf('string'), '\u0000\u00ff not ours')
+    await raw.rpush(keyOf('list', 'r'), 'x')
+    await raw.hset(keyOf('bad-json'), 'v', '{not json', 'm', 'n', 't', '0', 'e', '0', 'c', '1', 'r', '1')
+    await raw.hset(keyOf('no-version'), 'v', '1', 'm', 'n', 't', '0', 'e', '0', 'c', '1')
+    for (const [key, region] of [['string'], ['list', 'r'], ['bad-json'], ['no-version']] as const) {
+      const before = events.filter((e) => e.name === 'error').length
+      expect(await cache.get(key, region === undefined ? {} : { region })).toBeUndefined()
+      const errors = events.filter((e) => e.name === 'error').slice(before)
+      expect(errors.map((e) => e.name === 'error' && e.event.error.code)).toEqual(['E_ITEM_CORRUPT'])
+    }
+    expect(cache.stats().handles.redis?.errors).toBeGreaterThanOrEqual(4)
+    // A write replaces what could not be read.
+    await cache.set('string', 'ours now')
+    expect(await cache.get('string')).toBe('ours now')
+  })
+})
+
+describe('a Redis that goes down', () => {
+  it('fails fast once the circuit opens, answers reads from memory, and recovers', async () => {
+    const url = new URL(standalone.options().url ?? '')
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
+    cleanups.push(() => proxy.close())
+    const { cache, events } = await instance(
+      { url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 300 },
+      randomKey('down'),
+      {
+        circuitBreaker: { failureThreshold: 3, resetAfterMs: 300 },
+      },
+    )
+    await cache.set('cached', 'in memory too')
+    proxy.cut()
+    expect(await cache.get('cached')).toBe('in memory too')
+    for (let i = 0; i < 6; i++) expect(await cache.get(`missing-${i}`)).toBeUndefined()
+    expect(cache.stats().handles.redis?.circuit).toBe('open')
+    const codes = events.flatMap((e) => (e.name === 'error' ? [e.event.error.code] : []))
+    expect(codes).toContain('E_HANDLE_FAILED')
+    expect(codes).toContain('E_CIRCUIT_OPEN')
+    await expect(cache.set('cached', 'lost?')).rejects.toThrow()
+    expect(await cache.get('cached')).toBe('in memory too')
+    proxy.heal()
+    await waitFor(
+      async () => {
+        await cache.set('after', 'back')
+        return true
+      },
+      { timeoutMs: 10_000, message: 'a write once Redis is reachable again' },
+    )
+    expect(cache.stats().handles.redis?.circuit).toBe('closed')
+  })
+})
+
+describe('a Redis that restarts', () => {
+  it('reports a gap and serves no stale value after writes during the restart', async () => {
+    const server = await startRedis()
+    cleanups.push(() => server.stop())
+    const name = randomKey('restart')
+    const writer = await instance({ url: server.url }, name)
+    const reader = await instance({ url: server.url }, name)
+    await writer.cache.set('k', 'v1')
+    expect(await reader.cache.get('k')).toBe('v1')
+    const mark = reader.events.length
+    await server.restart()
+    await waitFor(
+      async () => {
+        await writer.cache.set('k', 'v2')
+        return true
+      },
+      { timeoutMs: 10_000, message: 'a write after the restart' },
+    )
+    await reader.next('backplane', (e) => e.type === 'gap', mark)
+    expect(await reader.cache.get('k')).toBe('v2')
+    const probe = new Redis(server.url)
+    cleanups.push(() => closeAll([probe]))
+    expect(await probe.ping()).toBe('PONG')
+  })
+})

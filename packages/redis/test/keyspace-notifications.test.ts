@@ -1,0 +1,78 @@
+import { InvalidOptionsError } from '@cacheplane/core'
+import { randomKey } from '@cacheplane/core/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { redisHandle } from '../src/index.js'
+import { type Instance, startInstance } from './manager-fixture.js'
+import { closeAll, mastersOf, topologies } from './topologies.js'
+
+// This file changes notify-keyspace-events on the shared servers; no other test depends on it.
+describe.each(topologies)('keyspace notifications on $name Redis', (topology) => {
+  const cleanups: Array<() => Promise<unknown>> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+  })
+
+  async function admin() {
+    const client = topology.connect()
+    cleanups.push(() => closeAll([client]))
+    return { client, masters: await mastersOf(client) }
+  }
+
+  it('refuses to start on a server without notifications, and configures it when allowed', async () => {
+    const { client, masters } = await admin()
+    await Promise.all(masters.map((node) => node.config('SET', 'notify-keyspace-events', '')))
+    const refused = redisHandle({ client, keyspaceNotifications: true })
+    const error = await refused.bind(randomKey('ks')).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(InvalidOptionsError)
+    expect((error as Error).message).toMatch(/notify-keyspace-events.*configureServer/s)
+    await refused.close()
+
+    const allowed = redisHandle({ client, keyspaceNotifications: true, configureServer: true })
+    await allowed.bind(randomKey('ks'))
+    await allowed.close()
+    for (const node of masters) {
+      const [, flags] = (await node.config('GET', 'notify-keyspace-events')) as [string, string]
+      for (const flag of ['E', 'x', 'e', 'g']) expect(flags).toContain(flag)
+    }
+  })
+
+  it('turns expirations and foreign deletes into evict events, but not its own removes and clears', async () => {
+    const { client, masters } = await admin()
+    await Promise.all(masters.map((node) => node.config('SET', 'notify-keyspace-events', 'Exeg')))
+    const name = randomKey('ks')
+    const instance: Instance = await startInstance(topology.options(), name, { keyspaceNotifications: true })
+    cleanups.push(() => instance.cache.close())
+    const { cache, events, next } = instance
+
+    await cache.set('short', 'v', { region: 'r', expiration: { mode: 'absolute', ttl: 50 } })
+    const expired = await next('evict', (e) => e.key === 'short' && e.handle === 'redis')
+    expect(expired).toMatchObject({ region: 'r', reason: 'expired', level: 1 })
+
+    await cache.set('foreign', 'v')
+    expect(await cache.get('foreign')).toBe('v')
+    await client.del(`cacheplane:${name}::foreign`)
+    expect(await next('evict', (e) => e.key === 'foreign' && e.handle === 'redis')).toMatchObject({
+      region: undefined,
+      reason: 'external',
+    })
+    // The memory copy went with it.
+    expect(await cache.get('foreign')).toBeUndefined()
+
+    await cache.set('mine', 'v')
+    await cache.set('cleared', 'v', { region: 'c' })
+    await cache.remove('mine')
+    await cache.clearRegion('c')
+    // A foreign delete after ours: once its event arrived, any event for ours would have too.
+    await cache.set('sentinel', 'v')
+    await client.unlink(`cacheplane:${name}::sentinel`)
+    await next('evict', (e) => e.key === 'sentinel')
+    const evicted = events.flatMap((e) =>
+      e.name === 'evict' && e.event.handle === 'redis' ? [e.event.key] : [],
+    )
+    expect(evicted).not.toContain('mine')
+    expect(evicted).not.toContain('cleared')
+  })
+})
