@@ -239,6 +239,26 @@ describe('BackplaneBus outbound', () => {
     expect(rec.errors).toHaveLength(1)
   })
 
+  it('never throws from announce, even for garbage: it degrades to cleared', async () => {
+    const fake = fakeBackplane()
+    const { bus, rec } = makeBus(fake.backplane)
+    rec.errors.push = () => {
+      throw new Error('onError itself throws')
+    }
+    await bus.start()
+    for (const garbage of [
+      null,
+      undefined,
+      42,
+      { type: 'bogus' },
+      { type: 'changed', change: 'nope', key: 'k' },
+    ]) {
+      expect(() => bus.announce(garbage as never)).not.toThrow()
+    }
+    await bus.flush()
+    expect(decoded(fake.published[0])).toEqual([{ type: 'cleared' }])
+  })
+
   it('collapses an overflowing queue into exactly one cleared', async () => {
     const fake = fakeBackplane()
     const { bus } = makeBus(fake.backplane, { maxQueue: 5 })

@@ -60,7 +60,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const SHORT_STRING_BYTES = 64
 
 /** Bytes a non-negative integer takes as an LEB128 varint. */
-export function varintSize(value: number): number {
+function varintSize(value: number): number {
   let size = 1
   while (value >= 0x80) {
     value = Math.floor(value / 128)
