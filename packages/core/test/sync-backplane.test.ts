@@ -2,7 +2,7 @@ import { memoryHandle } from '@cacheplane/memory'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type CacheHandle, CacheManager, createBackplaneHub, memoryBackplane } from '../src/index.js'
 import { waitFor } from '../src/testing/wait-for.js'
-import { flakyBackplane, nextEvent } from './sync-fixtures.js'
+import { flakyBackplane, nextEvent, quiesce } from './sync-fixtures.js'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -42,6 +42,7 @@ describe('gaps', () => {
     const { writer, reader, readerMemory, readerTransport } = await pair()
     await writer.set('a', 1)
     await writer.set('b', 2, { region: 'r' })
+    await quiesce([writer, reader])
     expect(await reader.get('a')).toBe(1)
     expect(await reader.get('b', { region: 'r' })).toBe(2)
     const event = nextEvent(reader, 'backplane', (e) => e.type === 'gap')
@@ -56,6 +57,7 @@ describe('gaps', () => {
   it('a recovered gap keeps local handles', async () => {
     const { writer, reader, readerMemory, readerTransport } = await pair()
     await writer.set('a', 1)
+    await quiesce([writer, reader])
     expect(await reader.get('a')).toBe(1)
     const event = nextEvent(reader, 'backplane', (e) => 'gap' in e)
     readerTransport.state.listener?.onGap({ reason: 'resubscribe', recovered: true })
@@ -66,6 +68,7 @@ describe('gaps', () => {
   it("gapPolicy 'keep' keeps local handles", async () => {
     const { writer, reader, readerMemory, readerTransport } = await pair({ gapPolicy: 'keep' })
     await writer.set('a', 1)
+    await quiesce([writer, reader])
     await reader.get('a')
     const event = nextEvent(reader, 'backplane', (e) => 'gap' in e)
     readerTransport.state.listener?.onGap({ reason: 'reconnect', recovered: false })
@@ -111,6 +114,7 @@ describe('outbound failures', () => {
   it('failed publishes are retried and no invalidation is lost', async () => {
     const { writer, reader, readerMemory, flaky } = await pair({ failures: 3 })
     for (const key of ['a', 'b', 'c']) await writer.set(key, 1)
+    await quiesce([writer, reader])
     for (const key of ['a', 'b', 'c']) expect(await reader.get(key)).toBe(1)
     flaky.state.failuresLeft = 3
     for (const key of ['a', 'b', 'c']) await writer.set(key, 2)
@@ -126,6 +130,7 @@ describe('outbound failures', () => {
     const { writer, reader, readerMemory, flaky } = await pair({ maxQueue: 2 })
     const keys = ['k1', 'k2', 'k3', 'k4', 'k5', 'untouched']
     for (const key of keys) await writer.set(key, 1)
+    await quiesce([writer, reader])
     for (const key of keys) expect(await reader.get(key)).toBe(1)
     flaky.state.failuresLeft = 1_000_000 // the transport is down while we write
     for (const key of keys.slice(0, 5)) await writer.set(key, 2)
@@ -141,11 +146,38 @@ describe('outbound failures', () => {
   it('close() flushes what is queued before closing the transport', async () => {
     const { writer, reader, flaky } = await pair()
     await writer.set('k', 1)
+    await quiesce([writer, reader])
     expect(await reader.get('k')).toBe(1)
     flaky.state.failuresLeft = 2
     const heard = nextEvent(reader, 'remove')
     await writer.remove('k')
     await writer.close()
     expect((await heard).origin).toBe('remote')
+  })
+})
+
+describe('start-up', () => {
+  it('calls made before the backplane subscribed count as a gap once it does', async () => {
+    const hub = createBackplaneHub()
+    const inner = memoryBackplane({ hub })
+    let connect!: () => void
+    const gate = new Promise<void>((resolve) => {
+      connect = resolve
+    })
+    const slow = { ...inner, name: inner.name, capabilities: inner.capabilities }
+    slow.connect = async (channel, listener) => {
+      await gate
+      return inner.connect(channel, listener)
+    }
+    const memory = memoryHandle({ name: 'memory' })
+    const cache = new CacheManager({ name: 'c', handles: [memory], backplane: slow })
+    closers.push(() => cache.close())
+    await cache.set('early', 1) // not subscribed yet: a change elsewhere now would be missed
+    const event = nextEvent(cache, 'backplane', (e) => e.type === 'gap')
+    connect()
+    expect(await event).toMatchObject({ action: 'cleared', gap: { reason: 'connect' } })
+    expect(memory.get('early', undefined)).toBeUndefined()
+    await cache.set('late', 1)
+    expect(memory.get('late', undefined)?.value).toBe(1)
   })
 })

@@ -9,7 +9,7 @@ import {
   memoryBackplane,
 } from '../src/index.js'
 import { waitFor } from '../src/testing/wait-for.js'
-import { failingHandle, nextEvent, spyHandle } from './sync-fixtures.js'
+import { failingHandle, nextEvent, quiesce, spyHandle } from './sync-fixtures.js'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -49,6 +49,7 @@ describe('a distributed handle that fails', () => {
   it('does not fail reads a local layer can answer; misses report the error as an event', async () => {
     const { writer, cache, dead } = await withFailingShared()
     await writer.set('warm', 1)
+    await quiesce([writer, cache])
     expect(await cache.get('warm')).toBe(1) // copied into memory
     dead.state.failing = true
     const errors: ErrorPayload[] = []

@@ -1,7 +1,7 @@
 import { memoryHandle } from '@cacheplane/memory'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type CacheHandle, CacheManager, createBackplaneHub, memoryBackplane } from '../src/index.js'
-import { flakyBackplane, holdableHandle, nextEvent } from './sync-fixtures.js'
+import { flakyBackplane, holdableHandle, nextEvent, quiesce } from './sync-fixtures.js'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -36,6 +36,7 @@ describe('the read/invalidate fence', () => {
   it('a value read before a concurrent remote update is returned but not copied up', async () => {
     const { writer, reader, readerMemory, held } = await setup()
     await writer.set('k', 'old')
+    await quiesce([writer, reader])
     const { reached, release } = held.holdNextGet()
     const read = reader.get('k')
     await reached // the lower read has the old value in hand
@@ -52,6 +53,7 @@ describe('the read/invalidate fence', () => {
   it('without an invalidation the lower hit is copied up with the source version and remaining lifetime', async () => {
     const { writer, reader, readerMemory, held } = await setup()
     await writer.set('k', 'v', { expiration: { mode: 'absolute', ttl: 60_000 } })
+    await quiesce([writer, reader])
     const { reached, release } = held.holdNextGet()
     const read = reader.get('k')
     await reached
@@ -87,6 +89,7 @@ describe('the read/invalidate fence', () => {
   it('a gap during the lower read blocks the copy-up', async () => {
     const { writer, reader, readerMemory, held, transport } = await setup()
     await writer.set('k', 'old')
+    await quiesce([writer, reader])
     const { reached, release } = held.holdNextGet()
     const read = reader.get('k')
     await reached

@@ -184,3 +184,19 @@ export function spyHandle(
     },
   })
 }
+
+/**
+ * Waits until every manager has received every message the others sent: after it, no
+ * invalidation is still in flight, so a read's copy-up cannot be undone by a late one.
+ */
+export async function quiesce(managers: readonly CacheManager<unknown>[]): Promise<void> {
+  const { waitFor } = await import('../src/testing/wait-for.js')
+  await waitFor(
+    () => {
+      const sent = managers.map((m) => m.stats().backplane?.messagesSent ?? 0)
+      const total = sent.reduce((a, b) => a + b, 0)
+      return managers.every((m, i) => (m.stats().backplane?.messagesReceived ?? 0) >= total - sent[i]!)
+    },
+    { message: 'every message delivered' },
+  )
+}

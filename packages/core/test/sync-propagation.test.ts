@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../src/testing/wait-for.js'
-import { type Cluster, cluster, nextEvent } from './sync-fixtures.js'
+import { type Cluster, cluster, nextEvent, quiesce } from './sync-fixtures.js'
 
 let c: Cluster | undefined
 afterEach(async () => {
@@ -16,6 +16,7 @@ describe.each([
     c = await cluster(3)
     const [a, b, cc] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0], (typeof c.managers)[0]]
     await a.set('k', 1, { region })
+    await quiesce(c.managers)
     expect(await b.get('k', { region })).toBe(1) // from shared, copied up
     expect(await cc.get('k', { region })).toBe(1)
     const hitB = nextEvent(b, 'get')
@@ -33,6 +34,7 @@ describe.each([
     c = await cluster(2)
     const [a, b] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0]]
     if (op !== 'add') await a.set('k', 1, { region })
+    await quiesce(c.managers)
     expect(await b.get('k', { region })).toBe(op === 'add' ? undefined : 1)
     const localEvent = nextEvent(a, op === 'remove' ? 'remove' : op)
     const remoteEvent = nextEvent(b, op === 'remove' ? 'remove' : op)
