@@ -57,7 +57,14 @@ export function resolveConnection(what: string, options: RedisConnectionOptions)
   if (options.commandTimeoutMs !== undefined && !(options.commandTimeoutMs > 0)) {
     throw new InvalidOptionsError(`${what}: 'commandTimeoutMs' must be a positive number of ms`)
   }
-  if (options.client !== undefined) return { client: options.client, owned: false }
+  if (options.client !== undefined) {
+    if (options.commandTimeoutMs !== undefined) {
+      throw new InvalidOptionsError(
+        `${what}: 'commandTimeoutMs' applies to connections cacheplane opens; set 'commandTimeout' on your client instead`,
+      )
+    }
+    return { client: options.client, owned: false }
+  }
   const client = open(options)
   // Failures reach core through the commands that fail; without a listener ioredis would
   // also print every reconnect attempt as an "unhandled error event".

@@ -6,6 +6,7 @@ import {
   cacheKeyPrefix,
 } from '@cacheplane/core'
 import { randomKey } from '@cacheplane/core/testing'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisHandle } from '../src/index.js'
 import type { RedisClient } from '../src/redis-connection.js'
