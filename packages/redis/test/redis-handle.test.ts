@@ -261,6 +261,9 @@ describe('redisHandle options', () => {
     expect(() => redisHandle({ url: 'redis://127.0.0.1:1', configureServer: true })).toThrow(
       InvalidOptionsError,
     )
+    const client = new Redis({ lazyConnect: true })
+    expect(() => redisHandle({ client, commandTimeoutMs: 100 })).toThrow(/commandTimeout/)
+    client.disconnect()
   })
 
   it('declares its capabilities', () => {
