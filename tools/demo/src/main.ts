@@ -89,6 +89,7 @@ async function main() {
   const where = isInProcess(topology) ? 'in this process' : 'as separate processes'
   console.log(`cacheplane demo: instances A, B and C ${where}, cache '${cacheName}'`)
   console.log(`each: ${describeTopology(topology)}`)
+  timeline.begin()
   try {
     await runScenario(timeline, [instances[0]!, instances[1]!, instances[2]!])
     timeline.summary()

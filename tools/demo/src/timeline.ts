@@ -3,13 +3,18 @@ import { type Heard, now } from './instance.js'
 
 /** Collects what instances heard and prints steps as they happen. */
 export class Timeline {
-  readonly #start = now()
+  #start = now()
   readonly #heard: Heard[] = []
   readonly #propagation: number[] = []
   readonly #out: (line: string) => void
 
   constructor(out: (line: string) => void = console.log) {
     this.#out = out
+  }
+
+  /** Starts the clock: times are printed relative to this moment. */
+  begin(): void {
+    this.#start = now()
   }
 
   /** Records a remote change an instance heard. */
