@@ -27,6 +27,7 @@ import { keyId, SingleFlight } from './single-flight.js'
 import type { CacheStats, HandleStats } from './stats.js'
 import { MISS } from './item-codec.js'
 import { SyncEngine } from './sync-engine.js'
+import { instrumentTracing } from './tracing.js'
 import { WriteFanout } from './write-fanout.js'
 import { checkExpiration, checkKey, checkNonNegativeInteger, checkRegion, checkValue } from './validation.js'
 import { type UpdateResult, WriteLoops } from './write-loops.js'
@@ -150,7 +151,7 @@ export class CacheManager<V = unknown> {
 
   /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */
   async update(key: string, fn: (value: V) => V | Promise<V>, options?: UpdateOptions): Promise<V> {
-    return unwrap(key, await this.tryUpdate(key, fn, options))
+    return unwrap(key, await this.#tryUpdate(key, fn, options))
   }
 
   /** Like {@link update}, but reports `missing`, `conflict` or `factory-returned-undefined` instead of throwing. */
@@ -159,6 +160,10 @@ export class CacheManager<V = unknown> {
     fn: (value: V) => V | Promise<V>,
     options?: UpdateOptions,
   ): Promise<UpdateResult<V>> {
+    return this.#tryUpdate(key, fn, options)
+  }
+
+  async #tryUpdate(key: string, fn: (value: V) => V | Promise<V>, options: UpdateOptions | undefined) {
     const region = await this.#checkRead(key, options)
     if (options?.expiration !== undefined) checkExpiration(options.expiration)
     if (typeof fn !== 'function') throw new InvalidOptionsError('update needs a function')
@@ -345,3 +350,5 @@ function unwrap<V>(key: string, result: UpdateResult<V>): V {
     throw new UpdateConflictError(`'${key}' kept changing; update retries exhausted`)
   throw new FactoryUndefinedError(`the update function returned undefined for '${key}'`)
 }
+
+instrumentTracing(CacheManager.prototype)
