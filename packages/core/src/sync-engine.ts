@@ -43,6 +43,7 @@ import { fitItem } from './expiration.js'
 import type { InvalidationFence, FenceTicket } from './invalidation-fence.js'
 import { attempt, type Layer, reportError, wrapHandleError } from './layer.js'
 import { keyId } from './single-flight.js'
+import { SlidingToucher } from './sliding-touch.js'
 
 /** What a gap policy decides: clear the local handles or keep them. */
 export type GapAction = 'clear' | 'keep'
@@ -73,9 +74,6 @@ export interface SyncEngineOptions {
   readonly slidingTouchRatio: number
 }
 
-// Last touch per key of sliding items; bounded by resetting (a reset costs a few extra touches).
-const MAX_TOUCH_TRACKED = 10_000
-
 /** Reads, writes and remote messages across the levels of one manager. */
 export class SyncEngine {
   readonly layers: readonly Layer[]
@@ -86,9 +84,7 @@ export class SyncEngine {
   announcer: Announcer | undefined
   readonly #emitter: CacheEmitter
   readonly #gapPolicy: GapPolicy
-  readonly #touchRatio: number
-  readonly #touchLayers: readonly Layer[]
-  readonly #lastTouch = new Map<string, number>()
+  readonly #touch: SlidingToucher
   readonly #fastTop: boolean
 
   constructor(options: SyncEngineOptions) {
@@ -98,8 +94,7 @@ export class SyncEngine {
     this.fence = options.fence
     this.#emitter = options.emitter
     this.#gapPolicy = options.gapPolicy
-    this.#touchRatio = options.slidingTouchRatio
-    this.#touchLayers = options.layers.filter((l) => l.index > 0 && !l.local && l.handle.touch !== undefined)
+    this.#touch = new SlidingToucher(options.layers, options.slidingTouchRatio, options.emitter)
     this.#fastTop = this.top.sync && this.top.breaker === undefined
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
   }
@@ -134,7 +129,8 @@ export class SyncEngine {
     const value = top.bytes ? this.codec.decode(top, item) : item.value
     if (value === MISS) return MISS
     top.stats.hits++
-    if (item.mode === 'sliding' && this.#touchLayers.length !== 0) this.#touchBelow(key, region, item.ttl)
+    if (item.mode === 'sliding' && this.#touch.layers.length !== 0)
+      this.#touch.touchBelow(key, region, item.ttl)
     if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: 0, handle: top.name })
     return value
   }
@@ -195,7 +191,7 @@ export class SyncEngine {
   ): Promise<void> {
     const now = Date.now()
     const source = this.layers[from]!
-    if (stored.mode === 'sliding' && !source.local) this.#noteTouched(keyId(key, region), now)
+    if (stored.mode === 'sliding' && !source.local) this.#touch.noteTouched(keyId(key, region), now)
     for (let j = from - 1; j >= 0; j--) {
       const layer = this.layers[j]!
       let payload: unknown = value
@@ -212,6 +208,11 @@ export class SyncEngine {
       if (await attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false))
         layer.stats.adds++
     }
+  }
+
+  /** Forgets the sliding last-touch times (after a clear). */
+  forgetTouches(): void {
+    this.#touch.forget()
   }
 
   /** Decodes a stored item of a bytes level; a corrupt item is reported and reads as {@link MISS}. */
@@ -308,7 +309,7 @@ export class SyncEngine {
 
   #clearLocal(region: string | undefined, remote: boolean): void {
     this.fence.invalidateAll()
-    this.#lastTouch.clear()
+    this.#touch.forget()
     for (const layer of this.layers) {
       if (layer.local) {
         const operation = region === undefined ? 'clear' : 'clearRegion'
@@ -327,24 +328,4 @@ export class SyncEngine {
   }
 
   /** Sliding item served from above: extend the distributed copies, at most once per ratio of the TTL. */
-  #touchBelow(key: string, region: string | undefined, ttl: number): void {
-    const id = keyId(key, region)
-    const now = Date.now()
-    const last = this.#lastTouch.get(id)
-    if (last !== undefined && now - last < ttl * this.#touchRatio) return
-    this.#noteTouched(id, now)
-    for (const layer of this.#touchLayers) {
-      void attempt(this.#emitter, layer, 'touch', (h) => h.touch!(key, region), false)
-    }
-  }
-
-  /** Forgets every last-touch time (after a clear). */
-  forgetTouches(): void {
-    this.#lastTouch.clear()
-  }
-
-  #noteTouched(id: string, now: number): void {
-    if (this.#lastTouch.size >= MAX_TOUCH_TRACKED) this.#lastTouch.clear()
-    this.#lastTouch.set(id, now)
-  }
 }
