@@ -1,12 +1,38 @@
 import type { ExpirationMode, StoredItem } from '@cacheplane/core'
 
 /**
+ * Timestamps are kept as ms offsets from this instant. Offsets of times within ~24 days
+ * of it are small integers that V8 stores inside the object, where absolute epoch ms
+ * (~1.7e12) would each cost a separate 16-byte heap number: two per entry.
+ */
+export const TIME_BASE = Date.now()
+
+/**
+ * The offset of an epoch-ms time from TIME_BASE, as a small integer when it fits: the
+ * result of double arithmetic is a heap number even when integral, and `| 0` is what
+ * turns it back into an unboxed one.
+ */
+export function timeOffset(epochMs: number): number {
+  const offset = epochMs - TIME_BASE
+  const small = offset | 0
+  return small === offset ? small : offset
+}
+
+/** `offset + ms` kept unboxed when it fits (see {@link timeOffset}). */
+export function addMs(offset: number, ms: number): number {
+  const sum = offset + ms
+  const small = sum | 0
+  return small === sum ? small : sum
+}
+
+/**
  * One cached item, and at the same time the `StoredItem` that `get` returns: a hit
- * allocates nothing. Callers see it through the read-only `StoredItem` type; the
- * handle keeps its LRU links and bookkeeping on it.
+ * allocates nothing. Callers see it through the read-only `StoredItem` type (and read
+ * its properties; `expiresAt` and `created` are getters); the handle keeps its LRU links
+ * on it.
  *
- * Every field is initialised in the one constructor, in the same order, so all
- * entries share one hidden class and the hot path stays monomorphic.
+ * Every field is initialised in the one constructor, in the same order, so all entries
+ * share one hidden class and the hot path stays monomorphic.
  */
 export class MemoryEntry<V> implements StoredItem<V> {
   /** The stored value (bytes in distributed mode). */
@@ -15,18 +41,16 @@ export class MemoryEntry<V> implements StoredItem<V> {
   mode: ExpirationMode
   /** TTL in ms; 0 for 'none'. */
   ttl: number
-  /** Epoch ms when the item expires; 0 = never (no clock read for such items). */
-  expiresAt: number
-  /** Epoch ms when the item was written. */
-  created: number
+  /** Expiry as an offset from TIME_BASE; null = never (the hot path then reads no clock). */
+  expiry: number | null
+  /** Creation time as an offset from TIME_BASE. */
+  born: number
   /** Version, bumped by every write. */
-  version: number
+  readonly version: number
   /** Key, kept so LRU eviction can delete the map entry. */
   readonly key: string
   /** Region, kept so LRU eviction finds the right map (and for evict listeners). */
   readonly region: string | undefined
-  /** Size counted against `maxBytes` (0 when no byte bound is set). */
-  readonly size: number
   /** Neighbour towards the most recently used end (the sentinel at the head). */
   newer: MemoryEntry<V>
   /** Neighbour towards the least recently used end (the sentinel at the tail). */
@@ -41,20 +65,33 @@ export class MemoryEntry<V> implements StoredItem<V> {
     expiresAt: number,
     created: number,
     version: number,
-    size: number,
   ) {
     this.value = value
     this.mode = mode
     this.ttl = ttl
-    this.expiresAt = expiresAt
-    this.created = created
+    // Storing a non-number first makes V8 keep these fields "tagged" for good: in-range
+    // offsets stay unboxed integers, and an odd out-of-range time boxes only itself
+    // instead of switching every entry to boxed doubles.
+    this.expiry = null
+    this.expiry = expiresAt === 0 ? null : timeOffset(expiresAt)
+    this.born = null as unknown as number
+    this.born = timeOffset(created)
     this.version = version
     this.key = key
     this.region = region
-    this.size = size
     // A fresh entry links to itself until it is put into the list: the fields are never
     // undefined, which keeps their type (and V8's field representation) a plain object.
     this.newer = this
     this.older = this
+  }
+
+  /** When the item expires, epoch ms; 0 = never. */
+  get expiresAt(): number {
+    return this.expiry === null ? 0 : this.expiry + TIME_BASE
+  }
+
+  /** When the item was written, epoch ms. */
+  get created(): number {
+    return this.born + TIME_BASE
   }
 }

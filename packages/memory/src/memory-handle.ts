@@ -19,7 +19,7 @@ import type {
   UpdateOutcome,
 } from '@cacheplane/core'
 import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
-import { MemoryEntry } from './memory-entry.js'
+import { addMs, MemoryEntry, TIME_BASE, timeOffset } from './memory-entry.js'
 import {
   type MemoryHandleOptions,
   type ResolvedMemoryOptions,
@@ -89,6 +89,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   private readonly maxEntries: number
   private readonly maxBytes: number
   private readonly sizeOf: ((value: V) => number) | undefined
+  // Sizes live beside the entries, and only with a byte bound: entries stay small without one.
+  private readonly sizes: Map<MemoryEntry<V>, number> | undefined
   private listeners: EvictListener[] = []
   private timer: ReturnType<typeof setInterval> | undefined
   private boundTo: string | undefined
@@ -98,6 +100,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     this.maxEntries = options.maxEntries
     this.maxBytes = options.maxBytes
     this.sizeOf = options.sizeOf
+    this.sizes = options.sizeOf === undefined ? undefined : new Map()
     this.capabilities = Object.freeze({
       distributed: options.distributed,
       bytes: options.distributed,
@@ -108,7 +111,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       clearRegion: 'native',
       synchronous: true,
     })
-    this.head = new MemoryEntry<V>('', undefined, undefined as V, 'none', 0, 0, 0, 0, 0)
+    this.head = new MemoryEntry<V>('', undefined, undefined as V, 'none', 0, 0, TIME_BASE, 0)
     if (options.sweepIntervalMs > 0) {
       // unref: a cache must never keep the process alive.
       this.timer = setInterval(() => this.sweep(), options.sweepIntervalMs)
@@ -127,15 +130,16 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   get(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     const entry = region === undefined ? this.root.get(key) : this.regions.get(region)?.get(key)
     if (entry === undefined) return undefined
-    // expiresAt 0 = never expires: no clock read at all for such items.
-    if (entry.expiresAt !== 0) {
-      const now = Date.now()
-      if (now >= entry.expiresAt) {
+    // null = never expires: no clock read at all for such items.
+    const expiry = entry.expiry
+    if (expiry !== null) {
+      const now = Date.now() - TIME_BASE
+      if (now >= expiry) {
         this.drop(entry)
         this.emit(entry, 'expired')
         return undefined
       }
-      if (entry.mode === 'sliding') entry.expiresAt = now + entry.ttl
+      if (entry.mode === 'sliding') entry.expiry = addMs(now, entry.ttl)
     }
     if (this.head.older !== entry) this.toFront(entry)
     return entry
@@ -177,7 +181,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const entry = this.find(key, region)
     if (entry === undefined) return false
     this.drop(entry)
-    if (isExpired(entry, Date.now())) {
+    if (isExpired(entry, Date.now() - TIME_BASE)) {
       this.emit(entry, 'expired')
       return false
     }
@@ -195,20 +199,21 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     if (entry === undefined) return false
     entry.mode = mode
     entry.ttl = mode === 'none' ? 0 : ttl
-    entry.expiresAt = mode === 'none' ? 0 : expiresAt
+    entry.expiry = mode === 'none' || expiresAt === 0 ? null : timeOffset(expiresAt)
     return true
   }
 
   touch(key: string, region: string | undefined): boolean {
     const entry = this.live(key, region)
     if (entry === undefined) return false
-    if (entry.mode === 'sliding') entry.expiresAt = Date.now() + entry.ttl
+    if (entry.mode === 'sliding') entry.expiry = addMs(Date.now() - TIME_BASE, entry.ttl)
     return true
   }
 
   clear(): void {
     this.root.clear()
     this.regions.clear()
+    this.sizes?.clear()
     this.head.newer = this.head
     this.head.older = this.head
     this.count = 0
@@ -257,7 +262,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 
   sweep(): number {
-    const now = Date.now()
+    const now = Date.now() - TIME_BASE
     // Collect first, drop after: a listener may change the list while we walk it.
     const expired: MemoryEntry<V>[] = []
     for (let entry = this.head.older; entry !== this.head; entry = entry.older) {
@@ -281,7 +286,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   /** The unexpired entry under a key; an expired one is dropped (and reported) on the way. */
   private live(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     const entry = this.find(key, region)
-    if (entry === undefined || entry.expiresAt === 0 || Date.now() < entry.expiresAt) return entry
+    if (entry === undefined || entry.expiry === null || Date.now() - TIME_BASE < entry.expiry) return entry
     this.drop(entry)
     this.emit(entry, 'expired')
     return undefined
@@ -304,7 +309,6 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       none ? 0 : item.expiresAt,
       item.created,
       version,
-      size,
     )
     let map = region === undefined ? this.root : this.regions.get(region)
     if (map === undefined) {
@@ -316,10 +320,13 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       this.count++
     } else {
       this.unlinkList(previous)
-      this.totalBytes -= previous.size
+      this.forgetSize(previous)
     }
     map.set(key, entry)
-    this.totalBytes += size
+    if (this.sizes !== undefined) {
+      this.sizes.set(entry, size)
+      this.totalBytes += size
+    }
     this.linkFront(entry)
     if (this.count > this.maxEntries || this.totalBytes > this.maxBytes) this.evictCold()
   }
@@ -348,7 +355,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     while (this.count > this.maxEntries || this.totalBytes > this.maxBytes) {
       const coldest = this.head.newer
       this.drop(coldest)
-      if (coldest.expiresAt !== 0 && now === 0) now = Date.now()
+      if (coldest.expiry !== null && now === 0) now = Date.now() - TIME_BASE
       this.emit(coldest, isExpired(coldest, now) ? 'expired' : 'evicted')
     }
   }
@@ -371,7 +378,13 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   private unlink(entry: MemoryEntry<V>): void {
     this.unlinkList(entry)
     this.count--
-    this.totalBytes -= entry.size
+    this.forgetSize(entry)
+  }
+
+  private forgetSize(entry: MemoryEntry<V>): void {
+    if (this.sizes === undefined) return
+    this.totalBytes -= this.sizes.get(entry) ?? 0
+    this.sizes.delete(entry)
   }
 
   private unlinkList(entry: MemoryEntry<V>): void {
@@ -400,6 +413,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 }
 
+/** `now` is an offset from TIME_BASE, like `entry.expiry`. */
 function isExpired(entry: MemoryEntry<unknown>, now: number): boolean {
-  return entry.expiresAt !== 0 && now >= entry.expiresAt
+  return entry.expiry !== null && now >= entry.expiry
 }

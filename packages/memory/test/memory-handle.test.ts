@@ -200,6 +200,38 @@ describe('memoryHandle writes', () => {
     expect(h.get('a', undefined)?.version).toBe(2)
   })
 
+  test('timestamps far from now (copies of old items, long TTLs) are kept exactly', () => {
+    const h = handle<string>()
+    const day = 24 * 60 * 60 * 1000
+    const created = Date.now() - 400 * day
+    const expiresAt = Date.now() + 3650 * day + 0.5
+    h.set('old', undefined, { value: 'v', mode: 'absolute', ttl: 4050 * day, expiresAt, created })
+    expect(h.get('old', undefined)).toMatchObject({ created, expiresAt, ttl: 4050 * day })
+    const now = Date.now()
+    h.set('recent', undefined, {
+      value: 'v',
+      mode: 'absolute',
+      ttl: 1_000,
+      expiresAt: now + 1_000,
+      created: now,
+    })
+    expect(h.get('recent', undefined)).toMatchObject({ created: now, expiresAt: now + 1_000 })
+    expect(h.get('old', undefined)?.expiresAt).toBe(expiresAt)
+  })
+
+  test('byte accounting returns to zero after remove, clearRegion and clear', () => {
+    const h = handle<string>({ maxBytes: 1_000, sizeOf: (v) => v.length })
+    h.set('a', undefined, forever('aaa'))
+    h.set('b', 'r', forever('bb'))
+    h.set('c', undefined, forever('c'))
+    expect(h.bytes).toBe(6)
+    h.remove('a', undefined)
+    h.clearRegion('r')
+    expect(h.bytes).toBe(1)
+    h.clear()
+    expect(h.bytes).toBe(0)
+  })
+
   test('add and set treat an expired item as absent', () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const h = handle<string>()
