@@ -7,16 +7,20 @@ const MAX_DELAY_MS = 2000
 /** A (S)SUBSCRIBE that got no answer in this time counts as failed (a MOVED reply leaves ioredis waiting). */
 const SUBSCRIBE_TIMEOUT_MS = 5000
 
-/** How to open a fresh subscriber connection (not yet connected, reconnection off). */
-export type SubscriberFactory = () => Promise<Redis>
+/** A fresh subscriber connection (not yet connected, reconnection off) and whether to use sharded pub/sub on it. */
+export interface Subscriber {
+  readonly connection: Redis
+  readonly sharded: boolean
+}
+
+/** How to open a subscriber (for sharded pub/sub: to the slot's current master). */
+export type SubscriberFactory = () => Promise<Subscriber>
 
 /** Options of a {@link PubSubSubscription}. */
 export interface PubSubSubscriptionOptions {
   /** The channel. */
   readonly channel: string
-  /** SSUBSCRIBE / `smessageBuffer` instead of SUBSCRIBE / `messageBuffer`. */
-  readonly sharded: boolean
-  /** Opens a subscriber connection to the right server (for sharded pub/sub: the slot's current master). */
+  /** Opens a subscriber connection to the right server; `sharded` selects SSUBSCRIBE over SUBSCRIBE. */
   readonly open: SubscriberFactory
   /** Where frames, gaps and states go. */
   readonly listener: BackplaneListener
@@ -80,8 +84,8 @@ export class PubSubSubscription {
   }
 
   async #subscribe(): Promise<void> {
-    const { channel, sharded, listener } = this.#options
-    const connection = await this.#options.open()
+    const { channel, listener } = this.#options
+    const { connection, sharded } = await this.#options.open()
     let lost = false
     const drop = (reason: string) => {
       if (lost) return
@@ -134,7 +138,7 @@ export class PubSubSubscription {
             this.#options.listener.onGap({
               reason,
               recovered: false,
-              detail: `the ${this.#options.sharded ? 'sharded ' : ''}subscription to '${this.#options.channel}' was re-established`,
+              detail: `the subscription to '${this.#options.channel}' was re-established`,
             })
           }
         },

@@ -1,10 +1,10 @@
 import type { Backplane, BackplaneCapabilities, BackplaneListener } from '@cacheplane/core'
 import { InvalidOptionsError } from '@cacheplane/core'
-import type { Redis, RedisOptions } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
 import { Redis as RedisClient } from 'ioredis'
 import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
 import { keySlot } from './key-slot.js'
-import { PubSubSubscription } from './pubsub-subscription.js'
+import { PubSubSubscription, type Subscriber } from './pubsub-subscription.js'
 import { closeClient, isCluster, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
 
 /** Options of {@link redisBackplane}: a connection plus the pub/sub flavour. */
@@ -50,21 +50,30 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
   }
   const { client, owned } = resolveConnection('redisBackplane', options)
   let channel: string | undefined
-  let sharded = false
   let subscription: PubSubSubscription | undefined
   let closed = false
+  let decision: Promise<boolean> | undefined
 
-  async function useSharded(): Promise<boolean> {
-    if (shardedOption !== 'auto') return shardedOption
-    if (!isCluster(client)) return false
-    return majorVersion(await client.info('server')) >= 7
+  /** Sharded or not, decided once Redis answered (retried while it does not). */
+  function useSharded(): Promise<boolean> {
+    if (shardedOption !== 'auto') return Promise.resolve(shardedOption)
+    if (!isCluster(client)) return Promise.resolve(false)
+    decision ??= client.info('server').then(
+      (info) => majorVersion(info) >= 7,
+      (error: unknown) => {
+        decision = undefined
+        throw error
+      },
+    )
+    return decision
   }
 
-  async function openSubscriber(target: string): Promise<Redis> {
-    if (!isCluster(client)) return client.duplicate(SUBSCRIBER_OPTIONS)
+  async function openSubscriber(target: string): Promise<Subscriber> {
+    const sharded = await useSharded()
+    if (!isCluster(client)) return { connection: client.duplicate(SUBSCRIBER_OPTIONS), sharded }
     // Plain pub/sub works on any node of a cluster; sharded pub/sub only on the slot's owner.
     const owner = await slotOwner(client, keySlot(target))
-    return new RedisClient({ ...nodeOptions(client, owner), ...SUBSCRIBER_OPTIONS })
+    return { connection: new RedisClient({ ...nodeOptions(client, owner), ...SUBSCRIBER_OPTIONS }), sharded }
   }
 
   return {
@@ -76,21 +85,16 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
       if (channel !== undefined)
         throw new InvalidOptionsError(`redisBackplane '${name}' is already connected`)
       channel = target
-      sharded = await useSharded()
-      subscription = new PubSubSubscription({
-        channel: target,
-        sharded,
-        listener,
-        open: () => openSubscriber(target),
-      })
+      subscription = new PubSubSubscription({ channel: target, listener, open: () => openSubscriber(target) })
       await subscription.start()
     },
 
     async publish(frame: Uint8Array): Promise<void> {
       if (channel === undefined)
         throw new InvalidOptionsError(`redisBackplane '${name}': publish before connect`)
+      if (closed) throw new InvalidOptionsError(`redisBackplane '${name}' is closed`)
       const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
-      if (sharded) await client.spublish(channel, bytes)
+      if (await useSharded()) await client.spublish(channel, bytes)
       else if (isCluster(client))
         await (masterForSlot(client, keySlot(channel)) ?? client).publish(channel, bytes)
       else await client.publish(channel, bytes)

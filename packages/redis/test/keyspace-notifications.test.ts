@@ -1,5 +1,7 @@
 import { InvalidOptionsError } from '@cacheplane/core'
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
+import { startRedis } from '@cacheplane/test-servers'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisHandle } from '../src/index.js'
 import { type Instance, startInstance } from './manager-fixture.js'
@@ -74,5 +76,37 @@ describe.each(topologies)('keyspace notifications on $name Redis', (topology) =>
     )
     expect(evicted).not.toContain('mine')
     expect(evicted).not.toContain('cleared')
+  })
+})
+
+describe('keyspace notifications when Redis evicts under maxmemory', () => {
+  it('reports evictions with reason evicted', async () => {
+    // A server of its own: a memory limit on the shared one would evict other tests' keys.
+    const server = await startRedis()
+    const admin = new Redis(server.url)
+    const cleanups: Array<() => Promise<unknown>> = [() => server.stop(), () => closeAll([admin])]
+    try {
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1])
+      await admin.config('SET', 'maxmemory-policy', 'allkeys-lru')
+      await admin.config('SET', 'maxmemory', String(used + 2 * 1024 * 1024))
+      const instance = await startInstance({ url: server.url }, randomKey('ks'), {
+        keyspaceNotifications: true,
+        configureServer: true,
+      })
+      cleanups.push(() => instance.cache.close())
+      const blob = 'x'.repeat(64 * 1024)
+      let written = 0
+      await waitFor(
+        async () => {
+          await instance.cache.set(`k${written++}`, blob, { region: 'big' })
+          return instance.events.some((e) => e.name === 'evict' && e.event.reason === 'evicted')
+        },
+        { timeoutMs: 15_000, intervalMs: 1, message: 'an eviction under maxmemory' },
+      )
+      const evicted = instance.events.find((e) => e.name === 'evict' && e.event.reason === 'evicted')
+      expect(evicted?.event).toMatchObject({ region: 'big', handle: 'redis' })
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup()
+    }
   })
 })

@@ -46,9 +46,9 @@ export interface Instance {
 export async function startInstance(
   connection: RedisConnectionOptions,
   name: string,
-  extra: Partial<CacheManagerOptions> & { keyspaceNotifications?: boolean } = {},
+  extra: Partial<CacheManagerOptions> & { keyspaceNotifications?: boolean; configureServer?: boolean } = {},
 ): Promise<Instance> {
-  const { keyspaceNotifications, ...managerOptions } = extra
+  const { keyspaceNotifications, configureServer, ...managerOptions } = extra
   const cache = new CacheManager<unknown>({
     name,
     handles: [
@@ -56,6 +56,7 @@ export async function startInstance(
       redisHandle({
         ...connection,
         ...(keyspaceNotifications === undefined ? {} : { keyspaceNotifications }),
+        ...(configureServer === undefined ? {} : { configureServer }),
       }),
     ],
     backplane: redisBackplane(connection),

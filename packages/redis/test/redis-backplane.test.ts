@@ -1,11 +1,11 @@
 import { InvalidOptionsError } from '@cacheplane/core'
 import { randomKey, waitFor } from '@cacheplane/core/testing'
-import { freePort } from '@cacheplane/test-servers'
+import { freePort, startTcpProxy } from '@cacheplane/test-servers'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisBackplane } from '../src/index.js'
 import type { RedisClient } from '../src/redis-connection.js'
 import { RecordingListener } from './recording-listener.js'
-import { closeAll, mastersOf, topologies } from './topologies.js'
+import { closeAll, mastersOf, standalone, topologies } from './topologies.js'
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 
@@ -113,6 +113,30 @@ describe('redisBackplane failures and options', () => {
     await expect(backplane.publish(bytes('x'))).rejects.toThrow()
     expect(Date.now() - started).toBeLessThan(5_000)
     await backplane.close()
+  })
+
+  it('keeps trying after a failed first connect and reports the late subscription as a gap', async () => {
+    const url = new URL(standalone.options().url ?? '')
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
+    proxy.cut()
+    const options = { url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 500 }
+    const late = redisBackplane(options)
+    const peer = redisBackplane({ url: standalone.options().url ?? '' })
+    const listener = new RecordingListener()
+    try {
+      await expect(late.connect('cacheplane:late', listener)).rejects.toThrow()
+      await peer.connect('cacheplane:late', new RecordingListener())
+      proxy.heal()
+      await waitFor(() => listener.gaps.length === 1, { timeoutMs: 10_000, message: 'the late subscription' })
+      expect(listener.gaps[0]).toMatchObject({ reason: 'reconnect', recovered: false })
+      expect(listener.states).toEqual(['connected'])
+      await peer.publish(bytes('hello'))
+      await waitFor(() => listener.texts().includes('hello'), { message: 'a frame on the late subscription' })
+    } finally {
+      await late.close()
+      await peer.close()
+      await proxy.close()
+    }
   })
 
   it('validates its options', () => {
