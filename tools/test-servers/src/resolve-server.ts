@@ -1,6 +1,6 @@
 import { findBinary } from './binaries.js'
 import { containerRuntimeAvailable } from './container-runtime.js'
-import { type ContainerSpec, startContainerServer } from './container-server.js'
+import type { ContainerSpec } from './container-server.js'
 import { missingServerError } from './missing-server-error.js'
 import { type ProcessSpec, startProcessServer } from './process-server.js'
 import { externalServer, type RunningServer } from './running-server.js'
@@ -32,7 +32,11 @@ export async function resolveServer(kind: ServerKind): Promise<RunningServer> {
 
 /** A container when an engine answers, else the local binary; ignores the environment override. */
 export async function startOwnServer(kind: ServerKind): Promise<RunningServer> {
-  if (await containerRuntimeAvailable()) return startContainerServer(kind.container())
+  if (await containerRuntimeAvailable()) {
+    // Loaded only when needed: testcontainers pulls in a large dependency tree.
+    const { startContainerServer } = await import('./container-server.js')
+    return startContainerServer(kind.container())
+  }
   const binary = findBinary(kind.binaryName)
   if (binary === undefined) throw missingServerError(kind.name, kind.binaryName, kind.envName)
   return startProcessServer(kind.process(binary))

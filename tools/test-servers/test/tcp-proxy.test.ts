@@ -1,0 +1,158 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { startTcpProxy, type TcpProxy } from '../src/index.js'
+import { refuses } from './probe-helpers.js'
+
+/** A target that records what it receives and lets the test talk back on each connection. */
+interface Target {
+  port: number
+  sockets: Socket[]
+  received(): string
+  close(): Promise<void>
+}
+
+async function startTarget(): Promise<Target> {
+  const sockets: Socket[] = []
+  let text = ''
+  const server: Server = createServer((socket) => {
+    sockets.push(socket)
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      text += chunk
+    })
+    socket.on('error', () => {})
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no address')
+  return {
+    port: address.port,
+    sockets,
+    received: () => text,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** A client connection through the proxy that records what it receives and whether it closed. */
+async function openClient(proxy: TcpProxy) {
+  const socket = connect({ host: proxy.host, port: proxy.port })
+  let text = ''
+  let closed = false
+  socket.setEncoding('utf8')
+  socket.on('data', (chunk: string) => {
+    text += chunk
+  })
+  socket.on('error', () => {})
+  socket.on('close', () => {
+    closed = true
+  })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve())
+    socket.once('error', reject)
+  })
+  return { socket, received: () => text, closed: () => closed }
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Lets a window pass in which something must NOT happen (the only way to observe absence). */
+const quietWindow = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+let target: Target
+let proxy: TcpProxy
+
+beforeEach(async () => {
+  target = await startTarget()
+  proxy = await startTcpProxy({ host: '127.0.0.1', port: target.port })
+})
+
+afterEach(async () => {
+  await proxy.close()
+  await target.close()
+})
+
+describe('startTcpProxy', () => {
+  it('forwards data in both directions', async () => {
+    expect(proxy.host).toBe('127.0.0.1')
+    const client = await openClient(proxy)
+    client.socket.write('ping')
+    await until(() => target.received() === 'ping', 'the target to receive ping')
+    target.sockets[0]!.write('pong')
+    await until(() => client.received() === 'pong', 'the client to receive pong')
+    client.socket.destroy()
+  })
+
+  it('stall() holds data both ways and heal() delivers it in order', async () => {
+    const client = await openClient(proxy)
+    client.socket.write('a')
+    await until(() => target.received() === 'a', 'the first byte')
+    proxy.stall()
+    client.socket.write('b')
+    client.socket.write('c')
+    target.sockets[0]!.write('x')
+    await quietWindow(200)
+    expect(target.received()).toBe('a')
+    expect(client.received()).toBe('')
+    expect(client.closed()).toBe(false)
+    proxy.heal()
+    await until(() => target.received() === 'abc', 'held client bytes')
+    await until(() => client.received() === 'x', 'held server bytes')
+    client.socket.destroy()
+  })
+
+  it('a connection opened during a stall is held too, then works', async () => {
+    proxy.stall()
+    const client = await openClient(proxy)
+    client.socket.write('late')
+    await quietWindow(200)
+    expect(target.received()).toBe('')
+    proxy.heal()
+    await until(() => target.received() === 'late', 'the held bytes of the new connection')
+    client.socket.destroy()
+  })
+
+  it('cut() closes open connections and refuses new ones until heal()', async () => {
+    const client = await openClient(proxy)
+    client.socket.write('before')
+    await until(() => target.received() === 'before', 'the first write')
+    proxy.cut()
+    await until(() => client.closed(), 'the open connection to be cut')
+    await until(
+      () => target.sockets[0]!.destroyed || target.sockets[0]!.readableEnded,
+      'the server side to close',
+    )
+    const refused = await openClient(proxy)
+    await until(() => refused.closed(), 'a new connection to be dropped')
+    expect(target.sockets).toHaveLength(1)
+    proxy.heal()
+    const healed = await openClient(proxy)
+    healed.socket.write('after')
+    await until(() => target.received() === 'beforeafter', 'a write after heal')
+    healed.socket.destroy()
+  })
+
+  it('close() stops listening', async () => {
+    const { port } = proxy
+    await proxy.close()
+    expect(await refuses('127.0.0.1', port)).toBe(true)
+    proxy = await startTcpProxy({ host: '127.0.0.1', port: target.port })
+  })
+
+  it('closes the client when the target refuses', async () => {
+    await target.close()
+    const client = await openClient(proxy)
+    await until(() => client.closed(), 'the client to be closed')
+    expect(client.received()).toBe('')
+    target = await startTarget()
+  })
+})
