@@ -50,6 +50,10 @@ describe.each(topologies)('keyspace notifications on $name Redis', (topology) =>
     const { cache, events, next } = instance
 
     await cache.set('short', 'v', { region: 'r', expiration: { mode: 'absolute', ttl: 50 } })
+    // EXISTS makes Redis expire the key on access, should its active expiry cycle not have got to it yet.
+    await waitFor(async () => (await client.exists(`cacheplane:${name}:r:short`)) === 0, {
+      message: 'expiry',
+    })
     const expired = await next('evict', (e) => e.key === 'short' && e.handle === 'redis')
     expect(expired).toMatchObject({ region: 'r', reason: 'expired', level: 1 })
 
