@@ -231,6 +231,12 @@ export class CacheManager<V = unknown> {
     return { handles, backplane: this.#bus?.stats() }
   }
 
+  /** Resolves when every backplane message announced so far has been published (no-op without a backplane). */
+  async flush(): Promise<void> {
+    if (this.#closed) throw new ClosedError(`cache '${this.name}' is closed`)
+    await this.#bus?.flush()
+  }
+
   /** Flushes pending backplane messages, closes the backplane, then the handles. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close()

@@ -186,11 +186,13 @@ export function spyHandle(
 }
 
 /**
- * Waits until every manager has received every message the others sent: after it, no
+ * Waits until every manager has published what it announced and received every message
+ * the others sent: after it, no
  * invalidation is still in flight, so a read's copy-up cannot be undone by a late one.
  */
 export async function quiesce(managers: readonly CacheManager<unknown>[]): Promise<void> {
   const { waitFor } = await import('../src/testing/wait-for.js')
+  await Promise.all(managers.map((m) => m.flush()))
   await waitFor(
     () => {
       const sent = managers.map((m) => m.stats().backplane?.messagesSent ?? 0)

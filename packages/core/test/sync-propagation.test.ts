@@ -105,6 +105,8 @@ describe('own frames', () => {
     const events: string[] = []
     a.on('set', (e) => events.push(e.origin))
     await a.set('k', 1)
+    await a.flush()
+    expect(a.stats().backplane?.messagesSent).toBe(1)
     await waitFor(() => (b.stats().backplane?.messagesReceived ?? 0) >= 1)
     await waitFor(() => (a.stats().backplane?.ownFramesSkipped ?? 0) >= 1)
     expect(events).toEqual(['local'])
@@ -130,5 +132,107 @@ describe('unrelated caches', () => {
     } finally {
       await other.close()
     }
+  })
+})
+
+describe('distributed handles and remote messages', () => {
+  it('are never touched by remote messages, but hear remote clears through onRemoteClear', async () => {
+    const { memoryHandle } = await import('@cacheplane/memory')
+    const { CacheManager, createBackplaneHub, memoryBackplane } = await import('../src/index.js')
+    const { spyHandle } = await import('./sync-fixtures.js')
+    const hub = createBackplaneHub()
+    const shared = memoryHandle({ name: 'shared', distributed: true })
+    const heard: Array<string | undefined> = []
+    const calls: string[] = []
+    const spied = spyHandle(shared, {
+      onRemoteClear: (region) => {
+        heard.push(region)
+      },
+      remove: (key, region) => {
+        calls.push(`remove ${key}`)
+        return shared.remove(key, region)
+      },
+      clear: () => {
+        calls.push('clear')
+        return shared.clear()
+      },
+    })
+    const a = new CacheManager({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), shared],
+      backplane: memoryBackplane({ hub }),
+    })
+    const b = new CacheManager({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), spied],
+      backplane: memoryBackplane({ hub }),
+    })
+    try {
+      await Promise.all([a.ready(), b.ready()])
+      // One at a time: queued together, the clear would supersede the others (bus dedup).
+      for (const write of [
+        () => a.set('k', 1),
+        () => a.remove('k'),
+        () => a.clearRegion('r'),
+        () => a.clear(),
+      ]) {
+        await write()
+        await quiesce([a, b])
+      }
+      await waitFor(() => heard.length === 2)
+      expect(heard).toEqual(['r', undefined])
+      expect(calls).toEqual([]) // B never removed or cleared anything in the shared store
+      expect(b.stats().backplane?.messagesReceived).toBe(4)
+    } finally {
+      await a.close()
+      await b.close()
+    }
+  })
+
+  it('a local handle that evicts by itself reports evict without telling anyone', async () => {
+    c = await cluster(2, { memoryOnly: true })
+    const { memoryHandle } = await import('@cacheplane/memory')
+    const { CacheManager } = await import('../src/index.js')
+    const memory = memoryHandle({ name: 'memory', maxEntries: 1 })
+    const cache = new CacheManager({ name: 'solo', handles: [memory] })
+    try {
+      const evicted = nextEvent(cache, 'evict')
+      await cache.set('a', 1)
+      await cache.set('b', 2)
+      expect(await evicted).toEqual({
+        key: 'a',
+        region: undefined,
+        reason: 'evicted',
+        handle: 'memory',
+        level: 0,
+      })
+      expect(cache.stats().handles.memory?.evictions).toBe(1)
+    } finally {
+      await cache.close()
+    }
+  })
+})
+
+describe('reads across levels', () => {
+  it('getItem reports the level and metadata; has sees lower levels; getOrAdd copies the winner up', async () => {
+    c = await cluster(2)
+    const [a, b] = c.managers as [(typeof c.managers)[0], (typeof c.managers)[0]]
+    await a.set('k', 'v', { expiration: { mode: 'absolute', ttl: 60_000 } })
+    await quiesce(c.managers)
+    expect(await b.has('k')).toBe(true)
+    const first = await b.getItem('k')
+    expect(first).toMatchObject({ value: 'v', mode: 'absolute', ttl: 60_000, level: 1 })
+    const second = await b.getItem('k')
+    expect(second).toMatchObject({
+      value: 'v',
+      level: 0,
+      version: first?.version,
+      expiresAt: first?.expiresAt,
+    })
+    expect(await b.has('absent')).toBe(false)
+    expect(await b.getOrAdd('k', () => 'other')).toBe('v')
+    expect(await b.getOrAdd('fresh', () => 'made')).toBe('made')
+    expect((await b.getItem('fresh'))?.level).toBe(0)
+    expect(await a.get('fresh')).toBe('made')
   })
 })
