@@ -88,7 +88,7 @@ class ReplayTransport implements FrameTransport {
   private messages: ConsumerMessages | undefined
   private consumer: Consumer | undefined
   private generation = 0
-  private waiter: { target: number; resolve: () => void } | undefined
+  private waiter: { target: number; resolve: () => void; cancel: () => void } | undefined
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
 
@@ -103,10 +103,21 @@ class ReplayTransport implements FrameTransport {
   ) {}
 
   async start(): Promise<void> {
-    const info = await this.ensureStream()
-    this.streamCreated = info.created
-    this.lastSeq = info.state.last_seq
-    await this.consumeFrom(this.lastSeq + 1)
+    // A JetStream cluster that just started or is electing a leader times requests out for a
+    // few seconds: retry within `timeoutMs`, but never a configuration error.
+    const deadline = Date.now() + this.settings.timeoutMs
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const info = await this.ensureStream()
+        this.streamCreated = info.created
+        this.lastSeq = info.state.last_seq
+        await this.consumeFrom(this.lastSeq + 1)
+        return
+      } catch (err) {
+        if (err instanceof InvalidOptionsError || Date.now() >= deadline || this.stopped) throw err
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)))
+      }
+    }
   }
 
   async publish(frame: Uint8Array): Promise<void> {
@@ -130,6 +141,8 @@ class ReplayTransport implements FrameTransport {
   async stop(): Promise<void> {
     this.stopped = true
     this.generation++
+    this.waiter?.cancel()
+    this.waiter = undefined
     await this.dropConsumer()
   }
 
@@ -139,9 +152,9 @@ class ReplayTransport implements FrameTransport {
     this.messages = undefined
     this.consumer = undefined
     await messages?.close()
-    await consumer?.delete().catch(() => {
-      // Best effort: an ephemeral consumer the server cannot reach expires by itself.
-    })
+    // Not awaited: after a failover the old consumer may sit on a dead node, and its delete would
+    // only time out. Best effort: an ephemeral consumer nobody pulls from expires by itself.
+    consumer?.delete().catch(() => {})
   }
 
   /** Runs resyncs one after another: two reconnects in a row must not race on `lastSeq`. */
@@ -152,22 +165,28 @@ class ReplayTransport implements FrameTransport {
   }
 
   private async resync(reason: string, detail: string): Promise<void> {
+    // Failures inside `timeoutMs` are retried quietly (a JetStream leader election takes
+    // seconds); past it core is told (`replay-failed`, it clears) and we keep trying to resume.
+    const deadline = Date.now() + this.settings.timeoutMs
+    let reported = false
     for (let attempt = 0; !this.stopped; attempt++) {
       // While disconnected there is nothing to do: the next `reconnect` queues another resync.
       if (!this.isConnected()) return
       try {
-        this.listener.onGap(await this.catchUp(reason, detail))
+        const waitMs = reported ? this.settings.timeoutMs : Math.max(deadline - Date.now(), 0)
+        this.listener.onGap(await this.catchUp(reason, detail, waitMs))
         return
       } catch (err) {
-        // Core must not wait for a replay that keeps failing: report once, then keep trying to resume.
-        if (attempt === 0)
+        if (!reported && Date.now() >= deadline) {
+          reported = true
           this.listener.onGap({ reason: 'replay-failed', recovered: false, detail: describe(err) })
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)))
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)))
       }
     }
   }
 
-  private async catchUp(reason: string, detail: string): Promise<BackplaneGap> {
+  private async catchUp(reason: string, detail: string, waitMs: number): Promise<BackplaneGap> {
     const name = this.settings.stream
     const before = await this.streamInfo()
     if (before === null || before.created !== this.streamCreated || before.state.last_seq < this.lastSeq) {
@@ -190,24 +209,30 @@ class ReplayTransport implements FrameTransport {
       }
     }
     const missed = lastSeq - this.lastSeq
-    const caughtUp = this.waitForSequence(lastSeq)
     await this.consumeFrom(this.lastSeq + 1)
-    await caughtUp
+    // Frames delivered before the wait starts already moved `lastSeq`; the wait checks it first.
+    await this.waitForSequence(lastSeq, waitMs)
     return { reason, recovered: true, detail: `${detail}; replayed ${missed} frame(s) from stream ${name}` }
   }
 
-  private waitForSequence(target: number): Promise<void> {
+  private waitForSequence(target: number, waitMs: number): Promise<void> {
     if (this.lastSeq >= target) return Promise.resolve()
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiter = undefined
-        reject(new Error(`replay did not reach sequence ${target} within ${this.settings.timeoutMs} ms`))
-      }, this.settings.timeoutMs)
+        reject(
+          new Error(`replay did not reach stream sequence ${target} in time (${this.settings.timeoutMs} ms)`),
+        )
+      }, waitMs)
       this.waiter = {
         target,
         resolve: () => {
           clearTimeout(timer)
           resolve()
+        },
+        cancel: () => {
+          clearTimeout(timer)
+          reject(new Error('the backplane was closed during a replay'))
         },
       }
     })
@@ -222,7 +247,7 @@ class ReplayTransport implements FrameTransport {
       opt_start_seq: from,
     })
     if (generation !== this.generation) {
-      await consumer.delete().catch(() => {})
+      consumer.delete().catch(() => {})
       return
     }
     this.consumer = consumer

@@ -3,7 +3,9 @@ import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, inject } from 'vitest'
 import { natsBackplane } from '../src/index.js'
 
-describeBackplane('natsBackplane over servers it connects to', () => natsBackplane({ servers: inject('natsUrl') }))
+describeBackplane('natsBackplane over servers it connects to', () =>
+  natsBackplane({ servers: inject('natsUrl') }),
+)
 
 describeBackplane('natsBackplane with JetStream replay', () =>
   natsBackplane({ servers: inject('natsUrl'), replay: { maxAgeMs: 60_000, storage: 'memory' } }),
