@@ -1,3 +1,25 @@
-import { sharedConfig } from '../../vitest.shared.ts'
+import { fileURLToPath } from 'node:url'
+import { mergeConfig } from 'vitest/config'
+import { sharedConfig } from '../vitest.shared.ts'
 
-export default sharedConfig
+// Real servers and worker processes: test/global-setup.ts starts every topology and compiles the
+// workers. One file at a time (a 2-core machine, and fault scenarios restart or cut servers).
+export default mergeConfig(sharedConfig, {
+  resolve: {
+    // The global setup is loaded outside the test environment, where the source condition is
+    // not applied; point it at the helper's source directly.
+    alias: {
+      '@cacheplane/test-servers': fileURLToPath(
+        new URL('../tools/test-servers/src/index.ts', import.meta.url),
+      ),
+    },
+  },
+  test: {
+    globalSetup: ['./test/global-setup.ts'],
+    fileParallelism: false,
+    maxWorkers: 1,
+    testTimeout: 90_000,
+    hookTimeout: 120_000,
+    include: ['test/**/*.test.ts'],
+  },
+})

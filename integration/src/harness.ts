@@ -1,0 +1,185 @@
+/**
+ * Test-side harness: spawns worker processes (compiled by the global setup), sends them commands
+ * over IPC and keeps the events they forward, so tests can wait for them with a deadline.
+ * Every worker spawned through a {@link WorkerPool} is SIGKILLed after each test, pass or fail.
+ */
+import { type ChildProcess, fork } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { afterEach } from 'vitest'
+import type { Command, Value, WorkerEvent, WorkerMessage } from './worker/protocol.js'
+import type { ManagerSpec } from './worker/topology.js'
+
+/** The compiled worker entry (see test/global-setup.ts). */
+export const workerEntry = fileURLToPath(new URL('../dist/integration/src/worker/main.js', import.meta.url))
+
+/** Result types of the commands that return something. */
+export interface Results {
+  get: { value: Value; level: number; mode: string; expiresAt: number } | null
+  add: boolean
+  remove: boolean
+  expire: boolean
+  bump: Value
+  bumpLoop: Value
+  getOrAdd: Value
+}
+
+type ResultOf<C extends Command> = C['op'] extends keyof Results ? Results[C['op']] : unknown
+
+interface Pending {
+  resolve(value: unknown): void
+  reject(error: Error): void
+}
+
+/** A failed command: the worker's error name and message. */
+export class WorkerCommandError extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'WorkerCommandError'
+  }
+}
+
+/** One worker process. */
+export class Worker {
+  /** Every event the worker forwarded, in order. */
+  readonly events: WorkerEvent[] = []
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private exitInfo: string | undefined
+
+  constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
+    child.on('message', (message: WorkerMessage) => this.onMessage(message))
+    this.exited = new Promise((resolve) => {
+      child.once('exit', (code, signal) => {
+        this.exitInfo = `exited (code ${code}, signal ${signal})`
+        for (const pending of this.pending.values()) {
+          pending.reject(new Error(`worker ${name} ${this.exitInfo} before replying`))
+        }
+        this.pending.clear()
+        resolve({ code, signal })
+      })
+    })
+  }
+
+  /** The process id. */
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
+  /** True until the process exits. */
+  get alive(): boolean {
+    return this.exitInfo === undefined
+  }
+
+  /** Sends a command and resolves with its result; rejects with the worker's error. */
+  call<C extends Command>(command: C, timeoutMs = 30_000): Promise<ResultOf<C>> {
+    if (this.exitInfo !== undefined) return Promise.reject(new Error(`worker ${this.name} ${this.exitInfo}`))
+    const id = this.nextId++
+    return new Promise<ResultOf<C>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id)
+        reject(new Error(`worker ${this.name}: '${command.op}' got no reply within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.pending.set(id, {
+        resolve: (value) => {
+          clearTimeout(timer)
+          resolve(value as ResultOf<C>)
+        },
+        reject: (error) => {
+          clearTimeout(timer)
+          reject(error)
+        },
+      })
+      this.child.send({ ...command, id })
+    })
+  }
+
+  /** Events matching `predicate` so far. */
+  find(predicate: (event: WorkerEvent) => boolean): WorkerEvent[] {
+    return this.events.filter(predicate)
+  }
+
+  /** Waits until an event matching `predicate` arrived (after index `from`), with a deadline. */
+  async waitEvent(
+    predicate: (event: WorkerEvent) => boolean,
+    options: { from?: number; timeoutMs?: number; what?: string } = {},
+  ): Promise<WorkerEvent> {
+    const { from = 0, timeoutMs = 10_000, what = predicate.toString() } = options
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      for (let i = from; i < this.events.length; i++) {
+        const event = this.events[i] as WorkerEvent
+        if (predicate(event)) return event
+      }
+      if (!this.alive) throw new Error(`worker ${this.name} ${this.exitInfo} while waiting for ${what}`)
+      if (Date.now() >= deadline) {
+        const seen = this.events.slice(from, from + 20).map((e) => JSON.stringify(e))
+        throw new Error(`worker ${this.name}: no event ${what} within ${timeoutMs} ms; saw ${seen.join(' ')}`)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+  }
+
+  /** SIGKILL; resolves once the process is gone. */
+  async kill(): Promise<void> {
+    if (this.alive) this.child.kill('SIGKILL')
+    await this.exited
+  }
+
+  private onMessage(message: WorkerMessage): void {
+    if (message.type === 'event') {
+      this.events.push(message)
+      return
+    }
+    const pending = this.pending.get(message.id)
+    if (pending === undefined) return
+    this.pending.delete(message.id)
+    if (message.ok) pending.resolve(message.result)
+    else
+      pending.reject(
+        new WorkerCommandError(message.error.name, `${message.error.name}: ${message.error.message}`),
+      )
+  }
+}
+
+/** Spawns workers and kills them after each test of the file that created it. */
+export class WorkerPool {
+  private readonly workers = new Set<Worker>()
+
+  constructor() {
+    afterEach(async () => {
+      const all = [...this.workers]
+      this.workers.clear()
+      await Promise.all(all.map((worker) => worker.kill()))
+    })
+  }
+
+  /** Starts one worker and builds its manager from `spec`; resolves once the manager is ready. */
+  async spawn(spec: ManagerSpec): Promise<Worker> {
+    if (!existsSync(workerEntry)) {
+      throw new Error(
+        `integration: ${workerEntry} is missing; the global setup compiles it (test/global-setup.ts)`,
+      )
+    }
+    const child = fork(workerEntry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const worker = new Worker(spec.workerId, child)
+    this.workers.add(worker)
+    await worker.call({ op: 'init', spec }, 60_000)
+    return worker
+  }
+
+  /** Starts `count` workers on one spec (ids `<prefix>0..n-1`) in parallel. */
+  spawnMany(count: number, spec: Omit<ManagerSpec, 'workerId'>, prefix = 'w'): Promise<Worker[]> {
+    return Promise.all(
+      Array.from({ length: count }, (_, i) => this.spawn({ ...spec, workerId: `${prefix}${i}` })),
+    )
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The topologies the scenarios run on, built from the servers the global setup provided.
+ * Call inside a test file (they read `inject`).
+ */
+import type {} from '@cacheplane/test-servers/provided-context'
+import { inject } from 'vitest'
+import type { Topology } from './worker/topology.js'
+
+/** Memory + Redis + Redis pub/sub: the main topology (soak, faults). */
+export function redisTopology(): Topology {
+  const url = inject('redisUrl')
+  return {
+    label: 'memory + Redis + Redis backplane',
+    store: { kind: 'redis', url },
+    backplane: { kind: 'redis', url },
+  }
+}
+
+/** Memory + two Memcached servers + NATS. */
+export function memcachedNatsTopology(): Topology {
+  return {
+    label: 'memory + Memcached x2 + NATS backplane',
+    store: { kind: 'memcached', servers: inject('memcachedServers2') },
+    backplane: { kind: 'nats', servers: [inject('natsUrl')] },
+  }
+}
+
+/** Every topology with a distributed layer. */
+export function distributedTopologies(): Topology[] {
+  const redisUrl = inject('redisUrl')
+  const nodes = inject('redisClusterNodes')
+  return [
+    redisTopology(),
+    memcachedNatsTopology(),
+    {
+      label: 'memory + Redis Cluster + sharded Redis backplane',
+      store: { kind: 'redisCluster', nodes },
+      backplane: { kind: 'redisCluster', nodes, sharded: true },
+    },
+    {
+      label: 'memory + Redis + NATS replay backplane',
+      store: { kind: 'redis', url: redisUrl },
+      backplane: { kind: 'nats', servers: [inject('natsUrl')], replayMaxAgeMs: 60_000 },
+    },
+    {
+      label: 'memory + Redis + 3-node NATS cluster backplane',
+      store: { kind: 'redis', url: redisUrl },
+      backplane: { kind: 'nats', servers: inject('natsClusterUrls') },
+    },
+  ]
+}
+
+/** Memory only, kept in sync by a backplane. */
+export function memoryOnlyTopologies(): Topology[] {
+  return [
+    { label: 'memory only + NATS backplane', backplane: { kind: 'nats', servers: [inject('natsUrl')] } },
+    { label: 'memory only + Redis backplane', backplane: { kind: 'redis', url: inject('redisUrl') } },
+  ]
+}

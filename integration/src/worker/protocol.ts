@@ -1,0 +1,113 @@
+/**
+ * What the test process and a worker process say to each other over the IPC channel.
+ * Everything here is plain data (structured-clone serializable): it crosses a process boundary.
+ */
+import type { ManagerSpec } from './topology.js'
+
+/** The value every scenario stores: a per-key version and who wrote it. */
+export interface Value {
+  /** Version: writers make it grow per key, so staleness can be measured. */
+  readonly v: number
+  /** Id of the worker that wrote it. */
+  readonly by: string
+}
+
+/** An expiration, as `CacheManager` takes it. */
+export type ExpirationSpec =
+  | { readonly mode: 'none' }
+  | { readonly mode: 'absolute' | 'sliding'; readonly ttl: number }
+
+/** A read as the worker reports it. */
+export interface ReadResult {
+  readonly value: Value
+  /** Index of the handle that answered (0 = memory). */
+  readonly level: number
+  readonly mode: string
+  readonly expiresAt: number
+}
+
+/** Options of the soak loop a worker runs by itself. */
+export interface SoakOptions {
+  readonly keys: readonly string[]
+  readonly durationMs: number
+  /** Concurrent loops in this process. */
+  readonly loops: number
+  /** Share of operations that are writes, 0..1. */
+  readonly writeRatio: number
+}
+
+/** What a worker recorded during a soak; times are `Date.now()` (one clock for every process). */
+export interface SoakLog {
+  /** [key index, version, ack time] of every acknowledged write. */
+  readonly writes: [number, number, number][]
+  /** [key index, version read (0 = miss), start time, level] of every read. */
+  readonly reads: [number, number, number, number][]
+  /** [key index or -1 for everything, time] of every remote invalidation and cleared gap. */
+  readonly invalidations: [number, number][]
+  /** Operations that threw, by error name. */
+  readonly failures: Record<string, number>
+}
+
+/** A command to a worker; `id` pairs it with its reply. */
+export type Command =
+  | { readonly op: 'init'; readonly spec: ManagerSpec }
+  | { readonly op: 'ping' }
+  | { readonly op: 'get'; readonly key: string; readonly region?: string }
+  | {
+      readonly op: 'set'
+      readonly key: string
+      readonly value: Value
+      readonly region?: string
+      readonly expiration?: ExpirationSpec
+    }
+  | { readonly op: 'add'; readonly key: string; readonly value: Value; readonly region?: string }
+  | { readonly op: 'bump'; readonly key: string; readonly region?: string }
+  | { readonly op: 'bumpLoop'; readonly key: string; readonly count: number }
+  | { readonly op: 'getOrAdd'; readonly key: string; readonly value: Value; readonly factoryDelayMs?: number }
+  | { readonly op: 'remove'; readonly key: string; readonly region?: string }
+  | {
+      readonly op: 'expire'
+      readonly key: string
+      readonly expiration: ExpirationSpec
+      readonly region?: string
+    }
+  | { readonly op: 'clear' }
+  | { readonly op: 'clearRegion'; readonly region: string }
+  | { readonly op: 'stats' }
+  | { readonly op: 'soak'; readonly options: SoakOptions }
+  | { readonly op: 'setThenDie'; readonly key: string; readonly value: Value }
+  | { readonly op: 'close' }
+
+/** A command with its id, as sent. */
+export type Request = Command & { readonly id: number }
+
+/** The reply to one request. */
+export type Reply =
+  | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly result: unknown }
+  | {
+      readonly type: 'reply'
+      readonly id: number
+      readonly ok: false
+      readonly error: { readonly name: string; readonly message: string }
+    }
+
+/** An event of the worker's `CacheManager`, forwarded as it happens. */
+export interface WorkerEvent {
+  readonly type: 'event'
+  /** Event name: add, set, update, expire, remove, clear, clearRegion, backplane, error, evict. */
+  readonly name: string
+  readonly origin?: 'local' | 'remote'
+  readonly key?: string
+  readonly region?: string
+  /** backplane: `state` or `gap`; error: the failed operation. */
+  readonly detail?: string
+  /** backplane gap: `cleared` or `kept`; backplane state: the state; error: the error's name. */
+  readonly action?: string
+  /** Error message, for error events. */
+  readonly message?: string
+  /** `Date.now()` in the worker. */
+  readonly at: number
+}
+
+/** Anything a worker sends. */
+export type WorkerMessage = Reply | WorkerEvent

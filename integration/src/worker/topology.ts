@@ -1,0 +1,100 @@
+/**
+ * A serializable description of what a worker's `CacheManager` runs on, and the code that builds
+ * it. The test process describes; every worker builds its own manager from the same description.
+ */
+import { type Backplane, type CacheHandle, CacheManager } from '@cacheplane/core'
+import { memcachedHandle } from '@cacheplane/memcached'
+import { memoryHandle } from '@cacheplane/memory'
+import { natsBackplane } from '@cacheplane/nats'
+import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import type { ExpirationSpec, Value } from './protocol.js'
+
+/** A `host:port` pair. */
+export interface Address {
+  readonly host: string
+  readonly port: number
+}
+
+/** The distributed cache below the memory layer. */
+export type StoreSpec =
+  | { readonly kind: 'redis'; readonly url: string }
+  | { readonly kind: 'redisCluster'; readonly nodes: readonly Address[] }
+  | { readonly kind: 'memcached'; readonly servers: string }
+
+/** The backplane. */
+export type BackplaneSpec =
+  | { readonly kind: 'redis'; readonly url: string }
+  | { readonly kind: 'redisCluster'; readonly nodes: readonly Address[]; readonly sharded: boolean }
+  | { readonly kind: 'nats'; readonly servers: readonly string[]; readonly replayMaxAgeMs?: number }
+
+/** Memory layer, optional distributed layer, optional backplane. */
+export interface Topology {
+  /** Short name for test titles. */
+  readonly label: string
+  readonly store?: StoreSpec
+  readonly backplane?: BackplaneSpec
+}
+
+/** Everything a worker needs to build its manager. */
+export interface ManagerSpec {
+  readonly cacheName: string
+  readonly topology: Topology
+  /** Identifies the worker in the values it writes. */
+  readonly workerId: string
+  readonly secret?: string
+  readonly maxLocalTtlMs?: number
+  readonly expiration?: ExpirationSpec
+  /** Circuit breaker of the distributed layer; the manager's default when omitted. */
+  readonly circuitBreaker?: { readonly failureThreshold: number; readonly resetAfterMs: number } | false
+}
+
+function store(spec: StoreSpec): CacheHandle<unknown> {
+  switch (spec.kind) {
+    case 'redis':
+      return redisHandle({ name: 'redis', url: spec.url, commandTimeoutMs: 1_000 })
+    case 'redisCluster':
+      return redisHandle({ name: 'redis', cluster: spec.nodes.map((node) => ({ ...node })) })
+    case 'memcached':
+      return memcachedHandle({ name: 'memcached', servers: spec.servers, generationRefreshMs: 500 })
+  }
+}
+
+function backplane(spec: BackplaneSpec): Backplane {
+  switch (spec.kind) {
+    case 'redis':
+      return redisBackplane({ name: 'redis-bp', url: spec.url })
+    case 'redisCluster':
+      return redisBackplane({
+        name: 'redis-bp',
+        cluster: spec.nodes.map((node) => ({ ...node })),
+        sharded: spec.sharded,
+      })
+    case 'nats':
+      return natsBackplane({
+        name: 'nats',
+        servers: [...spec.servers],
+        // Reconnect quickly so fault scenarios do not wait for the client's default 2 s backoff.
+        connectOptions: { reconnectTimeWait: 200, maxReconnectAttempts: -1 },
+        ...(spec.replayMaxAgeMs === undefined
+          ? {}
+          : { replay: { maxAgeMs: spec.replayMaxAgeMs, storage: 'memory' as const } }),
+      })
+  }
+}
+
+/** Builds the manager the spec describes: memory on top, then the store, with the backplane. */
+export function buildManager(spec: ManagerSpec): CacheManager<Value> {
+  const { topology } = spec
+  const handles: CacheHandle<unknown>[] = [memoryHandle({ name: 'memory', maxEntries: 10_000 })]
+  if (topology.store !== undefined) handles.push(store(topology.store))
+  return new CacheManager<Value>({
+    name: spec.cacheName,
+    handles,
+    backplane: topology.backplane === undefined ? undefined : backplane(topology.backplane),
+    secret: spec.secret,
+    maxLocalTtlMs: spec.maxLocalTtlMs,
+    expiration: spec.expiration,
+    circuitBreaker: spec.circuitBreaker,
+    retry: { baseDelayMs: 50, maxDelayMs: 500 },
+  })
+}

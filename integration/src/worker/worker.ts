@@ -1,0 +1,172 @@
+/**
+ * A worker process: builds one `CacheManager` from the spec the test sends, runs the commands it
+ * receives over IPC and forwards the manager's events. It exits when the test process goes away.
+ */
+import type { CacheEvents, CacheManager, Expiration } from '@cacheplane/core'
+import type {
+  Command,
+  ExpirationSpec,
+  Reply,
+  Request,
+  Value,
+  WorkerEvent,
+  WorkerMessage,
+} from './protocol.js'
+import { InvalidationLog, runSoak } from './soak.js'
+import { buildManager } from './topology.js'
+
+let cache: CacheManager<Value> | undefined
+let workerId = `pid-${process.pid}`
+/** Off while a soak runs: forwarding thousands of events would measure IPC, not the cache. */
+let forwarding = true
+const invalidations = new InvalidationLog()
+
+function send(message: WorkerMessage, then?: () => void): void {
+  if (!process.connected) return
+  process.send?.(message, undefined, {}, () => then?.())
+}
+
+function forward(event: Omit<WorkerEvent, 'type' | 'at'>): void {
+  if (forwarding) send({ type: 'event', at: Date.now(), ...event })
+}
+
+const KEY_EVENTS = ['add', 'set', 'update', 'expire', 'remove'] as const
+
+function listen(manager: CacheManager<Value>): void {
+  for (const name of KEY_EVENTS) {
+    manager.on(name, (event: CacheEvents[typeof name]) => {
+      if (event.origin === 'remote') invalidations.record(event.key)
+      forward({ name, origin: event.origin, key: event.key, region: event.region })
+    })
+  }
+  manager.on('clear', (event) => {
+    if (event.origin === 'remote') invalidations.record(undefined)
+    forward({ name: 'clear', origin: event.origin })
+  })
+  manager.on('clearRegion', (event) => {
+    // Soak keys have no region; a region clear never invalidates them.
+    forward({ name: 'clearRegion', origin: event.origin, region: event.region })
+  })
+  manager.on('backplane', (event) => {
+    if (event.type === 'gap') {
+      if (event.action === 'cleared') invalidations.record(undefined)
+      forward({ name: 'backplane', detail: 'gap', action: event.action })
+    } else {
+      forward({ name: 'backplane', detail: 'state', action: event.state })
+    }
+  })
+  manager.on('error', (event) => {
+    forward({
+      name: 'error',
+      detail: event.operation,
+      action: event.error.name,
+      message: event.error.message,
+      ...(event.handle === undefined ? {} : { region: event.handle }),
+    })
+  })
+  manager.on('evict', (event) => forward({ name: 'evict', key: event.key, detail: event.reason }))
+}
+
+function expiration(spec: ExpirationSpec): Expiration {
+  return spec.mode === 'none' ? { mode: 'none' } : { mode: spec.mode, ttl: spec.ttl }
+}
+
+function manager(): CacheManager<Value> {
+  if (cache === undefined) throw new Error('worker: send init first')
+  return cache
+}
+
+async function run(command: Command): Promise<unknown> {
+  switch (command.op) {
+    case 'init': {
+      workerId = command.spec.workerId
+      cache = buildManager(command.spec)
+      listen(cache)
+      await cache.ready()
+      return workerId
+    }
+    case 'ping':
+      return process.pid
+    case 'get': {
+      const item = await manager().getItem(command.key, { region: command.region })
+      if (item === undefined) return null
+      return { value: item.value, level: item.level, mode: item.mode, expiresAt: item.expiresAt }
+    }
+    case 'set':
+      await manager().set(command.key, command.value, {
+        region: command.region,
+        expiration: command.expiration === undefined ? undefined : expiration(command.expiration),
+      })
+      return null
+    case 'add':
+      return manager().add(command.key, command.value, { region: command.region })
+    case 'bump':
+      return manager().update(command.key, (old) => ({ v: old.v + 1, by: workerId }), {
+        region: command.region,
+      })
+    case 'bumpLoop': {
+      let last: Value | undefined
+      for (let i = 0; i < command.count; i++) {
+        last = await manager().update(command.key, (old) => ({ v: old.v + 1, by: workerId }), {
+          maxRetries: 1_000,
+        })
+      }
+      return last ?? null
+    }
+    case 'getOrAdd':
+      return manager().getOrAdd(command.key, async () => {
+        if (command.factoryDelayMs !== undefined) {
+          await new Promise((resolve) => setTimeout(resolve, command.factoryDelayMs))
+        }
+        return command.value
+      })
+    case 'remove':
+      return manager().remove(command.key, { region: command.region })
+    case 'expire':
+      return manager().expire(command.key, expiration(command.expiration), { region: command.region })
+    case 'clear':
+      await manager().clear()
+      return null
+    case 'clearRegion':
+      await manager().clearRegion(command.region)
+      return null
+    case 'stats':
+      return manager().stats()
+    case 'soak': {
+      forwarding = false
+      try {
+        return await runSoak(manager(), workerId, command.options, invalidations)
+      } finally {
+        forwarding = true
+      }
+    }
+    case 'setThenDie':
+      // Handled in onRequest: the process dies right after the reply is on its way.
+      await manager().set(command.key, command.value)
+      return null
+    case 'close':
+      await manager().close()
+      return null
+  }
+}
+
+async function onRequest(request: Request): Promise<void> {
+  let reply: Reply
+  try {
+    reply = { type: 'reply', id: request.id, ok: true, result: await run(request) }
+  } catch (error) {
+    const { name, message } = error instanceof Error ? error : new Error(String(error))
+    reply = { type: 'reply', id: request.id, ok: false, error: { name, message } }
+  }
+  // A writer killed right after its write: the frame announcing it may or may not have left.
+  const die = request.op === 'setThenDie' && reply.ok ? () => process.kill(process.pid, 'SIGKILL') : undefined
+  send(reply, die)
+}
+
+process.on('message', (request: Request) => void onRequest(request))
+// The test process is gone (or killed us from its side): never outlive it.
+process.on('disconnect', () => process.exit(0))
+process.on('uncaughtException', (error) => {
+  send({ type: 'event', name: 'crash', message: String(error?.stack ?? error), at: Date.now() })
+  setTimeout(() => process.exit(70), 100)
+})
