@@ -3,6 +3,7 @@
  * backplane bus wired to the sync engine's receive side.
  */
 import { BackplaneBus, newSenderId } from './backplane/backplane-bus.js'
+import { DEFAULT_MAX_FRAME_BYTES } from './backplane/frame-codec.js'
 import { BackplaneFailedError, CacheplaneError, HandleFailedError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { type Layer, reportError } from './layer.js'
@@ -40,7 +41,9 @@ export function createBus(
     senderId: newSenderId(),
     secret: options.secret,
     maxQueue: options.maxQueue,
-    maxFrameBytes: backplane.capabilities.maxFrameBytes,
+    // Frames we accept are bounded by the codec's default (1 MiB, far above any key-only
+    // batch); sending also respects the transport's own limit, read per batch by the bus.
+    maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
     retry: options.retry,
     closeTimeoutMs: options.closeTimeoutMs,
     handlers: {

@@ -34,7 +34,7 @@
  * in `write-loops.ts`, the fence in `invalidation-fence.ts`.
  */
 import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
-import type { ItemInput, StoredItem } from './contracts/cache-handle.js'
+import type { EvictReason, ItemInput, StoredItem } from './contracts/cache-handle.js'
 import type { Serializer } from './contracts/serializer.js'
 import { type Encoded, ItemCodec, MISS } from './item-codec.js'
 import type { BackplaneMessage, ChangeKind } from './backplane/messages.js'
@@ -282,12 +282,7 @@ export class SyncEngine {
   }
 
   /** A handle dropped an item by itself; a distributed one drags the local copies above it along. */
-  applyEvict(
-    layer: Layer,
-    key: string,
-    region: string | undefined,
-    reason: 'expired' | 'evicted' | 'external',
-  ): void {
+  applyEvict(layer: Layer, key: string, region: string | undefined, reason: EvictReason): void {
     layer.stats.evictions++
     if (!layer.local) {
       this.fence.invalidate(keyId(key, region))
