@@ -112,3 +112,40 @@ describe('update and tryUpdate outcomes', () => {
     expect(await cache.has('k')).toBe(false)
   })
 })
+
+describe('bottom-only corners', () => {
+  it('update needs compare-and-set on the bottom handle', async () => {
+    const { memoryHandle } = await import('@cacheplane/memory')
+    const { CacheManager } = await import('../src/index.js')
+    const { spyHandle } = await import('./sync-fixtures.js')
+    const inner = memoryHandle({ name: 'nocas' })
+    const handle = spyHandle(inner, { capabilities: { ...inner.capabilities, cas: false } })
+    const cache = new CacheManager({ name: 'c', handles: [handle] })
+    try {
+      await cache.set('k', 1)
+      await expect(cache.update('k', (v) => v)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', source: 'nocas' })
+    } finally {
+      await cache.close()
+    }
+  })
+
+  it('getOrAdd retries when the winner vanished between our failed add and our read', async () => {
+    const { memoryHandle } = await import('@cacheplane/memory')
+    const { CacheManager } = await import('../src/index.js')
+    const { spyHandle } = await import('./sync-fixtures.js')
+    const inner = memoryHandle({ name: 'shared', distributed: true })
+    let adds = 0
+    const handle = spyHandle(inner, {
+      // The first add loses to a writer whose item is gone again by the time we read.
+      add: (key, region, item) => (++adds === 1 ? false : inner.add(key, region, item)),
+    })
+    const cache = new CacheManager({ name: 'c', handles: [memoryHandle({ name: 'memory' }), handle] })
+    try {
+      expect(await cache.getOrAdd('k', () => 'mine')).toBe('mine')
+      expect(adds).toBe(2)
+      expect(await cache.get('k')).toBe('mine')
+    } finally {
+      await cache.close()
+    }
+  })
+})
