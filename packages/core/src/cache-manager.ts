@@ -4,16 +4,17 @@
  * protocol) and the bottom-only write loops (`write-loops.ts`).
  */
 import type { BackplaneBus } from './backplane/backplane-bus.js'
-import type { CacheItem, Factory, ReadOptions, UpdateOptions, WriteOptions } from './call-options.js'
-import type { Expiration } from './contracts/cache-handle.js'
 import {
-  ClosedError,
-  FactoryUndefinedError,
-  InvalidKeyError,
-  InvalidOptionsError,
-  UpdateConflictError,
-  UpdateMissingError,
-} from './errors.js'
+  type CacheItem,
+  callExpiration,
+  callRetries,
+  type Factory,
+  type ReadOptions,
+  type UpdateOptions,
+  type WriteOptions,
+} from './call-options.js'
+import type { Expiration } from './contracts/cache-handle.js'
+import { ClosedError, FactoryUndefinedError, InvalidKeyError, InvalidOptionsError } from './errors.js'
 import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
@@ -29,8 +30,8 @@ import { MISS } from './item-codec.js'
 import { SyncEngine } from './sync-engine.js'
 import { instrumentTracing } from './tracing.js'
 import { WriteFanout } from './write-fanout.js'
-import { checkExpiration, checkKey, checkNonNegativeInteger, checkRegion, checkValue } from './validation.js'
-import { type UpdateResult, WriteLoops } from './write-loops.js'
+import { checkExpiration, checkKey, checkRegion, checkValue } from './validation.js'
+import { type UpdateResult, unwrapUpdate, WriteLoops } from './write-loops.js'
 
 export type { CacheItem, Factory, ReadOptions, UpdateOptions, WriteOptions } from './call-options.js'
 export type { CacheManagerOptions } from './manager-options.js'
@@ -151,7 +152,7 @@ export class CacheManager<V = unknown> {
 
   /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */
   async update(key: string, fn: (value: V) => V | Promise<V>, options?: UpdateOptions): Promise<V> {
-    return unwrap(key, await this.#tryUpdate(key, fn, options))
+    return unwrapUpdate(key, await this.#tryUpdate(key, fn, options))
   }
 
   /** Like {@link update}, but reports `missing`, `conflict` or `factory-returned-undefined` instead of throwing. */
@@ -180,7 +181,7 @@ export class CacheManager<V = unknown> {
     const { region, expiration } = await this.#checkWrite(key, value, options)
     if (typeof fn !== 'function') throw new InvalidOptionsError('addOrUpdate needs a function')
     const encoded = this.#engine.codec.encode(value)
-    return unwrap(
+    return unwrapUpdate(
       key,
       await this.#loops.addOrUpdate(key, region, encoded, fn, expiration, this.#retries(options)),
     )
@@ -300,16 +301,11 @@ export class CacheManager<V = unknown> {
   }
 
   #expiration(options: WriteOptions | undefined): Expiration {
-    const expiration = options?.expiration
-    if (expiration === undefined) return this.#options.expiration
-    checkExpiration(expiration)
-    return expiration
+    return callExpiration(options, this.#options.expiration)
   }
 
   #retries(options: UpdateOptions | undefined): number {
-    const retries = options?.maxRetries ?? this.#options.updateRetries
-    checkNonNegativeInteger(retries, 'maxRetries')
-    return retries
+    return callRetries(options, this.#options.updateRetries)
   }
 
   /** Calls `bind` on every handle; undefined when all bound synchronously. */
@@ -347,14 +343,6 @@ export class CacheManager<V = unknown> {
     )
     return bus
   }
-}
-
-function unwrap<V>(key: string, result: UpdateResult<V>): V {
-  if (result.ok) return result.value
-  if (result.reason === 'missing') throw new UpdateMissingError(`no item '${key}' to update`)
-  if (result.reason === 'conflict')
-    throw new UpdateConflictError(`'${key}' kept changing; update retries exhausted`)
-  throw new FactoryUndefinedError(`the update function returned undefined for '${key}'`)
 }
 
 instrumentTracing(CacheManager.prototype)

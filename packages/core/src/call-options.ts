@@ -1,5 +1,6 @@
 /** Per-call option types of `CacheManager` and what its reads return. */
 import type { Expiration, ExpirationMode } from './contracts/cache-handle.js'
+import { checkExpiration, checkNonNegativeInteger } from './validation.js'
 
 /** Options of a read. */
 export interface ReadOptions {
@@ -38,4 +39,19 @@ export interface CacheItem<V> {
   readonly version: number
   /** Index of the handle that answered (0 = top). */
   readonly level: number
+}
+
+/** The expiration of a write: the call's (validated) or the manager's default. */
+export function callExpiration(options: WriteOptions | undefined, fallback: Expiration): Expiration {
+  const expiration = options?.expiration
+  if (expiration === undefined) return fallback
+  checkExpiration(expiration)
+  return expiration
+}
+
+/** The CAS retries of an update: the call's `maxRetries` (validated) or the manager's default. */
+export function callRetries(options: UpdateOptions | undefined, fallback: number): number {
+  const retries = options?.maxRetries ?? fallback
+  checkNonNegativeInteger(retries, 'maxRetries')
+  return retries
 }

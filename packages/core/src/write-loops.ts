@@ -5,7 +5,12 @@
  * evicted (or, for getOrAdd's winner, filled with add under the fence) afterwards.
  */
 import type { Expiration } from './contracts/cache-handle.js'
-import { NotSupportedError } from './errors.js'
+import {
+  FactoryUndefinedError,
+  NotSupportedError,
+  UpdateConflictError,
+  UpdateMissingError,
+} from './errors.js'
 import { newItem, updatedItem } from './expiration.js'
 import { guard } from './layer.js'
 import { keyId } from './single-flight.js'
@@ -168,4 +173,13 @@ export class WriteLoops {
     }
     return encoded.value
   }
+}
+
+/** The value of a successful update; the typed error of a failed one. */
+export function unwrapUpdate<V>(key: string, result: UpdateResult<V>): V {
+  if (result.ok) return result.value
+  if (result.reason === 'missing') throw new UpdateMissingError(`no item '${key}' to update`)
+  if (result.reason === 'conflict')
+    throw new UpdateConflictError(`'${key}' kept changing; update retries exhausted`)
+  throw new FactoryUndefinedError(`the update function returned undefined for '${key}'`)
 }

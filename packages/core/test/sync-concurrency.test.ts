@@ -123,7 +123,10 @@ describe('bottom-only corners', () => {
     const cache = new CacheManager({ name: 'c', handles: [handle] })
     try {
       await cache.set('k', 1)
-      await expect(cache.update('k', (v) => v)).rejects.toMatchObject({ code: 'E_NOT_SUPPORTED', source: 'nocas' })
+      await expect(cache.update('k', (v) => v)).rejects.toMatchObject({
+        code: 'E_NOT_SUPPORTED',
+        source: 'nocas',
+      })
     } finally {
       await cache.close()
     }
