@@ -50,16 +50,8 @@ export class Generations {
 
   /** A region's generation (read from the store when missing or due for a refresh). */
   region(region: string): Promise<number> | number {
-    let entry = this.regions.get(region)
-    if (entry !== undefined && this.fresh(entry)) return entry.value
-    if (entry === undefined) {
-      if (this.regions.size >= maxRegionEntries) {
-        const oldest = this.regions.keys().next()
-        if (!oldest.done) this.regions.delete(oldest.value)
-      }
-      entry = emptyEntry()
-      this.regions.set(region, entry)
-    }
+    const entry = this.regionEntry(region)
+    if (this.fresh(entry)) return entry.value
     return this.read(entry, this.regionKey(region))
   }
 
@@ -71,11 +63,7 @@ export class Generations {
 
   /** Bumps a region's generation in the store (a region clear) and keeps the new value. */
   async bumpRegion(region: string): Promise<void> {
-    let entry = this.regions.get(region)
-    if (entry === undefined) {
-      entry = emptyEntry()
-      this.regions.set(region, entry)
-    }
+    const entry = this.regionEntry(region)
     this.accept(entry, await this.store.increment(this.regionKey(region), 1, Date.now()))
   }
 
@@ -88,6 +76,19 @@ export class Generations {
     // A read already in flight may have been answered before the clear: wait it out, then read again.
     await entry.pending?.catch(() => undefined)
     if (entry.stale) await this.read(entry, region === undefined ? this.cacheKey : this.regionKey(region))
+  }
+
+  private regionEntry(region: string): Entry {
+    let entry = this.regions.get(region)
+    if (entry !== undefined) return entry
+    if (this.regions.size >= maxRegionEntries) {
+      // Forgetting a counter only costs a re-read on the region's next use.
+      const oldest = this.regions.keys().next()
+      if (!oldest.done) this.regions.delete(oldest.value)
+    }
+    entry = emptyEntry()
+    this.regions.set(region, entry)
+    return entry
   }
 
   private fresh(entry: Entry): boolean {

@@ -1,5 +1,6 @@
 import {
   type CacheHandle,
+  ClosedError,
   type HandleCapabilities,
   InvalidOptionsError,
   type ItemInput,
@@ -55,12 +56,15 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   const bytes = new ItemBytes(name, maxValueBytes)
   let scope: { layout: KeyLayout; generations: Generations } | undefined
   let boundTo: string | undefined
+  let closed = false
 
   const counters = {
     increment: (key: string, delta: number, initial: number) => increment(client, key, delta, initial),
   }
 
   function bound(): { layout: KeyLayout; generations: Generations } {
+    // memjs would quietly reconnect a closed client on the next request.
+    if (closed) throw new ClosedError(`memcached handle '${name}' is closed`, { source: name })
     if (scope === undefined) {
       throw new InvalidOptionsError(
         `memcached handle '${name}' is not bound to a cache: give it to a CacheManager (which calls bind(cacheName))`,
@@ -259,6 +263,8 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     },
 
     close() {
+      if (closed) return
+      closed = true
       // A client the application gave us is the application's to close.
       if (ownsClient) client.close()
     },

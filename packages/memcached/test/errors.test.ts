@@ -1,5 +1,6 @@
 import {
   CacheManager,
+  ClosedError,
   type ErrorEvent,
   InvalidOptionsError,
   ItemCorruptError,
@@ -161,6 +162,14 @@ describe('options and lifecycle', () => {
     handle.bind('a')
     handle.bind('a')
     expect(() => handle.bind('b')).toThrow(InvalidOptionsError)
+  })
+
+  it('refuses calls after close instead of quietly reconnecting', async () => {
+    const handle = boundHandle()
+    handle.close()
+    handle.close()
+    await expect(handle.get('k', undefined)).rejects.toBeInstanceOf(ClosedError)
+    await expect(handle.clear()).rejects.toBeInstanceOf(ClosedError)
   })
 
   it('never closes a client it was given', async () => {
