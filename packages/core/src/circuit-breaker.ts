@@ -33,12 +33,15 @@ export class CircuitBreaker {
     this.#now = now
   }
 
-  /** True when a call may go through now; in half-open state only the first caller gets true. */
+  /**
+   * True when a call may go through now. In half-open state only the probe does; a probe
+   * that has not settled after another `resetAfterMs` (a hung call) is replaced by a new one.
+   */
   allow(): boolean {
     if (this.state === 'closed') return true
-    if (this.state === 'half-open') return false
     if (this.#now() - this.#openedAt < this.#options.resetAfterMs) return false
     this.state = 'half-open'
+    this.#openedAt = this.#now() // the probe's start: the next probe waits another resetAfterMs
     return true
   }
 
