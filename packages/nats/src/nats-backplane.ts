@@ -1,4 +1,4 @@
-import { type Backplane, ClosedError, InvalidOptionsError } from '@cacheplane/core'
+import { type Backplane, type BackplaneListener, ClosedError, InvalidOptionsError } from '@cacheplane/core'
 import type { ConnectionOptions } from '@nats-io/transport-node'
 import { type ConnectionMonitor, monitorConnection } from './connection-monitor.js'
 import { startCoreTransport } from './core-transport.js'
@@ -81,14 +81,40 @@ function replaySettings(subject: string, replay: NatsReplayOptions): ReplaySetti
   return { stream: replay.stream ?? defaultStreamName(subject), maxAgeMs, storage, replicas, timeoutMs }
 }
 
+/**
+ * Connects to `servers`. Core does not retry `connect()`, so a NATS outage at startup must
+ * not leave the cache without a backplane for good: while no server answers we report
+ * `disconnected` and keep trying (the cache works meanwhile, and core reports a gap for
+ * anything it cached before the subscription was live). Anything but a connection failure
+ * (a malformed URL, bad credentials) is thrown at once.
+ */
 async function openConnection(
   servers: string | readonly string[],
   name: string,
   extra: Omit<ConnectionOptions, 'servers'> | undefined,
+  listener: BackplaneListener,
+  isClosed: () => boolean,
 ): Promise<NatsConnectionLike> {
   const { connect } = await import('@nats-io/transport-node')
-  // A cache backplane should outlive any outage: reconnect forever, core reports the gaps.
-  return await connect({ name, maxReconnectAttempts: -1, ...extra, servers: [...[servers].flat()] })
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // Reconnect forever once connected: every reconnect becomes a gap for core.
+      const connection = await connect({
+        name,
+        maxReconnectAttempts: -1,
+        ...extra,
+        servers: [...[servers].flat()],
+      })
+      if (attempt > 0) listener.onState('connected')
+      return connection
+    } catch (err) {
+      if (!(err instanceof Error) || err.name !== 'ConnectionError' || isClosed()) throw err
+      if (attempt === 0) listener.onState('disconnected')
+      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)))
+      if (isClosed())
+        throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
+    }
+  }
 }
 
 function checkOptions(options: NatsBackplaneOptions): void {
@@ -152,13 +178,21 @@ export function natsBackplane(options: NatsBackplaneOptions) {
       const subject = channelSubject(prefix, channel)
       const replay = options.replay === undefined ? undefined : replaySettings(subject, options.replay)
       if (connection === undefined && options.servers !== undefined) {
-        connection = await openConnection(options.servers, name, options.connectOptions)
+        connection = await openConnection(
+          options.servers,
+          name,
+          options.connectOptions,
+          listener,
+          () => closed,
+        )
         owned = true
       }
       if (connection === undefined) throw new InvalidOptionsError('natsBackplane: no connection')
       const nc = connection
       connected = !nc.isClosed()
       maxFrameBytes = nc.info?.max_payload ?? maxFrameBytes
+      // A reconnect while the transport is still starting is handed to it once it runs.
+      let missedReconnect: { reason: 'reconnect' | 'failover'; detail: string } | undefined
       monitor = monitorConnection(nc, {
         disconnected() {
           connected = false
@@ -168,15 +202,19 @@ export function natsBackplane(options: NatsBackplaneOptions) {
           connected = true
           maxFrameBytes = nc.info?.max_payload ?? maxFrameBytes
           listener.onState('connected')
-          transport?.reconnected(reason, detail)
+          if (transport === undefined) missedReconnect = { reason, detail }
+          else transport.reconnected(reason, detail)
         },
         closed() {
           connected = false
           if (!closed) listener.onState('disconnected')
         },
       })
+      let started: FrameTransport
       try {
-        transport =
+        if (closed)
+          throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
+        started =
           replay === undefined
             ? await startCoreTransport(nc, subject, listener)
             : await startReplayTransport(nc, subject, replay, listener, () => connected)
@@ -185,6 +223,14 @@ export function natsBackplane(options: NatsBackplaneOptions) {
         if (owned) await nc.close()
         throw err
       }
+      if (closed) {
+        // close() ran while we were subscribing and found nothing to release: release it here.
+        await started.stop()
+        if (owned) await nc.close()
+        throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
+      }
+      transport = started
+      if (missedReconnect !== undefined) started.reconnected(missedReconnect.reason, missedReconnect.detail)
     },
 
     async publish(frame) {

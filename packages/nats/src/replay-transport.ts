@@ -1,15 +1,9 @@
 import { type BackplaneGap, type BackplaneListener, InvalidOptionsError } from '@cacheplane/core'
-import type {
-  Consumer,
-  ConsumerMessages,
-  JetStreamClient,
-  JetStreamManager,
-  JsMsg,
-  StreamInfo,
-} from '@nats-io/jetstream'
+import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FrameTransport } from './frame-transport.js'
 import type { NatsConnectionLike } from './nats-connection.js'
+import { ensureStream, type JetStreamModule, retryWithin, streamInfo } from './replay-stream.js'
 
 /**
  * Replay over JetStream. Frames are published into a stream that holds only this
@@ -43,8 +37,6 @@ export interface ReplaySettings {
   readonly timeoutMs: number
 }
 
-type JetStreamModule = typeof import('@nats-io/jetstream')
-
 async function loadJetStream(): Promise<JetStreamModule> {
   try {
     return await import('@nats-io/jetstream')
@@ -54,10 +46,6 @@ async function loadJetStream(): Promise<JetStreamModule> {
       { cause },
     )
   }
-}
-
-function isStreamNotFound(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'StreamNotFoundError' || err.message === 'stream not found')
 }
 
 function describe(err: unknown): string {
@@ -75,10 +63,12 @@ export async function startReplayTransport(
   const mod = await loadJetStream()
   // The JetStream API drives the v3 connection's internals; the structural type only names what core NATS needs.
   const nc = connection as unknown as NatsConnection
-  const jsm = await mod.jetstreamManager(nc)
+  const fatal = (err: unknown) =>
+    err instanceof InvalidOptionsError || (err instanceof Error && err.name === 'JetStreamNotEnabled')
+  const jsm = await retryWithin(settings.timeoutMs, () => mod.jetstreamManager(nc), fatal)
   const js = mod.jetstream(nc)
   const transport = new ReplayTransport(mod, jsm, js, subject, settings, listener, isConnected)
-  await transport.start()
+  await retryWithin(settings.timeoutMs, () => transport.start(), fatal)
   return transport
 }
 
@@ -103,21 +93,10 @@ class ReplayTransport implements FrameTransport {
   ) {}
 
   async start(): Promise<void> {
-    // A JetStream cluster that just started or is electing a leader times requests out for a
-    // few seconds: retry within `timeoutMs`, but never a configuration error.
-    const deadline = Date.now() + this.settings.timeoutMs
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const info = await this.ensureStream()
-        this.streamCreated = info.created
-        this.lastSeq = info.state.last_seq
-        await this.consumeFrom(this.lastSeq + 1)
-        return
-      } catch (err) {
-        if (err instanceof InvalidOptionsError || Date.now() >= deadline || this.stopped) throw err
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)))
-      }
-    }
+    const info = await ensureStream(this.mod, this.jsm, this.subject, this.settings)
+    this.streamCreated = info.created
+    this.lastSeq = info.state.last_seq
+    await this.consumeFrom(this.lastSeq + 1)
   }
 
   async publish(frame: Uint8Array): Promise<void> {
@@ -127,7 +106,7 @@ class ReplayTransport implements FrameTransport {
     } catch (err) {
       // A deleted stream makes publishes fail with "no responders": recreate it so core's retry lands.
       this.enqueue(async () => {
-        if (this.isConnected() && (await this.streamInfo()) === null)
+        if (this.isConnected() && (await streamInfo(this.jsm, this.settings.stream)) === null)
           await this.resync('stream-missing', describe(err))
       })
       throw err
@@ -188,9 +167,9 @@ class ReplayTransport implements FrameTransport {
 
   private async catchUp(reason: string, detail: string, waitMs: number): Promise<BackplaneGap> {
     const name = this.settings.stream
-    const before = await this.streamInfo()
+    const before = await streamInfo(this.jsm, this.settings.stream)
     if (before === null || before.created !== this.streamCreated || before.state.last_seq < this.lastSeq) {
-      const info = before ?? (await this.ensureStream())
+      const info = before ?? (await ensureStream(this.mod, this.jsm, this.subject, this.settings))
       this.streamCreated = info.created
       this.lastSeq = info.state.last_seq
       await this.consumeFrom(this.lastSeq + 1)
@@ -288,53 +267,5 @@ class ReplayTransport implements FrameTransport {
         return
       }
     }
-  }
-
-  private async streamInfo(): Promise<StreamInfo | null> {
-    try {
-      return await this.jsm.streams.info(this.settings.stream)
-    } catch (err) {
-      if (isStreamNotFound(err)) return null
-      throw err
-    }
-  }
-
-  /** Creates the stream, or aligns an existing one with our retention: idempotent, safe to race. */
-  private async ensureStream(): Promise<StreamInfo> {
-    const { stream: name, maxAgeMs, storage, replicas } = this.settings
-    const maxAge = maxAgeMs * 1_000_000
-    const existing = await this.streamInfo()
-    if (existing === null) {
-      try {
-        return await this.jsm.streams.add({
-          name,
-          subjects: [this.subject],
-          max_age: maxAge,
-          storage: storage === 'memory' ? this.mod.StorageType.Memory : this.mod.StorageType.File,
-          num_replicas: replicas,
-          retention: this.mod.RetentionPolicy.Limits,
-          discard: this.mod.DiscardPolicy.Old,
-        })
-      } catch (err) {
-        // Another instance created it first (possibly with other settings): use theirs.
-        const raced = await this.streamInfo()
-        if (raced === null) throw err
-        return this.checkSubjects(raced)
-      }
-    }
-    this.checkSubjects(existing)
-    if (existing.config.max_age === maxAge) return existing
-    return await this.jsm.streams.update(name, { ...existing.config, max_age: maxAge })
-  }
-
-  private checkSubjects(info: StreamInfo): StreamInfo {
-    const subjects = info.config.subjects ?? []
-    if (subjects.length !== 1 || subjects[0] !== this.subject) {
-      throw new InvalidOptionsError(
-        `natsBackplane: JetStream stream '${info.config.name}' holds subjects [${subjects.join(', ')}], ` +
-          `not only '${this.subject}'; give each cache its own replay.stream (or leave it unset)`,
-      )
-    }
-    return info
   }
 }

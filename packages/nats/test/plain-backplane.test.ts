@@ -1,6 +1,7 @@
 import { waitFor } from '@cacheplane/core/testing'
 import { connect } from '@nats-io/transport-node'
 import { startNats } from '@cacheplane/test-servers'
+import { errors } from '@cacheplane/core'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { natsBackplane } from '../src/index.js'
 import { frame, recorder } from './recorder.js'
@@ -65,5 +66,35 @@ describe('natsBackplane (core NATS)', () => {
     await waitFor(() => r.frames.length === 1)
     await bp.close()
     expect(nc.isClosed()).toBe(false)
+  })
+
+  it('keeps trying when no server answers at startup, and connects once one does', async () => {
+    const server = await startNats({ jetstream: false })
+    closers.push(() => server.stop())
+    await server.kill()
+    const bp = natsBackplane({ servers: server.url })
+    closers.push(() => bp.close())
+    const r = recorder()
+    const connecting = bp.connect(channelName(), r)
+    await waitFor(() => r.states.includes('disconnected'), {
+      message: 'a disconnected state while no server answers',
+    })
+    await server.restart()
+    await connecting
+    expect(r.states).toEqual(['disconnected', 'connected'])
+    await bp.publish(frame('late'))
+    await waitFor(() => r.frames.includes('late'))
+  })
+
+  it('gives up connecting when closed meanwhile', async () => {
+    const server = await startNats({ jetstream: false })
+    closers.push(() => server.stop())
+    await server.kill()
+    const bp = natsBackplane({ servers: server.url })
+    const r = recorder()
+    const connecting = bp.connect(channelName(), r)
+    await waitFor(() => r.states.includes('disconnected'))
+    await bp.close()
+    await expect(connecting).rejects.toThrow(errors.E_CLOSED)
   })
 })
