@@ -1,4 +1,4 @@
 import { provideServers } from '@cacheplane/test-servers'
 import type { TestProject } from 'vitest/node'
 
-export default (project: TestProject) => provideServers(project, ['memcached', 'memcached2'])
+export default (project: TestProject) => provideServers(project, ['memcached', 'memcached2', 'nats'])
