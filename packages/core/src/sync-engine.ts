@@ -205,8 +205,14 @@ export class SyncEngine {
           : { value: payload, mode, ttl, expiresAt, created, version }
       const input = fitItem(copy, layer.limits, now)
       if (input === undefined || !this.fence.isCurrent(ticket)) return
-      if (await attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false))
-        layer.stats.adds++
+      if (!(await attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false))) continue
+      layer.stats.adds++
+      // An asynchronous level's add may land after an invalidation that arrived while it was in
+      // flight: take the copy back out (at worst this drops a newer value: a miss, never stale).
+      if (!layer.sync && !this.fence.isCurrent(ticket)) {
+        await attempt(this.#emitter, layer, 'copy-up', (h) => h.remove(key, region), false)
+        return
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 import { memoryHandle } from '@cacheplane/memory'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type CacheHandle, CacheManager, createBackplaneHub, memoryBackplane } from '../src/index.js'
-import { flakyBackplane, holdableHandle, nextEvent, quiesce } from './sync-fixtures.js'
+import { flakyBackplane, holdableHandle, nextEvent, quiesce, spyHandle } from './sync-fixtures.js'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -97,5 +97,55 @@ describe('the read/invalidate fence', () => {
     release()
     await read
     expect(readerMemory.get('k', undefined)).toBeUndefined()
+  })
+})
+
+describe('the fence with an asynchronous upper level', () => {
+  it('a copy whose add lands after a remote invalidation is taken back out', async () => {
+    const hub = createBackplaneHub()
+    const shared = memoryHandle({ name: 'shared', distributed: true })
+    const writer = new CacheManager({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), shared],
+      backplane: memoryBackplane({ hub }),
+    })
+    const upper = memoryHandle({ name: 'upper' })
+    let release!: () => void
+    let reached!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const addCalled = new Promise<void>((resolve) => {
+      reached = resolve
+    })
+    const slowUpper = spyHandle(upper, {
+      capabilities: { ...upper.capabilities, synchronous: false },
+      add: async (key, region, item) => {
+        reached()
+        await gate // the add is still on its way to the store...
+        return upper.add(key, region, item) // ...and lands after the invalidation
+      },
+    })
+    const reader = new CacheManager({
+      name: 'c',
+      handles: [slowUpper, shared],
+      backplane: memoryBackplane({ hub }),
+    })
+    closers.push(
+      () => writer.close(),
+      () => reader.close(),
+    )
+    await Promise.all([writer.ready(), reader.ready()])
+    await writer.set('k', 'old')
+    await quiesce([writer, reader])
+    const read = reader.get('k')
+    await addCalled
+    const heard = nextEvent(reader, 'set')
+    await writer.set('k', 'new')
+    await heard
+    release()
+    expect(await read).toBe('old')
+    expect(upper.get('k', undefined)).toBeUndefined()
+    expect(await reader.get('k')).toBe('new')
   })
 })
