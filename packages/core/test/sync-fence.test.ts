@@ -149,3 +149,26 @@ describe('the fence with an asynchronous upper level', () => {
     expect(await reader.get('k')).toBe('new')
   })
 })
+
+describe('InvalidationFence', () => {
+  it('tracks only keys with reads in flight and forgets them when the last read leaves', async () => {
+    const { InvalidationFence } = await import('../src/invalidation-fence.js')
+    const fence = new InvalidationFence()
+    fence.invalidate('k') // no read in flight: nothing is tracked
+    expect(fence.trackedKeys).toBe(0)
+    const first = fence.enter('k')
+    const second = fence.enter('k')
+    const other = fence.enter('o')
+    expect(fence.trackedKeys).toBe(2)
+    fence.invalidate('k')
+    expect(fence.isCurrent(first)).toBe(false)
+    expect(fence.isCurrent(second)).toBe(false)
+    expect(fence.isCurrent(other)).toBe(true)
+    const late = fence.enter('k')
+    expect(fence.isCurrent(late)).toBe(true) // taken after the invalidation
+    fence.invalidateAll()
+    expect(fence.isCurrent(other)).toBe(false)
+    for (const ticket of [first, second, other, late]) fence.leave(ticket)
+    expect(fence.trackedKeys).toBe(0)
+  })
+})
