@@ -11,11 +11,12 @@ let cached: Promise<boolean> | undefined
  * without an engine is common. `TEST_SERVERS_RUNTIME=binaries` skips containers entirely.
  */
 export function containerRuntimeAvailable(): Promise<boolean> {
-  cached ??= detect()
+  cached ??= detectContainerRuntime()
   return cached
 }
 
-async function detect(): Promise<boolean> {
+/** Uncached detection (for tests); see {@link containerRuntimeAvailable}. */
+export async function detectContainerRuntime(): Promise<boolean> {
   const mode = process.env.TEST_SERVERS_RUNTIME
   if (mode === 'binaries') return false
   for (const endpoint of endpoints()) {
