@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -46,6 +46,12 @@ async function ping(port: number): Promise<boolean> {
  * directory) and returns once the Sentinel knows the replica, so a failover can succeed.
  */
 export async function startSentinelSetup(): Promise<SentinelSetup> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    throw new Error(
+      "sentinel tests: 'redis-server' is not on PATH (Debian/Ubuntu: apt-get install -y redis-server); " +
+        'Sentinel mode needs local binaries, REDIS_URL does not apply',
+    )
+  }
   const dir = await mkdtemp(join(tmpdir(), 'cacheplane-sentinel-'))
   const processes: ChildProcess[] = []
   const [masterPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()]
