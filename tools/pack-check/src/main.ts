@@ -1,0 +1,139 @@
+/**
+ * The pack-and-install check: proves the artifacts we would publish work, not the
+ * workspace. Every public package is packed with `pnpm pack` (which rewrites
+ * `workspace:` and `catalog:` ranges as publishing does), the tarballs are installed
+ * with npm into a scratch project under the OS temp directory (outside the workspace,
+ * so nothing resolves through workspace links), and there:
+ *   - smoke.mjs imports every entry point and does a get/set round trip through memory
+ *     handles and the in-process backplane (two managers; a set on one evicts the other's copy);
+ *   - the `cacheplane` bin answers `--help` and runs `demo`.
+ * Exits 1 and says which step failed (keeping the scratch directory) on any failure.
+ *
+ * Usage: node dist/main.js [--keep]   (--keep leaves the scratch directory in place)
+ */
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { type PublicPackage, publicPackages } from './public-packages.js'
+import { CommandFailedError, runCommand } from './run-command.js'
+
+const root = fileURLToPath(new URL('../../..', import.meta.url))
+const keep = process.argv.includes('--keep')
+const work = mkdtempSync(join(tmpdir(), 'cacheplane-pack-check-'))
+const tarballs = join(work, 'tarballs')
+const app = join(work, 'app')
+
+// npm must not inherit the pnpm run's npm_config_* settings (registry, user agent, workspace paths).
+const cleanEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([key]) => !/^(npm_|pnpm_)/i.test(key)),
+) as NodeJS.ProcessEnv
+
+async function step<T>(what: string, action: () => Promise<T> | T): Promise<T> {
+  const started = performance.now()
+  const result = await action()
+  console.log(`✓ ${what} (${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  return result
+}
+
+async function pack(pkg: PublicPackage): Promise<string> {
+  const before = new Set(readdirSync(tarballs))
+  await runCommand('pnpm', ['pack', '--pack-destination', tarballs], { cwd: pkg.dir, timeoutMs: 60_000 })
+  const created = readdirSync(tarballs).filter((file) => !before.has(file) && file.endsWith('.tgz'))
+  if (created.length !== 1) throw new Error(`pnpm pack of ${pkg.name} produced ${created.length} tarballs`)
+  return join(tarballs, created[0]!)
+}
+
+/** The scratch project: our tarballs, the peers they need, and vitest for `@cacheplane/core/testing`. */
+function writeScratchProject(packed: ReadonlyMap<PublicPackage, string>): void {
+  mkdirSync(app)
+  const dependencies: Record<string, string> = {}
+  const overrides: Record<string, string> = {}
+  for (const [pkg, tarball] of packed) {
+    dependencies[pkg.name] = `file:${tarball}`
+    // Every dependent (the CLI, the adapters' peers) must get the tarball, never a registry copy.
+    overrides[pkg.name] = `$${pkg.name}`
+    for (const [peer, range] of Object.entries(pkg.peers)) dependencies[peer] ??= range
+  }
+  // core/testing imports vitest (an optional peer); pin the major the workspace tests with.
+  const vitest = createRequire(import.meta.url)('vitest/package.json') as { version: string }
+  dependencies.vitest = `^${vitest.version}`
+  const manifest = {
+    name: 'cacheplane-pack-check-app',
+    private: true,
+    type: 'module',
+    dependencies,
+    overrides,
+  }
+  writeFileSync(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
+  copyFileSync(fileURLToPath(new URL('./smoke.js', import.meta.url)), join(app, 'smoke.mjs'))
+}
+
+function checkInstalledFromTarballs(packages: readonly PublicPackage[]): void {
+  for (const pkg of packages) {
+    const installed = realpathSync(join(app, 'node_modules', ...pkg.name.split('/')))
+    if (!installed.startsWith(app + sep)) {
+      throw new Error(`${pkg.name} resolves to ${installed}, outside the scratch project`)
+    }
+  }
+}
+
+async function checkCli(): Promise<void> {
+  const bin = join(app, 'node_modules', '.bin', 'cacheplane')
+  const help = await runCommand(bin, ['--help'], { cwd: app, timeoutMs: 30_000, env: cleanEnv })
+  if (!help.stdout.includes('Usage: cacheplane'))
+    throw new Error(`cacheplane --help printed:\n${help.stdout}`)
+  const demo = await runCommand(bin, ['demo'], { cwd: app, timeoutMs: 30_000, env: cleanEnv })
+  if (!demo.stdout.includes('every read saw the latest value')) {
+    throw new Error(`cacheplane demo printed:\n${demo.stdout}`)
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(tarballs)
+  console.log(`pack-check in ${work}`)
+  const packages = await step('found the public packages', () => publicPackages(root))
+  const packed = await step(`packed ${packages.map((pkg) => pkg.name).join(', ')}`, async () => {
+    const result = new Map<PublicPackage, string>()
+    for (const pkg of packages) result.set(pkg, await pack(pkg))
+    return result
+  })
+  await step('wrote the scratch project', () => writeScratchProject(packed))
+  await step('npm install of the tarballs and their peers', () =>
+    runCommand('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd: app,
+      timeoutMs: 120_000,
+      env: cleanEnv,
+    }),
+  )
+  await step('every package is installed from its tarball', () => checkInstalledFromTarballs(packages))
+  const smoke = await step('imported every entry point; get/set round trip with a backplane', () =>
+    runCommand(process.execPath, ['smoke.mjs'], { cwd: app, timeoutMs: 30_000, env: cleanEnv }),
+  )
+  process.stdout.write(smoke.stdout)
+  await step('cacheplane --help and cacheplane demo from the installed bin', checkCli)
+}
+
+try {
+  await main()
+  if (!keep) rmSync(work, { recursive: true, force: true })
+  console.log('pack-check: OK')
+} catch (error) {
+  console.error(`✗ ${error instanceof Error ? error.message : String(error)}`)
+  if (error instanceof CommandFailedError) {
+    const tail = (text: string) => text.trim().split('\n').slice(-40).join('\n')
+    if (error.output.stdout.trim() !== '') console.error(`--- stdout ---\n${tail(error.output.stdout)}`)
+    if (error.output.stderr.trim() !== '') console.error(`--- stderr ---\n${tail(error.output.stderr)}`)
+  }
+  console.error(`pack-check: FAILED (scratch project kept in ${work})`)
+  process.exitCode = 1
+}
