@@ -276,7 +276,9 @@ export class SyncEngine {
         action = 'clear' // a broken policy must not leave stale data behind
       }
     }
-    if (action === 'clear') this.#clearLocal(undefined, false)
+    // A missed frame may have been a clear: distributed handles that cache store state
+    // (Memcached's generations) refresh it, as they would on a clear heard in time.
+    if (action === 'clear') this.#clearLocal(undefined, true)
     if (this.#emitter.has('backplane')) {
       this.#emitter.emit('backplane', { type: 'gap', gap, action: action === 'clear' ? 'cleared' : 'kept' })
     }

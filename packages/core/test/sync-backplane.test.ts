@@ -54,6 +54,27 @@ describe('gaps', () => {
     expect(reader.stats().backplane?.gaps).toBe(1)
   })
 
+  it('an unrecovered gap makes distributed handles re-read their store state (onRemoteClear)', async () => {
+    const hub = createBackplaneHub()
+    const shared = memoryHandle({ name: 'shared', distributed: true })
+    const heard: Array<string | undefined> = []
+    const transport = flakyBackplane(memoryBackplane({ hub }), 0)
+    const cache = new CacheManager({
+      name: 'c',
+      handles: [
+        memoryHandle({ name: 'memory' }),
+        Object.assign(shared, { onRemoteClear: (r?: string) => void heard.push(r) }),
+      ],
+      backplane: transport.backplane,
+    })
+    closers.push(() => cache.close())
+    await cache.ready()
+    transport.state.listener?.onGap({ reason: 'reconnect', recovered: true })
+    transport.state.listener?.onGap({ reason: 'reconnect', recovered: false })
+    await waitFor(() => heard.length === 1)
+    expect(heard).toEqual([undefined]) // only the unrecovered gap: a replay delivered any clear itself
+  })
+
   it('a recovered gap keeps local handles', async () => {
     const { writer, reader, readerMemory, readerTransport } = await pair()
     await writer.set('a', 1)

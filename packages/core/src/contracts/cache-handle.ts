@@ -134,8 +134,9 @@ export interface CacheHandle<V = unknown> {
   bind?(cacheName: string): MaybePromise<void>
   /**
    * Another instance cleared the cache (`region` undefined) or one region, as heard on the
-   * backplane. Distributed handles are otherwise never touched by remote messages; a handle
-   * that caches store state locally (Memcached's generation counters) refreshes it here.
+   * backplane, or a backplane gap means such a clear may have been missed (then `region` is
+   * undefined). Distributed handles are otherwise never touched by remote messages; a handle
+   * that caches store state locally (Memcached's generation counters) re-reads it here.
    */
   onRemoteClear?(region: string | undefined): MaybePromise<void>
 }
