@@ -81,6 +81,8 @@ class ReplayTransport implements FrameTransport {
   private waiter: { target: number; resolve: () => void; cancel: () => void } | undefined
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
+  /** A loss found by a resync whose consumer restart then failed: the retry must still report it. */
+  private unreported: BackplaneGap | undefined
 
   constructor(
     private readonly mod: JetStreamModule,
@@ -158,6 +160,8 @@ class ReplayTransport implements FrameTransport {
       } catch (err) {
         if (!reported && Date.now() >= deadline) {
           reported = true
+          // Unrecovered: core clears, which also covers any loss found on the way.
+          this.unreported = undefined
           this.listener.onGap({ reason: 'replay-failed', recovered: false, detail: describe(err) })
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)))
@@ -167,31 +171,39 @@ class ReplayTransport implements FrameTransport {
 
   private async catchUp(reason: string, detail: string, waitMs: number): Promise<BackplaneGap> {
     const name = this.settings.stream
-    const before = await streamInfo(this.jsm, this.settings.stream)
+    const before = await streamInfo(this.jsm, name)
     if (before === null || before.created !== this.streamCreated || before.state.last_seq < this.lastSeq) {
       const info = before ?? (await ensureStream(this.mod, this.jsm, this.subject, this.settings))
+      const what = before === null ? 'was missing and has been recreated' : 'was recreated or purged'
+      this.unreported = {
+        reason: 'stream-missing',
+        recovered: false,
+        detail: `${detail}; stream ${name} ${what}`,
+      }
       this.streamCreated = info.created
       this.lastSeq = info.state.last_seq
-      await this.consumeFrom(this.lastSeq + 1)
-      const what = before === null ? 'was missing and has been recreated' : 'was recreated or purged'
-      return { reason: 'stream-missing', recovered: false, detail: `${detail}; stream ${name} ${what}` }
-    }
-    const { first_seq: firstSeq, last_seq: lastSeq } = before.state
-    if (firstSeq > this.lastSeq + 1) {
-      const lost = firstSeq - this.lastSeq - 1
-      this.lastSeq = lastSeq
-      await this.consumeFrom(this.lastSeq + 1)
-      return {
+    } else if (before.state.first_seq > this.lastSeq + 1) {
+      const lost = before.state.first_seq - this.lastSeq - 1
+      this.unreported = {
         reason: 'retention-exceeded',
         recovered: false,
         detail: `${detail}; ${lost} missed frame(s) outlived the stream's ${this.settings.maxAgeMs} ms retention`,
       }
+      // Whatever is left in the stream is older than the clear core is about to do: skip it.
+      this.lastSeq = before.state.last_seq
     }
-    const missed = lastSeq - this.lastSeq
+    const target = before?.state.last_seq ?? this.lastSeq
+    const missed = Math.max(target - this.lastSeq, 0)
     await this.consumeFrom(this.lastSeq + 1)
     // Frames delivered before the wait starts already moved `lastSeq`; the wait checks it first.
-    await this.waitForSequence(lastSeq, waitMs)
-    return { reason, recovered: true, detail: `${detail}; replayed ${missed} frame(s) from stream ${name}` }
+    if (this.unreported === undefined) await this.waitForSequence(target, waitMs)
+    const gap = this.unreported ?? {
+      reason,
+      recovered: true,
+      detail: `${detail}; replayed ${missed} frame(s) from stream ${name}`,
+    }
+    this.unreported = undefined
+    return gap
   }
 
   private waitForSequence(target: number, waitMs: number): Promise<void> {
@@ -230,7 +242,13 @@ class ReplayTransport implements FrameTransport {
       return
     }
     this.consumer = consumer
-    const messages = await consumer.consume({ callback: (msg: JsMsg) => this.deliver(generation, msg) })
+    const messages = await consumer.consume({
+      callback: (msg: JsMsg) => this.deliver(generation, msg),
+      // Short pulls with frequent idle heartbeats: a consumer lost on a dead cluster node while
+      // our own connection stayed up is noticed (two missed heartbeats) and recreated in seconds.
+      expires: 10_000,
+      idle_heartbeat: 2_000,
+    })
     this.messages = messages
     void this.watchConsumer(generation, messages)
   }
@@ -265,6 +283,15 @@ class ReplayTransport implements FrameTransport {
       if ((status.type === 'consumer_deleted' || status.type === 'stream_not_found') && this.isConnected()) {
         this.enqueue(() => this.resync('consumer-lost', `${status.type} on stream ${this.settings.stream}`))
         return
+      }
+      // The ordered consumer recreated itself after `lastSeq` (missed heartbeats). Right if the
+      // stream is the same one; if it was recreated meanwhile, those sequences mean nothing.
+      if (status.type === 'ordered_consumer_recreated') {
+        this.enqueue(async () => {
+          const info = await streamInfo(this.jsm, this.settings.stream)
+          if (info === null || info.created !== this.streamCreated || info.state.last_seq < this.lastSeq)
+            await this.resync('consumer-lost', `stream ${this.settings.stream} changed under the consumer`)
+        })
       }
     }
   }
