@@ -136,6 +136,22 @@ describe('natsBackplane replay (JetStream)', () => {
     )
     await waitFor(() => reads.frames.includes('after'), { message: 'frames on the recreated stream' })
   })
+
+  it('resumes from its last sequence when its consumer is deleted under a live connection', async () => {
+    const { channel, writer, reads } = await pair({ maxAgeMs: 60_000, storage: 'memory' })
+    const stream = defaultStreamName(channelSubject('cacheplane.', channel))
+    const jsm = await manager()
+    await writer.publish(frame('before'))
+    await waitFor(() => reads.frames.includes('before'))
+    const consumers = await jsm.consumers.list(stream).next()
+    expect(consumers.length).toBe(2)
+    for (const consumer of consumers) await jsm.consumers.delete(stream, consumer.name)
+    await waitFor(() => reads.gaps.length === 1, { timeoutMs: 10_000, message: 'the reader to resync' })
+    expect(reads.gaps[0]).toMatchObject({ reason: 'consumer-lost', recovered: true })
+    await writer.publish(frame('after'))
+    await waitFor(() => reads.frames.includes('after'))
+    expect(reads.frames).toEqual(['before', 'after'])
+  })
 })
 
 async function manager() {
