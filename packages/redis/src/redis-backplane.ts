@@ -1,5 +1,5 @@
 import type { Backplane, BackplaneCapabilities, BackplaneListener } from '@cacheplane/core'
-import { InvalidOptionsError } from '@cacheplane/core'
+import { ClosedError, InvalidOptionsError } from '@cacheplane/core'
 import type { RedisOptions } from 'ioredis'
 import { Redis as RedisClient } from 'ioredis'
 import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
@@ -81,7 +81,7 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
     capabilities: CAPABILITIES,
 
     async connect(target: string, listener: BackplaneListener): Promise<void> {
-      if (closed) throw new InvalidOptionsError(`redisBackplane '${name}' is closed`)
+      if (closed) throw new ClosedError(`redisBackplane '${name}' is closed`)
       if (channel !== undefined)
         throw new InvalidOptionsError(`redisBackplane '${name}' is already connected`)
       channel = target
@@ -92,7 +92,7 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
     async publish(frame: Uint8Array): Promise<void> {
       if (channel === undefined)
         throw new InvalidOptionsError(`redisBackplane '${name}': publish before connect`)
-      if (closed) throw new InvalidOptionsError(`redisBackplane '${name}' is closed`)
+      if (closed) throw new ClosedError(`redisBackplane '${name}' is closed`)
       const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
       if (await useSharded()) await client.spublish(channel, bytes)
       else if (isCluster(client))

@@ -9,10 +9,11 @@ import type {
   UpdateOutcome,
 } from '@cacheplane/core'
 import {
+  ClosedError,
+  cacheKeyPrefix,
+  escapeSegment,
   InvalidOptionsError,
   ItemCorruptError,
-  cacheKeyPrefix,
-  regionKeyPrefix,
   storeKey,
 } from '@cacheplane/core'
 import { decodeItem, encodeMode, isCorruptReply, itemArgs } from './item-codec.js'
@@ -95,14 +96,21 @@ export function redisHandle(options: RedisHandleOptions = {}) {
   const { client, owned } = resolveConnection('redisHandle', options)
   const evictListeners = new Set<EvictListener>()
   const ownDeletes = new OwnDeletes()
-  let cacheName: string | undefined
   let cachePrefix: string | undefined
   let watcher: KeyspaceWatcher | undefined
 
-  function keyOf(key: string, region: string | undefined): string {
+  let closed = false
+
+  /** The bound cache's key prefix; use before bind() or after close() is an error. */
+  function boundPrefix(): string {
+    if (closed) throw new ClosedError(`redisHandle '${name}' is closed`)
     if (cachePrefix === undefined)
       throw new InvalidOptionsError(`redisHandle '${name}' was used before bind()`)
-    return storeKey(cachePrefix, region, key)
+    return cachePrefix
+  }
+
+  function keyOf(key: string, region: string | undefined): string {
+    return storeKey(boundPrefix(), region, key)
   }
 
   function notifyEvicted(fullKey: string, reason: EvictReason): void {
@@ -146,7 +154,6 @@ export function redisHandle(options: RedisHandleOptions = {}) {
           `redisHandle '${name}' is already bound to a cache; use one handle per manager`,
         )
       }
-      cacheName = boundName
       cachePrefix = cacheKeyPrefix(prefix, boundName)
       if (options.keyspaceNotifications === true) {
         watcher = await watchKeyspace({
@@ -242,15 +249,12 @@ export function redisHandle(options: RedisHandleOptions = {}) {
     },
 
     async clear(): Promise<void> {
-      if (cachePrefix === undefined)
-        throw new InvalidOptionsError(`redisHandle '${name}' was used before bind()`)
-      await clearPrefix(cachePrefix)
+      await clearPrefix(boundPrefix())
     },
 
     async clearRegion(region: string): Promise<void> {
-      if (cacheName === undefined)
-        throw new InvalidOptionsError(`redisHandle '${name}' was used before bind()`)
-      await clearPrefix(regionKeyPrefix(prefix, cacheName, region))
+      // Same as core's regionKeyPrefix(prefix, cacheName, region).
+      await clearPrefix(`${boundPrefix()}${escapeSegment(region)}:`)
     },
 
     onEvict(listener: EvictListener): () => void {
@@ -259,6 +263,8 @@ export function redisHandle(options: RedisHandleOptions = {}) {
     },
 
     async close(): Promise<void> {
+      if (closed) return
+      closed = true
       evictListeners.clear()
       await watcher?.close()
       watcher = undefined

@@ -237,6 +237,8 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
     await expect(handle.bind('b')).rejects.toBeInstanceOf(InvalidOptionsError)
     await handle.close()
     expect(await client.ping()).toBe('PONG')
+    await expect(handle.get('k', undefined)).rejects.toBeInstanceOf(ClosedError)
+    await expect(handle.clear()).rejects.toBeInstanceOf(ClosedError)
   })
 
   it('closes a connection it opened itself', async () => {
