@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   type ItemInput,
   InvalidOptionsError,
   ItemCorruptError,
