@@ -15,7 +15,8 @@ export const workerEntry = fileURLToPath(new URL('../dist/integration/src/worker
 
 /** Result types of the commands that return something. */
 export interface Results {
-  get: { value: Value; level: number; mode: string; expiresAt: number } | null
+  get: { value: Value; level: number; mode: string; expiresAt: number; startedAt: number } | null
+  set: number
   add: boolean
   remove: boolean
   expire: boolean
@@ -51,15 +52,22 @@ export class Worker {
   private readonly pending = new Map<number, Pending>()
   private nextId = 1
   private exitInfo: string | undefined
+  /** The end of the worker's stderr, quoted when it dies unexpectedly. */
+  private stderrTail = ''
 
   constructor(
     readonly name: string,
     private readonly child: ChildProcess,
   ) {
     child.on('message', (message: WorkerMessage) => this.onMessage(message))
+    child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk)
+      this.stderrTail = (this.stderrTail + chunk.toString()).slice(-2_000)
+    })
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.exitInfo = `exited (code ${code}, signal ${signal})`
+        const stderr = this.stderrTail === '' ? '' : `; stderr: ${this.stderrTail}`
+        this.exitInfo = `exited (code ${code}, signal ${signal})${signal === 'SIGKILL' ? '' : stderr}`
         for (const pending of this.pending.values()) {
           pending.reject(new Error(`worker ${name} ${this.exitInfo} before replying`))
         }
@@ -169,7 +177,7 @@ export class WorkerPool {
         `integration: ${workerEntry} is missing; the global setup compiles it (test/global-setup.ts)`,
       )
     }
-    const child = fork(workerEntry, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const child = fork(workerEntry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
     const worker = new Worker(spec.workerId, child)
     this.workers.add(worker)
     await worker.call({ op: 'init', spec }, 60_000)

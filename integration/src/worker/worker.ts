@@ -88,16 +88,18 @@ async function run(command: Command): Promise<unknown> {
     case 'ping':
       return process.pid
     case 'get': {
+      const startedAt = Date.now()
       const item = await manager().getItem(command.key, { region: command.region })
       if (item === undefined) return null
-      return { value: item.value, level: item.level, mode: item.mode, expiresAt: item.expiresAt }
+      return { value: item.value, level: item.level, mode: item.mode, expiresAt: item.expiresAt, startedAt }
     }
     case 'set':
       await manager().set(command.key, command.value, {
         region: command.region,
         expiration: command.expiration === undefined ? undefined : expiration(command.expiration),
       })
-      return null
+      // The ack time in this process's clock (the staleness checker compares it with other processes').
+      return Date.now()
     case 'add':
       return manager().add(command.key, command.value, { region: command.region })
     case 'bump':
