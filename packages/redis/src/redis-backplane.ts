@@ -19,8 +19,12 @@ export interface RedisBackplaneOptions extends RedisConnectionOptions {
   sharded?: boolean | 'auto'
 }
 
-/** Redis' client-output-buffer and proto-max-bulk-len limits make anything larger unwise; core batches below it. */
-const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 64 * 1024 * 1024 }
+/**
+ * 4 MiB: Redis disconnects a subscriber whose output buffer passes `client-output-buffer-limit
+ * pubsub` (default 32 MiB hard, 8 MiB for 60 s), so frames stay well below it; key-only
+ * invalidation frames are far smaller anyway, and core splits batches to fit.
+ */
+const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 4 * 1024 * 1024 }
 
 /** Our subscriber connections: no reconnect or resubscribe by ioredis (we do it, to know about gaps). */
 const SUBSCRIBER_OPTIONS: RedisOptions = {
