@@ -138,6 +138,28 @@ describe.each(topologies)('managers sharing $name Redis', (topology) => {
     }
   })
 
+  it('works with one client of the application shared by handle and backplane, and leaves it open', async () => {
+    const name = randomKey('shared-client')
+    const clients = [topology.connect(), topology.connect()]
+    try {
+      const [a, b] = (await Promise.all(clients.map((client) => startInstance({ client }, name)))) as [
+        Instance,
+        Instance,
+      ]
+      instances.push(a, b)
+      await a.cache.set('k', 1)
+      expect(await b.cache.get('k')).toBe(1)
+      const mark = b.events.length
+      await a.cache.set('k', 2)
+      await b.next('set', (e) => e.origin === 'remote' && e.key === 'k', mark)
+      expect(await b.cache.get('k')).toBe(2)
+      await Promise.all(instances.splice(0).map(({ cache }) => cache.close()))
+      expect(await Promise.all(clients.map((client) => client.ping()))).toEqual(['PONG', 'PONG'])
+    } finally {
+      await closeAll(clients)
+    }
+  })
+
   it('gives exact totals for concurrent CAS updates from several managers', async () => {
     const managers = await start(3)
     const [first] = managers as [Instance]
