@@ -530,6 +530,29 @@ describe('BackplaneBus lifecycle', () => {
     await expect(bus.start()).rejects.toBeInstanceOf(BackplaneFailedError)
   })
 
+  it('starts publishing when a transport whose connect() failed reports connected later', async () => {
+    const fake = fakeBackplane()
+    let late: BackplaneListener | undefined
+    fake.backplane = {
+      ...fake.backplane,
+      async connect(_channel, listener) {
+        late = listener // keeps trying on its own, like the Redis backplane
+        throw new Error('refused')
+      },
+    }
+    const { bus, rec } = makeBus(fake.backplane)
+    await expect(bus.start()).rejects.toBeInstanceOf(BackplaneFailedError)
+    bus.announce(key('k'))
+    await nextTurn()
+    expect(fake.published).toHaveLength(0)
+    late!.onState('connected')
+    late!.onGap({ reason: 'connect', recovered: false })
+    await waitFor(() => fake.published.length === 1, 'the queued message to be published')
+    expect(decoded(fake.published[0])).toEqual([key('k')])
+    expect(rec.gaps).toHaveLength(1)
+    expect(bus.stats().connected).toBe(true)
+  })
+
   it('validates its options', () => {
     const fake = fakeBackplane()
     const bad: Partial<BackplaneBusOptions>[] = [

@@ -67,6 +67,8 @@ export class BackplaneBus {
   private connected = false
   private seq = 0
   private started = false
+  /** The first connect() rejected; a later 'connected' from the transport starts the bus. */
+  private connectFailed = false
   private startPromise: Promise<void> | undefined
   private closePromise: Promise<void> | undefined
   /** Set once close gave up or finished: nothing is published or delivered any more. */
@@ -156,6 +158,12 @@ export class BackplaneBus {
       onState: (state) => {
         if (this.stopped) return
         this.connected = state === 'connected'
+        // A transport whose first connect() failed may keep trying on its own (the contract
+        // allows it): its later 'connected' is our start, or nothing would ever be published.
+        if (this.connected && !this.started && this.connectFailed) {
+          this.started = true
+          this.schedule()
+        }
         // A reconnect is the best moment to retry: skip the rest of the backoff.
         if (this.connected && this.retryTimer !== undefined) {
           clearTimeout(this.retryTimer)
@@ -169,6 +177,7 @@ export class BackplaneBus {
     try {
       await this.backplane.connect(this.options.channel, listener)
     } catch (error) {
+      this.connectFailed = true
       throw new BackplaneFailedError(`could not connect to channel ${this.options.channel}`, {
         cause: error,
         source: this.backplane.name,

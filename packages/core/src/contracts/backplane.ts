@@ -43,7 +43,11 @@ export interface Backplane {
   readonly name: string
   /** What the transport can do. */
   readonly capabilities: BackplaneCapabilities
-  /** Subscribes to `channel`; resolves once frames published after it will be delivered. Called once. */
+  /**
+   * Subscribes to `channel`; resolves once frames published after it will be delivered. Called
+   * once. A transport may wait until it can subscribe, or reject and keep trying on its own;
+   * then it reports the late subscription with `onState('connected')` followed by `onGap`.
+   */
   connect(channel: string, listener: BackplaneListener): Promise<void>
   /** Publishes one frame to the channel; rejects when it was not accepted by the server (core retries). */
   publish(frame: Uint8Array): Promise<void>
