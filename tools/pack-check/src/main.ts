@@ -16,6 +16,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
   writeFileSync,
@@ -84,6 +85,19 @@ function checkInstalledFromTarballs(packages: readonly PublicPackage[]): void {
     if (!installed.startsWith(app + sep)) {
       throw new Error(`${pkg.name} resolves to ${installed}, outside the scratch project`)
     }
+  }
+  // A nested copy (say, the CLI's own @cacheplane/core) fetched from the registry would test
+  // someone else's artifact: every installed @cacheplane package must come from a tarball.
+  const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { resolved?: string }>
+  }
+  const foreign = Object.entries(lock.packages).filter(
+    ([path, entry]) =>
+      /(^|\/)node_modules\/@cacheplane\/[^/]+$/.test(path) && !entry.resolved?.startsWith('file:'),
+  )
+  if (foreign.length > 0) {
+    const list = foreign.map(([path, entry]) => `${path} from ${entry.resolved ?? '?'}`).join(', ')
+    throw new Error(`not installed from our tarballs: ${list}`)
   }
 }
 
