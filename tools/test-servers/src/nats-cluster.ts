@@ -1,5 +1,5 @@
 import { findBinary } from './binaries.js'
-import { freePort } from './free-port.js'
+import { freePorts } from './free-port.js'
 import { getJson } from './http-json.js'
 import { missingServerError } from './missing-server-error.js'
 import { delay, probes } from './probe.js'
@@ -42,10 +42,12 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   const binary = findBinary('nats-server')
   if (binary === undefined) throw missingServerError('a NATS cluster', 'nats-server')
 
-  const ports: NodePorts[] = []
-  for (let index = 0; index < size; index++) {
-    ports.push({ client: await freePort(), route: await freePort(), monitor: await freePort() })
-  }
+  const picked = await freePorts(size * 3)
+  const ports: NodePorts[] = Array.from({ length: size }, (_, index) => ({
+    client: picked[index * 3]!,
+    route: picked[index * 3 + 1]!,
+    monitor: picked[index * 3 + 2]!,
+  }))
   const routes = ports.map((node) => `nats://127.0.0.1:${node.route}`).join(',')
   const clusterName = `cacheplane-${process.pid}-${ports[0]?.client}`
   const nodes: RunningServer[] = []
@@ -55,8 +57,9 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   try {
     // Started together: each waits for its client port only, and routes reconnect on their own.
     const started = await Promise.allSettled(
-      ports.map((node, index) =>
-        startProcessServer({
+      ports.map((node, index) => {
+        const serverName = `${clusterName}-n${index + 1}`
+        return startProcessServer({
           kind: 'nats-cluster-node',
           binary,
           port: node.client,
@@ -68,7 +71,7 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
             '-m',
             String(node.monitor),
             '--server_name',
-            `n${index + 1}`,
+            serverName,
             '--cluster_name',
             clusterName,
             '--cluster',
@@ -77,10 +80,10 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
             routes,
             ...(jetstream ? ['-js', '-sd', dir] : []),
           ],
-          probe: probes.nats,
+          probe: () => probes.nats(serverName),
           url: (host, port) => `nats://${host}:${port}`,
-        }),
-      ),
+        })
+      }),
     )
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value)
     const failure = started.find((result) => result.status === 'rejected')

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { probes } from './probe.js'
 import { resolveServer, type ServerKind } from './resolve-server.js'
 import type { RunningServer } from './running-server.js'
@@ -27,13 +28,25 @@ export function startNats(options: NatsOptions = {}): Promise<RunningServer> {
       command: ['-p', '4222', ...(jetstream ? ['-js'] : [])],
       url: natsUrl,
     }),
-    process: (binary) => ({
-      kind: 'nats',
-      binary,
-      args: (port, dir) => ['-a', '127.0.0.1', '-p', String(port), ...(jetstream ? ['-js', '-sd', dir] : [])],
-      probe: probes.nats,
-      url: natsUrl,
-    }),
+    process: (binary) => {
+      // A unique name lets the readiness probe recognise this very server.
+      const serverName = `cacheplane-${randomUUID()}`
+      return {
+        kind: 'nats',
+        binary,
+        args: (port, dir) => [
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '--server_name',
+          serverName,
+          ...(jetstream ? ['-js', '-sd', dir] : []),
+        ],
+        probe: () => probes.nats(serverName),
+        url: natsUrl,
+      }
+    },
   }
   return resolveServer(kind)
 }

@@ -8,12 +8,16 @@ export interface Probe {
   expect: string
 }
 
-/** The readiness probe of each server kind. */
+/**
+ * Readiness probes that also check WHICH process answers (its pid, or a unique NATS server
+ * name): if another server already holds the port, the new one fails to bind, and a probe
+ * that only checked the protocol would mistake the other server for it.
+ */
 export const probes = {
-  redis: { send: 'PING\r\n', expect: '+PONG' },
-  memcached: { send: 'version\r\n', expect: 'VERSION' },
-  nats: { send: '', expect: 'INFO' },
-} satisfies Record<string, Probe>
+  redis: (pid: number): Probe => ({ send: 'INFO server\r\n', expect: `process_id:${pid}\r\n` }),
+  memcached: (pid: number): Probe => ({ send: 'stats\r\n', expect: `STAT pid ${pid}\r\n` }),
+  nats: (serverName: string): Probe => ({ send: '', expect: `"server_name":"${serverName}"` }),
+}
 
 /** Connects once, sends the probe and resolves true when the expected answer arrives in time. */
 export function probeOnce(host: string, port: number, probe: Probe, timeoutMs = 1_000): Promise<boolean> {

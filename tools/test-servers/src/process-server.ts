@@ -15,8 +15,8 @@ export interface ProcessSpec {
   binary: string
   /** Command-line arguments for a server on `port` whose files live in `dir`. */
   args(port: number, dir: string): string[]
-  /** Readiness probe. */
-  probe: Probe
+  /** Readiness probe for the process with this pid. */
+  probe(pid: number): Probe
   /** Connection string for a client. */
   url(host: string, port: number): string
   /** Fixed port (clusters know their ports up front); a free port is picked otherwise. */
@@ -97,7 +97,7 @@ async function launch(spec: ProcessSpec, port: number, dir: string): Promise<Chi
   const deadline = Date.now() + (spec.startTimeoutMs ?? 20_000)
   for (;;) {
     const exited = child.exitCode !== null || child.signalCode !== null || spawnError !== undefined
-    if (!exited && (await probeOnce(host, port, spec.probe))) {
+    if (!exited && child.pid !== undefined && (await probeOnce(host, port, spec.probe(child.pid)))) {
       ;(child.stdout as { unref?: () => void } | null)?.unref?.()
       ;(child.stderr as { unref?: () => void } | null)?.unref?.()
       return child

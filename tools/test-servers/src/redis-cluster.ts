@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { findBinary } from './binaries.js'
-import { freePort } from './free-port.js'
+import { freePorts } from './free-port.js'
 import { missingServerError } from './missing-server-error.js'
 import { delay, probes } from './probe.js'
 import { startProcessServer } from './process-server.js'
@@ -46,10 +46,11 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     await Promise.all(nodes.map((node) => node.stop()))
   }
   try {
+    // The cluster bus ports are chosen explicitly: the default (port + 10000) can exceed 65535.
+    const ports = await freePorts(masters * 2)
     for (let index = 0; index < masters; index++) {
-      // The cluster bus port is chosen explicitly: the default (port + 10000) can exceed 65535.
-      const port = await freePort()
-      const busPort = await freePort()
+      const port = ports[index * 2]!
+      const busPort = ports[index * 2 + 1]!
       const node = await startProcessServer({
         kind: 'redis-cluster-node',
         binary: serverBinary,

@@ -88,7 +88,7 @@ describe('startNatsCluster', () => {
         await client.waitFor('}\r\n')
         const reply = client.received()
         expect(reply).toMatch(/"num_replicas":3/)
-        expect(reply).toMatch(/"leader":"n\d"/)
+        expect(reply).toMatch(/"leader":"cacheplane-[^"]+-n\d"/)
         expect(reply).not.toMatch(/"error"/)
       } finally {
         client.close()
