@@ -24,12 +24,14 @@ describe.each(guides.map((guide) => [shown(guide, root), guide]))('%s', (_, guid
     for (const block of blocks) {
       const where = `${shown(guide, root)}:${block.line}`
       expect(existsSync(block.file), `${where}: ${shown(block.file, root)} does not exist`).toBe(true)
-      expect(block.body, `${where}: the marker must be followed by a fenced block and <!-- /example -->`).not.toBe(
-        undefined,
-      )
-      expect(block.body, `${where}: differs from ${shown(block.file, root)} (UPDATE_EXAMPLES=1 to resync)`).toBe(
-        readFileSync(block.file, 'utf8'),
-      )
+      expect(
+        block.body,
+        `${where}: the marker must be followed by a fenced block and <!-- /example -->`,
+      ).not.toBe(undefined)
+      expect(
+        block.body,
+        `${where}: differs from ${shown(block.file, root)} (UPDATE_EXAMPLES=1 to resync)`,
+      ).toBe(readFileSync(block.file, 'utf8'))
     }
   })
 

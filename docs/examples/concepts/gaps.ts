@@ -15,7 +15,8 @@ export async function main() {
   })
   const log: string[] = []
   cache.on('backplane', (event) => {
-    if (event.type === 'gap') log.push(`gap ${event.gap.reason} recovered=${event.gap.recovered}: ${event.action}`)
+    if (event.type === 'gap')
+      log.push(`gap ${event.gap.reason} recovered=${event.gap.recovered}: ${event.action}`)
     else log.push(`backplane ${event.state}`)
   })
   await cache.ready()

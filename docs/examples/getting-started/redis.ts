@@ -13,7 +13,11 @@ declare function loadUser(id: string): Promise<User>
 
 export async function main(url = 'redis://127.0.0.1:6379') {
   // Your client: cacheplane never closes it. Fail fast when Redis is down.
-  const client = new Redis(url, { enableAutoPipelining: true, commandTimeout: 1_000, maxRetriesPerRequest: 1 })
+  const client = new Redis(url, {
+    enableAutoPipelining: true,
+    commandTimeout: 1_000,
+    maxRetriesPerRequest: 1,
+  })
 
   const users = new CacheManager<User>({
     name: 'users', // scopes the Redis keys (cacheplane:users:...) and the channel

@@ -1,0 +1,14 @@
+import { CacheManager } from '@cacheplane/core'
+import { memoryHandle } from '@cacheplane/memory'
+import { redisBackplane, redisHandle } from '@cacheplane/redis'
+
+export async function main(url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') {
+  // cacheplane opens these connections (fail-fast settings) and closes them on close().
+  const cache = new CacheManager<string>({
+    name: 'pages',
+    handles: [memoryHandle(), redisHandle({ url, prefix: 'app1:', commandTimeoutMs: 1_000 })],
+    backplane: redisBackplane({ url }),
+  })
+  await cache.set('home', '<html>...</html>')
+  await cache.close()
+}
