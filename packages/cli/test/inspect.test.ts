@@ -1,8 +1,9 @@
-import { CacheManager, v8Serializer } from '@cacheplane/core'
+import { CacheManager, cacheKeyPrefix, storeKey, v8Serializer } from '@cacheplane/core'
 import { memcachedHandle } from '@cacheplane/memcached'
 import { memoryHandle } from '@cacheplane/memory'
 import { redisHandle } from '@cacheplane/redis'
 import { freePort } from '@cacheplane/test-servers'
+import { Redis } from 'ioredis'
 import { describe, expect, inject, it } from 'vitest'
 import { EXIT_CODES } from '../src/cli-errors.js'
 import { runCli } from '../src/run-cli.js'
@@ -92,6 +93,20 @@ describe('Redis', () => {
     expect(code).toBe(EXIT_CODES.failed)
     expect(out).toBe('')
     expect(err).toBe(`key "nope" not found in cache "${name}" on Redis ${url}`)
+  })
+
+  it('exits 1 saying why when the stored bytes are not a cacheplane item', async () => {
+    const name = uniqueName('inspect-corrupt')
+    const client = new Redis(url)
+    try {
+      await client.set(storeKey(cacheKeyPrefix('cacheplane:', name), undefined, 'k'), 'not an item')
+    } finally {
+      await client.quit()
+    }
+    const { code, out, err } = await inspect('--redis', url, '--cache', name, 'k')
+    expect(code).toBe(EXIT_CODES.failed)
+    expect(out).toBe('')
+    expect(err).toMatch(new RegExp(`^cacheplane inspect: cannot read "k" on Redis ${url}: .+`))
   })
 
   it('exits 2 naming the URL when Redis is unreachable', async () => {

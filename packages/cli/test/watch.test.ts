@@ -14,7 +14,9 @@ const SENDER = /[0-9a-f]{32}/
 /** Starts `cacheplane watch`, waits until it is subscribed, and hands back its result and output. */
 async function startWatch(args: string[], signal?: AbortSignal) {
   const io = captureIo(signal)
-  const result = runCli(['watch', ...args], io)
+  // A bound on every run: a frame that never arrives fails the test's assertions, not its timeout.
+  const bounded = args.includes('--timeout-ms') ? args : [...args, '--timeout-ms', '15000']
+  const result = runCli(['watch', ...bounded], io)
   // A failure before subscribing ends the command: surface it instead of waiting for the line.
   await Promise.race([
     io.waitForLine(/^watching '/),
