@@ -92,7 +92,14 @@ export class Generations {
   }
 
   private fresh(entry: Entry): boolean {
-    return !entry.stale && entry.readAt !== 0 && Date.now() - entry.readAt < this.refreshMs
+    // A read in flight may be a refresh after a remote clear: callers join it rather than use
+    // the value it is replacing (`read` clears `stale` as soon as it starts).
+    return (
+      !entry.stale &&
+      entry.pending === undefined &&
+      entry.readAt !== 0 &&
+      Date.now() - entry.readAt < this.refreshMs
+    )
   }
 
   private read(entry: Entry, key: string): Promise<number> {

@@ -79,6 +79,29 @@ describe('clears by generation', () => {
     expect(await read(reader, 'k')).toBeUndefined()
   })
 
+  it('a read right after onRemoteClear (not awaited, as core calls it) sees the new generation', async () => {
+    const cacheName = randomKey('gen')
+    const writer = handle({}, cacheName)
+    const reader = handle({ generationRefreshMs: 600_000 }, cacheName)
+    await writer.set('k', 'eu', item('v'))
+    await writer.set('k', undefined, item('v'))
+    expect(await read(reader, 'k', 'eu')).toBe('v')
+    expect(await read(reader, 'k')).toBe('v')
+    // Let the refresh's own counter read start (a few microtasks), as it has by the time an
+    // application reads after the remote clear event: a read then must join it, not use the old value.
+    const refreshStarted = async () => {
+      for (let i = 0; i < 5; i++) await Promise.resolve()
+    }
+    await writer.clearRegion('eu')
+    void reader.onRemoteClear('eu')
+    await refreshStarted()
+    expect(await read(reader, 'k', 'eu')).toBeUndefined()
+    await writer.clear()
+    void reader.onRemoteClear(undefined)
+    await refreshStarted()
+    expect(await read(reader, 'k')).toBeUndefined()
+  })
+
   it('a lost generation counter never brings old items back', async () => {
     const cacheName = randomKey('gen')
     const first = handle({}, cacheName)

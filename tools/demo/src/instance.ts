@@ -35,9 +35,21 @@ export interface DemoInstance {
 
 /** Commands a worker accepts, and what it answers. */
 export type Command =
-  | { readonly id: number; readonly op: 'set'; readonly key: string; readonly value: unknown; readonly region?: string }
+  | {
+      readonly id: number
+      readonly op: 'set'
+      readonly key: string
+      readonly value: unknown
+      readonly region?: string
+    }
   | { readonly id: number; readonly op: 'get'; readonly key: string; readonly region?: string }
-  | { readonly id: number; readonly op: 'update'; readonly key: string; readonly field: string; readonly value: unknown }
+  | {
+      readonly id: number
+      readonly op: 'update'
+      readonly key: string
+      readonly field: string
+      readonly value: unknown
+    }
   | { readonly id: number; readonly op: 'remove'; readonly key: string; readonly region?: string }
   | { readonly id: number; readonly op: 'clearRegion'; readonly region: string }
   | { readonly id: number; readonly op: 'close' }
@@ -94,15 +106,21 @@ export function listenRemote(name: string, cache: CacheManager, onHeard: (heard:
     })
   }
   cache.on('clearRegion', (e) => {
-    if (e.origin === 'remote') onHeard({ instance: name, event: 'clearRegion', key: undefined, region: e.region, at: now() })
+    if (e.origin === 'remote')
+      onHeard({ instance: name, event: 'clearRegion', key: undefined, region: e.region, at: now() })
   })
   cache.on('clear', (e) => {
-    if (e.origin === 'remote') onHeard({ instance: name, event: 'clear', key: undefined, region: undefined, at: now() })
+    if (e.origin === 'remote')
+      onHeard({ instance: name, event: 'clear', key: undefined, region: undefined, at: now() })
   })
 }
 
 /** An instance living in this process. */
-export function localInstance(name: string, cache: CacheManager, onHeard: (heard: Heard) => void): DemoInstance {
+export function localInstance(
+  name: string,
+  cache: CacheManager,
+  onHeard: (heard: Heard) => void,
+): DemoInstance {
   listenRemote(name, cache, onHeard)
   let id = 0
   const run = (command: Unnumbered<Command>) => execute(cache, { ...command, id: ++id } as Command)
@@ -116,11 +134,15 @@ export async function workerInstance(
   args: readonly string[],
   onHeard: (heard: Heard) => void,
 ): Promise<DemoInstance> {
-  const child: ChildProcess = fork(workerPath, [name, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child: ChildProcess = fork(workerPath, [name, ...args], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   let id = 0
   const ready = new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`instance ${name} exited with code ${code} before it was ready`)))
+    child.once('exit', (code) =>
+      reject(new Error(`instance ${name} exited with code ${code} before it was ready`)),
+    )
     child.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready') resolve()
       else if (message.type === 'heard') onHeard(message.heard)

@@ -70,7 +70,10 @@ async function main() {
   const names = ['A', 'B', 'C'] as const
   let instances: DemoInstance[]
   if (isInProcess(topology)) {
-    const shared = { store: memoryHandle({ name: 'shared-store', distributed: true }), hub: createBackplaneHub() }
+    const shared = {
+      store: memoryHandle({ name: 'shared-store', distributed: true }),
+      hub: createBackplaneHub(),
+    }
     instances = await Promise.all(
       names.map(async (name) => {
         const cache = buildCache(cacheName, topology, shared)

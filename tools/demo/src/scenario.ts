@@ -20,7 +20,10 @@ async function read(t: Timeline, instance: DemoInstance, key: string, expected: 
 }
 
 /** Runs the story on instances A, B and C. */
-export async function runScenario(t: Timeline, [a, b, c]: readonly [DemoInstance, DemoInstance, DemoInstance]) {
+export async function runScenario(
+  t: Timeline,
+  [a, b, c]: readonly [DemoInstance, DemoInstance, DemoInstance],
+) {
   const others = (writer: DemoInstance) => [a, b, c].filter((i) => i !== writer).map((i) => i.name)
   const key = 'price:espresso'
 

@@ -36,9 +36,15 @@ export class Timeline {
    * Waits until every instance in `expected` heard the change written at `writtenAt`
    * (deadline `timeoutMs`), then prints who was invalidated and how long it took.
    */
-  async invalidated(expected: readonly string[], event: string, writtenAt: number, timeoutMs = 5_000): Promise<void> {
+  async invalidated(
+    expected: readonly string[],
+    event: string,
+    writtenAt: number,
+    timeoutMs = 5_000,
+  ): Promise<void> {
     const deadline = now() + timeoutMs
-    const seen = (name: string) => this.#heard.find((h) => h.instance === name && h.event === event && h.at >= writtenAt)
+    const seen = (name: string) =>
+      this.#heard.find((h) => h.instance === name && h.event === event && h.at >= writtenAt)
     while (expected.some((name) => seen(name) === undefined)) {
       if (now() > deadline) {
         const missing = expected.filter((name) => seen(name) === undefined).join(', ')

@@ -18,9 +18,15 @@ import { redisBackplane, redisHandle } from '@cacheplane/redis'
 /** Where the shared store and the backplane live. Serializable: it is sent to worker processes. */
 export interface Topology {
   /** `redis`/`memcached` URLs, or absent for the in-process shared store. */
-  readonly store: { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'memcached'; readonly servers: string } | undefined
+  readonly store:
+    | { readonly kind: 'redis'; readonly url: string }
+    | { readonly kind: 'memcached'; readonly servers: string }
+    | undefined
   /** `redis`/`nats` URL, or absent for the in-process hub. */
-  readonly backplane: { readonly kind: 'redis'; readonly url: string } | { readonly kind: 'nats'; readonly url: string } | undefined
+  readonly backplane:
+    | { readonly kind: 'redis'; readonly url: string }
+    | { readonly kind: 'nats'; readonly url: string }
+    | undefined
 }
 
 /** The in-process pieces instances share when no servers are named. */
@@ -47,15 +53,18 @@ export function buildCache(cacheName: string, topology: Topology, shared?: InPro
 
 function sharedStore(topology: Topology, shared: InProcessShared | undefined): CacheHandle<unknown> {
   if (topology.store?.kind === 'redis') return redisHandle({ name: 'redis', url: topology.store.url })
-  if (topology.store?.kind === 'memcached') return memcachedHandle({ name: 'memcached', servers: topology.store.servers })
-  if (shared === undefined) throw new Error('the in-process store exists only when all instances share a process')
+  if (topology.store?.kind === 'memcached')
+    return memcachedHandle({ name: 'memcached', servers: topology.store.servers })
+  if (shared === undefined)
+    throw new Error('the in-process store exists only when all instances share a process')
   return shared.store
 }
 
 function backplane(topology: Topology, shared: InProcessShared | undefined): Backplane {
   if (topology.backplane?.kind === 'redis') return redisBackplane({ url: topology.backplane.url })
   if (topology.backplane?.kind === 'nats') return natsBackplane({ servers: topology.backplane.url })
-  if (shared === undefined) throw new Error('the in-process backplane exists only when all instances share a process')
+  if (shared === undefined)
+    throw new Error('the in-process backplane exists only when all instances share a process')
   return memoryBackplane({ hub: shared.hub, name: 'hub' })
 }
 
