@@ -1,0 +1,87 @@
+/**
+ * `pnpm bench`: cacheplane against raw clients and peer libraries, every baseline
+ * measured in the same run. Starts the servers it needs the way the tests do
+ * (`@cacheplane/test-servers`), prints a Markdown table, and writes
+ * `tools/bench/results/latest.{json,md}` and `docs/benchmarks-chart.svg`.
+ *
+ *   pnpm bench                      every scenario (a few minutes)
+ *   pnpm bench -- --quick           a short run
+ *   pnpm bench -- --only memory-hit
+ */
+import { fileURLToPath } from 'node:url'
+import type { BenchContext, Scenario } from './context.js'
+import { machineInfo } from './machine.js'
+import { parseBenchOptions, usage } from './options.js'
+import type { ScenarioResult } from './results.js'
+import { distributedHit } from './scenarios/distributed-hit.js'
+import { invalidation } from './scenarios/invalidation.js'
+import { memoryHit } from './scenarios/memory-hit.js'
+import { memoryPerEntry } from './scenarios/memory-per-entry.js'
+import { propagation } from './scenarios/propagation.js'
+import { setScenario } from './scenarios/set.js'
+import { Servers } from './servers.js'
+import { writeReport } from './write-report.js'
+
+const scenarios: readonly Scenario[] = [
+  memoryHit,
+  distributedHit,
+  setScenario,
+  propagation,
+  invalidation,
+  memoryPerEntry,
+]
+
+async function main(): Promise<void> {
+  const options = parseBenchOptions(
+    process.argv.slice(2),
+    scenarios.map((s) => s.name),
+  )
+  if (options.help) {
+    console.log(usage)
+    return
+  }
+  const servers = new Servers()
+  const context: BenchContext = {
+    servers,
+    quick: options.quick,
+    measure: options.quick ? { timeMs: 300, warmupMs: 100 } : { timeMs: 1_500, warmupMs: 300 },
+    log: (line) => process.stderr.write(`${line}\n`),
+  }
+  const selected = scenarios.filter((s) => options.only.length === 0 || options.only.includes(s.name))
+  const results: ScenarioResult[] = []
+  try {
+    for (const scenario of selected) {
+      const started = Date.now()
+      results.push(await scenario.run(context))
+      context.log(`${scenario.name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    }
+    const args = process.argv.slice(2).filter((a) => a !== '--')
+    const report = {
+      run: {
+        date: new Date().toISOString(),
+        command: `pnpm bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+        node: process.version,
+        ...machineInfo(),
+        quick: options.quick,
+        servers: await servers.urls(),
+      },
+      scenarios: results,
+    }
+    const markdown = writeReport(report, {
+      json: fileURLToPath(new URL('../results/latest.json', import.meta.url)),
+      markdown: fileURLToPath(new URL('../results/latest.md', import.meta.url)),
+      chart: fileURLToPath(new URL('../../../docs/benchmarks-chart.svg', import.meta.url)),
+    })
+    process.stdout.write(markdown)
+  } finally {
+    await servers.stopAll()
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,74 @@
+/**
+ * Rates with tinybench. A single memory-hit `get` takes tens of nanoseconds, less than
+ * tinybench's own per-iteration timing, so every task runs a batch of operations per
+ * iteration and the rate is `batch / mean iteration time` (total operations over total
+ * time: the mean of per-iteration rates would overweight the fast iterations). Each task
+ * is bounded by time; an iteration is a bounded batch.
+ */
+import { Bench } from 'tinybench'
+
+/** How long each task runs. */
+export interface MeasureOptions {
+  /** Measured time per task, ms. */
+  readonly timeMs: number
+  /** Warm-up time per task, ms (lets V8 optimise the loop first). */
+  readonly warmupMs: number
+}
+
+/** A task: one call runs `batch` operations. */
+export interface BatchTask {
+  readonly name: string
+  readonly batch: number
+  /** `sync` calls, or calls awaited one by one. */
+  readonly loop: 'sync' | 'awaited'
+  readonly run: () => unknown
+}
+
+/** Runs the tasks one after another in one Bench; returns operations per second by name. */
+export async function measureRates(
+  tasks: readonly BatchTask[],
+  options: MeasureOptions,
+): Promise<Map<string, number>> {
+  const bench = new Bench({
+    time: options.timeMs,
+    warmupTime: options.warmupMs,
+    // Minimums, not caps: tinybench stops when both the time and the count are reached.
+    iterations: 5,
+    warmupIterations: 5,
+    throws: true,
+  })
+  for (const task of tasks) bench.add(task.name, task.run as () => void)
+  await bench.run()
+  const rates = new Map<string, number>()
+  for (const task of tasks) {
+    const result = bench.getTask(task.name)?.result
+    if (result === undefined || !('latency' in result))
+      throw new Error(`bench task '${task.name}' produced no result`)
+    rates.set(task.name, (1000 / result.latency.mean) * task.batch)
+  }
+  return rates
+}
+
+/**
+ * Runs `total` calls of `op` with `concurrency` of them in flight at any time (each
+ * worker awaits its call before the next), like `concurrency` request handlers; stops
+ * early once `stop` returns true. Returns how many calls were started.
+ */
+export async function runConcurrent(
+  concurrency: number,
+  total: number,
+  op: (index: number) => Promise<unknown>,
+  stop: () => boolean = () => false,
+): Promise<number> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < total && !stop()) {
+      const index = next++
+      await op(index)
+    }
+  }
+  const workers: Promise<void>[] = []
+  for (let i = 0; i < concurrency; i++) workers.push(worker())
+  await Promise.all(workers)
+  return next
+}

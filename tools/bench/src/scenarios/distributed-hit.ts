@@ -1,0 +1,166 @@
+/**
+ * Memory-miss / distributed-hit `get` at concurrency 1 and 64: CacheManager over
+ * memory + Redis and memory + Memcached, with a memory tier too small to hold the keys
+ * (every get misses memory, reads the store, copies the item up), against raw ioredis
+ * and raw memjs reading the same keys: GET of the same object as JSON + JSON.parse, so
+ * both sides fetch a payload of about the same size and decode it.
+ */
+import { CacheManager } from '@cacheplane/core'
+import { memcachedHandle } from '@cacheplane/memcached'
+import { memoryHandle } from '@cacheplane/memory'
+import { redisHandle } from '@cacheplane/redis'
+import { Redis } from 'ioredis'
+import { Client as MemjsClient } from 'memjs'
+import type { BenchContext, Scenario } from '../context.js'
+import { KEY_COUNT, makeKeys, smallObject } from '../fixtures.js'
+import { type BatchTask, measureRates, runConcurrent } from '../measure.js'
+import type { Cell, ChartBar, ScenarioResult } from '../results.js'
+
+const CONCURRENCY = [1, 64] as const
+/** Operations per tinybench iteration at each concurrency. */
+const OPS = { 1: 200, 64: 512 } as const
+
+/** A task doing `get` on consecutive keys with `concurrency` calls in flight. */
+function concurrentTask(
+  name: string,
+  concurrency: 1 | 64,
+  keys: readonly string[],
+  get: (key: string) => Promise<unknown>,
+): BatchTask {
+  let cursor = 0
+  const ops = OPS[concurrency]
+  return {
+    name: `${name} @${concurrency}`,
+    batch: ops,
+    loop: 'awaited',
+    run: async () => {
+      const base = cursor
+      cursor = (cursor + ops) % keys.length
+      await runConcurrent(concurrency, ops, async (i) => {
+        const key = keys[(base + i) % keys.length] as string
+        if ((await get(key)) === undefined) throw new Error(`${name}: miss on ${key}`)
+      })
+    },
+  }
+}
+
+export const distributedHit: Scenario = {
+  name: 'distributed-hit',
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const redisUrl = await context.servers.redis()
+    const memcachedServers = await context.servers.memcached()
+    const keys = makeKeys(KEY_COUNT)
+    // Memory holds 16 items and the reads walk 10,000 keys in order: always a miss.
+    const overRedis = new CacheManager({
+      name: 'bench-distributed-hit',
+      handles: [memoryHandle({ maxEntries: 16 }), redisHandle({ url: redisUrl })],
+    })
+    const overMemcached = new CacheManager({
+      name: 'bench-distributed-hit',
+      handles: [memoryHandle({ maxEntries: 16 }), memcachedHandle({ servers: memcachedServers })],
+    })
+    const ioredis = new Redis(redisUrl)
+    const ioredisPipelined = new Redis(redisUrl, { enableAutoPipelining: true })
+    const memcached = MemjsClient.create(memcachedServers, { logger: { log: () => undefined } })
+    try {
+      context.log('distributed-hit: writing 10,000 keys to Redis and Memcached')
+      await runConcurrent(32, keys.length, async (i) => {
+        const key = keys[i] as string
+        const json = JSON.stringify(smallObject(i))
+        await overRedis.set(key, smallObject(i))
+        await overMemcached.set(key, smallObject(i))
+        await ioredis.set(`raw:${key}`, json)
+        await memcached.set(`raw:${key}`, json, {})
+      })
+      const rawRedisGet = async (client: Redis, key: string): Promise<unknown> => {
+        const json = await client.get(`raw:${key}`)
+        return json === null ? undefined : JSON.parse(json)
+      }
+      const rawMemjsGet = async (key: string): Promise<unknown> => {
+        const { value } = await memcached.get(`raw:${key}`)
+        return value === null ? undefined : JSON.parse(value.toString('utf8'))
+      }
+      const subjects: Array<{
+        name: string
+        ours: boolean
+        store: string
+        get: (k: string) => Promise<unknown>
+      }> = [
+        { name: 'CacheManager memory(miss)+redis', ours: true, store: 'redis', get: (k) => overRedis.get(k) },
+        {
+          name: 'raw ioredis GET+JSON.parse',
+          ours: false,
+          store: 'redis',
+          get: (k) => rawRedisGet(ioredis, k),
+        },
+        {
+          name: 'raw ioredis (auto-pipelining) GET+JSON.parse',
+          ours: false,
+          store: 'redis',
+          get: (k) => rawRedisGet(ioredisPipelined, k),
+        },
+        {
+          name: 'CacheManager memory(miss)+memcached',
+          ours: true,
+          store: 'memcached',
+          get: (k) => overMemcached.get(k),
+        },
+        { name: 'raw memjs get+JSON.parse', ours: false, store: 'memcached', get: rawMemjsGet },
+      ]
+      const tasks = CONCURRENCY.flatMap((c) => subjects.map((s) => concurrentTask(s.name, c, keys, s.get)))
+      context.log('distributed-hit: measuring')
+      const rates = await measureRates(tasks, context.measure)
+      const rate = (name: string, c: number): number => rates.get(`${name} @${c}`) ?? Number.NaN
+      // The raw baseline of a store at a concurrency: its fastest raw client.
+      const rawBest = (store: string, c: number): number =>
+        Math.max(...subjects.filter((s) => !s.ours && s.store === store).map((s) => rate(s.name, c)))
+      const rows: Array<Record<string, Cell>> = []
+      const bars: ChartBar[] = []
+      for (const c of CONCURRENCY) {
+        for (const s of subjects) {
+          rows.push({
+            subject: s.name,
+            concurrency: c,
+            rate: rate(s.name, c),
+            vsRaw: s.ours ? rate(s.name, c) / rawBest(s.store, c) : '',
+          })
+          bars.push({ label: `${s.name} @${c}`, value: rate(s.name, c), ours: s.ours })
+        }
+      }
+      const redisRatio = rate('CacheManager memory(miss)+redis', 64) / rawBest('redis', 64)
+      const memcachedRatio = rate('CacheManager memory(miss)+memcached', 64) / rawBest('memcached', 64)
+      return {
+        name: 'distributed-hit',
+        title: 'Distributed-hit get (memory misses, the store answers)',
+        description:
+          'Concurrency = calls in flight at once (each worker awaits its call before the next). Raw clients read the same object stored as JSON and JSON.parse it. "vs raw" divides by the faster raw client of the same store at the same concurrency.',
+        columns: [
+          { key: 'subject', title: 'subject' },
+          { key: 'concurrency', title: 'concurrency', format: 'int' },
+          { key: 'rate', title: 'gets/s', format: 'ops' },
+          { key: 'vsRaw', title: 'vs raw', format: 'ratio' },
+        ],
+        rows,
+        targets: [
+          {
+            target: 'distributed-hit get >= 0.85x raw ioredis at concurrency 64',
+            measured: `${redisRatio.toFixed(2)}x`,
+            met: redisRatio >= 0.85,
+          },
+          {
+            target: 'distributed-hit get >= 0.85x raw memjs at concurrency 64',
+            measured: `${memcachedRatio.toFixed(2)}x`,
+            met: memcachedRatio >= 0.85,
+          },
+        ],
+        charts: [{ title: 'Distributed-hit get', unit: 'gets/s', bars }],
+      }
+    } finally {
+      await overRedis.close()
+      await overMemcached.close()
+      ioredis.disconnect()
+      ioredisPipelined.disconnect()
+      memcached.close()
+    }
+  },
+}

@@ -1,0 +1,156 @@
+/**
+ * Memory-hit `get` over 10,000 keys holding small objects: CacheManager (memory only,
+ * and memory + Redis + Redis backplane) against a raw Map, lru-cache, BentoCache
+ * (memory + Redis + bus) and cacheable (memory primary).
+ *
+ * How the loops await: `CacheManager.get`, BentoCache and cacheable are async APIs, so
+ * their loops `await` every call, as an application does. The lru-cache and Map loops
+ * call `get` synchronously: the issue's bar is "lru-cache's own get rate", the fastest
+ * it goes. An awaited lru-cache loop is printed too, to show what the `await` alone costs.
+ */
+import { CacheManager } from '@cacheplane/core'
+import { memoryHandle } from '@cacheplane/memory'
+import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { LRUCache } from 'lru-cache'
+import type { BenchContext, Scenario } from '../context.js'
+import { KEY_COUNT, makeKeys, type SmallObject, smallObject } from '../fixtures.js'
+import { type BatchTask, measureRates, runConcurrent } from '../measure.js'
+import { createBentoCache, createCacheable } from '../peers.js'
+import type { ScenarioResult } from '../results.js'
+
+const BATCH = 1_000
+
+/** A loop over the keys in batches of {@link BATCH}, synchronous. */
+function syncTask(name: string, keys: readonly string[], get: (key: string) => unknown): BatchTask {
+  let offset = 0
+  let misses = 0
+  return {
+    name,
+    batch: BATCH,
+    loop: 'sync',
+    run: () => {
+      const end = offset + BATCH
+      for (let i = offset; i < end; i++) if (get(keys[i] as string) === undefined) misses++
+      offset = end === keys.length ? 0 : end
+      if (misses !== 0) throw new Error(`${name}: ${misses} misses in a memory-hit benchmark`)
+    },
+  }
+}
+
+/** The same loop awaiting each call. */
+function asyncTask(name: string, keys: readonly string[], get: (key: string) => Promise<unknown>): BatchTask {
+  let offset = 0
+  let misses = 0
+  return {
+    name,
+    batch: BATCH,
+    loop: 'awaited',
+    run: async () => {
+      const end = offset + BATCH
+      for (let i = offset; i < end; i++) if ((await get(keys[i] as string)) === undefined) misses++
+      offset = end === keys.length ? 0 : end
+      if (misses !== 0) throw new Error(`${name}: ${misses} misses in a memory-hit benchmark`)
+    },
+  }
+}
+
+export const memoryHit: Scenario = {
+  name: 'memory-hit',
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const redisUrl = await context.servers.redis()
+    const keys = makeKeys(KEY_COUNT)
+    const values = keys.map((_, i) => smallObject(i))
+
+    const map = new Map<string, SmallObject>()
+    const lru = new LRUCache<string, SmallObject>({ max: KEY_COUNT * 2 })
+    const memoryOnly = new CacheManager<SmallObject>({
+      name: 'bench-memory-hit-local',
+      handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 })],
+    })
+    const layered = new CacheManager<SmallObject>({
+      name: 'bench-memory-hit',
+      handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ url: redisUrl })],
+      backplane: redisBackplane({ url: redisUrl }),
+    })
+    const bento = createBentoCache(redisUrl, KEY_COUNT * 2)
+    const cacheable = createCacheable()
+    try {
+      await layered.ready()
+      context.log('memory-hit: filling every cache with 10,000 small objects')
+      await runConcurrent(32, keys.length, async (i) => {
+        const key = keys[i] as string
+        const value = values[i] as SmallObject
+        map.set(key, value)
+        lru.set(key, value)
+        await memoryOnly.set(key, value)
+        await layered.set(key, value)
+        await bento.set({ key, value })
+        await cacheable.set(key, value)
+      })
+      const tasks = [
+        syncTask('Map.get', keys, (k) => map.get(k)),
+        syncTask('lru-cache get', keys, (k) => lru.get(k)),
+        asyncTask('lru-cache get, awaited', keys, async (k) => lru.get(k)),
+        asyncTask('CacheManager memory', keys, (k) => memoryOnly.get(k)),
+        asyncTask('CacheManager memory+redis+backplane', keys, (k) => layered.get(k)),
+        asyncTask('BentoCache memory+redis+bus', keys, (k) => bento.get({ key: k })),
+        asyncTask('cacheable (memory primary)', keys, (k) => cacheable.get(k)),
+      ]
+      context.log('memory-hit: measuring')
+      const rates = await measureRates(tasks, context.measure)
+      const rate = (name: string): number => rates.get(name) ?? Number.NaN
+      const lruRate = rate('lru-cache get')
+      const bentoRate = rate('BentoCache memory+redis+bus')
+      const ours = Math.min(rate('CacheManager memory'), rate('CacheManager memory+redis+backplane'))
+      const rows = tasks.map((t) => ({
+        subject: t.name,
+        loop: t.loop,
+        rate: rate(t.name),
+        vsLru: rate(t.name) / lruRate,
+        vsBento: rate(t.name) / bentoRate,
+      }))
+      return {
+        name: 'memory-hit',
+        title: 'Memory-hit get (10,000 keys, small objects)',
+        description:
+          'Every key is in the memory tier. Async APIs are awaited per call; Map and lru-cache are called synchronously (their own get rate).',
+        columns: [
+          { key: 'subject', title: 'subject' },
+          { key: 'loop', title: 'loop' },
+          { key: 'rate', title: 'gets/s', format: 'ops' },
+          { key: 'vsLru', title: 'vs lru-cache', format: 'ratio' },
+          { key: 'vsBento', title: 'vs BentoCache', format: 'ratio' },
+        ],
+        rows,
+        targets: [
+          {
+            target: 'memory-hit get >= 0.5x lru-cache get',
+            measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups)`,
+            met: ours / lruRate >= 0.5,
+          },
+          {
+            target: 'memory-hit get >= 10x BentoCache',
+            measured: `${(ours / bentoRate).toFixed(1)}x`,
+            met: ours / bentoRate >= 10,
+          },
+        ],
+        charts: [
+          {
+            title: 'Memory-hit get',
+            unit: 'gets/s',
+            bars: rows.map((r) => ({
+              label: r.subject,
+              value: r.rate,
+              ours: r.subject.startsWith('CacheManager'),
+            })),
+          },
+        ],
+      }
+    } finally {
+      await memoryOnly.close()
+      await layered.close()
+      await bento.disconnectAll()
+      await cacheable.disconnect()
+    }
+  },
+}

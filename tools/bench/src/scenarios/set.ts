@@ -1,0 +1,111 @@
+/**
+ * `set` through memory + Redis + Redis backplane against raw ioredis SET of the same
+ * object as JSON (JSON.stringify included), at concurrency 1 and 64.
+ */
+import { CacheManager } from '@cacheplane/core'
+import { memoryHandle } from '@cacheplane/memory'
+import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { Redis } from 'ioredis'
+import type { BenchContext, Scenario } from '../context.js'
+import { KEY_COUNT, makeKeys, type SmallObject, smallObject } from '../fixtures.js'
+import { type BatchTask, measureRates, runConcurrent } from '../measure.js'
+import type { Cell, ScenarioResult } from '../results.js'
+
+const CONCURRENCY = [1, 64] as const
+const OPS = { 1: 200, 64: 512 } as const
+
+function setTask(
+  name: string,
+  concurrency: 1 | 64,
+  keys: readonly string[],
+  values: readonly SmallObject[],
+  set: (key: string, value: SmallObject) => Promise<unknown>,
+): BatchTask {
+  let cursor = 0
+  const ops = OPS[concurrency]
+  return {
+    name: `${name} @${concurrency}`,
+    batch: ops,
+    loop: 'awaited',
+    run: async () => {
+      const base = cursor
+      cursor = (cursor + ops) % keys.length
+      await runConcurrent(concurrency, ops, async (i) => {
+        const index = (base + i) % keys.length
+        await set(keys[index] as string, values[index] as SmallObject)
+      })
+    },
+  }
+}
+
+export const setScenario: Scenario = {
+  name: 'set',
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const redisUrl = await context.servers.redis()
+    const keys = makeKeys(KEY_COUNT)
+    const values = keys.map((_, i) => smallObject(i))
+    const cache = new CacheManager<SmallObject>({
+      name: 'bench-set',
+      handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ url: redisUrl })],
+      backplane: redisBackplane({ url: redisUrl }),
+    })
+    const ioredis = new Redis(redisUrl)
+    const ioredisPipelined = new Redis(redisUrl, { enableAutoPipelining: true })
+    try {
+      await cache.ready()
+      const subjects = [
+        {
+          name: 'CacheManager memory+redis+backplane',
+          ours: true,
+          set: (k: string, v: SmallObject) => cache.set(k, v),
+        },
+        {
+          name: 'raw ioredis SET (JSON.stringify)',
+          ours: false,
+          set: (k: string, v: SmallObject) => ioredis.set(`raw:${k}`, JSON.stringify(v)),
+        },
+        {
+          name: 'raw ioredis (auto-pipelining) SET',
+          ours: false,
+          set: (k: string, v: SmallObject) => ioredisPipelined.set(`raw:${k}`, JSON.stringify(v)),
+        },
+      ]
+      const tasks = CONCURRENCY.flatMap((c) => subjects.map((s) => setTask(s.name, c, keys, values, s.set)))
+      context.log('set: measuring')
+      const rates = await measureRates(tasks, context.measure)
+      await cache.flush()
+      const rate = (name: string, c: number): number => rates.get(`${name} @${c}`) ?? Number.NaN
+      const rawBest = (c: number): number =>
+        Math.max(...subjects.filter((s) => !s.ours).map((s) => rate(s.name, c)))
+      const rows: Array<Record<string, Cell>> = []
+      for (const c of CONCURRENCY) {
+        for (const s of subjects) {
+          rows.push({
+            subject: s.name,
+            concurrency: c,
+            rate: rate(s.name, c),
+            vsRaw: s.ours ? rate(s.name, c) / rawBest(c) : '',
+          })
+        }
+      }
+      return {
+        name: 'set',
+        title: 'set through memory + Redis + backplane',
+        description:
+          'CacheManager.set writes Redis (a Lua script storing the item hash with its version), then memory, then queues the invalidation for the backplane. The raw client does one SET of the JSON. "vs raw" divides by the faster raw client.',
+        columns: [
+          { key: 'subject', title: 'subject' },
+          { key: 'concurrency', title: 'concurrency', format: 'int' },
+          { key: 'rate', title: 'sets/s', format: 'ops' },
+          { key: 'vsRaw', title: 'vs raw', format: 'ratio' },
+        ],
+        rows,
+        targets: [],
+      }
+    } finally {
+      await cache.close()
+      ioredis.disconnect()
+      ioredisPipelined.disconnect()
+    }
+  },
+}

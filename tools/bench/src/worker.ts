@@ -1,0 +1,33 @@
+/**
+ * The other process of the cross-process scenarios. `node dist/worker.js <role> <json config>`,
+ * forked by `child.ts`; it reports over IPC. Roles: the propagation listeners (a cache, raw
+ * Redis pub/sub, raw NATS), the invalidation reader, and the heap footprint probe.
+ */
+import { runCacheListener, runRawNatsSubscriber, runRawRedisSubscriber } from './roles/listeners.js'
+import { runFootprint } from './roles/footprint.js'
+import { runInvalidationReader } from './roles/invalidation-reader.js'
+
+const roles: Record<string, (config: never) => Promise<void>> = {
+  'cache-listener': runCacheListener,
+  'raw-redis-subscriber': runRawRedisSubscriber,
+  'raw-nats-subscriber': runRawNatsSubscriber,
+  'invalidation-reader': runInvalidationReader,
+  footprint: runFootprint,
+}
+
+const [role = '', config = '{}'] = process.argv.slice(2)
+const run = roles[role]
+if (run === undefined || process.send === undefined) {
+  console.error(`worker: unknown role '${role}' (or not forked with IPC)`)
+  process.exit(2)
+}
+process.on('message', (message: { type?: string }) => {
+  if (message.type === 'exit') process.exit(0)
+})
+run(JSON.parse(config) as never).catch((error: unknown) => {
+  process.send?.({
+    type: 'error',
+    message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+  })
+  setTimeout(() => process.exit(1), 100)
+})
