@@ -1,6 +1,7 @@
 // Public API of @cacheplane/nats.
 
-export { type NatsBackplaneOptions, type NatsReplayOptions, natsBackplane } from './nats-backplane.js'
+export { natsBackplane } from './nats-backplane.js'
+export type { NatsBackplaneOptions, NatsReplayOptions } from './nats-options.js'
 export type {
   NatsConnectionLike,
   NatsMsgLike,

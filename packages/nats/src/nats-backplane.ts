@@ -4,82 +4,12 @@ import { type ConnectionMonitor, monitorConnection } from './connection-monitor.
 import { startCoreTransport } from './core-transport.js'
 import type { FrameTransport } from './frame-transport.js'
 import type { NatsConnectionLike } from './nats-connection.js'
-import { type ReplaySettings, startReplayTransport } from './replay-transport.js'
-import { channelSubject, defaultStreamName, validateStreamName, validateSubjectPrefix } from './subject.js'
+import { checkOptions, checkReplay, type NatsBackplaneOptions, replaySettings } from './nats-options.js'
+import { startReplayTransport } from './replay-transport.js'
+import { channelSubject, validateSubjectPrefix } from './subject.js'
 
 /** NATS's default `max_payload`, used until the server has told us its own. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024
-
-/** JetStream replay of missed frames; see the package README for what it guarantees. */
-export interface NatsReplayOptions {
-  /** How long the stream keeps each frame, ms: an instance away for longer clears its local handles. */
-  readonly maxAgeMs: number
-  /** Stream name; default derived from the subject. Each cache needs its own stream. */
-  readonly stream?: string
-  /** `file` (default: survives a server restart when its store directory does) or `memory`. */
-  readonly storage?: 'file' | 'memory'
-  /** Stream replicas in a JetStream cluster; default 1. */
-  readonly replicas?: number
-  /** Longest a replay may take before the gap is reported as unrecovered, ms; default 10_000. */
-  readonly timeoutMs?: number
-}
-
-interface NatsBackplaneCommonOptions {
-  /** Prepended to the channel to form the subject; default `cacheplane.`. */
-  readonly subjectPrefix?: string
-  /** Name for stats and events, and the NATS connection name when we open it; default `nats`. */
-  readonly name?: string
-  /** Turns on JetStream replay (needs `@nats-io/jetstream` and a JetStream-enabled server). */
-  readonly replay?: NatsReplayOptions
-}
-
-/** Options of {@link natsBackplane}: an existing connection, or servers to connect to. */
-export type NatsBackplaneOptions = NatsBackplaneCommonOptions &
-  (
-    | {
-        /** A connection the application owns (`@nats-io/transport-node`, or the `nats` package without replay); never closed by us. */
-        readonly connection: NatsConnectionLike
-        readonly servers?: undefined
-        readonly connectOptions?: undefined
-      }
-    | {
-        /** Server URLs; the backplane connects, reconnects forever, and closes the connection on `close()`. */
-        readonly servers: string | readonly string[]
-        /** Extra options for `connect()` (credentials, TLS, timeouts). */
-        readonly connectOptions?: Omit<ConnectionOptions, 'servers'>
-        readonly connection?: undefined
-      }
-  )
-
-/** Throws InvalidOptionsError for malformed replay options. */
-function checkReplay(replay: NatsReplayOptions): void {
-  const { maxAgeMs, storage = 'file', replicas = 1, timeoutMs = 10_000 } = replay
-  if (!Number.isInteger(maxAgeMs) || maxAgeMs <= 0) {
-    throw new InvalidOptionsError(
-      `natsBackplane: replay.maxAgeMs must be a positive integer (ms), got ${maxAgeMs}`,
-    )
-  }
-  if (storage !== 'file' && storage !== 'memory') {
-    throw new InvalidOptionsError(
-      `natsBackplane: replay.storage must be 'file' or 'memory', got '${storage}'`,
-    )
-  }
-  if (!Number.isInteger(replicas) || replicas < 1) {
-    throw new InvalidOptionsError(
-      `natsBackplane: replay.replicas must be a positive integer, got ${replicas}`,
-    )
-  }
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new InvalidOptionsError(`natsBackplane: replay.timeoutMs must be positive (ms), got ${timeoutMs}`)
-  }
-  if (replay.stream !== undefined) validateStreamName(replay.stream)
-}
-
-/** Replay options with defaults applied; the default stream name depends on the subject. */
-function replaySettings(subject: string, replay: NatsReplayOptions): ReplaySettings {
-  const { maxAgeMs, storage = 'file', replicas = 1, timeoutMs = 10_000 } = replay
-  return { stream: replay.stream ?? defaultStreamName(subject), maxAgeMs, storage, replicas, timeoutMs }
-}
 
 /**
  * Connects to `servers`. Core does not retry `connect()`, so a NATS outage at startup must
@@ -114,29 +44,6 @@ async function openConnection(
       if (isClosed())
         throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
     }
-  }
-}
-
-function checkOptions(options: NatsBackplaneOptions): void {
-  const hasConnection = options.connection !== undefined
-  const hasServers = options.servers !== undefined
-  if (hasConnection === hasServers) {
-    throw new InvalidOptionsError('natsBackplane: give exactly one of `connection` or `servers`')
-  }
-  if (hasServers && [options.servers].flat().length === 0) {
-    throw new InvalidOptionsError('natsBackplane: `servers` must name at least one server')
-  }
-  // @nats-io/jetstream drives internals only the v3 client has (close listeners among them).
-  const connection = options.connection as { addCloseListener?: unknown } | undefined
-  if (
-    options.replay !== undefined &&
-    connection !== undefined &&
-    typeof connection.addCloseListener !== 'function'
-  ) {
-    throw new InvalidOptionsError(
-      'natsBackplane: replay needs a connection from @nats-io/transport-node (v3); ' +
-        'a connection from the older `nats` package works only without replay',
-    )
   }
 }
 

@@ -1,6 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import { InvalidOptionsError } from '@cacheplane/core'
 import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream'
-import type { ReplaySettings } from './replay-transport.js'
+import type { ReplaySettings } from './nats-options.js'
 
 /** The `@nats-io/jetstream` module, loaded on demand (it is an optional peer dependency). */
 export type JetStreamModule = typeof import('@nats-io/jetstream')
@@ -28,6 +29,16 @@ export async function retryWithin<T>(
 
 function isStreamNotFound(err: unknown): boolean {
   return err instanceof Error && (err.name === 'StreamNotFoundError' || err.message === 'stream not found')
+}
+
+/**
+ * What tells one incarnation of the stream from the next: a random id we put in its
+ * description when we create it. (The `created` time is not usable: in a cluster each
+ * replica reports its own, so it changes when the stream leader does.) A stream created
+ * by hand without a description is recognised only by its sequences going backwards.
+ */
+export function streamIdentity(info: StreamInfo): string {
+  return info.config.description ?? ''
 }
 
 /** The stream's info, or null when it does not exist. */
@@ -58,6 +69,7 @@ export async function ensureStream(
     try {
       return await jsm.streams.add({
         name,
+        description: `cacheplane invalidations ${randomUUID()}`,
         subjects: [subject],
         max_age: maxAge,
         storage: storage === 'memory' ? mod.StorageType.Memory : mod.StorageType.File,

@@ -3,7 +3,14 @@ import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsM
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FrameTransport } from './frame-transport.js'
 import type { NatsConnectionLike } from './nats-connection.js'
-import { ensureStream, type JetStreamModule, retryWithin, streamInfo } from './replay-stream.js'
+import type { ReplaySettings } from './nats-options.js'
+import {
+  ensureStream,
+  type JetStreamModule,
+  retryWithin,
+  streamIdentity,
+  streamInfo,
+} from './replay-stream.js'
 
 /**
  * Replay over JetStream. Frames are published into a stream that holds only this
@@ -22,20 +29,6 @@ import { ensureStream, type JetStreamModule, retryWithin, streamInfo } from './r
  * Frames seen twice (sequence <= `lastSeq`) are dropped, so nothing is applied twice;
  * replaying one would be harmless anyway, since evictions are idempotent.
  */
-
-/** Replay settings after defaults were applied. */
-export interface ReplaySettings {
-  /** JetStream stream that holds this channel's frames. */
-  readonly stream: string
-  /** How long the stream keeps a frame, ms. */
-  readonly maxAgeMs: number
-  /** Where the server keeps the stream. */
-  readonly storage: 'file' | 'memory'
-  /** Stream replicas (JetStream cluster). */
-  readonly replicas: number
-  /** Longest a replay may take before the gap is reported as unrecovered, ms. */
-  readonly timeoutMs: number
-}
 
 async function loadJetStream(): Promise<JetStreamModule> {
   try {
@@ -74,7 +67,7 @@ export async function startReplayTransport(
 
 class ReplayTransport implements FrameTransport {
   private lastSeq = 0
-  private streamCreated = ''
+  private streamId = ''
   private messages: ConsumerMessages | undefined
   private consumer: Consumer | undefined
   private generation = 0
@@ -96,7 +89,7 @@ class ReplayTransport implements FrameTransport {
 
   async start(): Promise<void> {
     const info = await ensureStream(this.mod, this.jsm, this.subject, this.settings)
-    this.streamCreated = info.created
+    this.streamId = streamIdentity(info)
     this.lastSeq = info.state.last_seq
     await this.consumeFrom(this.lastSeq + 1)
   }
@@ -172,7 +165,7 @@ class ReplayTransport implements FrameTransport {
   private async catchUp(reason: string, detail: string, waitMs: number): Promise<BackplaneGap> {
     const name = this.settings.stream
     const before = await streamInfo(this.jsm, name)
-    if (before === null || before.created !== this.streamCreated || before.state.last_seq < this.lastSeq) {
+    if (before === null || streamIdentity(before) !== this.streamId || before.state.last_seq < this.lastSeq) {
       const info = before ?? (await ensureStream(this.mod, this.jsm, this.subject, this.settings))
       const what = before === null ? 'was missing and has been recreated' : 'was recreated or purged'
       this.unreported = {
@@ -180,7 +173,7 @@ class ReplayTransport implements FrameTransport {
         recovered: false,
         detail: `${detail}; stream ${name} ${what}`,
       }
-      this.streamCreated = info.created
+      this.streamId = streamIdentity(info)
       this.lastSeq = info.state.last_seq
     } else if (before.state.first_seq > this.lastSeq + 1) {
       const lost = before.state.first_seq - this.lastSeq - 1
@@ -289,7 +282,7 @@ class ReplayTransport implements FrameTransport {
       if (status.type === 'ordered_consumer_recreated') {
         this.enqueue(async () => {
           const info = await streamInfo(this.jsm, this.settings.stream)
-          if (info === null || info.created !== this.streamCreated || info.state.last_seq < this.lastSeq)
+          if (info === null || streamIdentity(info) !== this.streamId || info.state.last_seq < this.lastSeq)
             await this.resync('consumer-lost', `stream ${this.settings.stream} changed under the consumer`)
         })
       }
