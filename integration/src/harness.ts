@@ -91,10 +91,14 @@ export class Worker {
   call<C extends Command>(command: C, timeoutMs = 30_000): Promise<ResultOf<C>> {
     if (this.exitInfo !== undefined) return Promise.reject(new Error(`worker ${this.name} ${this.exitInfo}`))
     const id = this.nextId++
+    // Created here so a timeout's stack points at the test line that sent the command.
+    const timeout = new Error(
+      `worker ${this.name}: ${JSON.stringify(command)} got no reply within ${timeoutMs} ms`,
+    )
     return new Promise<ResultOf<C>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id)
-        reject(new Error(`worker ${this.name}: '${command.op}' got no reply within ${timeoutMs} ms`))
+        reject(timeout)
       }, timeoutMs)
       this.pending.set(id, {
         resolve: (value) => {
