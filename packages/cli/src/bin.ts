@@ -7,7 +7,12 @@ const controller = new AbortController()
 process.once('SIGINT', () => controller.abort())
 
 const code = await runCli(process.argv.slice(2), processIo(controller.signal))
-process.exitCode = code
-// Every command closes what it opened; should a client library still hold a socket open,
-// it must not keep the CLI from exiting.
-setTimeout(() => process.exit(code), 2_000).unref()
+
+// Commands close what they open, but client libraries may keep timers after a close (ioredis
+// keeps a 2 s socket-destroy timer after a disconnect). The command is done: exit once the
+// output is flushed rather than wait for them.
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()))
+}
+await Promise.all([flushed(process.stdout), flushed(process.stderr)])
+process.exit(code)
