@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url'
 import { mergeConfig } from 'vitest/config'
 import { sharedConfig } from '../../vitest.shared.ts'
 
@@ -6,15 +5,6 @@ import { sharedConfig } from '../../vitest.shared.ts'
 // by test/global-setup.ts (REDIS_URL overrides the standalone one). Without a container
 // engine and without `redis-server` on PATH the setup fails with a message saying how to fix it.
 export default mergeConfig(sharedConfig, {
-  resolve: {
-    // The global setup is loaded outside the test environment, where the source condition
-    // is not applied; point it at the helper's source directly.
-    alias: {
-      '@cacheplane/test-servers': fileURLToPath(
-        new URL('../../tools/test-servers/src/index.ts', import.meta.url),
-      ),
-    },
-  },
   test: {
     globalSetup: ['./test/global-setup.ts'],
   },
