@@ -6,7 +6,8 @@
  * so nothing resolves through workspace links), and there:
  *   - smoke.mjs imports every entry point and does a get/set round trip through memory
  *     handles and the in-process backplane (two managers; a set on one evicts the other's copy);
- *   - the `cacheplane` bin answers `--help` and runs `demo`.
+ *   - the `cacheplane` bin answers `--help` and runs `demo`;
+ *   - fixtures/consumer.ts type-checks against the installed declaration files (NodeNext, strict).
  * Exits 1 and says which step failed (keeping the scratch directory) on any failure.
  *
  * Usage: node dist/main.js [--keep]   (--keep leaves the scratch directory in place)
@@ -33,6 +34,22 @@ const keep = process.argv.includes('--keep')
 const work = mkdtempSync(join(tmpdir(), 'cacheplane-pack-check-'))
 const tarballs = join(work, 'tarballs')
 const app = join(work, 'app')
+
+const require = createRequire(import.meta.url)
+
+/** How an application compiles against our packages; skipLibCheck as most applications do. */
+const CONSUMER_TSCONFIG = {
+  compilerOptions: {
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    target: 'ES2022',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  },
+  files: ['consumer.ts'],
+}
 
 // npm must not inherit the pnpm run's npm_config_* settings (registry, user agent, workspace paths).
 const cleanEnv = Object.fromEntries(
@@ -65,9 +82,11 @@ function writeScratchProject(packed: ReadonlyMap<PublicPackage, string>): void {
     overrides[pkg.name] = `$${pkg.name}`
     for (const [peer, range] of Object.entries(pkg.peers)) dependencies[peer] ??= range
   }
-  // core/testing imports vitest (an optional peer); pin the major the workspace tests with.
-  const vitest = createRequire(import.meta.url)('vitest/package.json') as { version: string }
-  dependencies.vitest = `^${vitest.version}`
+  // core/testing imports vitest (an optional peer); the consumer type check needs TypeScript
+  // and Node's types. Each is pinned to the version the workspace uses.
+  for (const tool of ['vitest', 'typescript', '@types/node']) {
+    dependencies[tool] = `^${(require(`${tool}/package.json`) as { version: string }).version}`
+  }
   const manifest = {
     name: 'cacheplane-pack-check-app',
     private: true,
@@ -77,6 +96,8 @@ function writeScratchProject(packed: ReadonlyMap<PublicPackage, string>): void {
   }
   writeFileSync(join(app, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`)
   copyFileSync(fileURLToPath(new URL('./smoke.js', import.meta.url)), join(app, 'smoke.mjs'))
+  copyFileSync(fileURLToPath(new URL('../fixtures/consumer.ts', import.meta.url)), join(app, 'consumer.ts'))
+  writeFileSync(join(app, 'tsconfig.json'), `${JSON.stringify(CONSUMER_TSCONFIG, null, 2)}\n`)
 }
 
 function checkInstalledFromTarballs(packages: readonly PublicPackage[]): void {
@@ -135,6 +156,13 @@ async function main(): Promise<void> {
   )
   process.stdout.write(smoke.stdout)
   await step('cacheplane --help and cacheplane demo from the installed bin', checkCli)
+  await step('a TypeScript consumer compiles against every entry point', () =>
+    runCommand(process.execPath, [join(app, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], {
+      cwd: app,
+      timeoutMs: 60_000,
+      env: cleanEnv,
+    }),
+  )
 }
 
 try {
