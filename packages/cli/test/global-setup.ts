@@ -1,4 +1,4 @@
 import { provideServers } from '@cacheplane/test-servers'
 import type { TestProject } from 'vitest/node'
 
-export default (project: TestProject) => provideServers(project, ['redis', 'memcached', 'nats'])
+export default (project: TestProject) => provideServers(project, ['redis', 'memcached', 'memcached2', 'nats'])

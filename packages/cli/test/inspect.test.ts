@@ -154,6 +154,23 @@ describe('Memcached', () => {
     }
   })
 
+  it("finds keys spread over several servers, where the application's client put them", async () => {
+    const pool = inject('memcachedServers2')
+    const name = uniqueName('inspect-mc-pool')
+    const cache = new CacheManager<number>({ name, handles: [memcachedHandle({ servers: pool })] })
+    try {
+      const keys = Array.from({ length: 8 }, (_, i) => `k${i}`)
+      for (const [i, key] of keys.entries()) await cache.set(key, i)
+      for (const [i, key] of keys.entries()) {
+        const { code, out } = await inspect('--memcached', pool, '--cache', name, key)
+        expect(code).toBe(0)
+        expect(out).toMatch(new RegExp(`^value {6}${i}$`, 'm'))
+      }
+    } finally {
+      await cache.close()
+    }
+  })
+
   it('exits 1 for a missing key and 2 for an unreachable server', async () => {
     const missing = await inspect('--memcached', servers, '--cache', uniqueName('inspect-mc-missing'), 'nope')
     expect(missing.code).toBe(EXIT_CODES.failed)
