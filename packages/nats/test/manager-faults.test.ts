@@ -209,8 +209,9 @@ describe('a 3-node cluster', () => {
     // A's publishes may fail while the cluster elects new leaders; core retries them.
     for (const key of changed) await a.cache.set(key, 'v2')
     await waitFor(() => gaps(b).length > 0, { timeoutMs: 45_000, message: 'B to fail over and replay' })
-    expect(gaps(b)).toHaveLength(1)
     expect(gaps(b)[0]).toMatchObject({ gap: { reason: 'failover', recovered: true }, action: 'kept' })
+    // A consumer lost with the node may add another resync; none of them may clear.
+    expect(gaps(b).map((event) => event.action)).not.toContain('cleared')
     for (const key of kept) expect(await holds(b, key)).toBe(true)
     await waitFor(() => b.remote.length - heardBefore >= changed.length, {
       timeoutMs: 15_000,

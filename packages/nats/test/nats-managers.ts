@@ -85,5 +85,8 @@ export function gaps(instance: Instance) {
 export async function propagated(listener: Instance, write: () => Promise<unknown>): Promise<void> {
   const before = listener.remote.length
   await write()
-  await waitFor(() => listener.remote.length > before, { message: 'the change to reach the other instance' })
+  await waitFor(() => listener.remote.length > before, {
+    timeoutMs: 10_000,
+    message: 'the change to reach the other instance',
+  })
 }
