@@ -9,7 +9,10 @@ interface User {
   visits: number
 }
 
-declare function loadUser(id: string): Promise<User>
+/** Your data access: called by getOrAdd only when no layer has the user. */
+async function loadUser(id: string): Promise<User> {
+  return { id, name: `user ${id}`, visits: 0 }
+}
 
 export async function main(url = 'redis://127.0.0.1:6379') {
   // Your client: cacheplane never closes it. Fail fast when Redis is down.
