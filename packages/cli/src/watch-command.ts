@@ -100,7 +100,9 @@ export async function watchCommand(args: readonly string[], io: CliIo): Promise<
   const timeoutMs = positiveInteger(values['timeout-ms'], 'timeout-ms')
   const connectTimeoutMs =
     positiveInteger(values['connect-timeout-ms'], 'connect-timeout-ms') ?? DEFAULT_CONNECT_TIMEOUT_MS
-  if (io.signal?.aborted === true) return 0
+  // A function, not a property read: TypeScript would keep a narrowed `aborted` across awaits.
+  const aborted = (): boolean => io.signal?.aborted === true
+  if (aborted()) return 0
 
   const opened = await open(server, values['subject-prefix'], connectTimeoutMs)
   const printer = new FramePrinter(io.out, values.secret)
@@ -141,6 +143,8 @@ export async function watchCommand(args: readonly string[], io: CliIo): Promise<
     )
     const timer = timeoutMs === undefined ? undefined : setTimeout(stop, timeoutMs)
     io.signal?.addEventListener('abort', stop, { once: true })
+    // Ctrl-C pressed while connecting: the listener came too late to hear it.
+    if (aborted()) stop()
     await stopped
     clearTimeout(timer)
     io.signal?.removeEventListener('abort', stop)

@@ -201,6 +201,33 @@ describe('over NATS', () => {
     }
   })
 
+  it("follows the application's --subject-prefix", async () => {
+    const name = uniqueName('watch-subject')
+    const cache = new CacheManager<string>({
+      name,
+      handles: [memoryHandle()],
+      backplane: natsBackplane({ servers: url, subjectPrefix: 'app1.' }),
+    })
+    try {
+      await cache.ready()
+      const { io, result } = await startWatch([
+        '--nats',
+        url,
+        '--cache',
+        name,
+        '--subject-prefix',
+        'app1.',
+        '--count',
+        '1',
+      ])
+      await cache.remove('gone', { region: 'r' })
+      expect(await result).toBe(0)
+      expect(io.stdout()).toMatch(/ {2}removed region="r" key="gone"$/m)
+    } finally {
+      await cache.close()
+    }
+  })
+
   it('exits 2 naming the URL when NATS is unreachable', async () => {
     const deadUrl = `nats://127.0.0.1:${await freePort()}`
     const io = captureIo()
