@@ -43,6 +43,16 @@ const cases: Case[] = [
     store: () => ({ kind: 'memcached', servers: inject('memcachedServers2') }),
     backplane: ({ host, port }) => ({ kind: 'nats', servers: [`nats://${host}:${port}`] }),
   },
+  {
+    label: 'memory + Redis + NATS replay backplane',
+    start: () => startNats(),
+    store: () => ({ kind: 'redis', url: inject('redisUrl') }),
+    backplane: ({ host, port }) => ({
+      kind: 'nats',
+      servers: [`nats://${host}:${port}`],
+      replayMaxAgeMs: 60_000,
+    }),
+  },
 ]
 
 function gapsAfter(worker: Worker, from: number): boolean {

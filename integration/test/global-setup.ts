@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { provideServers } from '@cacheplane/test-servers'
@@ -25,10 +26,83 @@ async function compileWorkers(): Promise<void> {
   }
 }
 
+/** Resolves when `host:port` accepts a TCP connection; rejects after 3 s. */
+function reachable(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port })
+    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')))
+    socket.once('connect', () => {
+      socket.end()
+      resolve()
+    })
+    socket.once('error', reject)
+  })
+}
+
+const ENV_NAMES: Record<string, string> = {
+  redisUrl: 'REDIS_URL',
+  memcachedServers: 'MEMCACHED_URL',
+  memcachedServers2: 'MEMCACHED_URL',
+  natsUrl: 'NATS_URL',
+}
+
+/**
+ * Servers given through *_URL are not probed by test-servers: check every provided address here,
+ * so a wrong URL fails the run at once with what to do, instead of failing each scenario later.
+ */
+async function checkProvided(provided: Map<string, unknown>): Promise<void> {
+  const problems: string[] = []
+  for (const [name, value] of provided) {
+    const addresses =
+      typeof value === 'string'
+        ? value.split(',')
+        : (value as unknown[]).map((entry) =>
+            typeof entry === 'string'
+              ? entry
+              : `${(entry as { host: string }).host}:${(entry as { port: number }).port}`,
+          )
+    for (const address of addresses) {
+      const match = /^(?:[a-z]+:\/\/)?([^:/]+):(\d+)/i.exec(address.trim())
+      if (match === null) continue
+      try {
+        await reachable(match[1] as string, Number(match[2]))
+      } catch (error) {
+        const env = ENV_NAMES[name]
+        const hint =
+          env === undefined || process.env[env] === undefined
+            ? ''
+            : ` (it comes from ${env}: fix or unset it)`
+        problems.push(`${name} at ${address} does not answer: ${(error as Error).message}${hint}`)
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      `integration: some servers cannot be reached:\n  ${problems.join('\n  ')}\n` +
+        'Unset the *_URL variables to let the suite start its own servers (needs redis-server, redis-cli, ' +
+        'memcached and nats-server on PATH, or a container engine), or point them at running servers.',
+    )
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const provided = new Map<string, unknown>()
+  // provideServers only calls provide(); record what it hands out to check it.
+  const recording = {
+    provide: (key: string, value: unknown) => {
+      provided.set(key, value)
+      ;(project.provide as (key: string, value: unknown) => void)(key, value)
+    },
+  } as unknown as TestProject
   const [teardown] = await Promise.all([
-    provideServers(project, ['redis', 'redisCluster', 'memcached', 'memcached2', 'nats', 'natsCluster']),
+    provideServers(recording, ['redis', 'redisCluster', 'memcached', 'memcached2', 'nats', 'natsCluster']),
     compileWorkers(),
   ])
+  try {
+    await checkProvided(provided)
+  } catch (error) {
+    await teardown()
+    throw error
+  }
   return teardown
 }
