@@ -90,6 +90,9 @@ export class PubSubSubscription {
     const drop = (reason: string) => {
       if (lost) return
       lost = true
+      // Closing on purpose (QUIT sent): a disconnect() now would arm ioredis' socket-destroy
+      // timer and keep the process alive for another 2 s after close().
+      if (this.#closed) return
       connection.disconnect()
       if (this.#current !== connection) return
       this.#current = undefined

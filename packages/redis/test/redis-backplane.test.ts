@@ -139,6 +139,18 @@ describe('redisBackplane failures and options', () => {
     }
   })
 
+  it('leaves no timer behind after close (an application that closes its cache can exit at once)', async () => {
+    const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length
+    const [sockets, timers] = [count('TCPSocketWrap'), count('Timeout')]
+    const backplane = redisBackplane({ url: standalone.options().url ?? '' })
+    await backplane.connect('cacheplane:exit', new RecordingListener())
+    await backplane.close()
+    await waitFor(() => count('TCPSocketWrap') <= sockets, { message: 'the connections to close' })
+    await new Promise((resolve) => setImmediate(resolve))
+    // ioredis arms a 2 s socket-destroy timer on disconnect(); a QUIT-ed connection must not get one.
+    expect(count('Timeout')).toBeLessThanOrEqual(timers)
+  })
+
   it('validates its options', () => {
     expect(() => redisBackplane({})).toThrow(InvalidOptionsError)
     expect(() => redisBackplane({ url: 'redis://127.0.0.1:1', sharded: 'yes' as never })).toThrow(
