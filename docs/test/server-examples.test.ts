@@ -1,0 +1,76 @@
+/** The samples that need servers, run against local ones (see local-servers.ts). */
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { main as memcachedPool } from '../examples/adapters/memcached.js'
+import { main as natsPlain } from '../examples/adapters/nats-plain.js'
+import { main as natsReplay } from '../examples/adapters/nats-replay.js'
+import { main as redisKeyspace } from '../examples/adapters/redis-keyspace.js'
+import { main as redisUrl } from '../examples/adapters/redis-url.js'
+import { main as gettingStarted } from '../examples/getting-started/redis.js'
+import { type LocalServer, startMemcached, startNats, startRedis } from './local-servers.js'
+
+let redis: LocalServer
+let nats: LocalServer
+let memcached: LocalServer[] = []
+const redisAt = () => `redis://${redis.address}`
+const natsAt = () => `nats://${nats.address}`
+
+beforeAll(async () => {
+  ;[redis, nats, ...memcached] = await Promise.all([
+    startRedis(),
+    startNats(),
+    startMemcached(),
+    startMemcached(),
+  ])
+  // A server named by REDIS_URL may hold what an earlier run wrote.
+  const client = new Redis(redisAt())
+  await client.del('cacheplane:users::42', 'app1:pages::home')
+  client.disconnect()
+})
+afterAll(async () => {
+  await Promise.all([redis, nats, ...memcached].map((server) => server?.stop()))
+})
+
+test('getting started: memory + Redis + Redis backplane', async () => {
+  expect(await gettingStarted(redisAt())).toEqual({ id: '42', name: 'user 42', visits: 0 })
+  const client = new Redis(redisAt())
+  try {
+    expect(await client.hget('cacheplane:users::42', 'r')).toBe('2') // added, then updated
+  } finally {
+    client.disconnect()
+  }
+})
+
+test('adapters/redis: connections from a URL, keys under the prefix', async () => {
+  await redisUrl(redisAt())
+  const client = new Redis(redisAt())
+  try {
+    expect(await client.exists('app1:pages::home')).toBe(1)
+  } finally {
+    client.disconnect()
+  }
+})
+
+test('adapters/redis: keyspace notifications configured by bind()', async () => {
+  const client = new Redis(redisAt())
+  try {
+    const cache = await redisKeyspace(client)
+    await cache.close()
+    expect(String(await client.config('GET', 'notify-keyspace-events'))).toMatch(/E/)
+  } finally {
+    client.disconnect()
+  }
+})
+
+test('adapters/memcached: two servers, a NATS backplane, a region cleared by generation', async () => {
+  const servers = memcached.map((server) => server.address)
+  expect(await memcachedPool(servers, natsAt())).toBeUndefined()
+})
+
+test('adapters/nats: plain', async () => {
+  expect(await natsPlain([natsAt()], redisAt())).toMatchObject({ connected: true, framesSent: 1 })
+})
+
+test('adapters/nats: JetStream replay (one server, so one replica)', async () => {
+  expect(await natsReplay([natsAt()], redisAt(), 1)).toMatchObject({ connected: true, framesSent: 1 })
+})
