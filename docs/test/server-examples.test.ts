@@ -6,6 +6,7 @@ import { main as natsPlain } from '../examples/adapters/nats-plain.js'
 import { main as natsReplay } from '../examples/adapters/nats-replay.js'
 import { main as redisKeyspace } from '../examples/adapters/redis-keyspace.js'
 import { main as redisUrl } from '../examples/adapters/redis-url.js'
+import { main as fromCacheManager } from '../examples/coming-from-cachemanager/configuration.js'
 import { main as gettingStarted } from '../examples/getting-started/redis.js'
 import { type LocalServer, startMemcached, startNats, startRedis } from './local-servers.js'
 
@@ -73,4 +74,14 @@ test('adapters/nats: plain', async () => {
 
 test('adapters/nats: JetStream replay (one server, so one replica)', async () => {
   expect(await natsReplay([natsAt()], redisAt(), 1)).toMatchObject({ connected: true, framesSent: 1 })
+})
+
+test('coming from CacheManager: the configuration, translated', async () => {
+  await fromCacheManager(redisAt())
+  const client = new Redis(redisAt())
+  try {
+    expect(await client.hget('cacheplane:users::42', 'v')).toContain('"name":"Ada"') // JSON bytes
+  } finally {
+    client.disconnect()
+  }
 })
