@@ -44,7 +44,9 @@ async function main(): Promise<void> {
   const context: BenchContext = {
     servers,
     quick: options.quick,
-    measure: options.quick ? { timeMs: 300, warmupMs: 100 } : { timeMs: 1_500, warmupMs: 300 },
+    measure: options.quick
+      ? { timeMs: 300, warmupMs: 100, rounds: 1 }
+      : { timeMs: 800, warmupMs: 200, rounds: 3 },
     log: (line) => process.stderr.write(`${line}\n`),
   }
   const selected = scenarios.filter((s) => options.only.length === 0 || options.only.includes(s.name))

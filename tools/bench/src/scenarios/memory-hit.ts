@@ -63,6 +63,9 @@ export const memoryHit: Scenario = {
 
     const map = new Map<string, SmallObject>()
     const lru = new LRUCache<string, SmallObject>({ max: KEY_COUNT * 2 })
+    // The handle alone, called synchronously: what the manager's hit path is built on.
+    const handle = memoryHandle<SmallObject>({ maxEntries: KEY_COUNT * 2 })
+    const created = Date.now()
     const memoryOnly = new CacheManager<SmallObject>({
       name: 'bench-memory-hit-local',
       handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 })],
@@ -82,6 +85,7 @@ export const memoryHit: Scenario = {
         const value = values[i] as SmallObject
         map.set(key, value)
         lru.set(key, value)
+        handle.set(key, undefined, { value, mode: 'none', ttl: 0, expiresAt: 0, created })
         await memoryOnly.set(key, value)
         await layered.set(key, value)
         await bento.set({ key, value })
@@ -90,6 +94,7 @@ export const memoryHit: Scenario = {
       const tasks = [
         syncTask('Map.get', keys, (k) => map.get(k)),
         syncTask('lru-cache get', keys, (k) => lru.get(k)),
+        syncTask('memory handle get (no manager)', keys, (k) => handle.get(k, undefined)?.value),
         asyncTask('lru-cache get, awaited', keys, async (k) => lru.get(k)),
         asyncTask('CacheManager memory', keys, (k) => memoryOnly.get(k)),
         asyncTask('CacheManager memory+redis+backplane', keys, (k) => layered.get(k)),
@@ -97,11 +102,13 @@ export const memoryHit: Scenario = {
         asyncTask('cacheable (memory primary)', keys, (k) => cacheable.get(k)),
       ]
       context.log('memory-hit: measuring')
-      const rates = await measureRates(tasks, context.measure)
+      // Pure CPU loops (every get is a memory hit): timed on process CPU time, see MeasureOptions.
+      const rates = await measureRates(tasks, { ...context.measure, clock: 'cpu' })
       const rate = (name: string): number => rates.get(name) ?? Number.NaN
       const lruRate = rate('lru-cache get')
       const bentoRate = rate('BentoCache memory+redis+bus')
       const ours = Math.min(rate('CacheManager memory'), rate('CacheManager memory+redis+backplane'))
+      const lruAwaited = rate('lru-cache get, awaited')
       const rows = tasks.map((t) => ({
         subject: t.name,
         loop: t.loop,
@@ -113,7 +120,7 @@ export const memoryHit: Scenario = {
         name: 'memory-hit',
         title: 'Memory-hit get (10,000 keys, small objects)',
         description:
-          'Every key is in the memory tier. Async APIs are awaited per call; Map and lru-cache are called synchronously (their own get rate).',
+          'Every key is in the memory tier. Async APIs are awaited per call; Map, lru-cache and the bare memory handle are called synchronously (their own get rate). Timed on process CPU time (no I/O is involved), so time the process spent descheduled by other load does not count.',
         columns: [
           { key: 'subject', title: 'subject' },
           { key: 'loop', title: 'loop' },
@@ -125,7 +132,7 @@ export const memoryHit: Scenario = {
         targets: [
           {
             target: 'memory-hit get >= 0.5x lru-cache get',
-            measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups)`,
+            measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups; an awaited lru-cache get itself is ${(lruAwaited / lruRate).toFixed(2)}x, ours are ${(ours / lruAwaited).toFixed(2)}x of that)`,
             met: ours / lruRate >= 0.5,
           },
           {
@@ -141,12 +148,13 @@ export const memoryHit: Scenario = {
             bars: rows.map((r) => ({
               label: r.subject,
               value: r.rate,
-              ours: r.subject.startsWith('CacheManager'),
+              ours: r.subject.startsWith('CacheManager') || r.subject.startsWith('memory handle'),
             })),
           },
         ],
       }
     } finally {
+      handle.close()
       await memoryOnly.close()
       await layered.close()
       await bento.disconnectAll()

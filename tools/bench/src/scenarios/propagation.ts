@@ -26,6 +26,8 @@ const WARMUP = 50
 interface Outcome {
   readonly event: number[]
   readonly read: number[]
+  /** How long the writer's own call took (set() or publish()). */
+  readonly write: number[]
   lost: number
   stale: number
 }
@@ -36,10 +38,11 @@ async function probe(
   samples: number,
   write: (probe: Probe) => Promise<unknown>,
 ): Promise<Outcome> {
-  const outcome: Outcome = { event: [], read: [], lost: 0, stale: 0 }
+  const outcome: Outcome = { event: [], read: [], write: [], lost: 0, stale: 0 }
   for (let seq = 1; seq <= samples + WARMUP; seq++) {
     const t0 = monotonicMs()
     await write({ seq, t0 })
+    const written = monotonicMs() - t0
     let seen: Record<string, unknown>
     try {
       seen = await worker.next('seen', DEADLINE_MS)
@@ -52,6 +55,7 @@ async function probe(
       continue
     }
     if (seq <= WARMUP) continue
+    outcome.write.push(written)
     outcome.event.push((seen.te as number) - t0)
     outcome.read.push((seen.tr as number) - t0)
   }
@@ -77,31 +81,43 @@ async function measureCache(choice: BackplaneChoice, redisUrl: string, samples: 
   }
 }
 
-async function measureRawRedis(url: string, samples: number): Promise<Outcome> {
-  const channel = `bench-raw-${randomUUID()}`
-  const worker = new WorkerProcess('raw-redis-subscriber', { url, channel })
-  const publisher = new Redis(url)
-  try {
-    await worker.next('ready', 10_000)
-    return await probe(worker, samples, (p) => publisher.publish(channel, JSON.stringify(p)))
-  } finally {
-    publisher.disconnect()
-    await worker.stop()
+/**
+ * The raw baselines on one transport: publish -> receive, and the control that does the
+ * same work as a cacheplane write (a Redis SET of the value, then the publish).
+ */
+async function measureRaw(
+  choice: BackplaneChoice,
+  redisUrl: string,
+  samples: number,
+): Promise<{ pubsub: Outcome; setThenPublish: Outcome }> {
+  const channel = choice.kind === 'redis' ? `bench-raw-${randomUUID()}` : `bench.raw.${randomUUID()}`
+  const role = choice.kind === 'redis' ? 'raw-redis-subscriber' : 'raw-nats-subscriber'
+  const worker = new WorkerProcess(role, { url: choice.url, channel })
+  const store = new Redis(redisUrl)
+  let publish: (text: string) => Promise<unknown>
+  let close: () => Promise<void>
+  if (choice.kind === 'redis') {
+    const publisher = new Redis(choice.url)
+    publish = (text) => publisher.publish(channel, text)
+    close = async () => publisher.disconnect()
+  } else {
+    const connection = await connect({ servers: choice.url })
+    const encoder = new TextEncoder()
+    publish = async (text) => connection.publish(channel, encoder.encode(text))
+    close = () => connection.close()
   }
-}
-
-async function measureRawNats(url: string, samples: number): Promise<Outcome> {
-  const channel = `bench.raw.${randomUUID()}`
-  const worker = new WorkerProcess('raw-nats-subscriber', { url, channel })
-  const connection = await connect({ servers: url })
-  const encoder = new TextEncoder()
   try {
     await worker.next('ready', 10_000)
-    return await probe(worker, samples, async (p) =>
-      connection.publish(channel, encoder.encode(JSON.stringify(p))),
-    )
+    const pubsub = await probe(worker, samples, (p) => publish(JSON.stringify(p)))
+    const setThenPublish = await probe(worker, samples, async (p) => {
+      const text = JSON.stringify(p)
+      await store.set('bench-raw-hot', text)
+      await publish(text)
+    })
+    return { pubsub, setThenPublish }
   } finally {
-    await connection.close()
+    await close()
+    store.disconnect()
     await worker.stop()
   }
 }
@@ -133,17 +149,27 @@ export const propagation: Scenario = {
       const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
       context.log(`propagation: ${label}, ${samples} writes`)
       const cache = await measureCache(choice, redisUrl, samples)
-      const raw =
-        choice.kind === 'redis'
-          ? await measureRawRedis(redisUrl, samples)
-          : await measureRawNats(natsUrl, samples)
+      const raw = await measureRaw(choice, redisUrl, samples)
       const event = summarize(cache.event)
       const read = summarize(cache.read)
-      const rawLatency = summarize(raw.event)
+      const rawLatency = summarize(raw.pubsub.event)
       rows.push(
+        row(`CacheManager over ${label}`, "writer's own set() call", summarize(cache.write), cache),
         row(`CacheManager over ${label}`, 'set() called -> remote set event', event, cache),
         row(`CacheManager over ${label}`, 'set() called -> new value read remotely', read, cache),
-        row(`raw ${label}`, 'publish -> receive', rawLatency, raw),
+        row(`raw ${label}`, 'publish -> receive', rawLatency, raw.pubsub),
+        row(
+          `raw ioredis SET, then ${label} publish`,
+          "writer's own SET + publish",
+          summarize(raw.setThenPublish.write),
+          raw.setThenPublish,
+        ),
+        row(
+          `raw ioredis SET, then ${label} publish`,
+          'SET called -> receive',
+          summarize(raw.setThenPublish.event),
+          raw.setThenPublish,
+        ),
       )
       targets.push(
         {
