@@ -77,6 +77,42 @@ describe('a server restart during writes', () => {
     expect(await b.cache.get('k0')).toBe('v3')
   })
 
+  it('core NATS: writes that keep going through a kill and restart leave nothing stale on B', async () => {
+    const server = await ownServer()
+    const [a, b] = (await start(randomKey('restart'), [server.url, server.url])) as [Instance, Instance]
+    const all = keys('k', 5)
+    await seed(a, b, all, 'v0')
+    const latest = new Map(all.map((key) => [key, 'v0']))
+    let writing = true
+    let round = 0
+    const writer = (async () => {
+      while (writing) {
+        round++
+        for (const key of all) {
+          await a.cache.set(key, `v${round}`)
+          latest.set(key, `v${round}`)
+          // B keeps reading meanwhile, so its memory layer is repopulated between invalidations.
+          await b.cache.get(key)
+        }
+        // The handles answer in microtasks: let timers, sockets and the other waits run.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    })()
+    await waitFor(() => round >= 3, { message: 'a few rounds of writes before the kill' })
+    await server.kill()
+    await waitFor(() => disconnected(b), { message: 'B to notice the server is gone' })
+    const roundAtKill = round
+    await waitFor(() => round >= roundAtKill + 2, { message: 'writes to go on while the server is down' })
+    await server.restart()
+    await waitFor(() => gaps(b).length > 0, { timeoutMs: 15_000, message: 'a gap on B after the restart' })
+    expect(gaps(b)[0]).toMatchObject({ gap: { recovered: false }, action: 'cleared' })
+    writing = false
+    await writer
+    // Frames of one publisher arrive in order: once B heard this marker, it heard every write before it.
+    await propagated(b, () => a.cache.set('marker', 1))
+    for (const key of all) expect(await b.cache.get(key)).toBe(latest.get(key))
+  })
+
   it('replay with file storage: the stream survives, and the retried invalidations reach B', async () => {
     const server = await ownServer()
     const replay = { maxAgeMs: 60_000, storage: 'file' } as const
