@@ -200,22 +200,30 @@ describe('replay after a disconnect', () => {
   })
 })
 
+/**
+ * B's subscription reaches A's node over a route some time after B subscribed; frames
+ * published there before that are not delivered (core NATS behaviour). Writes a probe
+ * until B hears one.
+ */
+async function interestReached(a: Instance, b: Instance): Promise<void> {
+  const heard = b.remote.length
+  let probe = 0
+  await waitFor(
+    async () => {
+      await a.cache.set('probe', probe++)
+      return b.remote.length > heard
+    },
+    { message: "B's subscription to reach A's node" },
+  )
+}
+
 describe('a 3-node cluster', () => {
   it('fails over when the node B talks to dies, reports the gap, and serves nothing stale', async () => {
     const cluster = await startNatsCluster({ size: 3, jetstream: false })
     closers.push(() => cluster.stop())
     const [url0, , url2] = cluster.urls as [string, string, string]
     const [a, b] = (await start(randomKey('failover'), [url2, url0])) as [Instance, Instance]
-    // B's subscription reaches A's node over a route some time after B subscribed; frames
-    // published there before that are not delivered (NATS behaviour). Wait until one is.
-    let probe = 0
-    await waitFor(
-      async () => {
-        await a.cache.set('probe', probe++)
-        return b.remote.length > 0
-      },
-      { message: "B's subscription to reach A's node" },
-    )
+    await interestReached(a, b)
     const all = keys('k', 6)
     await seed(a, b, all, 'v1')
     await cluster.nodes[0]?.kill()
@@ -224,6 +232,8 @@ describe('a 3-node cluster', () => {
     await waitFor(() => gaps(b).length > 0, { timeoutMs: 15_000, message: 'B to fail over to another node' })
     expect(gaps(b)[0]).toMatchObject({ gap: { reason: 'failover', recovered: false }, action: 'cleared' })
     for (const key of all) expect(await b.cache.get(key)).toBe('v2')
+    // B resubscribed on its new node; that interest travels to A's node the same way.
+    await interestReached(a, b)
     await propagated(b, () => a.cache.set('k0', 'v3'))
     expect(await b.cache.get('k0')).toBe('v3')
   })
