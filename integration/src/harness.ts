@@ -155,10 +155,7 @@ export class Worker {
     if (pending === undefined) return
     this.pending.delete(message.id)
     if (message.ok) pending.resolve(message.result)
-    else
-      pending.reject(
-        new WorkerCommandError(message.error.name, `${message.error.name}: ${message.error.message}`),
-      )
+    else pending.reject(new WorkerCommandError(message.error.name, message.error.message))
   }
 }
 

@@ -12,13 +12,12 @@ import {
   startTcpProxy,
   type TcpProxy,
 } from '@cacheplane/test-servers'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkStaleness, describeResult } from '../src/checker.js'
-import { type Worker, WorkerPool } from '../src/harness.js'
+import { afterAll, beforeAll, describe, inject, it } from 'vitest'
+import { connectedAfter, finish, gapsAfter } from '../src/fault-steps.js'
+import { WorkerPool } from '../src/harness.js'
 import { KeyLoad, pause } from '../src/load.js'
 import { waitUntil } from '../src/wait.js'
 import type { BackplaneSpec, StoreSpec, Topology } from '../src/worker/topology.js'
-import { inject } from 'vitest'
 
 const pool = new WorkerPool()
 
@@ -54,39 +53,6 @@ const cases: Case[] = [
     }),
   },
 ]
-
-function gapsAfter(worker: Worker, from: number): boolean {
-  return worker.events.slice(from).some((e) => e.name === 'backplane' && e.detail === 'gap')
-}
-
-function connectedAfter(worker: Worker, from: number): boolean {
-  const states = worker.events.slice(from).filter((e) => e.name === 'backplane' && e.detail === 'state')
-  return states.at(-1)?.action === 'connected'
-}
-
-/** Writes on, converges, then checks every read of the run. */
-async function finish(load: KeyLoad, writer: Worker, readers: Worker[], label: string): Promise<void> {
-  await pause(1_000) // load keeps running after the recovery (an outcome is awaited below)
-  await load.stop()
-  const last = await load.write(writer)
-  await waitUntil(
-    async () => (await Promise.all(readers.map((r) => load.read(r)))).every((v) => v === last),
-    `every reader to read the last acknowledged write (${last})`,
-    20_000,
-  )
-  const result = checkStaleness(load.logs())
-  console.log(describeResult(label, result))
-  expect(result.violations).toEqual([])
-  if (result.undelivered !== 0) {
-    for (const sample of result.undeliveredSamples) {
-      const reader = readers.find((r) => r.name === sample.reader)
-      const around = reader?.events.filter((e) => Math.abs(e.at - sample.ackAt) < 3_000 && e.key !== 'x')
-      console.log('undelivered', sample, JSON.stringify(around?.slice(-15)))
-    }
-  }
-  expect(result.undelivered).toBe(0)
-  expect(result.reads).toBeGreaterThan(50)
-}
 
 describe.each(cases)('$label', (testCase) => {
   let server: RunningServer

@@ -48,14 +48,25 @@ export interface ManagerSpec {
   readonly circuitBreaker?: { readonly failureThreshold: number; readonly resetAfterMs: number } | false
 }
 
+/**
+ * Per-request timeout of the store clients, ms: generous, because a 2-core machine running other
+ * suites can stall a process for hundreds of ms, and the scenarios must not depend on speed.
+ */
+const STORE_TIMEOUT_MS = 2_000
+
 function store(spec: StoreSpec): CacheHandle<unknown> {
   switch (spec.kind) {
     case 'redis':
-      return redisHandle({ name: 'redis', url: spec.url, commandTimeoutMs: 1_000 })
+      return redisHandle({ name: 'redis', url: spec.url, commandTimeoutMs: STORE_TIMEOUT_MS })
     case 'redisCluster':
       return redisHandle({ name: 'redis', cluster: spec.nodes.map((node) => ({ ...node })) })
     case 'memcached':
-      return memcachedHandle({ name: 'memcached', servers: spec.servers, generationRefreshMs: 500 })
+      return memcachedHandle({
+        name: 'memcached',
+        servers: spec.servers,
+        generationRefreshMs: 500,
+        timeoutMs: STORE_TIMEOUT_MS,
+      })
   }
 }
 

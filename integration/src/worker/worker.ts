@@ -60,7 +60,7 @@ function listen(manager: CacheManager<Value>): void {
       name: 'error',
       detail: event.operation,
       action: event.error.name,
-      message: event.error.message,
+      message: describeError(event.error),
       ...(event.handle === undefined ? {} : { region: event.handle }),
     })
   })
@@ -152,13 +152,24 @@ async function run(command: Command): Promise<unknown> {
   }
 }
 
+/** The message with its chain of causes (a handle's raw error is the `cause` of core's error). */
+function describeError(error: unknown): string {
+  const parts: string[] = []
+  let current: unknown = error
+  for (let depth = 0; current !== undefined && depth < 5; depth++) {
+    parts.push(current instanceof Error ? `${current.name}: ${current.message}` : String(current))
+    current = current instanceof Error ? current.cause : undefined
+  }
+  return parts.join(' <- caused by ')
+}
+
 async function onRequest(request: Request): Promise<void> {
   let reply: Reply
   try {
     reply = { type: 'reply', id: request.id, ok: true, result: await run(request) }
   } catch (error) {
-    const { name, message } = error instanceof Error ? error : new Error(String(error))
-    reply = { type: 'reply', id: request.id, ok: false, error: { name, message } }
+    const { name } = error instanceof Error ? error : new Error(String(error))
+    reply = { type: 'reply', id: request.id, ok: false, error: { name, message: describeError(error) } }
   }
   // A writer killed right after its write: the frame announcing it may or may not have left.
   const die = request.op === 'setThenDie' && reply.ok ? () => process.kill(process.pid, 'SIGKILL') : undefined

@@ -1,0 +1,41 @@
+/** Shared steps of the backplane fault scenarios. */
+import { expect } from 'vitest'
+import { checkStaleness, describeResult } from './checker.js'
+import type { Worker } from './harness.js'
+import { type KeyLoad, pause } from './load.js'
+import { waitUntil } from './wait.js'
+
+/** True when `worker` reported a backplane gap after its event number `from`. */
+export function gapsAfter(worker: Worker, from: number): boolean {
+  return worker.events.slice(from).some((e) => e.name === 'backplane' && e.detail === 'gap')
+}
+
+/** True when the last backplane state `worker` reported after event number `from` is `connected`. */
+export function connectedAfter(worker: Worker, from: number): boolean {
+  const states = worker.events.slice(from).filter((e) => e.name === 'backplane' && e.detail === 'state')
+  return states.at(-1)?.action === 'connected'
+}
+
+/** Keeps the load running a little, stops it, converges, then checks every read of the run. */
+export async function finish(load: KeyLoad, writer: Worker, readers: Worker[], label: string): Promise<void> {
+  await pause(1_000) // load keeps running after the recovery (an outcome is awaited below)
+  await load.stop()
+  const last = await load.write(writer)
+  await waitUntil(
+    async () => (await Promise.all(readers.map((r) => load.read(r)))).every((v) => v === last),
+    `every reader to read the last acknowledged write (${last})`,
+    20_000,
+  )
+  const result = checkStaleness(load.logs())
+  console.log(describeResult(label, result))
+  expect(result.violations).toEqual([])
+  if (result.undelivered !== 0) {
+    for (const sample of result.undeliveredSamples) {
+      const reader = readers.find((r) => r.name === sample.reader)
+      const around = reader?.events.filter((e) => Math.abs(e.at - sample.ackAt) < 3_000 && e.key !== 'x')
+      console.log('undelivered', sample, JSON.stringify(around?.slice(-15)))
+    }
+  }
+  expect(result.undelivered).toBe(0)
+  expect(result.reads).toBeGreaterThan(50)
+}
