@@ -11,7 +11,7 @@
 import { fileURLToPath } from 'node:url'
 import type { BenchContext, Scenario } from './context.js'
 import { machineInfo } from './machine.js'
-import { parseBenchOptions, usage } from './options.js'
+import { parseBenchOptions, UsageError, usage } from './options.js'
 import type { ScenarioResult } from './results.js'
 import { distributedHit } from './scenarios/distributed-hit.js'
 import { invalidation } from './scenarios/invalidation.js'
@@ -69,10 +69,15 @@ async function main(): Promise<void> {
       },
       scenarios: results,
     }
+    // Only a full run of every scenario replaces the chart the docs show.
+    const full = !options.quick && selected.length === scenarios.length
     const markdown = writeReport(report, {
       json: fileURLToPath(new URL('../results/latest.json', import.meta.url)),
       markdown: fileURLToPath(new URL('../results/latest.md', import.meta.url)),
-      chart: fileURLToPath(new URL('../../../docs/benchmarks-chart.svg', import.meta.url)),
+      chart: fileURLToPath(new URL('../results/latest-chart.svg', import.meta.url)),
+      docsChart: full
+        ? fileURLToPath(new URL('../../../docs/benchmarks-chart.svg', import.meta.url))
+        : undefined,
     })
     process.stdout.write(markdown)
   } finally {
@@ -83,7 +88,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error)
+    console.error(error instanceof UsageError ? error.message : error)
     process.exit(1)
   },
 )

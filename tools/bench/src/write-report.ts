@@ -10,6 +10,8 @@ export interface ReportPaths {
   readonly json: string
   readonly markdown: string
   readonly chart: string
+  /** A second copy of the chart (the docs' one), or undefined. */
+  readonly docsChart?: string | undefined
 }
 
 /** The chart panels of a report (memory-hit and distributed-hit contribute them). */
@@ -24,6 +26,10 @@ export function writeReport(report: BenchReport, paths: ReportPaths): string {
   writeFileSync(paths.json, `${JSON.stringify(report, null, 2)}\n`)
   writeFileSync(paths.markdown, markdown)
   const panels = chartPanels(report)
-  if (panels.length > 0) writeFileSync(paths.chart, renderChart(panels))
+  if (panels.length > 0) {
+    const svg = renderChart(panels)
+    writeFileSync(paths.chart, svg)
+    if (paths.docsChart !== undefined) writeFileSync(paths.docsChart, svg)
+  }
   return markdown
 }

@@ -156,11 +156,14 @@ describe('writeReport', () => {
     const paths = {
       json: join(dir, 'r/latest.json'),
       markdown: join(dir, 'r/latest.md'),
-      chart: join(dir, 'c.svg'),
+      chart: join(dir, 'r/latest-chart.svg'),
+      docsChart: join(dir, 'docs-chart.svg'),
     }
     const markdown = writeReport(report, paths)
     expect(JSON.parse(readFileSync(paths.json, 'utf8'))).toEqual(report)
     expect(readFileSync(paths.markdown, 'utf8')).toBe(markdown)
-    expect(readFileSync(paths.chart, 'utf8')).toContain('</svg>')
+    const svg = readFileSync(paths.chart, 'utf8')
+    expect(isWellFormed(svg)).toBe(true)
+    expect(readFileSync(paths.docsChart, 'utf8')).toBe(svg)
   })
 })
