@@ -3,7 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream'
 import { connect } from '@nats-io/transport-node'
 import {
   type RunningServer,
-  startNats,
+  startOwnNats,
   startNatsCluster,
   startTcpProxy,
   type TcpProxy,
@@ -41,7 +41,7 @@ const disconnected = (instance: Instance) =>
   instance.events.some((event) => event.type === 'state' && event.state === 'disconnected')
 
 async function ownServer(): Promise<RunningServer> {
-  const server = await startNats({ jetstream: true })
+  const server = await startOwnNats({ jetstream: true })
   closers.push(() => server.stop())
   return server
 }

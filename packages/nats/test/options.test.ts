@@ -1,7 +1,7 @@
 import { errors } from '@cacheplane/core'
 import { waitFor } from '@cacheplane/core/testing'
 import { connect as connectV2 } from 'nats'
-import { startNats } from '@cacheplane/test-servers'
+import { startOwnNats } from '@cacheplane/test-servers'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { natsBackplane } from '../src/index.js'
 import { channelSubject, defaultStreamName } from '../src/subject.js'
@@ -54,7 +54,7 @@ describe('natsBackplane options', () => {
   })
 
   it('fails connect() with the server error when JetStream is not enabled, and releases its connection', async () => {
-    const server = await startNats({ jetstream: false })
+    const server = await startOwnNats({ jetstream: false })
     closers.push(() => server.stop())
     const bp = natsBackplane({ servers: server.url, replay: { maxAgeMs: 1000 } })
     await expect(bp.connect('channel', recorder())).rejects.toThrow(/jetstream/i)

@@ -1,6 +1,6 @@
 import { waitFor } from '@cacheplane/core/testing'
 import { connect } from '@nats-io/transport-node'
-import { startNats } from '@cacheplane/test-servers'
+import { startOwnNats } from '@cacheplane/test-servers'
 import { errors } from '@cacheplane/core'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { natsBackplane } from '../src/index.js'
@@ -39,7 +39,7 @@ describe('natsBackplane (core NATS)', () => {
   })
 
   it('reports a reconnect gap and refuses publishes while the server is down', async () => {
-    const server = await startNats({ jetstream: false })
+    const server = await startOwnNats({ jetstream: false })
     closers.push(() => server.stop())
     const bp = natsBackplane({ servers: server.url, connectOptions: { reconnectTimeWait: 50 } })
     closers.push(() => bp.close())
@@ -69,7 +69,7 @@ describe('natsBackplane (core NATS)', () => {
   })
 
   it('keeps trying when no server answers at startup, and connects once one does', async () => {
-    const server = await startNats({ jetstream: false })
+    const server = await startOwnNats({ jetstream: false })
     closers.push(() => server.stop())
     await server.kill()
     const bp = natsBackplane({ servers: server.url })
@@ -87,7 +87,7 @@ describe('natsBackplane (core NATS)', () => {
   })
 
   it('gives up connecting when closed meanwhile', async () => {
-    const server = await startNats({ jetstream: false })
+    const server = await startOwnNats({ jetstream: false })
     closers.push(() => server.stop())
     await server.kill()
     const bp = natsBackplane({ servers: server.url })

@@ -1,6 +1,6 @@
 import { cacheKeyPrefix, storeKey } from '@cacheplane/core'
 import { randomKey, waitFor } from '@cacheplane/core/testing'
-import { startRedis, startTcpProxy } from '@cacheplane/test-servers'
+import { startOwnRedis, startTcpProxy } from '@cacheplane/test-servers'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type Instance, startInstance } from './manager-fixture.js'
@@ -77,7 +77,7 @@ describe('a Redis that goes down', () => {
 
 describe('a Redis that restarts', () => {
   it('reports a gap and serves no stale value after writes during the restart', async () => {
-    const server = await startRedis()
+    const server = await startOwnRedis()
     cleanups.push(() => server.stop())
     const name = randomKey('restart')
     const writer = await instance({ url: server.url }, name)

@@ -1,6 +1,6 @@
 import { InvalidOptionsError } from '@cacheplane/core'
 import { randomKey, waitFor } from '@cacheplane/core/testing'
-import { startRedis } from '@cacheplane/test-servers'
+import { startOwnRedis } from '@cacheplane/test-servers'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisHandle } from '../src/index.js'
@@ -86,7 +86,7 @@ describe.each(topologies)('keyspace notifications on $name Redis', (topology) =>
 describe('keyspace notifications when Redis evicts under maxmemory', () => {
   it('reports evictions with reason evicted', async () => {
     // A server of its own: a memory limit on the shared one would evict other tests' keys.
-    const server = await startRedis()
+    const server = await startOwnRedis()
     const admin = new Redis(server.url)
     const cleanups: Array<() => Promise<unknown>> = [() => server.stop(), () => closeAll([admin])]
     try {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { probes } from './probe.js'
-import { resolveServer, type ServerKind } from './resolve-server.js'
+import { resolveServer, type ServerKind, startOwnServer } from './resolve-server.js'
 import type { RunningServer } from './running-server.js'
 
 /** Pinned image used when a container engine is reachable. */
@@ -16,8 +16,17 @@ const natsUrl = (host: string, port: number): string => `nats://${host}:${port}`
 
 /** A single NATS server: `NATS_URL`, else a container, else the local `nats-server`. URL `nats://host:port`. */
 export function startNats(options: NatsOptions = {}): Promise<RunningServer> {
+  return resolveServer(natsKind(options))
+}
+
+/** A NATS server started by the tests even when `NATS_URL` is set (tests that stop or restart it). */
+export function startOwnNats(options: NatsOptions = {}): Promise<RunningServer> {
+  return startOwnServer(natsKind(options))
+}
+
+function natsKind(options: NatsOptions): ServerKind {
   const jetstream = options.jetstream ?? true
-  const kind: ServerKind = {
+  return {
     name: 'NATS',
     envName: 'NATS_URL',
     defaultPort: 4222,
@@ -48,5 +57,4 @@ export function startNats(options: NatsOptions = {}): Promise<RunningServer> {
       }
     },
   }
-  return resolveServer(kind)
 }

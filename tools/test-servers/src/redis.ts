@@ -1,5 +1,5 @@
 import { probes } from './probe.js'
-import { resolveServer, type ServerKind } from './resolve-server.js'
+import { resolveServer, type ServerKind, startOwnServer } from './resolve-server.js'
 import type { RunningServer } from './running-server.js'
 
 /** Pinned image used when a container engine is reachable. */
@@ -51,4 +51,9 @@ export function redisKind(options: RedisOptions = {}): ServerKind {
 /** A standalone Redis: `REDIS_URL`, else a container, else the local `redis-server`. URL `redis://host:port`. */
 export function startRedis(options: RedisOptions = {}): Promise<RunningServer> {
   return resolveServer(redisKind(options))
+}
+
+/** A standalone Redis started by the tests even when `REDIS_URL` is set (tests that stop or restart it). */
+export function startOwnRedis(options: RedisOptions = {}): Promise<RunningServer> {
+  return startOwnServer(redisKind(options))
 }
