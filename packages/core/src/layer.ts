@@ -4,7 +4,7 @@
  */
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
 import type { CacheHandle, HandleCapabilities, MaybePromise } from './contracts/cache-handle.js'
-import { type CacheplaneError, CircuitOpenError, HandleFailedError, ItemCorruptError } from './errors.js'
+import { CacheplaneError, CircuitOpenError, HandleFailedError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { type LifetimeLimits, lifetimeLimits } from './expiration.js'
 import { type HandleStats, newHandleStats } from './stats.js'
@@ -58,11 +58,12 @@ export function reportError(
 }
 
 /**
- * The typed error for a raw failure of `layer`: an ItemCorruptError or other typed
- * error passes through, anything else becomes HandleFailedError with the raw error as cause.
+ * The typed error for a raw failure of `layer`: a typed error the handle threw on purpose
+ * (ItemCorruptError, ValueTooLargeError, ...) passes through; anything else becomes
+ * HandleFailedError with the raw error as cause.
  */
 export function wrapHandleError(layer: Layer, operation: string, error: unknown): CacheplaneError {
-  if (error instanceof ItemCorruptError || error instanceof CircuitOpenError) return error
+  if (error instanceof CacheplaneError) return error
   return new HandleFailedError(`${operation} failed on handle '${layer.name}'`, {
     cause: error,
     source: layer.name,
@@ -101,7 +102,9 @@ export async function guard<T>(
     return result
   } catch (raw) {
     const error = wrapHandleError(layer, operation, raw)
-    if (layer.breaker !== undefined && !(error instanceof ItemCorruptError)) {
+    // Only a store that failed counts against the circuit: a corrupt item, a value too
+    // large or a closed handle are answers, and must not cut off a healthy server.
+    if (layer.breaker !== undefined && error instanceof HandleFailedError) {
       layer.breaker.failure()
       layer.stats.circuit = layer.breaker.state
     }

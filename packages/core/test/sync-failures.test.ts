@@ -144,6 +144,23 @@ describe('a distributed handle that fails', () => {
     expect(cache.stats().handles.shared?.circuit).toBe('closed')
     dead.handle.get = original
   })
+
+  it('a value the store refuses as too large reaches the caller typed and does not trip the circuit', async () => {
+    const { cache, dead } = await withFailingShared({
+      circuitBreaker: { failureThreshold: 1, resetAfterMs: 60_000 },
+    })
+    const { ValueTooLargeError } = await import('../src/errors.js')
+    const original = dead.handle.set
+    dead.handle.set = async () => {
+      throw new ValueTooLargeError('value of 2 MiB exceeds 1 MiB', { source: 'shared' })
+    }
+    await expect(cache.set('big', 'x')).rejects.toBeInstanceOf(ValueTooLargeError)
+    await expect(cache.set('big', 'x')).rejects.toBeInstanceOf(ValueTooLargeError)
+    expect(cache.stats().handles.shared?.circuit).toBe('closed')
+    dead.handle.set = original
+    await cache.set('small', 'y')
+    expect(await cache.get('small')).toBe('y')
+  })
 })
 
 describe('serialization', () => {
