@@ -45,8 +45,8 @@ async function main(): Promise<void> {
     servers,
     quick: options.quick,
     measure: options.quick
-      ? { timeMs: 300, warmupMs: 100, rounds: 1 }
-      : { timeMs: 800, warmupMs: 200, rounds: 3 },
+      ? { timeMs: 150, warmupMs: 50, rounds: 2 }
+      : { timeMs: 400, warmupMs: 100, rounds: 5 },
     log: (line) => process.stderr.write(`${line}\n`),
   }
   const selected = scenarios.filter((s) => options.only.length === 0 || options.only.includes(s.name))
