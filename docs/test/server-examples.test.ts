@@ -1,4 +1,4 @@
-/** The samples that need servers, run against local ones (see local-servers.ts). */
+/** The samples that need servers, run against servers started by @cacheplane/test-servers. */
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { main as memcachedPool } from '../examples/adapters/memcached.js'
@@ -8,20 +8,26 @@ import { main as redisKeyspace } from '../examples/adapters/redis-keyspace.js'
 import { main as redisUrl } from '../examples/adapters/redis-url.js'
 import { main as fromCacheManager } from '../examples/coming-from-cachemanager/configuration.js'
 import { main as gettingStarted } from '../examples/getting-started/redis.js'
-import { type LocalServer, startMemcached, startNats, startRedis } from './local-servers.js'
+import {
+  type RunningServer,
+  startMemcached,
+  startNats,
+  startOwnMemcached,
+  startRedis,
+} from '@cacheplane/test-servers'
 
-let redis: LocalServer
-let nats: LocalServer
-let memcached: LocalServer[] = []
-const redisAt = () => `redis://${redis.address}`
-const natsAt = () => `nats://${nats.address}`
+let redis: RunningServer
+let nats: RunningServer
+let memcached: RunningServer[] = []
+const redisAt = () => redis.url
+const natsAt = () => nats.url
 
 beforeAll(async () => {
   ;[redis, nats, ...memcached] = await Promise.all([
     startRedis(),
     startNats(),
     startMemcached(),
-    startMemcached(),
+    startOwnMemcached(),
   ])
   // A server named by REDIS_URL may hold what an earlier run wrote.
   const client = new Redis(redisAt())
@@ -64,7 +70,7 @@ test('adapters/redis: keyspace notifications configured by bind()', async () => 
 })
 
 test('adapters/memcached: two servers, a NATS backplane, a region cleared by generation', async () => {
-  const servers = memcached.map((server) => server.address)
+  const servers = memcached.map((server) => `${server.host}:${server.port}`)
   expect(await memcachedPool(servers, natsAt())).toBeUndefined()
 })
 
