@@ -11,6 +11,30 @@ import { Utils } from 'memjs'
 /** Any memjs client: only its transport (`perform`, `incrSeq`, `seq`) is used, never its (de)serializer. */
 export type Client = MemjsClient<unknown, unknown>
 
+/** A client and the deadline the handle puts on each of its requests. */
+export interface Connection {
+  readonly client: Client
+  /** A request not settled after this many ms fails (memjs may never settle it). */
+  readonly deadlineMs: number
+}
+
+/** A request that did not settle within the handle's deadline. */
+export class MemcachedTimeoutError extends Error {
+  constructor(command: string, key: string, deadlineMs: number) {
+    super(`memcached ${command} '${key}' did not answer within ${deadlineMs} ms`)
+    this.name = 'MemcachedTimeoutError'
+  }
+}
+
+const commandNames: Record<number, string> = {
+  0: 'get',
+  1: 'set',
+  2: 'add',
+  4: 'delete',
+  5: 'incr',
+  28: 'touch',
+}
+
 /** Binary-protocol opcodes used here. */
 const opcode = {
   get: 0x00,
@@ -75,7 +99,7 @@ export interface CasValue {
 export type StoreResult = 'stored' | 'exists' | 'missing'
 
 function send(
-  client: Client,
+  { client, deadlineMs }: Connection,
   code: number,
   key: string,
   extras: Buffer,
@@ -88,8 +112,12 @@ function send(
   // memjs's encoder has no CAS field; the header keeps it at bytes 16..23.
   if (cas !== undefined) cas.copy(buffer, 16)
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new MemcachedTimeoutError(commandNames[code] ?? `0x${code.toString(16)}`, key, deadlineMs))
+    }, deadlineMs)
     // memjs pins the callbacks of one request to the sequence number in its header.
     client.perform(key, buffer, seq, (error: Error | string | null, response: Response) => {
+      clearTimeout(timer)
       if (error !== null && error !== undefined) {
         // memjs reports some failures (SASL) as bare strings.
         reject(typeof error === 'string' ? new Error(`memcached: ${error}`) : error)
@@ -107,8 +135,8 @@ function expirationExtras(exptime: number): Buffer {
 const empty = Buffer.alloc(0)
 
 /** GET: the bytes and CAS token, or undefined when the key is absent. */
-export async function getWithCas(client: Client, key: string): Promise<CasValue | undefined> {
-  const response = await send(client, opcode.get, key, empty, empty)
+export async function getWithCas(connection: Connection, key: string): Promise<CasValue | undefined> {
+  const response = await send(connection, opcode.get, key, empty, empty)
   const code = response.header.status
   if (code === status.ok) return { value: response.val, cas: response.header.cas }
   if (code === status.notFound) return undefined
@@ -120,7 +148,7 @@ export async function getWithCas(client: Client, key: string): Promise<CasValue 
  * expiration field (0 = never, seconds, or an absolute Unix time past 30 days).
  */
 export async function store(
-  client: Client,
+  connection: Connection,
   mode: 'set' | 'add',
   key: string,
   value: Uint8Array,
@@ -131,7 +159,7 @@ export async function store(
   const extras = Buffer.alloc(8)
   extras.writeUInt32BE(exptime, 4)
   const body = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
-  const response = await send(client, opcode[mode], key, extras, body, cas)
+  const response = await send(connection, opcode[mode], key, extras, body, cas)
   const code = response.header.status
   if (code === status.ok) return 'stored'
   if (code === status.exists || code === status.notStored) return 'exists'
@@ -140,8 +168,8 @@ export async function store(
 }
 
 /** DELETE (optionally only if the CAS token still matches). True when something was deleted. */
-export async function remove(client: Client, key: string, cas?: CasToken): Promise<boolean> {
-  const response = await send(client, opcode.delete, key, empty, empty, cas)
+export async function remove(connection: Connection, key: string, cas?: CasToken): Promise<boolean> {
+  const response = await send(connection, opcode.delete, key, empty, empty, cas)
   const code = response.header.status
   if (code === status.ok) return true
   if (code === status.notFound || code === status.exists) return false
@@ -149,8 +177,8 @@ export async function remove(client: Client, key: string, cas?: CasToken): Promi
 }
 
 /** TOUCH: sets a new expiration on an existing key. True when the key exists. */
-export async function touch(client: Client, key: string, exptime: number): Promise<boolean> {
-  const response = await send(client, opcode.touch, key, expirationExtras(exptime), empty)
+export async function touch(connection: Connection, key: string, exptime: number): Promise<boolean> {
+  const response = await send(connection, opcode.touch, key, expirationExtras(exptime), empty)
   const code = response.header.status
   if (code === status.ok) return true
   if (code === status.notFound) return false
@@ -162,7 +190,7 @@ export async function touch(client: Client, key: string, exptime: number): Promi
  * absent — one atomic round trip. Counters are 64-bit; values stay below 2^53 here.
  */
 export async function increment(
-  client: Client,
+  connection: Connection,
   key: string,
   delta: number,
   initial: number,
@@ -171,7 +199,7 @@ export async function increment(
   extras.writeBigUInt64BE(BigInt(delta), 0)
   extras.writeBigUInt64BE(BigInt(initial), 8)
   extras.writeUInt32BE(0, 16)
-  const response = await send(client, opcode.increment, key, extras, empty)
+  const response = await send(connection, opcode.increment, key, extras, empty)
   const code = response.header.status
   if (code !== status.ok) throw new MemcachedStatusError('incr', key, code)
   return Number(response.val.readBigUInt64BE(0))

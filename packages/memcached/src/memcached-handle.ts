@@ -10,6 +10,7 @@ import {
 } from '@cacheplane/core'
 import {
   type CasToken,
+  type Connection,
   getWithCas,
   increment,
   isTooLarge,
@@ -51,15 +52,16 @@ const maxCasAttempts = 64
  * numbers versions the same way (previous + 1 through CAS, one extra round trip).
  */
 export function memcachedHandle(options: MemcachedHandleOptions) {
-  const { client, ownsClient, prefix, name, generationRefreshMs, maxValueBytes } =
+  const { client, ownsClient, prefix, name, generationRefreshMs, maxValueBytes, deadlineMs } =
     resolveMemcachedOptions(options)
+  const connection: Connection = { client, deadlineMs }
   const bytes = new ItemBytes(name, maxValueBytes)
   let scope: { layout: KeyLayout; generations: Generations } | undefined
   let boundTo: string | undefined
   let closed = false
 
   const counters = {
-    increment: (key: string, delta: number, initial: number) => increment(client, key, delta, initial),
+    increment: (key: string, delta: number, initial: number) => increment(connection, key, delta, initial),
   }
 
   function bound(): { layout: KeyLayout; generations: Generations } {
@@ -93,7 +95,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     cas?: CasToken,
   ): Promise<StoreResult> {
     try {
-      return await store(client, mode, key, value, exptime, cas)
+      return await store(connection, mode, key, value, exptime, cas)
     } catch (error) {
       if (!isTooLarge(error)) throw error
       throw new ValueTooLargeError(`Memcached refused an item of ${value.byteLength} bytes as too large`, {
@@ -113,21 +115,21 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
 
     async get(key, region) {
       const storeKey = await itemKey(key, region)
-      const current = await getWithCas(client, storeKey)
+      const current = await getWithCas(connection, storeKey)
       if (current === undefined) return undefined
       let item: StoredItem<Uint8Array>
       try {
         item = bytes.decode(current.value)
       } catch (error) {
         // Useless bytes: drop them unless someone rewrote the key meanwhile (CAS), then report.
-        await remove(client, storeKey, current.cas).catch(() => false)
+        await remove(connection, storeKey, current.cas).catch(() => false)
         throw error
       }
       const now = Date.now()
       if (item.mode !== 'sliding') return isLive(item, now) ? item : undefined
       // A hit extends a sliding item; the envelope keeps its old expiresAt, so report the new one.
       const expiresAt = now + item.ttl
-      await touch(client, storeKey, memcachedExptime('sliding', expiresAt, now))
+      await touch(connection, storeKey, memcachedExptime('sliding', expiresAt, now))
       return { ...item, expiresAt }
     },
 
@@ -139,7 +141,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         if ((await write('add', storeKey, fresh, exptime)) === 'stored') return true
         // Memcached keeps items up to ~2 s past their expiresAt (seconds granularity):
         // such an item, or a corrupt one, counts as absent and is replaced through CAS.
-        const current = await getWithCas(client, storeKey)
+        const current = await getWithCas(connection, storeKey)
         if (current === undefined) continue
         const existing = bytes.tryDecode(current.value)
         if (existing !== undefined && isLive(existing, Date.now())) return false
@@ -164,7 +166,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
       // that concurrent writers never store the same version twice.
       let previous = 0
       for (let attempt = 0; attempt < maxCasAttempts; attempt++) {
-        const current = await getWithCas(client, storeKey)
+        const current = await getWithCas(connection, storeKey)
         if (current === undefined) {
           if ((await write('add', storeKey, first, exptime)) === 'stored') return 1
           continue
@@ -183,7 +185,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
 
     async update(key, region, expectedVersion, item): Promise<UpdateOutcome> {
       const storeKey = await itemKey(key, region)
-      const current = await getWithCas(client, storeKey)
+      const current = await getWithCas(connection, storeKey)
       if (current === undefined) return { status: 'missing' }
       const existing = bytes.tryDecode(current.value)
       if (existing === undefined || !isLive(existing, Date.now())) return { status: 'missing' }
@@ -195,13 +197,13 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     },
 
     async remove(key, region) {
-      return remove(client, await itemKey(key, region))
+      return remove(connection, await itemKey(key, region))
     },
 
     async expire(key, region, mode, ttl, expiresAt) {
       const storeKey = await itemKey(key, region)
       for (let attempt = 0; attempt < maxCasAttempts; attempt++) {
-        const current = await getWithCas(client, storeKey)
+        const current = await getWithCas(connection, storeKey)
         if (current === undefined) return false
         const existing = bytes.tryDecode(current.value)
         if (existing === undefined || !isLive(existing, Date.now())) return false
@@ -221,13 +223,13 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
 
     async touch(key, region) {
       const storeKey = await itemKey(key, region)
-      const current = await getWithCas(client, storeKey)
+      const current = await getWithCas(connection, storeKey)
       if (current === undefined) return false
       const existing = bytes.tryDecode(current.value)
       const now = Date.now()
       if (existing === undefined || !isLive(existing, now)) return false
       if (existing.mode !== 'sliding') return true
-      return touch(client, storeKey, memcachedExptime('sliding', now + existing.ttl, now))
+      return touch(connection, storeKey, memcachedExptime('sliding', now + existing.ttl, now))
     },
 
     async clear() {

@@ -14,7 +14,12 @@ export interface MemcachedHandleOptions {
   name?: string
   /** Re-read the generation counters (clears by other instances) at least this often, ms (default 5000). */
   generationRefreshMs?: number
-  /** Per-request timeout of a client the handle creates, ms (default 500). */
+  /**
+   * Per-request timeout, ms (default 500). A client the handle creates gets it as memjs'
+   * timeout; on top, the handle fails every request that has not settled after
+   * `connectTimeoutMs + timeoutMs`, whatever the client: memjs never settles a request
+   * whose connection is accepted and then closed without an error.
+   */
   timeoutMs?: number
   /** Connection timeout of a client the handle creates, ms (default 1000). */
   connectTimeoutMs?: number
@@ -30,6 +35,8 @@ export interface ResolvedMemcachedOptions {
   readonly name: string
   readonly generationRefreshMs: number
   readonly maxValueBytes: number
+  /** The handle's own deadline on every request, ms. */
+  readonly deadlineMs: number
 }
 
 /** Memcached's default item size limit is 1 MiB including the item header, key and CAS. */
@@ -78,7 +85,16 @@ export function resolveMemcachedOptions(options: MemcachedHandleOptions): Resolv
   const timeoutMs = positive('timeoutMs', options.timeoutMs, 500)
   const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 1_000)
   if (options.client !== undefined) {
-    return { client: options.client, ownsClient: false, prefix, name, generationRefreshMs, maxValueBytes }
+    const deadlineMs = connectTimeoutMs + timeoutMs
+    return {
+      client: options.client,
+      ownsClient: false,
+      prefix,
+      name,
+      generationRefreshMs,
+      maxValueBytes,
+      deadlineMs,
+    }
   }
   const client = Client.create(serverList(options.servers ?? ''), {
     // One attempt per request: core's circuit breaker decides what happens next.
@@ -90,5 +106,6 @@ export function resolveMemcachedOptions(options: MemcachedHandleOptions): Resolv
     // Failures reach core as errors (events, stats); memjs would also print them.
     logger: silentLogger,
   }) as Client<unknown, unknown>
-  return { client, ownsClient: true, prefix, name, generationRefreshMs, maxValueBytes }
+  const deadlineMs = connectTimeoutMs + timeoutMs
+  return { client, ownsClient: true, prefix, name, generationRefreshMs, maxValueBytes, deadlineMs }
 }

@@ -6,6 +6,8 @@ import {
   ItemCorruptError,
   ValueTooLargeError,
 } from '@cacheplane/core'
+import { once } from 'node:events'
+import { type AddressInfo, createServer } from 'node:net'
 import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { memoryHandle } from '@cacheplane/memory'
 import { startOwnMemcached } from '@cacheplane/test-servers'
@@ -139,6 +141,22 @@ describe('a server that goes down', () => {
       { timeoutMs: 15_000, intervalMs: 200 },
     )
     expect(await cache.get('k3')).toBe('back')
+  })
+})
+
+describe('a server that accepts connections and closes them at once', () => {
+  it('fails each request by the deadline instead of hanging (memjs never settles it)', async () => {
+    // A proxy or load balancer with no live backend behaves like this.
+    const server = createServer((socket) => socket.destroy())
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+    const { port } = server.address() as AddressInfo
+    const handle = memcachedHandle({ servers: `127.0.0.1:${port}`, timeoutMs: 100, connectTimeoutMs: 100 })
+    closers.push(() => handle.close())
+    handle.bind(randomKey('deadline'))
+    await expect(handle.get('k', undefined)).rejects.toThrow(/did not answer within 200 ms/)
+    await expect(handle.set('k', undefined, item('v'))).rejects.toThrow(/did not answer within 200 ms/)
   })
 })
 
