@@ -29,8 +29,7 @@ function corrupt(key: string, why: string): never {
   throw new ItemCorruptError(`redis item '${key}' does not decode: ${why}`)
 }
 
-function integerField(key: string, fields: Map<string, Buffer>, name: string): number {
-  const raw = fields.get(name)
+function integerField(key: string, raw: Buffer | undefined, name: string): number {
   if (raw === undefined) corrupt(key, `field '${name}' is missing`)
   const text = raw.toString('latin1')
   const value = Number(text)
@@ -39,30 +38,27 @@ function integerField(key: string, fields: Map<string, Buffer>, name: string): n
   return value
 }
 
-/** Decodes a HGETALL reply (flat Buffer list); undefined when empty. Throws ItemCorruptError on anything we did not write. */
-export function decodeItem(key: string, reply: unknown): StoredItem<Uint8Array> | undefined {
-  if (!Array.isArray(reply)) corrupt(key, 'the reply is not a field list')
-  if (reply.length === 0) return undefined
-  const fields = new Map<string, Buffer>()
-  for (let i = 0; i + 1 < reply.length; i += 2) {
-    const name = reply[i]
-    const value = reply[i + 1]
-    if (!Buffer.isBuffer(name) || !Buffer.isBuffer(value)) corrupt(key, 'the reply holds non-bulk entries')
-    fields.set(name.toString('latin1'), value)
+/**
+ * Decodes a HGETALL reply (field name -> bytes, as ioredis' `hgetallBuffer` gives it);
+ * undefined when empty (no such key). Throws ItemCorruptError on anything we did not write.
+ */
+export function decodeItem(key: string, fields: Record<string, Buffer>): StoredItem<Uint8Array> | undefined {
+  const bytes = fields.v
+  if (bytes === undefined) {
+    if (Object.keys(fields).length === 0) return undefined
+    corrupt(key, "field 'v' is missing")
   }
-  const bytes = fields.get('v')
-  if (bytes === undefined) corrupt(key, "field 'v' is missing")
-  const mode = CODE_MODE[fields.get('m')?.toString('latin1') ?? '']
+  const mode = CODE_MODE[fields.m?.toString('latin1') ?? '']
   if (mode === undefined) corrupt(key, "field 'm' is not an expiration mode")
-  const version = integerField(key, fields, 'r')
+  const version = integerField(key, fields.r, 'r')
   if (version < 1) corrupt(key, "field 'r' is not a version")
   return {
     // A copy: the reply buffer may be a view on the socket's read chunk.
     value: new Uint8Array(bytes),
     mode,
-    ttl: integerField(key, fields, 't'),
-    expiresAt: integerField(key, fields, 'e'),
-    created: integerField(key, fields, 'c'),
+    ttl: integerField(key, fields.t, 't'),
+    expiresAt: integerField(key, fields.e, 'e'),
+    created: integerField(key, fields.c, 'c'),
     version,
   }
 }

@@ -90,22 +90,6 @@ return version
 `,
 )
 
-/** ARGV: now. Returns the hash as a flat field/value list (empty when missing); extends sliding items first. */
-export const GET_SCRIPT = script(
-  'get',
-  `${CHECK_TYPE}
-if kind == 'none' then return {} end
-if redis.call('HGET', KEYS[1], 'm') == 's' then
-  local ttl = tonumber(redis.call('HGET', KEYS[1], 't'))
-  if ttl ~= nil and ttl > 0 then
-    redis.call('HSET', KEYS[1], 'e', string.format('%.0f', tonumber(ARGV[1]) + ttl))
-    redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl))
-  end
-end
-return redis.call('HGETALL', KEYS[1])
-`,
-)
-
 /** ARGV: mode, ttl, expiresAt, now. Returns 1 when the item exists (and was changed), else 0. */
 export const EXPIRE_SCRIPT = script(
   'expire',

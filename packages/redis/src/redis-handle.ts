@@ -18,18 +18,11 @@ import {
 } from '@cacheplane/core'
 import { decodeItem, encodeMode, isCorruptReply, itemArgs } from './item-codec.js'
 import { type KeyspaceWatcher, unescapeSegment, watchKeyspace } from './keyspace-events.js'
-import {
-  ADD_SCRIPT,
-  EXPIRE_SCRIPT,
-  GET_SCRIPT,
-  SET_SCRIPT,
-  TOUCH_SCRIPT,
-  UPDATE_SCRIPT,
-} from './lua-scripts.js'
+import { ADD_SCRIPT, EXPIRE_SCRIPT, SET_SCRIPT, TOUCH_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
 import { OwnDeletes } from './own-deletes.js'
 import { closeClient, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
 import { scanAndUnlink } from './scan-clear.js'
-import { runScript, runScriptBuffer } from './script-runner.js'
+import { runScript } from './script-runner.js'
 
 /** Options of {@link redisHandle}: a connection plus how keys are laid out and cleared. */
 export interface RedisHandleOptions extends RedisConnectionOptions {
@@ -124,14 +117,22 @@ export function redisHandle(options: RedisHandleOptions = {}) {
     for (const listener of evictListeners) listener(key, region, reason)
   }
 
+  /**
+   * One plain HGETALL (auto-pipelined, no script: a Lua call costs the server several times
+   * a HGETALL, and reads are the hot path); a sliding item is then extended by the touch
+   * script, the only case that needs a second round trip.
+   */
   async function read(fullKey: string): Promise<StoredItem<Uint8Array> | undefined> {
-    let reply: unknown
+    let item: StoredItem<Uint8Array> | undefined
     try {
-      reply = await runScriptBuffer(client, GET_SCRIPT, fullKey, [String(Date.now())])
+      item = decodeItem(fullKey, await client.hgetallBuffer(fullKey))
+      if (item === undefined || item.mode !== 'sliding' || item.ttl <= 0) return item
+      const now = Date.now()
+      if ((await runScript(client, TOUCH_SCRIPT, fullKey, [String(now)])) !== 1) return undefined
+      return { ...item, expiresAt: now + item.ttl }
     } catch (error) {
       rethrow(fullKey, error)
     }
-    return decodeItem(fullKey, reply)
   }
 
   async function clearPrefix(keyPrefix: string): Promise<void> {

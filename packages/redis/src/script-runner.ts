@@ -3,16 +3,6 @@ import type { RedisClient } from './redis-connection.js'
 
 type Arg = string | Buffer
 
-/**
- * ioredis generates a `<command>Buffer` variant of every command at run time but its
- * types omit EVALSHA/EVAL's; `callBuffer` would do, except that it loses the command
- * name under auto-pipelining (ioredis 5.x), so the generated variants are used.
- */
-interface BufferEval {
-  evalshaBuffer(sha: string, numKeys: number, ...args: Arg[]): Promise<unknown>
-  evalBuffer(source: string, numKeys: number, ...args: Arg[]): Promise<unknown>
-}
-
 function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith('NOSCRIPT')
 }
@@ -33,20 +23,5 @@ export async function runScript(
   } catch (error) {
     if (!isNoScript(error)) throw error
     return await client.eval(lua.source, 1, key, ...args)
-  }
-}
-
-/** As {@link runScript}, with bulk replies as Buffers (binary-safe values). */
-export async function runScriptBuffer(
-  client: RedisClient,
-  lua: LuaScript,
-  key: string,
-  args: Arg[],
-): Promise<unknown> {
-  try {
-    return await (client as unknown as BufferEval).evalshaBuffer(lua.sha, 1, key, ...args)
-  } catch (error) {
-    if (!isNoScript(error)) throw error
-    return await (client as unknown as BufferEval).evalBuffer(lua.source, 1, key, ...args)
   }
 }
