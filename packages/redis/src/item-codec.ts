@@ -38,28 +38,34 @@ function integerField(key: string, raw: Buffer | undefined, name: string): numbe
   return value
 }
 
+/** The hash fields a read fetches, in the order {@link decodeItem} expects them. */
+export const ITEM_FIELDS = ['v', 'm', 't', 'e', 'c', 'r'] as const
+
 /**
- * Decodes a HGETALL reply (field name -> bytes, as ioredis' `hgetallBuffer` gives it);
- * undefined when empty (no such key). Throws ItemCorruptError on anything we did not write.
+ * Decodes an HMGET of {@link ITEM_FIELDS} (bytes or null per field); undefined when every
+ * field is missing (no such key). Throws ItemCorruptError on anything we did not write.
  */
-export function decodeItem(key: string, fields: Record<string, Buffer>): StoredItem<Uint8Array> | undefined {
-  const bytes = fields.v
-  if (bytes === undefined) {
-    if (Object.keys(fields).length === 0) return undefined
+export function decodeItem(
+  key: string,
+  fields: ReadonlyArray<Buffer | null>,
+): StoredItem<Uint8Array> | undefined {
+  const [bytes, mode, ttl, expiresAt, created, version] = fields
+  if (bytes === null || bytes === undefined) {
+    if (fields.every((field) => field === null)) return undefined
     corrupt(key, "field 'v' is missing")
   }
-  const mode = CODE_MODE[fields.m?.toString('latin1') ?? '']
-  if (mode === undefined) corrupt(key, "field 'm' is not an expiration mode")
-  const version = integerField(key, fields.r, 'r')
-  if (version < 1) corrupt(key, "field 'r' is not a version")
+  const decodedMode = CODE_MODE[mode?.toString('latin1') ?? '']
+  if (decodedMode === undefined) corrupt(key, "field 'm' is not an expiration mode")
+  const decodedVersion = integerField(key, version ?? undefined, 'r')
+  if (decodedVersion < 1) corrupt(key, "field 'r' is not a version")
   return {
     // A copy: the reply buffer may be a view on the socket's read chunk.
     value: new Uint8Array(bytes),
-    mode,
-    ttl: integerField(key, fields.t, 't'),
-    expiresAt: integerField(key, fields.e, 'e'),
-    created: integerField(key, fields.c, 'c'),
-    version,
+    mode: decodedMode,
+    ttl: integerField(key, ttl ?? undefined, 't'),
+    expiresAt: integerField(key, expiresAt ?? undefined, 'e'),
+    created: integerField(key, created ?? undefined, 'c'),
+    version: decodedVersion,
   }
 }
 
