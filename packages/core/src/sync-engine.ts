@@ -150,7 +150,7 @@ export class SyncEngine {
           continue
         }
         layer.stats.hits++
-        if (i > 0) await this.#copyUp(i, key, region, stored, value, ticket)
+        if (i > 0) await this.copyUp(i, key, region, stored, value, ticket)
         if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: i, handle: layer.name })
         return { value, stored, level: i }
       }
@@ -171,17 +171,6 @@ export class SyncEngine {
 
   /** Copies an item read at level `from` into the levels above it, unless the fence says it went stale. */
   async copyUp(
-    from: number,
-    key: string,
-    region: string | undefined,
-    stored: ItemInput<unknown>,
-    value: unknown,
-    ticket: FenceTicket,
-  ): Promise<void> {
-    await this.#copyUp(from, key, region, stored, value, ticket)
-  }
-
-  async #copyUp(
     from: number,
     key: string,
     region: string | undefined,
