@@ -12,19 +12,20 @@ export const MAX_KEY_LENGTH = 65_536
 /** Longest TTL accepted, ms (10 years): anything longer is almost certainly a unit mistake. */
 export const MAX_TTL_MS = 10 * 365 * 24 * 60 * 60 * 1000
 
-/** Throws InvalidKeyError unless `key` is a non-empty string of at most {@link MAX_KEY_LENGTH}. */
-export function checkKey(key: unknown): void {
-  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new InvalidKeyError(describeBadString('key', key))
-  }
+/** True when `value` is a valid key or region: a non-empty string of at most {@link MAX_KEY_LENGTH}. */
+export function isValidKey(value: unknown): value is string {
+  return typeof value === 'string' && value.length !== 0 && value.length <= MAX_KEY_LENGTH
 }
 
-/** Throws InvalidKeyError unless `region` is undefined or a valid non-empty string. */
+/** Throws InvalidKeyError unless `key` is a valid key. */
+export function checkKey(key: unknown): void {
+  if (!isValidKey(key)) throw new InvalidKeyError(describeBadString('key', key))
+}
+
+/** Throws InvalidKeyError unless `region` is undefined or a valid key. */
 export function checkRegion(region: unknown): void {
-  if (region === undefined) return
-  if (typeof region !== 'string' || region.length === 0 || region.length > MAX_KEY_LENGTH) {
+  if (region !== undefined && !isValidKey(region))
     throw new InvalidKeyError(describeBadString('region', region))
-  }
 }
 
 function describeBadString(what: string, value: unknown): string {
