@@ -95,3 +95,30 @@ export async function runConcurrent(
   await Promise.all(workers)
   return next
 }
+
+/** Operations per tinybench iteration at each concurrency of the keyed scenarios. */
+const OPS_PER_ITERATION = { 1: 200, 64: 512 } as const
+
+/**
+ * A task running `op` on consecutive key indexes (wrapping at `keyCount`), `concurrency`
+ * calls in flight, each iteration continuing where the last one stopped.
+ */
+export function keyedTask(
+  name: string,
+  concurrency: 1 | 64,
+  keyCount: number,
+  op: (index: number) => Promise<unknown>,
+): BatchTask {
+  let cursor = 0
+  const ops = OPS_PER_ITERATION[concurrency]
+  return {
+    name: `${name} @${concurrency}`,
+    batch: ops,
+    loop: 'awaited',
+    run: async () => {
+      const base = cursor
+      cursor = (cursor + ops) % keyCount
+      await runConcurrent(concurrency, ops, (i) => op((base + i) % keyCount))
+    },
+  }
+}

@@ -13,37 +13,10 @@ import { Redis } from 'ioredis'
 import { Client as MemjsClient } from 'memjs'
 import type { BenchContext, Scenario } from '../context.js'
 import { KEY_COUNT, makeKeys, smallObject } from '../fixtures.js'
-import { type BatchTask, measureRates, runConcurrent } from '../measure.js'
+import { keyedTask, measureRates, runConcurrent } from '../measure.js'
 import type { Cell, ChartBar, ScenarioResult } from '../results.js'
 
 const CONCURRENCY = [1, 64] as const
-/** Operations per tinybench iteration at each concurrency. */
-const OPS = { 1: 200, 64: 512 } as const
-
-/** A task doing `get` on consecutive keys with `concurrency` calls in flight. */
-function concurrentTask(
-  name: string,
-  concurrency: 1 | 64,
-  keys: readonly string[],
-  get: (key: string) => Promise<unknown>,
-): BatchTask {
-  let cursor = 0
-  const ops = OPS[concurrency]
-  return {
-    name: `${name} @${concurrency}`,
-    batch: ops,
-    loop: 'awaited',
-    run: async () => {
-      const base = cursor
-      cursor = (cursor + ops) % keys.length
-      await runConcurrent(concurrency, ops, async (i) => {
-        const key = keys[(base + i) % keys.length] as string
-        if ((await get(key)) === undefined) throw new Error(`${name}: miss on ${key}`)
-      })
-    },
-  }
-}
-
 export const distributedHit: Scenario = {
   name: 'distributed-hit',
   async run(context: BenchContext): Promise<ScenarioResult> {
@@ -107,7 +80,14 @@ export const distributedHit: Scenario = {
         },
         { name: 'raw memjs get+JSON.parse', ours: false, store: 'memcached', get: rawMemjsGet },
       ]
-      const tasks = CONCURRENCY.flatMap((c) => subjects.map((s) => concurrentTask(s.name, c, keys, s.get)))
+      const tasks = CONCURRENCY.flatMap((c) =>
+        subjects.map((s) =>
+          keyedTask(s.name, c, keys.length, async (index) => {
+            const key = keys[index] as string
+            if ((await s.get(key)) === undefined) throw new Error(`${s.name}: miss on ${key}`)
+          }),
+        ),
+      )
       context.log('distributed-hit: measuring')
       const rates = await measureRates(tasks, context.measure)
       const rate = (name: string, c: number): number => rates.get(`${name} @${c}`) ?? Number.NaN

@@ -8,35 +8,10 @@ import { redisBackplane, redisHandle } from '@cacheplane/redis'
 import { Redis } from 'ioredis'
 import type { BenchContext, Scenario } from '../context.js'
 import { KEY_COUNT, makeKeys, type SmallObject, smallObject } from '../fixtures.js'
-import { type BatchTask, measureRates, runConcurrent } from '../measure.js'
+import { keyedTask, measureRates } from '../measure.js'
 import type { Cell, ScenarioResult } from '../results.js'
 
 const CONCURRENCY = [1, 64] as const
-const OPS = { 1: 200, 64: 512 } as const
-
-function setTask(
-  name: string,
-  concurrency: 1 | 64,
-  keys: readonly string[],
-  values: readonly SmallObject[],
-  set: (key: string, value: SmallObject) => Promise<unknown>,
-): BatchTask {
-  let cursor = 0
-  const ops = OPS[concurrency]
-  return {
-    name: `${name} @${concurrency}`,
-    batch: ops,
-    loop: 'awaited',
-    run: async () => {
-      const base = cursor
-      cursor = (cursor + ops) % keys.length
-      await runConcurrent(concurrency, ops, async (i) => {
-        const index = (base + i) % keys.length
-        await set(keys[index] as string, values[index] as SmallObject)
-      })
-    },
-  }
-}
 
 export const setScenario: Scenario = {
   name: 'set',
@@ -70,7 +45,13 @@ export const setScenario: Scenario = {
           set: (k: string, v: SmallObject) => ioredisPipelined.set(`raw:${k}`, JSON.stringify(v)),
         },
       ]
-      const tasks = CONCURRENCY.flatMap((c) => subjects.map((s) => setTask(s.name, c, keys, values, s.set)))
+      const tasks = CONCURRENCY.flatMap((c) =>
+        subjects.map((s) =>
+          keyedTask(s.name, c, keys.length, (index) =>
+            s.set(keys[index] as string, values[index] as SmallObject),
+          ),
+        ),
+      )
       context.log('set: measuring')
       const rates = await measureRates(tasks, context.measure)
       await cache.flush()
