@@ -1,5 +1,5 @@
 /** Per-call option types of `CacheManager` and what its reads return. */
-import type { Expiration, ExpirationMode } from './contracts/cache-handle.js'
+import type { Expiration, StoredItem } from './contracts/cache-handle.js'
 import { checkExpiration, checkNonNegativeInteger } from './validation.js'
 
 /** Options of a read. */
@@ -23,20 +23,8 @@ export interface UpdateOptions extends WriteOptions {
 /** Computes a value for a key that is absent (getOrAdd). */
 export type Factory<V> = (key: string, region: string | undefined) => V | Promise<V>
 
-/** An item with its metadata, as `getItem` returns it. */
-export interface CacheItem<V> {
-  /** The value. */
-  readonly value: V
-  /** Expiration mode. */
-  readonly mode: ExpirationMode
-  /** TTL in ms (0 for `none`). */
-  readonly ttl: number
-  /** When it expires, epoch ms; 0 = never. */
-  readonly expiresAt: number
-  /** When it was written, epoch ms. */
-  readonly created: number
-  /** Version in the handle that answered (copies keep the source's version). */
-  readonly version: number
+/** An item with its metadata, as `getItem` returns it (the version is the answering handle's; copies keep the source's). */
+export interface CacheItem<V> extends StoredItem<V> {
   /** Index of the handle that answered (0 = top). */
   readonly level: number
 }
