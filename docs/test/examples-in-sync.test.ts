@@ -1,5 +1,5 @@
 /**
- * Every code sample in the guides (and in packages/core/README.md) is a file under
+ * Every code sample in the guides (and in the root and core READMEs) is a file under
  * docs/examples that tsc compiles; this test fails when a sample in the Markdown differs
  * from its file, names a file that does not exist, or when a TypeScript block is not a
  * marked sample at all. `UPDATE_EXAMPLES=1 pnpm test` rewrites the blocks from the files.
@@ -12,7 +12,7 @@ import { exampleBlocks, fencedBlocks, filesUnder, shown, withExamplesSynced } fr
 
 const docs = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const root = resolve(docs, '..')
-const guides = [...filesUnder(docs, '.md'), join(root, 'packages/core/README.md')]
+const guides = [...filesUnder(docs, '.md'), join(root, 'README.md'), join(root, 'packages/core/README.md')]
 const update = process.env.UPDATE_EXAMPLES === '1'
 
 describe.each(guides.map((guide) => [shown(guide, root), guide]))('%s', (_, guide) => {

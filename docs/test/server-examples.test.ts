@@ -8,6 +8,7 @@ import { main as redisKeyspace } from '../examples/adapters/redis-keyspace.js'
 import { main as redisUrl } from '../examples/adapters/redis-url.js'
 import { main as fromCacheManager } from '../examples/coming-from-cachemanager/configuration.js'
 import { main as gettingStarted } from '../examples/getting-started/redis.js'
+import { main as readmeQuickStart } from '../examples/readme/quick-start.js'
 import {
   type RunningServer,
   startMemcached,
@@ -42,6 +43,17 @@ test('getting started: memory + Redis + Redis backplane', async () => {
   expect(await gettingStarted(redisAt())).toEqual({ id: '42', name: 'user 42', visits: 0 })
   const client = new Redis(redisAt())
   try {
+    expect(await client.hget('cacheplane:users::42', 'r')).toBe('2') // added, then updated
+  } finally {
+    client.disconnect()
+  }
+})
+
+test('README: the quick-start sample adds, then updates a user', async () => {
+  const client = new Redis(redisAt())
+  try {
+    await client.del('cacheplane:users::42')
+    expect(await readmeQuickStart(redisAt())).toEqual({ id: '42', name: 'user 42', visits: 0 })
     expect(await client.hget('cacheplane:users::42', 'r')).toBe('2') // added, then updated
   } finally {
     client.disconnect()
