@@ -199,8 +199,18 @@ export async function increment(
   extras.writeBigUInt64BE(BigInt(delta), 0)
   extras.writeBigUInt64BE(BigInt(initial), 8)
   extras.writeUInt32BE(0, 16)
-  const response = await send(connection, opcode.increment, key, extras, empty)
-  const code = response.header.status
-  if (code !== status.ok) throw new MemcachedStatusError('incr', key, code)
-  return Number(response.val.readBigUInt64BE(0))
+  // Memcached creates an absent counter with an internal `add`. When two clients incr the same
+  // absent key at once, the loser's add fails and the server answers NOT_STORED although the
+  // counter now exists; sending the incr again then finds it. Any other status is final.
+  for (let attempt = 1; ; attempt++) {
+    const response = await send(connection, opcode.increment, key, extras, empty)
+    const code = response.header.status
+    if (code === status.ok) return Number(response.val.readBigUInt64BE(0))
+    if (code !== status.notStored || attempt === maxIncrementAttempts) {
+      throw new MemcachedStatusError('incr', key, code)
+    }
+  }
 }
+
+/** NOT_STORED from incr is the create race above; one resend settles it, three is generous. */
+const maxIncrementAttempts = 3

@@ -118,4 +118,16 @@ describe('clears by generation', () => {
     const second = handle({}, cacheName)
     expect(await read(second, 'k')).toBeUndefined()
   })
+
+  it('instances creating the generation counters of a new cache at once all succeed', async () => {
+    // Each instance's first write creates the counters with incr-with-initial; when several do it
+    // at the same moment Memcached answers the losers NOT_STORED, which must not fail the write.
+    for (let round = 0; round < 20; round++) {
+      const cacheName = randomKey('gen-race')
+      const instances = Array.from({ length: 6 }, () => handle({}, cacheName))
+      const results = await Promise.all(instances.map((h, i) => h.add(`k${i}`, 'eu', item(`v${i}`))))
+      expect(results).toEqual(instances.map(() => true))
+      for (const [i, h] of instances.entries()) expect(await read(h, `k${i}`, 'eu')).toBe(`v${i}`)
+    }
+  })
 })
