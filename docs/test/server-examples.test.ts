@@ -1,4 +1,5 @@
 /** The samples that need servers, run against servers started by @cacheplane/test-servers. */
+import { decodeEnvelope } from '@cacheplane/core'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { main as memcachedPool } from '../examples/adapters/memcached.js'
@@ -23,6 +24,12 @@ let memcached: RunningServer[] = []
 const redisAt = () => redis.url
 const natsAt = () => nats.url
 
+/** The version in the envelope the Redis handle stores at `key`. */
+async function storedVersion(client: Redis, key: string): Promise<number | undefined> {
+  const stored = await client.getBuffer(key)
+  return stored === null ? undefined : decodeEnvelope(stored).version
+}
+
 beforeAll(async () => {
   ;[redis, nats, ...memcached] = await Promise.all([
     startRedis(),
@@ -43,7 +50,7 @@ test('getting started: memory + Redis + Redis backplane', async () => {
   expect(await gettingStarted(redisAt())).toEqual({ id: '42', name: 'user 42', visits: 0 })
   const client = new Redis(redisAt())
   try {
-    expect(await client.hget('cacheplane:users::42', 'r')).toBe('2') // added, then updated
+    expect(await storedVersion(client, 'cacheplane:users::42')).toBe(2) // added, then updated
   } finally {
     client.disconnect()
   }
@@ -54,7 +61,7 @@ test('README: the quick-start sample adds, then updates a user', async () => {
   try {
     await client.del('cacheplane:users::42')
     expect(await readmeQuickStart(redisAt())).toEqual({ id: '42', name: 'user 42', visits: 0 })
-    expect(await client.hget('cacheplane:users::42', 'r')).toBe('2') // added, then updated
+    expect(await storedVersion(client, 'cacheplane:users::42')).toBe(2) // added, then updated
   } finally {
     client.disconnect()
   }
@@ -98,7 +105,8 @@ test('coming from CacheManager: the configuration, translated', async () => {
   await fromCacheManager(redisAt())
   const client = new Redis(redisAt())
   try {
-    expect(await client.hget('cacheplane:users::42', 'v')).toContain('"name":"Ada"') // JSON bytes
+    const stored = await client.getBuffer('cacheplane:users::42')
+    expect(stored && new TextDecoder().decode(decodeEnvelope(stored).value)).toContain('"name":"Ada"') // JSON bytes
   } finally {
     client.disconnect()
   }

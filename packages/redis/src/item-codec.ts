@@ -1,75 +1,80 @@
+/**
+ * How an item travels between the handle and Redis: one STRING per item holding core's
+ * stored envelope (see `encodeEnvelope` in @cacheplane/core: a 36-byte header with the
+ * mode, ttl, expiresAt, created and version, then the value bytes).
+ *
+ * One string, read with one plain `GET`, is the cheapest read Redis has: the previous
+ * format (a hash of six fields read with `HMGET`) cost about 1.3x the client CPU per read
+ * in reply buffers and number parsing, and the value came back as one more buffer. The
+ * scripts that need the metadata read the header with `GETRANGE` and patch it in place
+ * with `SETRANGE` (see lua-scripts.ts), so no write rewrites a value it does not change.
+ */
 import type { ExpirationMode, ItemInput, StoredItem } from '@cacheplane/core'
-import { ItemCorruptError } from '@cacheplane/core'
+import { decodeEnvelope, encodeEnvelope, ItemCorruptError } from '@cacheplane/core'
 
-const MODE_CODE: Record<ExpirationMode, string> = { none: 'n', absolute: 'a', sliding: 's' }
-const CODE_MODE: Record<string, ExpirationMode> = { n: 'none', a: 'absolute', s: 'sliding' }
+/** The mode byte of the envelope header (offset 3), as the scripts receive it. */
+const MODE_CODE: Record<ExpirationMode, string> = { none: '0', absolute: '1', sliding: '2' }
 
-/** The one-letter mode stored in the hash. */
+/** The envelope's mode code of `mode`, as a script argument. */
 export function encodeMode(mode: ExpirationMode): string {
   return MODE_CODE[mode]
 }
 
-/** The script arguments of a write: value, mode, ttl, expiresAt, created, version ('' = assigned by the script), now. */
-export function itemArgs(item: ItemInput<Uint8Array>, now: number): Array<string | Buffer> {
+/**
+ * Milliseconds until `expiresAt` as the PX argument of a write: '0' means no expiry
+ * (a plain SET also removes any previous one), and a lifetime already over is 1 ms so
+ * Redis drops the key at once instead of rejecting a non-positive PX. Only this relative
+ * time reaches Redis, so a skew between the application's clock and the server's does
+ * not shorten or stretch lifetimes.
+ */
+export function pxArg(mode: ExpirationMode, expiresAt: number, now: number): string {
+  if (mode === 'none') return '0'
+  return String(Math.max(1, Math.trunc(expiresAt) - now))
+}
+
+/**
+ * The bytes stored for a write. A write without a version gets version 0 in the header,
+ * which the script replaces with the one it assigns (the previous version + 1).
+ */
+export function itemBytes(item: ItemInput<Uint8Array>): Buffer {
   const value = item.value
   if (!(value instanceof Uint8Array))
     throw new TypeError('redis handle stores bytes: item.value must be a Uint8Array')
-  return [
-    Buffer.from(value.buffer, value.byteOffset, value.byteLength),
-    encodeMode(item.mode),
-    String(Math.trunc(item.ttl)),
-    String(Math.trunc(item.expiresAt)),
-    String(Math.trunc(item.created)),
-    item.version === undefined ? '' : String(item.version),
-    String(now),
-  ]
+  const envelope = encodeEnvelope({
+    value,
+    mode: item.mode,
+    ttl: Math.trunc(item.ttl),
+    expiresAt: Math.trunc(item.expiresAt),
+    created: Math.trunc(item.created),
+    version: item.version ?? PLACEHOLDER_VERSION,
+  })
+  if (item.version === undefined) envelope.fill(0, VERSION_OFFSET, VERSION_OFFSET + 8)
+  return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength)
 }
 
-function corrupt(key: string, why: string): never {
-  throw new ItemCorruptError(`redis item '${key}' does not decode: ${why}`)
-}
-
-function integerField(key: string, raw: Buffer | undefined, name: string): number {
-  if (raw === undefined) corrupt(key, `field '${name}' is missing`)
-  const text = raw.toString('latin1')
-  const value = Number(text)
-  if (text === '' || !Number.isSafeInteger(value) || value < 0)
-    corrupt(key, `field '${name}' is not an integer`)
-  return value
-}
-
-/** The hash fields a read fetches, in the order {@link decodeItem} expects them. */
-export const ITEM_FIELDS = ['v', 'm', 't', 'e', 'c', 'r'] as const
+/** Offset of the version (f64, little-endian) in the envelope header; the scripts patch it there. */
+export const VERSION_OFFSET = 28
+/** encodeEnvelope rejects version 0, so a placeholder is encoded and then zeroed. */
+const PLACEHOLDER_VERSION = 1
 
 /**
- * Decodes an HMGET of {@link ITEM_FIELDS} (bytes or null per field); undefined when every
- * field is missing (no such key). Throws ItemCorruptError on anything we did not write.
+ * Decodes the reply of a `GET`: undefined for no key, else the item. The value is a
+ * view on the reply buffer, not a copy: core deserializes it at once (see the note on
+ * `Serializer.deserialize`). Throws ItemCorruptError for bytes we did not write.
  */
-export function decodeItem(
-  key: string,
-  fields: ReadonlyArray<Buffer | null>,
-): StoredItem<Uint8Array> | undefined {
-  const [bytes, mode, ttl, expiresAt, created, version] = fields
-  if (bytes === null || bytes === undefined) {
-    if (fields.every((field) => field === null)) return undefined
-    corrupt(key, "field 'v' is missing")
-  }
-  const decodedMode = CODE_MODE[mode?.toString('latin1') ?? '']
-  if (decodedMode === undefined) corrupt(key, "field 'm' is not an expiration mode")
-  const decodedVersion = integerField(key, version ?? undefined, 'r')
-  if (decodedVersion < 1) corrupt(key, "field 'r' is not a version")
-  return {
-    // A copy: the reply buffer may be a view on the socket's read chunk.
-    value: new Uint8Array(bytes),
-    mode: decodedMode,
-    ttl: integerField(key, ttl ?? undefined, 't'),
-    expiresAt: integerField(key, expiresAt ?? undefined, 'e'),
-    created: integerField(key, created ?? undefined, 'c'),
-    version: decodedVersion,
+export function decodeItem(key: string, reply: Buffer | null): StoredItem<Uint8Array> | undefined {
+  if (reply === null) return undefined
+  try {
+    // A plain Uint8Array view (no copy), so the value is one too and not a Buffer.
+    return decodeEnvelope(new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength))
+  } catch (error) {
+    throw new ItemCorruptError(`redis item '${key}' does not decode: ${(error as Error).message}`, {
+      cause: error,
+    })
   }
 }
 
-/** True when Redis refused a command because the key is not a hash (or a script found so). */
+/** True when Redis refused a command because the key is not a string (or a script found the bytes malformed). */
 export function isCorruptReply(error: unknown): boolean {
   return (
     error instanceof Error &&

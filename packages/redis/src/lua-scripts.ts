@@ -3,13 +3,21 @@
  * KEYS (so they run unchanged on Redis Cluster), and is called by SHA with a
  * fallback to EVAL on NOSCRIPT (a restarted or failed-over server forgets scripts).
  *
- * An item is a HASH: `v` value bytes, `m` mode (`n`one/`a`bsolute/`s`liding),
- * `t` ttl ms, `e` expiresAt (epoch ms, 0 = never), `c` created (epoch ms), `r` version.
- * Redis expires the key itself (PEXPIRE); times are the caller's clock (`now`
- * travels in ARGV) and only relative TTLs reach Redis, so clock skew between the
- * application and the server does not shorten or stretch lifetimes.
- * A key of another type raises `CACHEPLANE_CORRUPT`, which the handle turns into
- * an ItemCorruptError (core: a miss plus an error event).
+ * An item is a STRING holding core's envelope (item-codec.ts): bytes 0-2 the magic
+ * 'C' 'E' and format 1, byte 3 the mode (0 none, 1 absolute, 2 sliding), then f64
+ * little-endian ttl (offset 4), expiresAt (12), created (20), version (28), then the
+ * value. Scripts read the 36-byte header with GETRANGE and patch fields in place with
+ * SETRANGE (Redis' bundled `struct` library packs and unpacks the doubles, exactly for
+ * integers below 2^53), so none of them copies or rewrites a value it does not change.
+ *
+ * Redis expires the key itself: writes pass the remaining lifetime as a PX argument
+ * computed by the caller ('0' = none), so clock skew between the application and the
+ * server does not shorten or stretch lifetimes. A key of another type, or a string
+ * that is not an envelope, raises `CACHEPLANE_CORRUPT` where the script needs the
+ * header, which the handle turns into an ItemCorruptError (core: a miss plus an error
+ * event); `set` overwrites it instead, as a set overwrites anything.
+ *
+ * `add` is no script at all: `SET key bytes NX [PX ms]` (item-codec writes the version).
  */
 import { createHash } from 'node:crypto'
 
@@ -27,76 +35,77 @@ function script(name: string, source: string): LuaScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
-// Shared prologue: reject keys that are not hashes; write the expiry from a relative TTL.
-const CHECK_TYPE = `
-local kind = redis.call('TYPE', KEYS[1]).ok
-if kind ~= 'hash' and kind ~= 'none' then return redis.error_reply('CACHEPLANE_CORRUPT key holds a ' .. kind) end
-`
-const APPLY_EXPIRY = `
-local function apply_expiry(mode, expires_at, now)
-  if mode == 'n' then
-    redis.call('PERSIST', KEYS[1])
-  else
-    local px = tonumber(expires_at) - tonumber(now)
-    if px < 1 then px = 1 end
-    redis.call('PEXPIRE', KEYS[1], string.format('%.0f', px))
+// `header()`: the key's 36-byte header, false when the key does not exist, or an error
+// reply (returned as is by the caller) when it holds anything but an envelope.
+// `write(px)`: SET of ARGV[1] with the lifetime `px` ms ('0' = none; a plain SET also
+// drops any previous TTL).
+const PRELUDE = `
+local function corrupt(why) return redis.error_reply('CACHEPLANE_CORRUPT ' .. why) end
+local function header()
+  local h = redis.pcall('GETRANGE', KEYS[1], 0, 35)
+  if type(h) == 'table' then return nil, corrupt('key is not a string') end
+  if h == '' then
+    if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+    return nil, corrupt('empty string')
   end
+  if #h < 36 or string.sub(h, 1, 3) ~= 'CE\\1' then return nil, corrupt('not a cacheplane envelope') end
+  return h
+end
+local function write(px)
+  if px == '0' then redis.call('SET', KEYS[1], ARGV[1]) else redis.call('SET', KEYS[1], ARGV[1], 'PX', px) end
+end
+local function stamp(version)
+  redis.call('SETRANGE', KEYS[1], 28, struct.pack('<d', version))
 end
 `
 
-/** ARGV: value, mode, ttl, expiresAt, created, version ('' = old + 1), now. Returns the version written. */
+/**
+ * ARGV: bytes, px, version ('' = the stored version + 1, then written into the header).
+ * Returns the version written. Overwrites a key of any other type or content.
+ */
 export const SET_SCRIPT = script(
   'set',
-  `${APPLY_EXPIRY}
-local kind = redis.call('TYPE', KEYS[1]).ok
-local old = 0
-if kind == 'hash' then
-  old = tonumber(redis.call('HGET', KEYS[1], 'r')) or 0
-elseif kind ~= 'none' then
-  redis.call('DEL', KEYS[1])
+  `${PRELUDE}
+local version = tonumber(ARGV[3])
+if version == nil then
+  local h = header()
+  version = 1
+  if h then version = struct.unpack('<d', h, 29) + 1 end
 end
-local version = tonumber(ARGV[6]) or (old + 1)
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'm', ARGV[2], 't', ARGV[3], 'e', ARGV[4], 'c', ARGV[5], 'r', string.format('%.0f', version))
-apply_expiry(ARGV[2], ARGV[4], ARGV[7])
+write(ARGV[2])
+if ARGV[3] == '' then stamp(version) end
 return version
 `,
 )
 
-/** ARGV as SET (version '' = 1). Returns 1 when written, 0 when the key exists. */
-export const ADD_SCRIPT = script(
-  'add',
-  `${APPLY_EXPIRY}
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local version = ARGV[6]
-if version == '' then version = '1' end
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'm', ARGV[2], 't', ARGV[3], 'e', ARGV[4], 'c', ARGV[5], 'r', version)
-apply_expiry(ARGV[2], ARGV[4], ARGV[7])
-return 1
-`,
-)
-
-/** ARGV as SET plus ARGV[8] = expected version. Returns the new version, 0 when missing, -1 on conflict. */
+/**
+ * ARGV as SET plus ARGV[4] = the expected version. Returns the new version, 0 when the
+ * key is missing, -1 when its version is not the expected one.
+ */
 export const UPDATE_SCRIPT = script(
   'update',
-  `${CHECK_TYPE}${APPLY_EXPIRY}
-if kind == 'none' then return 0 end
-local current = redis.call('HGET', KEYS[1], 'r')
-if current == false then return redis.error_reply('CACHEPLANE_CORRUPT item has no version') end
-if tonumber(current) ~= tonumber(ARGV[8]) then return -1 end
-local version = tonumber(ARGV[6]) or (tonumber(ARGV[8]) + 1)
-redis.call('HSET', KEYS[1], 'v', ARGV[1], 'm', ARGV[2], 't', ARGV[3], 'e', ARGV[4], 'c', ARGV[5], 'r', string.format('%.0f', version))
-apply_expiry(ARGV[2], ARGV[4], ARGV[7])
+  `${PRELUDE}
+local h, err = header()
+if h == nil then return err end
+if h == false then return 0 end
+local current = struct.unpack('<d', h, 29)
+if current ~= tonumber(ARGV[4]) then return -1 end
+local version = tonumber(ARGV[3]) or (current + 1)
+write(ARGV[2])
+if ARGV[3] == '' then stamp(version) end
 return version
 `,
 )
 
-/** ARGV: mode, ttl, expiresAt, now. Returns 1 when the item exists (and was changed), else 0. */
+/** ARGV: mode code, ttl, expiresAt, px. Returns 1 when the item exists (and was changed), else 0. */
 export const EXPIRE_SCRIPT = script(
   'expire',
-  `${CHECK_TYPE}${APPLY_EXPIRY}
-if kind == 'none' then return 0 end
-redis.call('HSET', KEYS[1], 'm', ARGV[1], 't', ARGV[2], 'e', ARGV[3])
-apply_expiry(ARGV[1], ARGV[3], ARGV[4])
+  `${PRELUDE}
+local h, err = header()
+if h == nil then return err end
+if h == false then return 0 end
+redis.call('SETRANGE', KEYS[1], 3, struct.pack('<Bdd', tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])))
+if ARGV[4] == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
 `,
 )
@@ -104,12 +113,14 @@ return 1
 /** ARGV: now. Extends a sliding item; returns 1 when the item exists, else 0. */
 export const TOUCH_SCRIPT = script(
   'touch',
-  `${CHECK_TYPE}
-if kind == 'none' then return 0 end
-if redis.call('HGET', KEYS[1], 'm') == 's' then
-  local ttl = tonumber(redis.call('HGET', KEYS[1], 't'))
-  if ttl ~= nil and ttl > 0 then
-    redis.call('HSET', KEYS[1], 'e', string.format('%.0f', tonumber(ARGV[1]) + ttl))
+  `${PRELUDE}
+local h, err = header()
+if h == nil then return err end
+if h == false then return 0 end
+if string.byte(h, 4) == 2 then
+  local ttl = struct.unpack('<d', h, 5)
+  if ttl > 0 then
+    redis.call('SETRANGE', KEYS[1], 12, struct.pack('<d', tonumber(ARGV[1]) + ttl))
     redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ttl))
   end
 end

@@ -16,9 +16,9 @@ import {
   ItemCorruptError,
   storeKey,
 } from '@cacheplane/core'
-import { decodeItem, encodeMode, ITEM_FIELDS, isCorruptReply, itemArgs } from './item-codec.js'
+import { decodeItem, encodeMode, isCorruptReply, itemBytes, pxArg } from './item-codec.js'
 import { type KeyspaceWatcher, unescapeSegment, watchKeyspace } from './keyspace-events.js'
-import { ADD_SCRIPT, EXPIRE_SCRIPT, SET_SCRIPT, TOUCH_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
+import { EXPIRE_SCRIPT, SET_SCRIPT, TOUCH_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
 import { OwnDeletes } from './own-deletes.js'
 import { closeClient, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
 import { scanAndUnlink } from './scan-clear.js'
@@ -38,7 +38,7 @@ export interface RedisHandleOptions extends RedisConnectionOptions {
   configureServer?: boolean
 }
 
-/** 100 years: keeps `now + ttl` below 10^14 ms so Lua's number formatting stays exact. */
+/** 100 years: keeps every time below 2^53 ms, where the header's doubles are exact. */
 const MAX_TTL_MS = 100 * 365 * 24 * 3600 * 1000
 
 const CAPABILITIES: HandleCapabilities = {
@@ -52,7 +52,7 @@ const CAPABILITIES: HandleCapabilities = {
   synchronous: false,
 }
 
-/** Re-throws a script's "not a hash" reply as ItemCorruptError (core: a miss plus an error event). */
+/** Re-throws a "not an item" reply (WRONGTYPE, a script's CACHEPLANE_CORRUPT) as ItemCorruptError (core: a miss plus an error event). */
 function rethrow(key: string, error: unknown): never {
   if (isCorruptReply(error)) {
     throw new ItemCorruptError(`redis item '${key}' does not decode: ${(error as Error).message}`, {
@@ -62,11 +62,21 @@ function rethrow(key: string, error: unknown): never {
   throw error
 }
 
+/** The script arguments of a write: the bytes, the PX lifetime, the version ('' = assigned by the script). */
+function writeArgs(item: ItemInput<Uint8Array>): [Buffer, string, string] {
+  return [
+    itemBytes(item),
+    pxArg(item.mode, item.expiresAt, Date.now()),
+    item.version === undefined ? '' : String(item.version),
+  ]
+}
+
 /**
- * A Redis cache handle (standalone, Sentinel or Cluster) storing one HASH per item
- * under `<prefix><cacheName>:<region>:<key>` (fields `v` bytes, `m` mode, `t` ttl,
- * `e` expiresAt, `c` created, `r` version), expired by Redis itself with PEXPIRE.
- * Writes, CAS updates and sliding reads are single-key Lua scripts (Cluster-safe).
+ * A Redis cache handle (standalone, Sentinel or Cluster) storing one STRING per item
+ * under `<prefix><cacheName>:<region>:<key>`: core's envelope (a 36-byte header with
+ * mode, ttl, expiresAt, created and version, then the value bytes), expired by Redis
+ * itself (PX/PEXPIRE). Reads are a plain GET; add is SET NX; set, CAS update, expire and
+ * the sliding touch are single-key Lua scripts (Cluster-safe).
  *
  * Clears use SCAN by prefix on every master with batched UNLINK, not generation
  * counters: a read stays one round trip (no generation lookup), cleared memory is
@@ -118,14 +128,14 @@ export function redisHandle(options: RedisHandleOptions = {}) {
   }
 
   /**
-   * One plain HMGET of the item's fields (auto-pipelined, no script: reads are the hot path,
-   * and both a Lua call and HGETALL — which ioredis turns into an object — cost about twice
-   * as much); a sliding item is then extended by the touch script, the only second round trip.
+   * One plain GET (auto-pipelined, no script: reads are the hot path; a Lua read cost Redis
+   * 9 us of CPU against 0.5 us for a GET, and a six-field HMGET about 1.3x the client CPU of
+   * a GET); a sliding item is then extended by the touch script, the only second round trip.
    */
   async function read(fullKey: string): Promise<StoredItem<Uint8Array> | undefined> {
     let item: StoredItem<Uint8Array> | undefined
     try {
-      item = decodeItem(fullKey, await client.hmgetBuffer(fullKey, ...ITEM_FIELDS))
+      item = decodeItem(fullKey, await client.getBuffer(fullKey))
       if (item === undefined || item.mode !== 'sliding' || item.ttl <= 0) return item
       const now = Date.now()
       if ((await runScript(client, TOUCH_SCRIPT, fullKey, [String(now)])) !== 1) return undefined
@@ -180,13 +190,16 @@ export function redisHandle(options: RedisHandleOptions = {}) {
 
     async add(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<boolean> {
       const fullKey = keyOf(key, region)
-      const reply = await runScript(client, ADD_SCRIPT, fullKey, itemArgs(item, Date.now()))
-      return reply === 1
+      const bytes = itemBytes(item.version === undefined ? { ...item, version: 1 } : item)
+      const px = pxArg(item.mode, item.expiresAt, Date.now())
+      const reply =
+        px === '0' ? await client.set(fullKey, bytes, 'NX') : await client.set(fullKey, bytes, 'PX', px, 'NX')
+      return reply === 'OK'
     },
 
     async set(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<number> {
       const fullKey = keyOf(key, region)
-      return Number(await runScript(client, SET_SCRIPT, fullKey, itemArgs(item, Date.now())))
+      return Number(await runScript(client, SET_SCRIPT, fullKey, writeArgs(item)))
     },
 
     async update(
@@ -198,10 +211,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
       const fullKey = keyOf(key, region)
       let reply: unknown
       try {
-        reply = await runScript(client, UPDATE_SCRIPT, fullKey, [
-          ...itemArgs(item, Date.now()),
-          String(expectedVersion),
-        ])
+        reply = await runScript(client, UPDATE_SCRIPT, fullKey, [...writeArgs(item), String(expectedVersion)])
       } catch (error) {
         rethrow(fullKey, error)
       }
@@ -231,7 +241,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
         encodeMode(mode),
         String(Math.trunc(ttl)),
         String(Math.trunc(expiresAt)),
-        String(Date.now()),
+        pxArg(mode, expiresAt, Date.now()),
       ]
       try {
         return (await runScript(client, EXPIRE_SCRIPT, fullKey, args)) === 1

@@ -1,4 +1,4 @@
-import { cacheKeyPrefix, storeKey } from '@cacheplane/core'
+import { cacheKeyPrefix, encodeEnvelope, storeKey } from '@cacheplane/core'
 import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { startOwnRedis, startTcpProxy } from '@cacheplane/test-servers'
 import { Redis } from 'ioredis'
@@ -26,15 +26,28 @@ describe.each(topologies)('corrupt items in $name Redis', (topology) => {
     const keyOf = (key: string, region?: string) => storeKey(cacheKeyPrefix('cacheplane:', name), region, key)
     await raw.set(keyOf('string'), '\u0000\u00ff not ours')
     await raw.rpush(keyOf('list', 'r'), 'x')
-    await raw.hset(keyOf('bad-json'), 'v', '{not json', 'm', 'n', 't', '0', 'e', '0', 'c', '1', 'r', '1')
-    await raw.hset(keyOf('no-version'), 'v', '1', 'm', 'n', 't', '0', 'e', '0', 'c', '1')
-    for (const [key, region] of [['string'], ['list', 'r'], ['bad-json'], ['no-version']] as const) {
+    const envelope = (value: string) =>
+      Buffer.from(
+        encodeEnvelope({
+          value: new TextEncoder().encode(value),
+          mode: 'none',
+          ttl: 0,
+          expiresAt: 0,
+          created: 1,
+          version: 1,
+        }),
+      )
+    await raw.set(keyOf('bad-json'), envelope('J{not json'))
+    await raw.set(keyOf('no-tag'), envelope('{"json":"without the serializer tag"}'))
+    await raw.hset(keyOf('a-hash'), 'v', '1', 'm', 'n', 't', '0', 'e', '0', 'c', '1', 'r', '1')
+    const keys = [['string'], ['list', 'r'], ['bad-json'], ['no-tag'], ['a-hash']] as const
+    for (const [key, region] of keys) {
       const before = events.filter((e) => e.name === 'error').length
       expect(await cache.get(key, region === undefined ? {} : { region })).toBeUndefined()
       const errors = events.filter((e) => e.name === 'error').slice(before)
       expect(errors.map((e) => e.name === 'error' && e.event.error.code)).toEqual(['E_ITEM_CORRUPT'])
     }
-    expect(cache.stats().handles.redis?.errors).toBeGreaterThanOrEqual(4)
+    expect(cache.stats().handles.redis?.errors).toBeGreaterThanOrEqual(keys.length)
     // A write replaces what could not be read.
     await cache.set('string', 'ours now')
     expect(await cache.get('string')).toBe('ours now')

@@ -5,6 +5,8 @@ import {
   ItemCorruptError,
   storeKey,
   cacheKeyPrefix,
+  decodeEnvelope,
+  encodeEnvelope,
 } from '@cacheplane/core'
 import { randomKey } from '@cacheplane/core/testing'
 import { Redis } from 'ioredis'
@@ -204,20 +206,80 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
 
   it('turns values it did not write into ItemCorruptError, and set overwrites them', async () => {
     const { client, handle, keyOf } = await setup()
+    const envelope = (patch: (bytes: Buffer) => void) => {
+      const bytes = Buffer.from(encodeEnvelope({ ...item('x'), version: 1 }))
+      patch(bytes)
+      return bytes
+    }
     await client.set(keyOf('string'), 'someone else wrote this')
-    await expect(handle.get('string', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
-    await expect(handle.update('string', undefined, 1, item('x'))).rejects.toBeInstanceOf(ItemCorruptError)
-    await expect(handle.touch('string', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
-    await client.hset(keyOf('fields'), 'v', 'value only')
-    await expect(handle.get('fields', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
-    await client.hset(keyOf('nan'), 'v', 'x', 'm', 'a', 't', 'ten', 'e', '0', 'c', '0', 'r', '1')
-    await expect(handle.get('nan', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
-    await client.hset(keyOf('mode'), 'v', 'x', 'm', 'q', 't', '0', 'e', '0', 'c', '0', 'r', '1')
-    await expect(handle.get('mode', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await client.set(keyOf('empty'), '')
+    await client.set(keyOf('short'), envelope(() => {}).subarray(0, 20))
+    await client.set(
+      keyOf('mode'),
+      envelope((b) => b.writeUInt8(9, 3)),
+    )
+    await client.set(
+      keyOf('nan'),
+      envelope((b) => b.writeDoubleLE(Number.NaN, 4)),
+    )
+    // A key of another type.
+    await client.hset(keyOf('hash'), 'v', 'x', 'm', 'n', 't', '0', 'e', '0', 'c', '0', 'r', '1')
     await client.rpush(keyOf('list'), 'a')
-    await expect(handle.get('list', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
-    expect(await handle.set('string', undefined, item('fixed'))).toBe(1)
-    expect(text((await handle.get('string', undefined))?.value)).toBe('fixed')
+    for (const key of ['string', 'empty', 'short', 'mode', 'nan', 'hash', 'list']) {
+      await expect(handle.get(key, undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    }
+    for (const key of ['string', 'empty', 'short', 'hash', 'list']) {
+      await expect(handle.update(key, undefined, 1, item('x'))).rejects.toBeInstanceOf(ItemCorruptError)
+      await expect(handle.touch(key, undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+      await expect(
+        handle.expire(key, undefined, 'absolute', 1_000, Date.now() + 1_000),
+      ).rejects.toBeInstanceOf(ItemCorruptError)
+    }
+    // Nothing was changed by the refused calls.
+    expect(await client.get(keyOf('string'))).toBe('someone else wrote this')
+    expect(await client.type(keyOf('hash'))).toBe('hash')
+    for (const key of ['string', 'hash', 'list']) {
+      expect(await handle.set(key, undefined, item('fixed'))).toBe(1)
+      expect(text((await handle.get(key, undefined))?.value)).toBe('fixed')
+    }
+  })
+
+  it('stores one envelope string per item and patches its header in place', async () => {
+    const { client, handle, keyOf } = await setup()
+    const stored = async (key: string) => {
+      const raw = await client.getBuffer(keyOf(key))
+      return raw === null ? undefined : decodeEnvelope(raw)
+    }
+    const written = item('v1', 'absolute', 60_000)
+    expect(await handle.set('k', undefined, written)).toBe(1)
+    expect(await handle.set('k', undefined, item('v2', 'absolute', 60_000))).toBe(2)
+    let raw = await stored('k')
+    expect(raw && { ...raw, value: text(raw.value) }).toMatchObject({
+      value: 'v2',
+      mode: 'absolute',
+      version: 2,
+    })
+    const pttl = await client.pttl(keyOf('k'))
+    expect(pttl).toBeGreaterThan(50_000)
+    expect(pttl).toBeLessThanOrEqual(60_000)
+
+    expect(await handle.update('k', undefined, 2, item('v3'))).toEqual({ status: 'ok', version: 3 })
+    raw = await stored('k')
+    expect(raw && { ...raw, value: text(raw.value) }).toMatchObject({ value: 'v3', mode: 'none', version: 3 })
+    expect(await client.pttl(keyOf('k'))).toBe(-1)
+
+    const expiresAt = Date.now() + 30_000
+    expect(await handle.expire('k', undefined, 'sliding', 30_000, expiresAt)).toBe(true)
+    raw = await stored('k')
+    expect(raw).toMatchObject({ mode: 'sliding', ttl: 30_000, expiresAt, version: 3 })
+    expect(text(raw?.value)).toBe('v3')
+    expect(await client.pttl(keyOf('k'))).toBeGreaterThan(20_000)
+
+    expect(await handle.set('copy', undefined, item('c', 'none', 0, 41))).toBe(41)
+    expect(await stored('copy')).toMatchObject({ version: 41 })
+    expect(await handle.add('added', undefined, item('a'))).toBe(true)
+    expect(await stored('added')).toMatchObject({ version: 1, mode: 'none' })
+    expect(await handle.add('added', undefined, item('b'))).toBe(false)
   })
 
   it('reloads its scripts after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {

@@ -8,6 +8,10 @@ export interface Serializer {
   readonly name: string
   /** Encodes a value. Must throw for values it cannot represent faithfully. */
   serialize(value: unknown): Uint8Array
-  /** Decodes bytes written by `serialize`. Must throw on bytes it did not write. */
+  /**
+   * Decodes bytes written by `serialize`. Must throw on bytes it did not write. `bytes` may
+   * be a view on a larger network buffer (handles do not copy what they read): copy them if
+   * the returned value keeps them.
+   */
   deserialize(bytes: Uint8Array): unknown
 }
