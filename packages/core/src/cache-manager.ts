@@ -107,7 +107,8 @@ export class CacheManager<V = unknown> {
       const region = options?.region
       if (region === undefined || isValidKey(region)) {
         const value = this.#engine.peekTop(key, region)
-        return value === MISS ? this.#readBelowTop(key, region) : Promise.resolve(value as V)
+        if (value !== MISS) return Promise.resolve(value as V)
+        return this.#engine.readValue(key, region, this.#engine.afterPeek) as Promise<V | undefined>
       }
     }
     return this.#getChecked(key, options)
@@ -119,12 +120,8 @@ export class CacheManager<V = unknown> {
     const region = options?.region
     checkRegion(region)
     const value = this.#engine.peekTop(key, region)
-    return value === MISS ? this.#readBelowTop(key, region) : (value as V)
-  }
-
-  /** The levels below a peeked top (all of them when the top cannot be peeked). */
-  async #readBelowTop(key: string, region: string | undefined): Promise<V | undefined> {
-    return (await this.#engine.read(key, region, this.#engine.afterPeek))?.value as V | undefined
+    if (value !== MISS) return value as V
+    return this.#engine.readValue(key, region, this.#engine.afterPeek) as Promise<V | undefined>
   }
 
   /** The item of `key` with its metadata, or undefined. */

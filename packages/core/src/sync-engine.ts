@@ -41,7 +41,15 @@ import type { BackplaneMessage, ChangeKind } from './backplane/messages.js'
 import type { CacheEmitter } from './events.js'
 import { fitItem } from './expiration.js'
 import type { InvalidationFence, FenceTicket } from './invalidation-fence.js'
-import { attempt, type Layer, reportError, wrapHandleError } from './layer.js'
+import {
+  attempt,
+  circuitRefusal,
+  type Layer,
+  layerFailed,
+  layerSucceeded,
+  reportError,
+  wrapHandleError,
+} from './layer.js'
 import { keyId } from './single-flight.js'
 import { SlidingToucher } from './sliding-touch.js'
 
@@ -112,8 +120,8 @@ export class SyncEngine {
    * hit beyond what the listeners asked for; no expiry math unless the item slides.
    */
   peekTop(key: string, region: string | undefined): unknown {
-    const top = this.top
     if (!this.#fastTop) return MISS
+    const top = this.top
     let item: StoredItem<unknown> | undefined
     try {
       item = top.handle.get(key, region) as StoredItem<unknown> | undefined
@@ -122,6 +130,32 @@ export class SyncEngine {
       top.stats.misses++
       return MISS
     }
+    return this.#servedFromTop(key, region, item)
+  }
+
+  /**
+   * `CacheManager.peek`: {@link peekTop} for any synchronous top, including one with a
+   * circuit breaker (a synchronous distributed handle), which takes the breaker's policy
+   * inline. The caller checked that the top is synchronous.
+   */
+  peek(key: string, region: string | undefined): unknown {
+    if (this.#fastTop) return this.peekTop(key, region)
+    const top = this.top
+    let item: StoredItem<unknown> | undefined
+    if (circuitRefusal(this.#emitter, top, 'get') === undefined) {
+      try {
+        item = top.handle.get(key, region) as StoredItem<unknown> | undefined
+        layerSucceeded(top)
+      } catch (raw) {
+        layerFailed(this.#emitter, top, 'get', raw)
+      }
+    }
+    return this.#servedFromTop(key, region, item)
+  }
+
+  /** What the top answered to a peek: its value (a hit, counted and emitted) or MISS. */
+  #servedFromTop(key: string, region: string | undefined, item: StoredItem<unknown> | undefined): unknown {
+    const top = this.top
     if (item === undefined) {
       top.stats.misses++
       return MISS
@@ -136,13 +170,41 @@ export class SyncEngine {
   }
 
   /** Walks down from level `start` (1 after a {@link peekTop} miss, else 0), copying a lower hit up. */
-  async read(key: string, region: string | undefined, start: number): Promise<Found | undefined> {
+  read(key: string, region: string | undefined, start: number): Promise<Found | undefined> {
+    return this.#walk(key, region, start, true) as Promise<Found | undefined>
+  }
+
+  /** Like {@link read}, resolving to the value alone (`get`: no {@link Found} object, no extra frame). */
+  readValue(key: string, region: string | undefined, start: number): Promise<unknown> {
+    return this.#walk(key, region, start, false)
+  }
+
+  /**
+   * The read walk. Profiled on memory(16 entries) over an async bytes handle at concurrency
+   * 64, the cost beside the lower handle's own get and the deserializer was promises: a
+   * read went through `attempt` -> `guard` (two async frames and a closure per level) and
+   * an awaited async `copyUp` (two more per level above). So the error policy is applied
+   * inline here (same counting, reporting and circuit accounting as `guard`), the only
+   * await is the lower handle's own promise, and `copyUp` into synchronous levels does
+   * not return a promise at all.
+   */
+  async #walk(key: string, region: string | undefined, start: number, item: boolean): Promise<unknown> {
     const layers = this.layers
+    const emitter = this.#emitter
     const ticket = this.fence.enter(keyId(key, region))
     try {
       for (let i = start; i < layers.length; i++) {
         const layer = layers[i]!
-        const stored = await attempt(this.#emitter, layer, 'get', (h) => h.get(key, region), undefined)
+        let stored: StoredItem<unknown> | undefined
+        if (circuitRefusal(emitter, layer, 'get') === undefined) {
+          try {
+            const result = layer.handle.get(key, region)
+            stored = layer.sync ? (result as StoredItem<unknown> | undefined) : await result
+            layerSucceeded(layer)
+          } catch (raw) {
+            layerFailed(emitter, layer, 'get', raw) // reported; the read falls back to the next level
+          }
+        }
         const value =
           stored === undefined ? MISS : layer.bytes ? this.codec.decode(layer, stored) : stored.value
         if (stored === undefined || value === MISS) {
@@ -150,14 +212,17 @@ export class SyncEngine {
           continue
         }
         layer.stats.hits++
-        if (i > 0) await this.copyUp(i, key, region, stored, value, ticket)
-        if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: i, handle: layer.name })
-        return { value, stored, level: i }
+        if (i > 0) {
+          const copying = this.copyUp(i, key, region, stored, value, ticket)
+          if (copying !== undefined) await copying
+        }
+        if (emitter.has('get')) emitter.emit('get', { key, region, level: i, handle: layer.name })
+        return item ? { value, stored, level: i } : value
       }
     } finally {
       this.fence.leave(ticket)
     }
-    if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: -1, handle: undefined })
+    if (emitter.has('get')) emitter.emit('get', { key, region, level: -1, handle: undefined })
     return undefined
   }
 
@@ -169,30 +234,56 @@ export class SyncEngine {
     return false
   }
 
-  /** Copies an item read at level `from` into the levels above it, unless the fence says it went stale. */
-  async copyUp(
+  /**
+   * Copies an item read at level `from` into the levels above it, unless the fence says it
+   * went stale. Synchronous levels are written without a promise (undefined is returned
+   * when every level above is synchronous, the usual memory-over-store setup); from the
+   * first asynchronous level on, the rest is a promise.
+   */
+  copyUp(
     from: number,
     key: string,
     region: string | undefined,
     stored: ItemInput<unknown>,
     value: unknown,
     ticket: FenceTicket,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     const now = Date.now()
     const source = this.layers[from]!
     if (stored.mode === 'sliding' && !source.local) this.#touch.noteTouched(keyId(key, region), now)
     for (let j = from - 1; j >= 0; j--) {
       const layer = this.layers[j]!
-      let payload: unknown = value
-      if (layer.bytes) payload = source.bytes ? stored.value : this.codec.serializeCopy(layer, value)
-      if (payload === MISS) continue
-      // Copies keep the source's version; an item whose version is unknown gets the level's own.
-      const { mode, ttl, expiresAt, created, version } = stored
-      const copy =
-        version === undefined
-          ? { value: payload, mode, ttl, expiresAt, created }
-          : { value: payload, mode, ttl, expiresAt, created, version }
-      const input = fitItem(copy, layer.limits, now)
+      if (!layer.sync) return this.#copyUpAsync(j, source, key, region, stored, value, ticket, now)
+      const input = this.#copyFor(layer, source, stored, value, now)
+      if (input === MISS) continue
+      if (input === undefined || !this.fence.isCurrent(ticket)) return undefined
+      if (circuitRefusal(this.#emitter, layer, 'copy-up') !== undefined) continue
+      try {
+        const added = layer.handle.add(key, region, input) as boolean
+        layerSucceeded(layer)
+        if (added) layer.stats.adds++
+      } catch (raw) {
+        layerFailed(this.#emitter, layer, 'copy-up', raw)
+      }
+    }
+    return undefined
+  }
+
+  /** {@link copyUp} from level `j` up, when level `j` is asynchronous. */
+  async #copyUpAsync(
+    j: number,
+    source: Layer,
+    key: string,
+    region: string | undefined,
+    stored: ItemInput<unknown>,
+    value: unknown,
+    ticket: FenceTicket,
+    now: number,
+  ): Promise<void> {
+    for (; j >= 0; j--) {
+      const layer = this.layers[j]!
+      const input = this.#copyFor(layer, source, stored, value, now)
+      if (input === MISS) continue
       if (input === undefined || !this.fence.isCurrent(ticket)) return
       if (!(await attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false))) continue
       layer.stats.adds++
@@ -203,6 +294,31 @@ export class SyncEngine {
         return
       }
     }
+  }
+
+  /**
+   * The item a copy-up writes at `layer`: {@link MISS} when the value cannot be serialized
+   * for it (reported), undefined when its lifetime is over. Copies keep the source's
+   * version; an item whose version is unknown gets the level's own. When the payload is
+   * the source's own (bytes to bytes) the source item is handed over as is, no copy.
+   */
+  #copyFor(
+    layer: Layer,
+    source: Layer,
+    stored: ItemInput<unknown>,
+    value: unknown,
+    now: number,
+  ): ItemInput<unknown> | undefined | typeof MISS {
+    let payload: unknown = value
+    if (layer.bytes) payload = source.bytes ? stored.value : this.codec.serializeCopy(layer, value)
+    if (payload === MISS) return MISS
+    if (payload === stored.value) return fitItem(stored, layer.limits, now)
+    const { mode, ttl, expiresAt, created, version } = stored
+    const copy =
+      version === undefined
+        ? { value: payload, mode, ttl, expiresAt, created }
+        : { value: payload, mode, ttl, expiresAt, created, version }
+    return fitItem(copy, layer.limits, now)
   }
 
   /** Forgets the sliding last-touch times (after a clear). */
