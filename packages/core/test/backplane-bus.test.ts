@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest'
 import type { Backplane, BackplaneListener } from '../src/contracts/backplane.js'
 import type { BackplaneMessage } from '../src/backplane/messages.js'
 import { BackplaneBus, type BackplaneBusOptions, newSenderId } from '../src/backplane/backplane-bus.js'
-import { decodeFrame, encodeFrame } from '../src/backplane/frame-codec.js'
+import { decodeFrame, encodedMessageSize, encodeFrame } from '../src/backplane/frame-codec.js'
 import { createBackplaneHub, memoryBackplane } from '../src/backplane/memory-backplane.js'
-import { dedupKey, OutboundQueue } from '../src/backplane/outbound-queue.js'
+import { type OutboundBatch, OutboundQueue } from '../src/backplane/outbound-queue.js'
 import {
   BackplaneFailedError,
   type CacheplaneError,
@@ -345,54 +345,93 @@ describe('BackplaneBus retries', () => {
   })
 })
 
+/** Pushes a message with its real frame size; returns how many queued messages it superseded. */
+const push = (queue: OutboundQueue, message: BackplaneMessage, seq: number): number =>
+  queue.push(message, seq, encodedMessageSize(message))
+
+/** A drained batch as a list of entries, checking that every size is the message's frame size. */
+function entries(batch: OutboundBatch): Array<{ message: BackplaneMessage; seq: number }> {
+  expect(batch.sizes).toEqual(batch.messages.map((message) => encodedMessageSize(message)))
+  return batch.messages.map((message, i) => ({ message, seq: batch.seqs[i]! }))
+}
+
 describe('OutboundQueue', () => {
-  it('has unambiguous dedup identities', () => {
-    const ids = [
-      dedupKey(key('b|c', 'a')),
-      dedupKey(key('c', 'a|b')),
-      dedupKey(key('k', '')),
-      dedupKey(key('k', undefined)),
-      dedupKey(key('-|k', undefined)),
-      dedupKey(set('k', undefined)),
-      dedupKey({ type: 'regionCleared', region: 'k' }),
-      dedupKey({ type: 'cleared' }),
+  it('keeps messages of different identities apart, whatever characters their keys hold', () => {
+    const queue = new OutboundQueue(100)
+    const messages: BackplaneMessage[] = [
+      { type: 'cleared' },
+      key('b|c', 'a'),
+      key('c', 'a|b'),
+      key('k', ''),
+      key('k', undefined),
+      key('-|k', undefined),
+      set('k', undefined),
+      set('k', ''),
+      { type: 'regionCleared', region: 'k' },
+      { type: 'regionCleared', region: 'k|' },
     ]
-    expect(new Set(ids).size).toBe(ids.length)
+    expect(messages.map((message, i) => push(queue, message, i))).toEqual(messages.map(() => 0))
+    expect(queue.size).toBe(messages.length)
+    // Each identity again (but `cleared`, which supersedes all): exactly its own earlier message goes.
+    const again = messages.slice(1)
+    expect(again.map((message, i) => push(queue, message, 100 + i))).toEqual(again.map(() => 1))
+    expect(entries(queue.drain()).map((entry) => entry.message)).toEqual(messages)
   })
 
   it('gives a merged message the oldest sequence number it stands for', () => {
     const queue = new OutboundQueue(10)
-    queue.push(set('a', 'r'), 1)
-    queue.push(set('b'), 2)
-    queue.push({ type: 'regionCleared', region: 'r' }, 3)
-    expect(queue.drain()).toEqual([
+    push(queue, set('a', 'r'), 1)
+    push(queue, set('b'), 2)
+    push(queue, { type: 'regionCleared', region: 'r' }, 3)
+    expect(entries(queue.drain())).toEqual([
       { message: set('b'), seq: 2 },
       { message: { type: 'regionCleared', region: 'r' }, seq: 1 },
     ])
-    queue.push(set('a'), 4)
-    queue.push(set('b'), 5)
-    expect(queue.push({ type: 'cleared' }, 6)).toEqual({ superseded: 2, overflowed: false })
-    expect(queue.drain()).toEqual([{ message: { type: 'cleared' }, seq: 4 }])
+    push(queue, set('a'), 4)
+    push(queue, set('b'), 5)
+    expect(push(queue, { type: 'cleared' }, 6)).toBe(2)
+    expect(queue.overflows).toBe(0)
+    expect(entries(queue.drain())).toEqual([{ message: { type: 'cleared' }, seq: 4 }])
   })
 
   it('re-queues failed messages ahead of newer ones and reports overflows', () => {
     const queue = new OutboundQueue(3)
-    queue.push(set('c'), 3)
-    expect(
-      queue.requeue([
-        { message: set('a'), seq: 1 },
-        { message: set('b'), seq: 2 },
-      ]),
-    ).toBe(0)
-    expect(queue.drain().map((entry) => entry.message)).toEqual([set('a'), set('b'), set('c')])
-    queue.push(set('d'), 4)
-    queue.push(set('e'), 5)
-    const failed = [
-      { message: set('a'), seq: 1 },
-      { message: set('b'), seq: 2 },
-    ]
-    expect(queue.requeue(failed)).toBe(1)
-    expect(queue.drain()).toEqual([{ message: { type: 'cleared' }, seq: 1 }])
+    push(queue, set('c'), 3)
+    const failed: OutboundBatch = {
+      messages: [set('x'), set('a'), set('b')],
+      seqs: [0, 1, 2],
+      sizes: [set('x'), set('a'), set('b')].map((message) => encodedMessageSize(message)),
+    }
+    // set('x') was published before the failure: only what follows index 1 is re-queued.
+    expect(queue.requeue(failed, 1)).toBe(0)
+    expect(entries(queue.drain()).map((entry) => entry.message)).toEqual([set('a'), set('b'), set('c')])
+    push(queue, set('d'), 4)
+    push(queue, set('e'), 5)
+    expect(queue.requeue(failed, 1)).toBe(1)
+    expect(queue.overflows).toBe(1)
+    expect(entries(queue.drain())).toEqual([{ message: { type: 'cleared' }, seq: 1 }])
+  })
+
+  it('stays ordered and exact while the same keys are pushed over and over', () => {
+    const queue = new OutboundQueue(100)
+    // 20,000 pushes over 50 keys: most slots become holes and are compacted away meanwhile.
+    let seq = 0
+    for (let round = 0; round < 400; round++) {
+      for (let k = 0; k < 50; k++) push(queue, set(`k${k}`, k % 2 === 0 ? 'even' : undefined), ++seq)
+    }
+    expect(queue.size).toBe(50)
+    expect(queue.oldestSeq()).toBe(1)
+    // The region clear must still find every message of its region after the compactions.
+    expect(push(queue, { type: 'regionCleared', region: 'even' }, ++seq)).toBe(25)
+    const drained = entries(queue.drain())
+    expect(drained.map((entry) => entry.message)).toEqual([
+      ...Array.from({ length: 25 }, (_, i) => set(`k${2 * i + 1}`)),
+      { type: 'regionCleared', region: 'even' },
+    ])
+    // Each key stands for all its pushes: its first push (round 0) is its sequence number.
+    expect(drained.map((entry) => entry.seq)).toEqual([...Array.from({ length: 25 }, (_, i) => 2 * i + 2), 1])
+    expect(queue.size).toBe(0)
+    expect(queue.oldestSeq()).toBe(Number.POSITIVE_INFINITY)
   })
 })
 
@@ -423,6 +462,27 @@ describe('BackplaneBus inbound', () => {
     expect(b.rec.messages).toEqual([set('k', 'r')])
     expect(a.rec.messages).toEqual([])
     expect(b.bus.stats()).toMatchObject({ framesReceived: 1, messagesReceived: 1, ownFramesSkipped: 0 })
+  })
+
+  it('skips its own frames by their header, and with a secret only once the signature holds', async () => {
+    const senderId = newSenderId()
+    const plain = fakeBackplane()
+    const a = makeBus(plain.backplane, { senderId })
+    await a.bus.start()
+    plain.listener!.onFrame(encodeFrame({ senderId, messages: [set('k')] }))
+    plain.listener!.onFrame(encodeFrame({ senderId: newSenderId(), messages: [set('k')] }))
+    expect(a.rec.messages).toEqual([set('k')])
+    expect(a.bus.stats()).toMatchObject({ framesReceived: 2, ownFramesSkipped: 1, droppedInvalid: 0 })
+
+    const signed = fakeBackplane()
+    const b = makeBus(signed.backplane, { senderId, secret: 's3cret' })
+    await b.bus.start()
+    signed.listener!.onFrame(encodeFrame({ senderId, messages: [set('k')] }, { secret: 's3cret' }))
+    // A forgery naming us: rejected for its signature, not skipped as ours.
+    signed.listener!.onFrame(encodeFrame({ senderId, messages: [set('k')] }, { secret: 'forger' }))
+    expect(b.rec.messages).toEqual([])
+    expect(b.bus.stats()).toMatchObject({ framesReceived: 2, ownFramesSkipped: 1, droppedInvalid: 1 })
+    expect(b.rec.errors.map((error) => error.constructor)).toEqual([FrameSignatureError])
   })
 
   it('drops invalid frames, counts and reports them, and delivers nothing', async () => {

@@ -76,6 +76,12 @@ function isWellFormed(text: string): boolean {
 
 function stringSize(text: unknown, what: string): number {
   if (typeof text !== 'string') throw new FrameInvalidError(`cannot encode ${what}: not a string`)
+  // Sized once per announced message (see the packer). Keys are mostly short ASCII: a
+  // char loop answers for them without the two native calls below.
+  const length = text.length
+  let i = 0
+  while (i < length && text.charCodeAt(i) < 0x80) i++
+  if (i === length) return varintSize(length) + length
   // A lone surrogate would be replaced by U+FFFD and name another key on the receiver.
   if (!isWellFormed(text)) throw new FrameInvalidError(`cannot encode ${what}: not well-formed UTF-16`)
   const bytes = Buffer.byteLength(text, 'utf8')
@@ -130,23 +136,50 @@ export function encodeFrame(frame: DecodedFrame, options?: FrameCodecOptions): U
   if (typeof senderId !== 'string' || !SENDER_ID_PATTERN.test(senderId)) {
     throw new FrameInvalidError('cannot encode frame: sender id must be 32 lowercase hex characters')
   }
-  let size = frameOverheadBytes(messages.length, secret !== undefined)
-  for (const message of messages) size += encodedMessageSize(message)
+  let body = 0
+  for (const message of messages) body += encodedMessageSize(message)
+  const size = frameOverheadBytes(messages.length, secret !== undefined) + body
   if (size > maxFrameBytes) {
     throw new FrameInvalidError(`cannot encode frame: ${size} bytes exceed the maximum of ${maxFrameBytes}`)
   }
+  return writeFrame(senderIdBytes(senderId), messages, 0, messages.length, body, secret)
+}
 
+/** The 16 raw bytes of a sender id of 32 lowercase hex characters (validated by the caller). */
+export function senderIdBytes(senderId: string): Uint8Array {
+  const bytes = new Uint8Array(SENDER_ID_BYTES)
+  for (let i = 0; i < SENDER_ID_BYTES; i++) {
+    bytes[i] = (hexValue(senderId.charCodeAt(i * 2)) << 4) | hexValue(senderId.charCodeAt(i * 2 + 1))
+  }
+  return bytes
+}
+
+/**
+ * Writes a frame of `messages[from..to)` whose encoded sizes add up to `bodyBytes`. The
+ * caller vouches for everything `encodeFrame` checks: a valid sender id, messages that
+ * can be encoded (sized with {@link encodedMessageSize}), a frame within its limit. The
+ * packer sizes each message once when it is announced; sizing it again per frame was a
+ * visible part of a busy writer's profile.
+ */
+export function writeFrame(
+  senderId: Uint8Array,
+  messages: readonly BackplaneMessage[],
+  from: number,
+  to: number,
+  bodyBytes: number,
+  secret: FrameSecret | undefined,
+): Uint8Array {
+  const count = to - from
   // A plain Uint8Array, not a Buffer: callers' `slice()` must copy, as it does for Uint8Array.
-  const out = new Uint8Array(size)
+  const out = new Uint8Array(frameOverheadBytes(count, secret !== undefined) + bodyBytes)
   out[0] = MAGIC_0
   out[1] = MAGIC_1
   out[2] = FRAME_VERSION
   out[3] = secret === undefined ? 0 : FLAG_SIGNED
-  for (let i = 0; i < SENDER_ID_BYTES; i++) {
-    out[4 + i] = (hexValue(senderId.charCodeAt(i * 2)) << 4) | hexValue(senderId.charCodeAt(i * 2 + 1))
-  }
-  let pos = writeVarint(out, FRAME_HEADER_BYTES, messages.length)
-  for (const message of messages) {
+  out.set(senderId, 4)
+  let pos = writeVarint(out, FRAME_HEADER_BYTES, count)
+  for (let i = from; i < to; i++) {
+    const message = messages[i]!
     switch (message.type) {
       case 'changed':
         out[pos++] = TYPE_CHANGED
@@ -184,14 +217,42 @@ function hexValue(code: number): number {
 }
 
 function writeString(out: Uint8Array, pos: number, text: string): number {
+  const chars = text.length
+  if (chars < 0x80) {
+    // Optimistic: an ASCII string (the common key) has one byte per char and a one-byte
+    // length, so it is copied without measuring it first; the first non-ASCII char
+    // falls through to the general path, which overwrites what was written.
+    let i = 0
+    for (; i < chars; i++) {
+      const code = text.charCodeAt(i)
+      if (code >= 0x80) break
+      out[pos + 1 + i] = code
+    }
+    if (i === chars) {
+      out[pos] = chars
+      return pos + 1 + chars
+    }
+  }
   const length = Buffer.byteLength(text, 'utf8')
   pos = writeVarint(out, pos, length)
-  if (length === text.length) {
-    // Pure ASCII (the common key): a plain loop beats the native call for short strings.
+  if (length === chars) {
     for (let i = 0; i < length; i++) out[pos + i] = text.charCodeAt(i)
     return pos + length
   }
   return pos + utf8Encoder.encodeInto(text, out.subarray(pos, pos + length)).written
+}
+
+/**
+ * True when `bytes` starts with a frame header (magic, version, known flags, at most
+ * `maxFrameBytes`) carrying the sender id `senderId` (16 raw bytes). Reads the header
+ * only: a receiver skips its own frames without parsing their messages.
+ */
+export function isFrameFrom(bytes: Uint8Array, senderId: Uint8Array, maxFrameBytes: number): boolean {
+  if (bytes.length < FRAME_HEADER_BYTES + 1 || bytes.length > maxFrameBytes) return false
+  if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1 || bytes[2] !== FRAME_VERSION) return false
+  if ((bytes[3]! & ~FLAG_SIGNED) !== 0) return false
+  for (let i = 0; i < SENDER_ID_BYTES; i++) if (bytes[4 + i] !== senderId[i]) return false
+  return true
 }
 
 function writeKeyed(out: Uint8Array, pos: number, region: string | undefined, key: string): number {

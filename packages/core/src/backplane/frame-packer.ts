@@ -10,9 +10,9 @@
 import type { Backplane } from '../contracts/backplane.js'
 import type { KeyObject } from 'node:crypto'
 import { type CacheplaneError, FrameInvalidError } from '../errors.js'
-import { encodedMessageSize, encodeFrame, frameOverheadBytes } from './frame-codec.js'
+import { encodedMessageSize, frameOverheadBytes, senderIdBytes, writeFrame } from './frame-codec.js'
 import type { BackplaneMessage } from './messages.js'
-import type { QueuedMessage } from './outbound-queue.js'
+import type { OutboundBatch } from './outbound-queue.js'
 
 const CLEARED: BackplaneMessage = Object.freeze({ type: 'cleared' })
 
@@ -24,13 +24,19 @@ export interface PackedFrame {
 
 /** Fits and packs messages for one sender. */
 export class FramePacker {
+  /** Bytes of the last message {@link fit} returned. */
+  fittedSize = 0
+  private readonly sender: Uint8Array
+
   constructor(
     private readonly backplane: Backplane,
     private readonly maxFrameBytes: number,
-    private readonly senderId: string,
+    senderId: string,
     private readonly secret: KeyObject | undefined,
     private readonly report: (error: CacheplaneError) => void,
-  ) {}
+  ) {
+    this.sender = senderIdBytes(senderId)
+  }
 
   /** Largest frame to publish now. */
   limit(): number {
@@ -43,10 +49,18 @@ export class FramePacker {
     return frameOverheadBytes(1, this.secret !== undefined) + 1
   }
 
-  /** The message itself when a frame can carry it, else the narrowest clear covering it. */
+  /**
+   * The message itself when a frame can carry it, else the narrowest clear covering it;
+   * its size in a frame is left in {@link fittedSize} (a field, not a returned pair: this
+   * runs once per write, and the size travels with the message so no frame sizes it again).
+   */
   fit(message: BackplaneMessage, limit = this.limit()): BackplaneMessage {
     const budget = limit - frameOverheadBytes(1, this.secret !== undefined)
-    if (sizeOf(message) <= budget) return message
+    const size = sizeOf(message)
+    if (size <= budget) {
+      this.fittedSize = size
+      return message
+    }
     const keyed =
       typeof message === 'object' &&
       message !== null &&
@@ -65,31 +79,41 @@ export class FramePacker {
         },
       ),
     )
+    this.fittedSize = sizeOf(replacement)
     return replacement
   }
 
-  /** Encodes a batch, in order, into as few frames as the limit allows (lazily, one per step). */
-  *frames(batch: readonly QueuedMessage[]): Generator<PackedFrame> {
+  /**
+   * Encodes `batch` from index `from` on, in order, into as few frames as the limit allows
+   * (lazily, one per step). A message the limit no longer fits (it may have shrunk since
+   * the message was queued) is replaced in the batch by the clear that covers it.
+   */
+  *frames(batch: OutboundBatch, from: number): Generator<PackedFrame> {
     const signed = this.secret !== undefined
     const limit = this.limit()
-    const options = { secret: this.secret, maxFrameBytes: limit }
-    const senderId = this.senderId
-    let messages: BackplaneMessage[] = []
+    const budget = limit - frameOverheadBytes(1, signed)
+    const { messages, sizes } = batch
+    let start = from
     let body = 0
-    for (const entry of batch) {
-      // The limit may have shrunk since the message was queued.
-      const message = this.fit(entry.message, limit)
-      const size = encodedMessageSize(message)
-      if (messages.length > 0 && frameOverheadBytes(messages.length + 1, signed) + body + size > limit) {
-        yield { bytes: encodeFrame({ senderId, messages }, options), count: messages.length }
-        messages = []
+    for (let i = from; i < messages.length; i++) {
+      let size = sizes[i]!
+      if (size > budget) {
+        messages[i] = this.fit(messages[i]!, limit)
+        size = sizes[i] = this.fittedSize
+      }
+      if (i > start && frameOverheadBytes(i - start + 1, signed) + body + size > limit) {
+        yield { bytes: writeFrame(this.sender, messages, start, i, body, this.secret), count: i - start }
+        start = i
         body = 0
       }
-      messages.push(message)
       body += size
     }
-    if (messages.length > 0)
-      yield { bytes: encodeFrame({ senderId, messages }, options), count: messages.length }
+    if (messages.length > start) {
+      yield {
+        bytes: writeFrame(this.sender, messages, start, messages.length, body, this.secret),
+        count: messages.length - start,
+      }
+    }
   }
 }
 
