@@ -14,7 +14,13 @@ import {
   type WriteOptions,
 } from './call-options.js'
 import type { Expiration } from './contracts/cache-handle.js'
-import { ClosedError, FactoryUndefinedError, InvalidKeyError, InvalidOptionsError } from './errors.js'
+import {
+  ClosedError,
+  FactoryUndefinedError,
+  InvalidKeyError,
+  InvalidOptionsError,
+  NotSupportedError,
+} from './errors.js'
 import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
@@ -52,6 +58,8 @@ export class CacheManager<V = unknown> {
   readonly #bus: BackplaneBus | undefined
   readonly #unsubscribe: Array<() => void> = []
   #bound: Promise<void> | undefined
+  /** Why the handles' `bind` failed, once it has (every call then fails with it). */
+  #bindFailure: unknown
   #connected: Promise<void> = Promise.resolve()
   #usedBeforeConnect = false
   #subscribed = true
@@ -122,6 +130,35 @@ export class CacheManager<V = unknown> {
     const value = this.#engine.peekTop(key, region)
     if (value !== MISS) return value as V
     return this.#engine.readValue(key, region, this.#engine.afterPeek) as Promise<V | undefined>
+  }
+
+  /**
+   * The value of `key` in the top level, synchronously, or undefined: a memory hit as `get`
+   * serves it (expiry honoured, sliding items extended, below too, `get` event at level 0),
+   * but a miss never reads the levels below. Needs a synchronous top handle such as
+   * `memoryHandle` (NotSupportedError otherwise); bad arguments throw InvalidKeyError, and
+   * calls after close ClosedError.
+   */
+  peek(key: string, options?: ReadOptions): V | undefined {
+    if (this.#gate) this.#enterSync()
+    if (!this.#engine.top.sync) {
+      const top = this.#engine.top.name
+      throw new NotSupportedError(
+        `peek needs a synchronous top handle such as memoryHandle; '${top}' is asynchronous`,
+        { source: top },
+      )
+    }
+    checkKey(key)
+    const region = options?.region
+    checkRegion(region)
+    // While an asynchronous `bind` is pending the top is not read: the handle contract has
+    // `bind` before first use, and we cannot tell whose bind is still running. Nothing is
+    // lost: every write of this manager waits for the bind, so the top holds nothing it
+    // wrote yet, and a miss is the right answer.
+    const value = this.#bound === undefined ? this.#engine.peek(key, region) : this.#peekMiss()
+    if (value !== MISS) return value as V
+    if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: -1, handle: undefined })
+    return undefined
   }
 
   /** The item of `key` with its metadata, or undefined. */
@@ -297,6 +334,19 @@ export class CacheManager<V = unknown> {
     if (!this.#subscribed) this.#usedBeforeConnect = true
   }
 
+  /** {@link #enter} for a synchronous call: throws instead of waiting (a pending bind is the caller's to handle). */
+  #enterSync(): void {
+    if (this.#closed) throw new ClosedError(`cache '${this.name}' is closed`)
+    if (this.#bindFailure !== undefined) throw this.#bindFailure
+    if (!this.#subscribed) this.#usedBeforeConnect = true
+  }
+
+  /** A peek that does not read the top (bind pending): counted as the top's miss. */
+  #peekMiss(): typeof MISS {
+    this.#engine.top.stats.misses++
+    return MISS
+  }
+
   #updateGate(): void {
     this.#gate = this.#closed || this.#bound !== undefined || !this.#subscribed
   }
@@ -331,7 +381,10 @@ export class CacheManager<V = unknown> {
       this.#bound = undefined
       this.#updateGate()
     })
-    bound.catch(() => undefined) // surfaced to every caller by #enter, not as an unhandled rejection
+    // Surfaced to every caller by #enter (and #enterSync), not as an unhandled rejection.
+    bound.catch((error: unknown) => {
+      this.#bindFailure = error
+    })
     return bound
   }
 

@@ -1,7 +1,8 @@
 /**
  * `node:diagnostics_channel` tracing for APM tools: every public operation of a
  * `CacheManager` is traced on the channel `cacheplane.<operation>` (`cacheplane.get`,
- * `cacheplane.set`, ...) with a {@link TraceContext}. The wrapper costs one property
+ * `cacheplane.set`, ...) with a {@link TraceContext}; the synchronous `peek` with
+ * `traceSync`, every other operation with `tracePromise`. The wrapper costs one property
  * read when nobody subscribed (`hasSubscribers`, Node >= 20.13; older Nodes never trace):
  * no context object, no closure, no extra promise.
  */
@@ -25,6 +26,7 @@ export interface TraceContext {
  */
 const OPERATIONS = {
   get: 1,
+  peek: 1,
   getItem: 1,
   has: 1,
   set: 2,
@@ -39,27 +41,25 @@ const OPERATIONS = {
   clearRegion: -2,
 } as const
 
+/** Operations that return synchronously (traced with `traceSync`, no promise). */
+const SYNCHRONOUS: ReadonlySet<string> = new Set(['peek'])
+
 /** Every traced operation name. */
 export type TracedOperation = keyof typeof OPERATIONS
 
-type AsyncMethod = (
-  this: { readonly name: string },
-  a?: unknown,
-  b?: unknown,
-  c?: unknown,
-  d?: unknown,
-) => Promise<unknown>
+type Method = (this: { readonly name: string }, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown
 
 /**
  * Replaces each traced method of `prototype` by a wrapper that calls straight through
  * unless the operation's tracing channel has subscribers. Called once, on the class.
  */
 export function instrumentTracing(prototype: object): void {
-  const methods = prototype as Record<string, AsyncMethod>
+  const methods = prototype as Record<string, Method>
   for (const [operation, optionsAt] of Object.entries(OPERATIONS)) {
     const original = methods[operation]
     if (original === undefined) throw new Error(`tracing: CacheManager has no method '${operation}'`)
     const channel: TracingChannel<TraceContext> = tracingChannel(`cacheplane.${operation}`)
+    const synchronous = SYNCHRONOUS.has(operation)
     methods[operation] = function traced(a, b, c, d) {
       if (channel.hasSubscribers !== true) return original.call(this, a, b, c, d)
       const args = [a, b, c, d]
@@ -70,7 +70,8 @@ export function instrumentTracing(prototype: object): void {
         key: optionsAt === -1 || optionsAt === -2 ? undefined : (a as string),
         region: optionsAt === -2 ? (a as string) : (options?.region as string | undefined),
       }
-      return channel.tracePromise(() => original.call(this, a, b, c, d), context)
+      if (synchronous) return channel.traceSync(() => original.call(this, a, b, c, d), context)
+      return channel.tracePromise(() => original.call(this, a, b, c, d) as Promise<unknown>, context)
     }
   }
 }
