@@ -5,14 +5,20 @@
  * level does not stop the others (a stale upper copy is dropped when its write fails);
  * the change is still announced, and the first failure is thrown to the caller, so
  * data is never silently lost.
+ *
+ * `set` is the writer's hot path (profiled at ~2-4 us of CPU per set through the
+ * manager, a third of it garbage collection). So it calls each level with the error
+ * policy of `guard` applied inline, which costs a closure and an async frame per level
+ * otherwise, and writes a synchronous level (the memory handle) without a promise or a
+ * turn of the microtask queue; and it builds each level's item in one object.
  */
 import type { ChangeKind } from './backplane/messages.js'
-import type { Expiration } from './contracts/cache-handle.js'
+import type { Expiration, ItemInput, MaybePromise } from './contracts/cache-handle.js'
 import type { CacheplaneError } from './errors.js'
 import type { CacheEmitter } from './events.js'
-import { fitExpiration, newItem } from './expiration.js'
+import { fitExpiration, fitItem } from './expiration.js'
 import type { Encoded } from './item-codec.js'
-import { attempt, guard } from './layer.js'
+import { attempt, circuitRefusal, guard, type Layer, layerFailed, layerSucceeded } from './layer.js'
 import { keyId } from './single-flight.js'
 import type { SyncEngine } from './sync-engine.js'
 
@@ -34,19 +40,18 @@ export class WriteFanout {
     expiration: Expiration,
   ): Promise<void> {
     const now = Date.now()
-    const base = newItem(undefined, expiration, now)
     const bottom = this.#engine.bottom
-    const version = await guard(this.#emitter, bottom, 'set', (h) =>
-      h.set(key, region, this.#engine.itemFor(bottom, encoded, base, now)!),
-    )
+    const written = this.#setOn(bottom, key, region, setItem(bottom, encoded, expiration, now, undefined)!)
+    const version = bottom.sync ? (written as number) : await written
     bottom.stats.sets++
     let failure: CacheplaneError | undefined
     for (let j = bottom.index - 1; j >= 0; j--) {
       const layer = this.#engine.layers[j]!
-      const input = this.#engine.itemFor(layer, encoded, base, now, version)
+      const input = setItem(layer, encoded, expiration, now, version)
       try {
         if (input === undefined) continue
-        await guard(this.#emitter, layer, 'set', (h) => h.set(key, region, input))
+        const done = this.#setOn(layer, key, region, input)
+        if (!layer.sync) await done
         layer.stats.sets++
       } catch (error) {
         failure ??= error as CacheplaneError
@@ -136,6 +141,45 @@ export class WriteFanout {
     if (failure !== undefined) throw failure
   }
 
+  /**
+   * `guard(emitter, layer, 'set', (h) => h.set(key, region, item))` without the closure and
+   * the async frame: a synchronous level answers synchronously (a refused or failed call
+   * throws), an asynchronous one with a promise (a failed call rejects). Same policy:
+   * circuit check, success and failure recorded, raw errors wrapped and reported.
+   */
+  #setOn(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    item: ItemInput<unknown>,
+  ): MaybePromise<number> {
+    const refused = circuitRefusal(this.#emitter, layer, 'set')
+    if (refused !== undefined) throw refused
+    if (!layer.sync) return this.#setAsync(layer, key, region, item)
+    try {
+      const version = layer.handle.set(key, region, item) as number
+      layerSucceeded(layer)
+      return version
+    } catch (raw) {
+      throw layerFailed(this.#emitter, layer, 'set', raw)
+    }
+  }
+
+  async #setAsync(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    item: ItemInput<unknown>,
+  ): Promise<number> {
+    try {
+      const version = await layer.handle.set(key, region, item)
+      layerSucceeded(layer)
+      return version
+    } catch (raw) {
+      throw layerFailed(this.#emitter, layer, 'set', raw)
+    }
+  }
+
   /** Removes the key from levels `from` .. 0; returns the first failure. */
   async #removeFrom(
     from: number,
@@ -153,4 +197,27 @@ export class WriteFanout {
     }
     return failure
   }
+}
+
+/**
+ * The item `set` writes at `layer` (what `newItem` then `SyncEngine.itemFor` make, in one
+ * object instead of a base item plus a spread copy per level), fitted to the level's
+ * limits; undefined when its lifetime is already over. `version` only when known.
+ */
+function setItem(
+  layer: Layer,
+  encoded: Encoded,
+  expiration: Expiration,
+  now: number,
+  version: number | undefined,
+): ItemInput<unknown> | undefined {
+  const value = layer.bytes ? encoded.bytes : encoded.value
+  const mode = expiration.mode
+  const ttl = mode === 'none' ? 0 : expiration.ttl
+  const expiresAt = mode === 'none' ? 0 : now + ttl
+  const item =
+    version === undefined
+      ? { value, mode, ttl, expiresAt, created: now }
+      : { value, mode, ttl, expiresAt, created: now, version }
+  return fitItem(item, layer.limits, now)
 }
