@@ -51,6 +51,9 @@ export class KeyLayout {
   readonly cachePrefix: string
   /** Key of the cache generation counter. */
   readonly cacheGenerationKey: string
+  // The head of region-less item keys under `headGeneration` (see itemKeyAt).
+  private headGeneration = -1
+  private head = ''
 
   constructor(prefix: string, cacheName: string) {
     const readable = cacheKeyPrefix(prefix, cacheName)
@@ -67,10 +70,49 @@ export class KeyLayout {
 
   /** Key of one item; `generation` comes from {@link generationSegment}. */
   itemKey(generation: string, region: string | undefined, key: string): string {
-    const head = `${this.cachePrefix}${generation}:`
-    const full = storeKey(head, region, key)
-    return isFitKey(full) ? full : `${head}%H${hash(full)}`
+    return fitItemKey(`${this.cachePrefix}${generation}:`, region, key)
   }
+
+  /**
+   * Key of one item under these generations: {@link itemKey} with the generation segment
+   * built here. Every read and write builds one, so the head of region-less keys (prefix,
+   * name, cache generation in base 36) is kept for the last cache generation seen.
+   */
+  itemKeyAt(
+    cacheGeneration: number,
+    regionGeneration: number | undefined,
+    region: string | undefined,
+    key: string,
+  ): string {
+    if (regionGeneration !== undefined) {
+      return fitItemKey(
+        `${this.cachePrefix}${generationSegment(cacheGeneration, regionGeneration)}:`,
+        region,
+        key,
+      )
+    }
+    if (cacheGeneration !== this.headGeneration) {
+      this.head = `${this.cachePrefix}${generationSegment(cacheGeneration, undefined)}:`
+      this.headGeneration = cacheGeneration
+    }
+    return fitItemKey(this.head, region, key)
+  }
+}
+
+// Longest key (UTF-16 code units) that fits in maxKeyBytes whatever it holds: a code unit is
+// at most 3 UTF-8 bytes. Shorter keys skip measuring their UTF-8 length.
+const surelyShortUnits = Math.floor(maxKeyBytes / 3)
+
+/** The item key under `head` (`<prefix><cacheName>:<generation>:`), hashed when it does not fit. */
+function fitItemKey(head: string, region: string | undefined, key: string): string {
+  const full = storeKey(head, region, key)
+  // The head is fit by construction (checked prefix, escaped or hashed name, base-36 digits)
+  // and escaping a region adds no unfit character, so only the region and key are checked.
+  const fits =
+    !unfitCharacters.test(key) &&
+    (region === undefined || !unfitCharacters.test(region)) &&
+    (full.length <= surelyShortUnits || Buffer.byteLength(full) <= maxKeyBytes)
+  return fits ? full : `${head}%H${hash(full)}`
 }
 
 /** The generation part of an item key: the cache generation, then the region's. */

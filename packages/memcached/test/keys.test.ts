@@ -47,6 +47,23 @@ describe('key layout', () => {
     expect(layout.itemKey(gen, undefined, 'ünïcødé-キー-🔑')).toContain('ünïcødé-キー-🔑')
   })
 
+  it('builds the same keys through itemKeyAt (its cached head follows generation changes)', () => {
+    const fresh = new KeyLayout('cacheplane:', 'users')
+    // 83 UTF-16 units of 3-byte characters: the longest key itemKeyAt does not measure.
+    const keys = [...oddKeys, 'plain', '€'.repeat(83 - 'cacheplane:users:z::'.length), '€'.repeat(80)]
+    for (const cacheGeneration of [35, 36, 35, 1_700_000_000_000]) {
+      for (const region of [undefined, 'eu', 'a:b', 'region with space']) {
+        for (const regionGeneration of region === undefined ? [undefined] : [36, 1_700_000_000_005]) {
+          for (const key of keys) {
+            const expected = fresh.itemKey(generationSegment(cacheGeneration, regionGeneration), region, key)
+            expect(fresh.itemKeyAt(cacheGeneration, regionGeneration, region, key)).toBe(expected)
+            expect(isFitKey(expected)).toBe(true)
+          }
+        }
+      }
+    }
+  })
+
   it('hashes cache names and regions that cannot be part of a key', () => {
     const spaced = new KeyLayout('cacheplane:', 'my cache')
     expect(spaced.cachePrefix).toMatch(/^cacheplane:%H[A-Za-z0-9_-]{43}:$/)
