@@ -10,7 +10,6 @@ import {
 } from '@cacheplane/core'
 import {
   type CasToken,
-  type Connection,
   getWithCas,
   increment,
   isTooLarge,
@@ -19,10 +18,11 @@ import {
   store,
   touch,
 } from './binary-protocol.js'
+import { Connection } from './connection.js'
 import { maxTtlMs, memcachedExptime } from './expiration-time.js'
 import { Generations } from './generations.js'
 import { isLive, ItemBytes } from './item-bytes.js'
-import { generationSegment, KeyLayout } from './key-layout.js'
+import { KeyLayout } from './key-layout.js'
 import { type MemcachedHandleOptions, resolveMemcachedOptions } from './memcached-options.js'
 
 /** What the Memcached handle can do. */
@@ -54,7 +54,7 @@ const maxCasAttempts = 64
 export function memcachedHandle(options: MemcachedHandleOptions) {
   const { client, ownsClient, prefix, name, generationRefreshMs, maxValueBytes, deadlineMs } =
     resolveMemcachedOptions(options)
-  const connection: Connection = { client, deadlineMs }
+  const connection = new Connection(client, deadlineMs)
   const bytes = new ItemBytes(name, maxValueBytes)
   let scope: { layout: KeyLayout; generations: Generations } | undefined
   let boundTo: string | undefined
@@ -76,15 +76,26 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     return scope
   }
 
-  async function itemKey(key: string, region: string | undefined): Promise<string> {
+  /**
+   * The Memcached key of an item: a string at once while the generations it needs are known
+   * and fresh (nearly every call), a promise only when one must be read first. Awaiting even
+   * a plain value costs every read an extra microtask turn; callers await only promises.
+   */
+  function itemKey(key: string, region: string | undefined): string | Promise<string> {
     const { layout, generations } = bound()
-    if (region === undefined)
-      return layout.itemKey(generationSegment(await generations.cache(), undefined), region, key)
-    const [cacheGeneration, regionGeneration] = await Promise.all([
-      generations.cache(),
-      generations.region(region),
-    ])
-    return layout.itemKey(generationSegment(cacheGeneration, regionGeneration), region, key)
+    const cacheGeneration = generations.cache()
+    if (region === undefined) {
+      return typeof cacheGeneration === 'number'
+        ? layout.itemKeyAt(cacheGeneration, undefined, undefined, key)
+        : cacheGeneration.then((generation) => layout.itemKeyAt(generation, undefined, undefined, key))
+    }
+    const regionGeneration = generations.region(region)
+    if (typeof cacheGeneration === 'number' && typeof regionGeneration === 'number') {
+      return layout.itemKeyAt(cacheGeneration, regionGeneration, region, key)
+    }
+    return Promise.all([cacheGeneration, regionGeneration]).then(([cacheAt, regionAt]) =>
+      layout.itemKeyAt(cacheAt, regionAt, region, key),
+    )
   }
 
   async function write(
@@ -114,7 +125,8 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     capabilities: memcachedCapabilities,
 
     async get(key, region) {
-      const storeKey = await itemKey(key, region)
+      const pendingKey = itemKey(key, region)
+      const storeKey = typeof pendingKey === 'string' ? pendingKey : await pendingKey
       const current = await getWithCas(connection, storeKey)
       if (current === undefined) return undefined
       let item: StoredItem<Uint8Array>
