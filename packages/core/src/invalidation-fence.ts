@@ -5,58 +5,73 @@
  * flight, the value read may be older than the invalidation, and copying it up would
  * re-insert a stale value that no later message will evict.
  *
- * Each read takes a ticket before it goes down; invalidations bump a per-key epoch
- * (only for keys that have a read in flight, so the map never grows beyond the reads
- * in flight) or the global epoch (clear, region clear, gap). The read copies up only
- * if its ticket is still current. A region clear bumps the global epoch too: it is
+ * Each read takes a ticket before it goes down; an invalidation marks the tickets of
+ * its key stale (only keys that have a read in flight are tracked, so the map never
+ * grows beyond the reads in flight) or bumps the global epoch (clear, region clear,
+ * gap). The read copies up only if its ticket is still current. A region clear bumps the global epoch too: it is
  * rare, and refusing a few copy-ups is cheaper than tracking regions.
  */
 
-/** Per-key state while at least one read of the key is in flight. */
-interface KeyEpoch {
-  epoch: number
-  readers: number
+/**
+ * A read's registration, taken before it went down. The tickets of one key form a
+ * linked list whose head the fence's map holds, so a read allocates this one object
+ * (a separate per-key epoch object plus a snapshot ticket was two per read, measurable in
+ * a distributed-hit get's garbage collection); an invalidation of the key marks every
+ * ticket in its list stale, which only lists the reads in flight.
+ */
+export class FenceTicket {
+  /** An invalidation of the key happened since the ticket was taken. */
+  stale = false
+  prev: FenceTicket | undefined = undefined
+  next: FenceTicket | undefined = undefined
+
+  constructor(
+    /** The key id (`keyId(key, region)`). */
+    readonly id: string,
+    /** The global epoch when the ticket was taken. */
+    readonly globalEpoch: number,
+  ) {}
 }
 
-/** A read's snapshot of the epochs, taken before it went down. */
-export interface FenceTicket {
-  readonly id: string
-  readonly entry: KeyEpoch
-  readonly epoch: number
-  readonly globalEpoch: number
-}
-
-/** Per-key generation counters for reads in flight, plus one global generation. */
+/** The tickets of the reads in flight per key, plus one global generation. */
 export class InvalidationFence {
-  readonly #keys = new Map<string, KeyEpoch>()
+  readonly #keys = new Map<string, FenceTicket>()
   #globalEpoch = 0
 
   /** Registers a read of `id` in flight; pair with {@link leave}. */
   enter(id: string): FenceTicket {
-    let entry = this.#keys.get(id)
-    if (entry === undefined) {
-      entry = { epoch: 0, readers: 0 }
-      this.#keys.set(id, entry)
+    const ticket = new FenceTicket(id, this.#globalEpoch)
+    const head = this.#keys.get(id)
+    if (head !== undefined) {
+      ticket.next = head
+      head.prev = ticket
     }
-    entry.readers++
-    return { id, entry, epoch: entry.epoch, globalEpoch: this.#globalEpoch }
+    this.#keys.set(id, ticket)
+    return ticket
   }
 
   /** True when no invalidation of the ticket's key happened since it was taken. */
   isCurrent(ticket: FenceTicket): boolean {
-    return ticket.entry.epoch === ticket.epoch && this.#globalEpoch === ticket.globalEpoch
+    return !ticket.stale && this.#globalEpoch === ticket.globalEpoch
   }
 
   /** Ends a read; forgets the key when no read of it is left in flight. */
   leave(ticket: FenceTicket): void {
-    if (--ticket.entry.readers === 0) this.#keys.delete(ticket.id)
+    const { prev, next } = ticket
+    if (prev !== undefined) prev.next = next
+    else if (this.#keys.get(ticket.id) === ticket) {
+      if (next === undefined) this.#keys.delete(ticket.id)
+      else this.#keys.set(ticket.id, next)
+    }
+    if (next !== undefined) next.prev = prev
+    ticket.prev = undefined
+    ticket.next = undefined
   }
 
   /** Invalidates one key: reads of it in flight will not copy up. */
   invalidate(id: string): void {
     if (this.#keys.size === 0) return
-    const entry = this.#keys.get(id)
-    if (entry !== undefined) entry.epoch++
+    for (let ticket = this.#keys.get(id); ticket !== undefined; ticket = ticket.next) ticket.stale = true
   }
 
   /** Invalidates everything (clear, region clear, gap): no read in flight will copy up. */

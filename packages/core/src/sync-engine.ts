@@ -40,7 +40,7 @@ import { type Encoded, ItemCodec, MISS } from './item-codec.js'
 import type { BackplaneMessage, ChangeKind } from './backplane/messages.js'
 import type { CacheEmitter } from './events.js'
 import { fitItem } from './expiration.js'
-import type { InvalidationFence, FenceTicket } from './invalidation-fence.js'
+import type { FenceTicket, InvalidationFence } from './invalidation-fence.js'
 import {
   attempt,
   circuitRefusal,
