@@ -29,6 +29,8 @@ interface Versioned {
 
 interface Outcome extends Record<string, Cell> {
   rate: number
+  /** The writer process's CPU time (user + system, all threads) per write, µs. */
+  cpuPerWrite: number
   stale: number
   cached: number
 }
@@ -59,6 +61,7 @@ async function measure(
     await worker.next('ready', 30_000)
     const before = writer.stats().backplane
     const started = performance.now()
+    const cpuBefore = process.cpuUsage()
     const deadline = started + durationMs
     // Bounded in time (the deadline) and in count (a cap far above what fits in the time).
     const writes = await runConcurrent(
@@ -76,6 +79,9 @@ async function measure(
     )
     await writer.flush()
     const elapsed = performance.now() - started
+    // CPU time does not count time spent descheduled while the reader, the server and other
+    // processes run, so it shows the writer's own cost even on a busy 2-core machine.
+    const cpu = process.cpuUsage(cpuBefore)
     if (writes < KEYS) throw new Error(`invalidation: only ${writes} writes; every key must change once`)
     await writer.set(marker, { seq: -1 })
     await writer.flush()
@@ -88,6 +94,7 @@ async function measure(
     return {
       subject: `${redisUrl === undefined ? 'memory' : 'memory + Redis'}, backplane ${label}`,
       rate: (writes / elapsed) * 1000,
+      cpuPerWrite: Math.round(((cpu.user + cpu.system) / writes) * 100) / 100,
       writes,
       messages: sent,
       frames,
@@ -129,10 +136,11 @@ export const invalidation: Scenario = {
     return {
       name: 'invalidation',
       title: 'Invalidation throughput',
-      description: `This process changes keys (${CONCURRENCY} set() calls in flight, ${KEYS.toLocaleString('en-US')} keys round-robin) for ${durationMs / 1000} s while a worker process reads the same keys through its memory layer (100 gets per ms); then the worker checks its memory (over Redis: every copy equals Redis; memory only: every key changed, so none may be left). "messages" and "frames" are what the writer's backplane published (pending changes of one key are merged; an overflow collapses into one clear).`,
+      description: `This process changes keys (${CONCURRENCY} set() calls in flight, ${KEYS.toLocaleString('en-US')} keys round-robin) for ${durationMs / 1000} s while a worker process reads the same keys through its memory layer (100 gets per ms); then the worker checks its memory (over Redis: every copy equals Redis; memory only: every key changed, so none may be left). "writer CPU µs/write" is the writer process's CPU time (all threads) over the run divided by its writes: its own cost, unlike the rate not lowered by time spent waiting for a core. "messages" and "frames" are what the writer's backplane published (pending changes of one key are merged; an overflow collapses into one clear).`,
       columns: [
         { key: 'subject', title: 'setup' },
         { key: 'rate', title: 'keys changed/s', format: 'ops' },
+        { key: 'cpuPerWrite', title: 'writer CPU µs/write' },
         { key: 'writes', title: 'writes', format: 'int' },
         { key: 'messages', title: 'messages', format: 'int' },
         { key: 'frames', title: 'frames', format: 'int' },
