@@ -7,10 +7,10 @@
  * data is never silently lost.
  *
  * `set` is the writer's hot path (profiled at ~2-4 us of CPU per set through the
- * manager, a third of it garbage collection). So it calls each level with the error
- * policy of `guard` applied inline, which costs a closure and an async frame per level
- * otherwise, and writes a synchronous level (the memory handle) without a promise or a
- * turn of the microtask queue; and it builds each level's item in one object.
+ * manager, a third of it garbage collection). So `set` and `remove` call each level with
+ * the error policy of `guard` applied inline, which costs a closure and an async frame
+ * per level otherwise, and reach a synchronous level (the memory handle) without a
+ * promise or a turn of the microtask queue; and `set` builds each level's item in one object.
  */
 import type { ChangeKind } from './backplane/messages.js'
 import type { Expiration, ItemInput, MaybePromise } from './contracts/cache-handle.js'
@@ -77,7 +77,8 @@ export class WriteFanout {
     for (let j = this.#engine.bottom.index; j >= 0; j--) {
       const layer = this.#engine.layers[j]!
       try {
-        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) {
+        const done = this.#removeOn(layer, key, region)
+        if (layer.sync ? (done as boolean) : await done) {
           layer.stats.removes++
           removed = true
         }
@@ -180,6 +181,30 @@ export class WriteFanout {
     }
   }
 
+  /** `guard(emitter, layer, 'remove', (h) => h.remove(key, region))` inline, like {@link #setOn}. */
+  #removeOn(layer: Layer, key: string, region: string | undefined): MaybePromise<boolean> {
+    const refused = circuitRefusal(this.#emitter, layer, 'remove')
+    if (refused !== undefined) throw refused
+    if (!layer.sync) return this.#removeAsync(layer, key, region)
+    try {
+      const removed = layer.handle.remove(key, region) as boolean
+      layerSucceeded(layer)
+      return removed
+    } catch (raw) {
+      throw layerFailed(this.#emitter, layer, 'remove', raw)
+    }
+  }
+
+  async #removeAsync(layer: Layer, key: string, region: string | undefined): Promise<boolean> {
+    try {
+      const removed = await layer.handle.remove(key, region)
+      layerSucceeded(layer)
+      return removed
+    } catch (raw) {
+      throw layerFailed(this.#emitter, layer, 'remove', raw)
+    }
+  }
+
   /** Removes the key from levels `from` .. 0; returns the first failure. */
   async #removeFrom(
     from: number,
@@ -190,7 +215,8 @@ export class WriteFanout {
     for (let j = from; j >= 0; j--) {
       const layer = this.#engine.layers[j]!
       try {
-        if (await guard(this.#emitter, layer, 'remove', (h) => h.remove(key, region))) layer.stats.removes++
+        const done = this.#removeOn(layer, key, region)
+        if (layer.sync ? (done as boolean) : await done) layer.stats.removes++
       } catch (error) {
         failure ??= error as CacheplaneError
       }

@@ -41,6 +41,52 @@ describe('the write fan-out', () => {
     expect(hub.framesPublished).toBe(0)
   })
 
+  it('remove goes on past a synchronous level that throws, announces, and rejects with its typed error', async () => {
+    const memory = memoryHandle({ name: 'memory' })
+    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+    const hub = createBackplaneHub()
+    let failRemove = false
+    const top = spyHandle(memory, {
+      remove: (key, region) => {
+        if (failRemove) throw new Error('locked')
+        return memory.remove(key, region)
+      },
+    })
+    const writer = new CacheManager({
+      name: 'c',
+      handles: [top, shared],
+      backplane: memoryBackplane({ hub }),
+    })
+    const peer = new CacheManager({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), shared],
+      backplane: memoryBackplane({ hub }),
+    })
+    closers.push(
+      () => writer.close(),
+      () => peer.close(),
+    )
+    await Promise.all([writer.ready(), peer.ready()])
+    writer.on('error', () => {})
+    await writer.set('k', 1)
+    expect(await writer.remove('k')).toBe(true)
+    expect(writer.stats().handles).toMatchObject({ memory: { removes: 1 }, shared: { removes: 1 } })
+    await writer.set('k', 2)
+    failRemove = true
+    const removedRemotely = new Promise<void>((resolve) =>
+      peer.on('remove', (event) => {
+        if (event.origin === 'remote' && event.key === 'k') resolve()
+      }),
+    )
+    await expect(writer.remove('k')).rejects.toMatchObject({ code: 'E_HANDLE_FAILED', source: 'memory' })
+    expect(await shared.get('k', undefined)).toBeUndefined() // the bottom was still removed
+    await removedRemotely // and the removal was still announced
+    expect(writer.stats().handles).toMatchObject({
+      memory: { removes: 1, errors: 1 },
+      shared: { removes: 2 },
+    })
+  })
+
   it('writes the levels above with the version the asynchronous bottom stored', async () => {
     const memory = memoryHandle({ name: 'memory' })
     const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
