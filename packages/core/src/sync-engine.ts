@@ -301,8 +301,10 @@ export class SyncEngine {
   /**
    * The item a copy-up writes at `layer`: {@link MISS} when the value cannot be serialized
    * for it (reported), undefined when its lifetime is over. Copies keep the source's
-   * version; an item whose version is unknown gets the level's own. When the payload is
-   * the source's own (bytes to bytes) the source item is handed over as is, no copy.
+   * version; an item whose version is unknown gets the level's own. Always a fresh plain
+   * object, even bytes to bytes: the source's item may be a handle's live entry (the
+   * memory handle returns its own, with getters that a spread would drop), which the
+   * level above must not keep a reference to.
    */
   #copyFor(
     layer: Layer,
@@ -314,7 +316,6 @@ export class SyncEngine {
     let payload: unknown = value
     if (layer.bytes) payload = source.bytes ? stored.value : this.codec.serializeCopy(layer, value)
     if (payload === MISS) return MISS
-    if (payload === stored.value) return fitItem(stored, layer.limits, now)
     const { mode, ttl, expiresAt, created, version } = stored
     const copy =
       version === undefined

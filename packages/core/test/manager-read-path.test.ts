@@ -105,4 +105,23 @@ describe('a get that misses memory and hits a lower level', () => {
     expect(memory.get('k', undefined)).toMatchObject({ value: { a: 1 }, version: source?.version })
     expect(await cache.getItem('k')).toMatchObject({ level: 0 })
   })
+
+  it('a bytes copy fitted to a coarser level keeps every field of the source item', async () => {
+    const inner = memoryHandle({ name: 'middle', distributed: true })
+    // Seconds like Memcached: the copy's lifetime is rounded, so the item is rebuilt.
+    const middle = spyHandle(inner as CacheHandle<unknown>, {
+      capabilities: { ...inner.capabilities, ttlGranularityMs: 1_000 },
+    })
+    const bottom = failingHandle(memoryHandle({ name: 'bottom', distributed: true }) as CacheHandle<unknown>)
+    const cache = track(new CacheManager<string>({ name: 'c', handles: [middle, bottom.handle] }))
+    await cache.set('k', 'v', { expiration: { mode: 'absolute', ttl: 60_500 } })
+    inner.clear()
+    expect(await cache.get('k')).toBe('v')
+    const source = await bottom.handle.get('k', undefined)
+    const copied = inner.get('k', undefined)
+    expect(copied?.created).toBe(source?.created)
+    expect(copied?.version).toBe(source?.version)
+    expect(copied?.ttl).toBe(61_000)
+    expect(copied?.expiresAt).toBeGreaterThanOrEqual(source!.expiresAt)
+  })
 })
