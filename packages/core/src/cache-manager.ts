@@ -157,7 +157,7 @@ export class CacheManager<V = unknown> {
     // wrote yet, and a miss is the right answer.
     const value = this.#bound === undefined ? this.#engine.peek(key, region) : this.#peekMiss()
     if (value !== MISS) return value as V
-    if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: -1, handle: undefined })
+    if (this.#engine.getListened) this.#emitter.emit('get', { key, region, level: -1, handle: undefined })
     return undefined
   }
 
@@ -268,12 +268,14 @@ export class CacheManager<V = unknown> {
   /** Registers an event listener. */
   on<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
     this.#emitter.on(event, listener)
+    if (event === 'get') this.#engine.getListened = true
     return this
   }
 
   /** Removes an event listener. */
   off<E extends CacheEventName>(event: E, listener: CacheListener<E>): this {
     this.#emitter.off(event, listener)
+    if (event === 'get') this.#engine.getListened = this.#emitter.has('get')
     return this
   }
 

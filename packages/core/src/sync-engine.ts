@@ -90,6 +90,12 @@ export class SyncEngine {
   readonly fence: InvalidationFence
   /** Where announcements go; set by the manager once the bus exists. */
   announcer: Announcer | undefined
+  /**
+   * Someone listens to `get` events; kept by the manager's `on`/`off`. The read paths test
+   * this field instead of `emitter.has('get')`: that shared method's keyed lookup was
+   * about a tenth of a `peek` (measured 0.54x -> 0.63x of the bare memory handle's get).
+   */
+  getListened = false
   readonly #emitter: CacheEmitter
   readonly #gapPolicy: GapPolicy
   readonly #touch: SlidingToucher
@@ -165,7 +171,7 @@ export class SyncEngine {
     top.stats.hits++
     if (item.mode === 'sliding' && this.#touch.layers.length !== 0)
       this.#touch.touchBelow(key, region, item.ttl)
-    if (this.#emitter.has('get')) this.#emitter.emit('get', { key, region, level: 0, handle: top.name })
+    if (this.getListened) this.#emitter.emit('get', { key, region, level: 0, handle: top.name })
     return value
   }
 
@@ -218,13 +224,13 @@ export class SyncEngine {
           const copying = this.copyUp(i, key, region, stored, value, ticket)
           if (copying !== undefined) await copying
         }
-        if (emitter.has('get')) emitter.emit('get', { key, region, level: i, handle: layer.name })
+        if (this.getListened) emitter.emit('get', { key, region, level: i, handle: layer.name })
         return item ? { value, stored, level: i } : value
       }
     } finally {
       this.fence.leave(ticket)
     }
-    if (emitter.has('get')) emitter.emit('get', { key, region, level: -1, handle: undefined })
+    if (this.getListened) emitter.emit('get', { key, region, level: -1, handle: undefined })
     return undefined
   }
 

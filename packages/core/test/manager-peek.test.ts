@@ -181,14 +181,25 @@ describe('CacheManager.peek', () => {
     cache.peek('missing')
     expect(emit).not.toHaveBeenCalled()
     const seen: CacheEvents['get'][] = []
-    cache.on('get', (e) => seen.push(e))
+    const listener = (e: CacheEvents['get']) => seen.push(e)
+    const other = () => {}
+    cache.on('get', listener)
+    cache.on('get', other)
     cache.peek('k', undefined)
+    cache.off('get', other) // one listener left: still emitted
     cache.peek('missing')
     expect(seen).toEqual([
       { key: 'k', region: undefined, level: 0, handle: 'memory' },
       { key: 'missing', region: undefined, level: -1, handle: undefined },
     ])
-    expect(cache.stats().handles.memory).toMatchObject({ hits: 2, misses: 2 })
+    cache.off('get', listener)
+    emit.mockClear()
+    cache.peek('k')
+    cache.peek('missing')
+    await cache.get('missing')
+    expect(emit).not.toHaveBeenCalled()
+    expect(seen).toHaveLength(2)
+    expect(cache.stats().handles.memory).toMatchObject({ hits: 3, misses: 4 })
   })
 
   it('misses without touching the top while a handle is still binding, and throws a failed bind', async () => {
