@@ -133,11 +133,12 @@ export class CacheManager<V = unknown> {
   }
 
   /**
-   * The value of `key` in the top level, synchronously, or undefined: a memory hit as `get`
-   * serves it (expiry honoured, sliding items extended, below too, `get` event at level 0),
-   * but a miss never reads the levels below. Needs a synchronous top handle such as
-   * `memoryHandle` (NotSupportedError otherwise); bad arguments throw InvalidKeyError, and
-   * calls after close ClosedError.
+   * The value of `key` in the top level, synchronously, or undefined: a hit is served as
+   * `get` serves a memory hit (expiry honoured, a sliding item extended there and touched
+   * below, stats, `get` event at level 0), but a miss never reads the levels below and
+   * copies nothing up. Needs a synchronous top handle such as `memoryHandle`
+   * (NotSupportedError otherwise); throws InvalidKeyError for bad arguments and
+   * ClosedError after close.
    */
   peek(key: string, options?: ReadOptions): V | undefined {
     if (this.#gate) this.#enterSync()
