@@ -74,5 +74,12 @@ export function decodeEnvelope(bytes: Uint8Array): StoredItem<Uint8Array> {
   if (!isTime(ttl) || !isTime(expiresAt) || !isTime(created) || !isVersion(version)) {
     throw new ItemCorruptError('envelope metadata is out of range')
   }
-  return { value: bytes.subarray(ENVELOPE_HEADER_BYTES), mode, ttl, expiresAt, created, version }
+  // A plain Uint8Array view, not `subarray`: on a Buffer (what network clients return)
+  // `subarray` would build another Buffer, and the value is a Uint8Array whatever came in.
+  const value = new Uint8Array(
+    bytes.buffer,
+    bytes.byteOffset + ENVELOPE_HEADER_BYTES,
+    bytes.byteLength - ENVELOPE_HEADER_BYTES,
+  )
+  return { value, mode, ttl, expiresAt, created, version }
 }

@@ -6,8 +6,8 @@
  * One string, read with one plain `GET`, is the cheapest read Redis has: the previous
  * format (a hash of six fields read with `HMGET`) cost about 1.3x the client CPU per read
  * in reply buffers and number parsing, and the value came back as one more buffer. The
- * scripts that need the metadata read the header with `GETRANGE` and patch it in place
- * with `SETRANGE` (see lua-scripts.ts), so no write rewrites a value it does not change.
+ * scripts that need the metadata read the header with `GETRANGE`, and `expire` and
+ * `touch` patch it in place with `SETRANGE` (see lua-scripts.ts).
  */
 import type { ExpirationMode, ItemInput, StoredItem } from '@cacheplane/core'
 import { decodeEnvelope, encodeEnvelope, ItemCorruptError } from '@cacheplane/core'
@@ -65,8 +65,7 @@ const PLACEHOLDER_VERSION = 1
 export function decodeItem(key: string, reply: Buffer | null): StoredItem<Uint8Array> | undefined {
   if (reply === null) return undefined
   try {
-    // A plain Uint8Array view (no copy), so the value is one too and not a Buffer.
-    return decodeEnvelope(new Uint8Array(reply.buffer, reply.byteOffset, reply.byteLength))
+    return decodeEnvelope(reply)
   } catch (error) {
     throw new ItemCorruptError(`redis item '${key}' does not decode: ${(error as Error).message}`, {
       cause: error,
