@@ -140,8 +140,13 @@ export const memoryHit: Scenario = {
         targets: [
           {
             target: 'memory-hit get >= 0.5x lru-cache get',
-            measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups; an awaited lru-cache get itself is ${(lruAwaited / lruRate).toFixed(2)}x, ours are ${(ours / lruAwaited).toFixed(2)}x of that); the synchronous peek: ${(peek / lruRate).toFixed(2)}x`,
+            measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups; an awaited lru-cache get itself is ${(lruAwaited / lruRate).toFixed(2)}x, ours are ${(ours / lruAwaited).toFixed(2)}x of that)`,
             met: ours / lruRate >= 0.5,
+          },
+          {
+            target: 'memory-hit synchronous peek >= 0.5x lru-cache get',
+            measured: `${(peek / lruRate).toFixed(2)}x (slower of our two setups)`,
+            met: peek / lruRate >= 0.5,
           },
           {
             target: 'memory-hit get >= 10x BentoCache',
