@@ -137,8 +137,12 @@ export const v8Serializer: Serializer = {
     ) {
       throw new ItemCorruptError('bytes were not written by the v8 serializer')
     }
+    // A copy: v8 returns Buffers and typed arrays as views into its input, and `bytes` may be
+    // a view on a network client's read buffer, which a cached value must not keep alive.
+    const body = new Uint8Array(bytes.length - 1)
+    body.set(bytes.subarray(1))
     try {
-      return v8Deserialize(bytes.subarray(1))
+      return v8Deserialize(body)
     } catch (error) {
       throw new ItemCorruptError('bytes are not a valid node:v8 serialization', { cause: error })
     }

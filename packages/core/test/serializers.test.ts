@@ -133,4 +133,22 @@ describe('v8Serializer', () => {
     ]
     for (const bytes of foreign) expect(() => v8Serializer.deserialize(bytes)).toThrow(ItemCorruptError)
   })
+
+  it('returns values that share no memory with the bytes read (they may be a network buffer)', () => {
+    const bytes = v8Serializer.serialize({
+      blob: Buffer.from('sixteen bytes!!!'),
+      list: new Uint16Array([1, 2]),
+    })
+    // As a client hands them over: a view on a larger read buffer.
+    const chunk = new Uint8Array(bytes.length + 4096)
+    chunk.set(bytes, 100)
+    const view = chunk.subarray(100, 100 + bytes.length)
+    const back = v8Serializer.deserialize(view) as { blob: Buffer; list: Uint16Array }
+    expect(back.blob.buffer).not.toBe(chunk.buffer)
+    expect(back.list.buffer).not.toBe(chunk.buffer)
+    expect(back.blob.buffer.byteLength).toBeLessThan(chunk.length)
+    chunk.fill(0)
+    expect(back.blob.toString()).toBe('sixteen bytes!!!')
+    expect([...back.list]).toEqual([1, 2])
+  })
 })
