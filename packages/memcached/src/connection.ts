@@ -56,7 +56,10 @@ export class Connection {
   /** The opaque (memjs's sequence number) of the next request; memjs pins callbacks to it. */
   nextOpaque(): number {
     this.client.incrSeq()
-    return this.client.seq
+    // memjs wraps `seq` with `&= 0xffffffff`, which turns it negative after 2^31 requests;
+    // the header field is unsigned (and memjs looks the callback up by the opaque the reply
+    // carries, read unsigned), so the same unsigned value goes to both.
+    return this.client.seq >>> 0
   }
 
   /**

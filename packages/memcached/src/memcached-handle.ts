@@ -134,7 +134,11 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         item = bytes.decode(current.value)
       } catch (error) {
         // Useless bytes: drop them unless someone rewrote the key meanwhile (CAS), then report.
-        await remove(connection, storeKey, current.cas).catch(() => false)
+        try {
+          await remove(connection, storeKey, current.cas)
+        } catch {
+          // Best effort: the read reports the corrupt item either way.
+        }
         throw error
       }
       const now = Date.now()

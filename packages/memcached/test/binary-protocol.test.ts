@@ -72,3 +72,18 @@ describe('write coalescing', () => {
     expect(writev.mock.calls[0]?.[0]).toHaveLength(keys.length)
   })
 })
+
+describe('request opaque', () => {
+  it('keeps working once memjs sequence numbers pass 2^31 (memjs wraps them negative)', async () => {
+    const client = rawClient()
+    closers.push(() => client.close())
+    const handle = boundHandle({ client })
+    closers.push(() => handle.close())
+    await handle.set('k', undefined, item('v'))
+    ;(client as unknown as { seq: number }).seq = 2 ** 31 - 2
+    const reads: Array<string | undefined> = []
+    for (let i = 0; i < 4; i++) reads.push(text((await handle.get('k', undefined))?.value))
+    expect(reads).toEqual(['v', 'v', 'v', 'v'])
+    expect((client as unknown as { seq: number }).seq).toBeLessThan(0)
+  })
+})
