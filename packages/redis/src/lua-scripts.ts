@@ -46,6 +46,12 @@ function script(name: string, source: string): LuaScript {
 const PRELUDE = `
 local function corrupt(why) return redis.error_reply('CACHEPLANE_CORRUPT ' .. why) end
 local function is_envelope(h) return type(h) == 'string' and #h == 36 and string.sub(h, 1, 3) == 'CE\\1' end
+-- The stored version when it is one core could have written (an integer in [1, 2^53)), else nil.
+local function version_of(h)
+  local v = struct.unpack('<d', h, 29)
+  if v ~= v or v < 1 or v >= 9007199254740992 or v ~= math.floor(v) then return nil end
+  return v
+end
 local function header()
   local h = redis.pcall('GETRANGE', KEYS[1], 0, 35)
   if type(h) == 'table' then return nil, corrupt('key is not a string') end
@@ -54,6 +60,7 @@ local function header()
     return nil, corrupt('empty string')
   end
   if not is_envelope(h) then return nil, corrupt('not a cacheplane envelope') end
+  if version_of(h) == nil then return nil, corrupt('the version is not a positive integer') end
   return h
 end
 local function stamped(version)
@@ -67,8 +74,8 @@ end
 
 /**
  * ARGV: bytes, px, version ('' = the stored version + 1, then written into the header).
- * Returns the version written. Overwrites a key of any other type or content (whose
- * version counts as 0).
+ * Returns the version written. Overwrites a key of any other type or content, including an
+ * envelope whose version is not a positive integer (such a version counts as 0).
  */
 export const SET_SCRIPT = script(
   'set',
@@ -77,7 +84,7 @@ local version = tonumber(ARGV[3])
 if version == nil then
   local h = redis.pcall('GETRANGE', KEYS[1], 0, 35)
   version = 1
-  if is_envelope(h) then version = struct.unpack('<d', h, 29) + 1 end
+  if is_envelope(h) then version = (version_of(h) or 0) + 1 end
 end
 write(stamped(version), ARGV[2])
 return version
@@ -94,7 +101,7 @@ export const UPDATE_SCRIPT = script(
 local h, err = header()
 if h == nil then return err end
 if h == false then return 0 end
-local current = struct.unpack('<d', h, 29)
+local current = version_of(h)
 if current ~= tonumber(ARGV[4]) then return -1 end
 local version = tonumber(ARGV[3]) or (current + 1)
 write(stamped(version), ARGV[2])

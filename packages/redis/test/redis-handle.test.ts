@@ -244,6 +244,25 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
     }
   })
 
+  it('treats an envelope whose version is not a positive integer as corrupt, and set repairs it', async () => {
+    const { client, handle, keyOf } = await setup()
+    const withVersion = (version: number) => {
+      const bytes = Buffer.from(encodeEnvelope({ ...item('x'), version: 1 }))
+      bytes.writeDoubleLE(version, 28)
+      return bytes
+    }
+    for (const [i, bad] of [Number.NaN, 0.5, -3, 0, 2 ** 60].entries()) {
+      const key = `bad-version-${i}`
+      await client.set(keyOf(key), withVersion(bad))
+      await expect(handle.get(key, undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+      await expect(handle.update(key, undefined, 1, item('u'))).rejects.toBeInstanceOf(ItemCorruptError)
+      await expect(handle.touch(key, undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+      expect(await handle.set(key, undefined, item('fixed'))).toBe(1)
+      const read = await handle.get(key, undefined)
+      expect({ value: text(read?.value), version: read?.version }).toEqual({ value: 'fixed', version: 1 })
+    }
+  })
+
   it('stores one envelope string per item and patches its header in place', async () => {
     const { client, handle, keyOf } = await setup()
     const stored = async (key: string) => {
