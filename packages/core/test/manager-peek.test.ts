@@ -76,8 +76,10 @@ describe('CacheManager.peek', () => {
 
   it('honours expiry', async () => {
     const { cache } = layered()
-    await cache.set('k', 'v', { expiration: { mode: 'absolute', ttl: 1_000 } })
+    // The clock stands still from the write on, so the item expires at exactly start + 1,000.
     const start = Date.now()
+    vi.spyOn(Date, 'now').mockReturnValue(start)
+    await cache.set('k', 'v', { expiration: { mode: 'absolute', ttl: 1_000 } })
     vi.spyOn(Date, 'now').mockReturnValue(start + 999)
     expect(cache.peek('k')).toBe('v')
     vi.spyOn(Date, 'now').mockReturnValue(start + 1_001)

@@ -226,6 +226,9 @@ describe('evictions', () => {
       backplane: memoryBackplane({ hub }),
     })
     closers.push(() => cache.close())
+    // Subscribed first: a write made before the subscription is live is followed by a
+    // local clear once it is (it may have missed invalidations), which is not this test.
+    await cache.ready()
     await cache.set('first', 1)
     expect(memory.get('first', undefined)?.value).toBe(1)
     const evicted = nextEvent(cache, 'evict')
