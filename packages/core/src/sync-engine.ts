@@ -113,6 +113,11 @@ export class SyncEngine {
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
   }
 
+  /** The top is synchronous without a circuit breaker: {@link peekTop} reads it. */
+  get fastTop(): boolean {
+    return this.#fastTop
+  }
+
   /** Level a read starts at after {@link peekTop} missed (1 when the top was peeked, else 0). */
   get afterPeek(): number {
     return this.#fastTop ? 1 : 0

@@ -33,8 +33,8 @@ export function pxArg(mode: ExpirationMode, expiresAt: number, now: number): str
 }
 
 /**
- * The bytes stored for a write. A write without a version gets version 0 in the header,
- * which the script replaces with the one it assigns (the previous version + 1).
+ * The bytes stored for a write. A write without a version is encoded as version 1: `add`
+ * stores that, and the `set`/`update` scripts replace it with the version they assign.
  */
 export function itemBytes(item: ItemInput<Uint8Array>): Buffer {
   const value = item.value
@@ -46,16 +46,10 @@ export function itemBytes(item: ItemInput<Uint8Array>): Buffer {
     ttl: Math.trunc(item.ttl),
     expiresAt: Math.trunc(item.expiresAt),
     created: Math.trunc(item.created),
-    version: item.version ?? PLACEHOLDER_VERSION,
+    version: item.version ?? 1,
   })
-  if (item.version === undefined) envelope.fill(0, VERSION_OFFSET, VERSION_OFFSET + 8)
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength)
 }
-
-/** Offset of the version (f64, little-endian) in the envelope header; the scripts patch it there. */
-export const VERSION_OFFSET = 28
-/** encodeEnvelope rejects version 0, so a placeholder is encoded and then zeroed. */
-const PLACEHOLDER_VERSION = 1
 
 /**
  * Decodes the reply of a `GET`: undefined for no key, else the item. The value is a

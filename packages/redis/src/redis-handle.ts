@@ -190,7 +190,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
 
     async add(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<boolean> {
       const fullKey = keyOf(key, region)
-      const bytes = itemBytes(item.version === undefined ? { ...item, version: 1 } : item)
+      const bytes = itemBytes(item)
       const px = pxArg(item.mode, item.expiresAt, Date.now())
       const reply =
         px === '0' ? await client.set(fullKey, bytes, 'NX') : await client.set(fullKey, bytes, 'PX', px, 'NX')
