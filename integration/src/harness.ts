@@ -22,6 +22,7 @@ export interface Results {
   expire: boolean
   bump: Value
   bumpLoop: Value
+  setLoop: number
   getOrAdd: Value
 }
 

@@ -63,6 +63,8 @@ export type Command =
   | { readonly op: 'add'; readonly key: string; readonly value: Value; readonly region?: string }
   | { readonly op: 'bump'; readonly key: string; readonly region?: string }
   | { readonly op: 'bumpLoop'; readonly key: string; readonly count: number }
+  /** Until `until` (epoch ms): set every key at once (value `v` = the round), wait for all of them, again. */
+  | { readonly op: 'setLoop'; readonly keys: readonly string[]; readonly until: number }
   | { readonly op: 'getOrAdd'; readonly key: string; readonly value: Value; readonly factoryDelayMs?: number }
   | { readonly op: 'remove'; readonly key: string; readonly region?: string }
   | {

@@ -115,6 +115,14 @@ async function run(command: Command): Promise<unknown> {
       }
       return last ?? null
     }
+    case 'setLoop': {
+      let round = 0
+      while (Date.now() < command.until) {
+        round++
+        await Promise.all(command.keys.map((key) => manager().set(key, { v: round, by: workerId })))
+      }
+      return round
+    }
     case 'getOrAdd':
       return manager().getOrAdd(command.key, async () => {
         if (command.factoryDelayMs !== undefined) {

@@ -15,7 +15,13 @@
  *   memory layer after the invalidation for that update had been applied, and nothing
  *   would ever evict it.
  * - `set` writes the bottom first, then the levels above (with the bottom's version),
- *   then announces. `add`/`update`/`addOrUpdate` run on the bottom only (atomic there)
+ *   then announces. The same fence covers it: a `set` takes a ticket before its bottom
+ *   write, and if the key is invalidated while that write is in flight, the levels above
+ *   are evicted instead of written. Without it, a writer that hears its store's reply late
+ *   would install its value after a newer writer's invalidation had already been applied
+ *   (to nothing), and serve the replaced value forever. Every path that writes a local
+ *   level after awaiting a lower one follows this rule (copy-ups use `add` under a read
+ *   ticket; `set` uses `set` under a write ticket). `add`/`update`/`addOrUpdate` run on the bottom only (atomic there)
  *   and evict the key from the levels above. `remove`/`expire`/`clear`/`clearRegion`
  *   run on every level. Every successful write bumps the fence for its key, then
  *   announces a key-only message: values never travel, so a receiver can only ever
@@ -100,6 +106,8 @@ export class SyncEngine {
   readonly #gapPolicy: GapPolicy
   readonly #touch: SlidingToucher
   readonly #fastTop: boolean
+  /** Every level answers synchronously: no write can interleave with another (no write fence). */
+  readonly allSync: boolean
 
   constructor(options: SyncEngineOptions) {
     this.layers = options.layers
@@ -110,6 +118,7 @@ export class SyncEngine {
     this.#gapPolicy = options.gapPolicy
     this.#touch = new SlidingToucher(options.layers, options.slidingTouchRatio, options.emitter)
     this.#fastTop = this.top.sync && this.top.breaker === undefined
+    this.allSync = options.layers.every((layer) => layer.sync)
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
   }
 

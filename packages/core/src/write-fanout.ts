@@ -17,6 +17,7 @@ import type { Expiration, ItemInput, MaybePromise } from './contracts/cache-hand
 import type { CacheplaneError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { fitExpiration, fitItem } from './expiration.js'
+import type { FenceTicket } from './invalidation-fence.js'
 import type { Encoded } from './item-codec.js'
 import { attempt, circuitRefusal, guard, type Layer, layerFailed, layerSucceeded } from './layer.js'
 import { keyId } from './single-flight.js'
@@ -32,7 +33,13 @@ export class WriteFanout {
     this.#emitter = emitter
   }
 
-  /** `set`: bottom first, then the levels above with the bottom's version, then announce. */
+  /**
+   * `set`: bottom first, then the levels above with the bottom's version, then announce.
+   * The write fence: when anything has to be awaited before the levels above are written,
+   * a ticket is taken before the bottom write; if the key is invalidated meanwhile (a
+   * remote write heard while our reply was late, a clear, a gap), our value may already be
+   * older than the store's, so the levels above are evicted instead of written.
+   */
   async set(
     key: string,
     region: string | undefined,
@@ -40,13 +47,45 @@ export class WriteFanout {
     expiration: Expiration,
   ): Promise<void> {
     const now = Date.now()
-    const bottom = this.#engine.bottom
-    const written = this.#setOn(bottom, key, region, setItem(bottom, encoded, expiration, now, undefined)!)
-    const version = bottom.sync ? (written as number) : await written
-    bottom.stats.sets++
+    const engine = this.#engine
+    const bottom = engine.bottom
+    // A fully synchronous stack cannot interleave with anything: no ticket, no allocation.
+    const ticket = engine.allSync ? undefined : engine.fence.enter(keyId(key, region))
     let failure: CacheplaneError | undefined
-    for (let j = bottom.index - 1; j >= 0; j--) {
-      const layer = this.#engine.layers[j]!
+    try {
+      const written = this.#setOn(bottom, key, region, setItem(bottom, encoded, expiration, now, undefined)!)
+      const version = bottom.sync ? (written as number) : await written
+      bottom.stats.sets++
+      failure = await this.#setAbove(key, region, encoded, expiration, now, version, ticket)
+    } finally {
+      if (ticket !== undefined) engine.fence.leave(ticket)
+    }
+    engine.changed(key, region, 'set')
+    if (failure !== undefined) throw failure
+  }
+
+  /**
+   * Writes the levels above the bottom, top-most last, while the ticket stays current; from
+   * the first level the fence refuses (or whose write failed) on, the key is evicted instead,
+   * since that level may hold a value older than the one written. Returns the first failure.
+   */
+  async #setAbove(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    expiration: Expiration,
+    now: number,
+    version: number,
+    ticket: FenceTicket | undefined,
+  ): Promise<CacheplaneError | undefined> {
+    const engine = this.#engine
+    let failure: CacheplaneError | undefined
+    for (let j = engine.bottom.index - 1; j >= 0; j--) {
+      const layer = engine.layers[j]!
+      if (ticket !== undefined && !engine.fence.isCurrent(ticket)) {
+        await this.#evictFrom(j, key, region)
+        return failure
+      }
       const input = setItem(layer, encoded, expiration, now, version)
       try {
         if (input === undefined) continue
@@ -59,8 +98,19 @@ export class WriteFanout {
         await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
       }
     }
-    this.#engine.changed(key, region, 'set')
-    if (failure !== undefined) throw failure
+    // An asynchronous upper level's write may have landed after an invalidation.
+    if (ticket !== undefined && !engine.fence.isCurrent(ticket))
+      await this.#evictFrom(engine.bottom.index - 1, key, region)
+    return failure
+  }
+
+  /** Drops the key from levels `from` .. 0 without failing the write (errors are reported). */
+  async #evictFrom(from: number, key: string, region: string | undefined): Promise<void> {
+    for (let j = from; j >= 0; j--) {
+      const layer = this.#engine.layers[j]!
+      if (await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false))
+        layer.stats.removes++
+    }
   }
 
   /** After a write on the bottom only: evict the key from the levels above, then announce. */

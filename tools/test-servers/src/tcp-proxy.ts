@@ -11,6 +11,11 @@ export interface TcpProxy {
   cut(): void
   /** Hold data in both directions (nothing is delivered, nothing is lost) until heal(). */
   stall(): void
+  /**
+   * Deliver data `ms` late (in order, nothing lost) until heal(): in both directions, or only
+   * towards the client (`replies`: the server's answers arrive late) or the server (`requests`).
+   */
+  delay(ms: number, direction?: DelayDirection): void
   /** Back to normal: deliver what was held, accept connections again. */
   heal(): void
   /** Closes every connection and stops listening. */
@@ -19,25 +24,35 @@ export interface TcpProxy {
 
 type Mode = 'open' | 'cut' | 'stalled'
 
+/** Which way {@link TcpProxy.delay} slows down. */
+export type DelayDirection = 'both' | 'replies' | 'requests'
+
 /** One direction of a proxied connection: what is read from `from` goes to `to`, unless stalled. */
 class Forwarder {
   private held: Buffer[] = []
+  /** Chunks waiting out the delay, with the time each is due (in arrival order, so due times grow). */
+  private late: Array<{ due: number; chunk: Buffer }> = []
+  private timer: NodeJS.Timeout | undefined
+  private ended = false
 
   constructor(
     private readonly from: Socket,
     private readonly to: Socket,
     private readonly isStalled: () => boolean,
+    private readonly delayMs: () => number,
   ) {
     from.on('data', (chunk: Buffer) => {
       if (this.isStalled()) this.held.push(chunk)
+      else if (this.delayMs() > 0 || this.late.length > 0) this.postpone(chunk)
       else if (!to.write(chunk)) from.pause()
     })
     to.on('drain', () => {
       if (!this.isStalled()) from.resume()
     })
-    // A half-close is data too: while stalled it waits for resume().
+    // A half-close is data too: while stalled it waits for resume(), while delayed for the data before it.
     from.on('end', () => {
-      if (!this.isStalled()) to.end()
+      this.ended = true
+      if (!this.isStalled() && this.late.length === 0) to.end()
     })
   }
 
@@ -48,9 +63,41 @@ class Forwarder {
 
   /** Delivers what was held and reads again. */
   resume(): void {
+    this.deliverLate(Number.POSITIVE_INFINITY)
     for (const chunk of this.held.splice(0)) this.to.write(chunk)
     if (this.from.readableEnded) this.to.end()
     else this.from.resume()
+  }
+
+  /** Stops the delay timer (the connection is gone). */
+  dispose(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  private postpone(chunk: Buffer): void {
+    // Once a chunk waits, later ones wait behind it even if the delay was lifted: order is kept.
+    this.late.push({ due: Date.now() + this.delayMs(), chunk })
+    this.schedule()
+  }
+
+  private schedule(): void {
+    const next = this.late[0]
+    if (this.timer !== undefined || next === undefined) return
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined
+        if (this.isStalled()) return // resume() delivers them
+        this.deliverLate(Date.now())
+        this.schedule()
+      },
+      Math.max(0, next.due - Date.now()),
+    )
+  }
+
+  private deliverLate(now: number): void {
+    while (this.late.length > 0 && this.late[0]!.due <= now) this.to.write(this.late.shift()!.chunk)
+    if (this.ended && this.late.length === 0) this.to.end()
   }
 }
 
@@ -65,9 +112,13 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
   let mode: Mode = 'open'
   const pairs = new Set<Pair>()
   const isStalled = (): boolean => mode === 'stalled'
+  let delay = { ms: 0, direction: 'both' as DelayDirection }
+  const requestDelay = (): number => (delay.direction === 'replies' ? 0 : delay.ms)
+  const replyDelay = (): number => (delay.direction === 'requests' ? 0 : delay.ms)
 
   const destroyPair = (pair: Pair): void => {
     pairs.delete(pair)
+    for (const direction of pair.directions) direction.dispose()
     pair.client.destroy()
     pair.upstream.destroy()
   }
@@ -78,10 +129,13 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
       return
     }
     const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true })
+    // A proxy must not add latency of its own: Nagle's algorithm would hold small writes back.
+    client.setNoDelay(true)
+    upstream.setNoDelay(true)
     const pair: Pair = { client, upstream, directions: [] }
     pair.directions.push(
-      new Forwarder(client, upstream, isStalled),
-      new Forwarder(upstream, client, isStalled),
+      new Forwarder(client, upstream, isStalled, requestDelay),
+      new Forwarder(upstream, client, isStalled, replyDelay),
     )
     if (mode === 'stalled') for (const direction of pair.directions) direction.pause()
     pairs.add(pair)
@@ -112,9 +166,14 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
           mode = 'stalled'
           for (const pair of pairs) for (const direction of pair.directions) direction.pause()
         },
+        delay(ms, direction = 'both') {
+          if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`delay: ms must be >= 0, got ${ms}`)
+          delay = { ms, direction }
+        },
         heal() {
           const wasStalled = mode === 'stalled'
           mode = 'open'
+          delay = { ms: 0, direction: 'both' }
           if (wasStalled)
             for (const pair of pairs) for (const direction of pair.directions) direction.resume()
         },

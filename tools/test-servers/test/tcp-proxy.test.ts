@@ -121,6 +121,27 @@ describe('startTcpProxy', () => {
     client.socket.destroy()
   })
 
+  it('delay() delivers replies late and in order, requests at once, and heal() lifts it', async () => {
+    const client = await openClient(proxy)
+    client.socket.write('a')
+    await until(() => target.received() === 'a', 'the first byte')
+    proxy.delay(150, 'replies')
+    const sentAt = Date.now()
+    target.sockets[0]!.write('x')
+    target.sockets[0]!.write('y')
+    client.socket.write('b')
+    await until(() => target.received() === 'ab', 'a request, not delayed')
+    expect(client.received()).toBe('')
+    await until(() => client.received() === 'xy', 'the delayed replies, in order')
+    // Nothing can arrive before its delay is over.
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(150)
+    proxy.heal()
+    target.sockets[0]!.write('z')
+    await until(() => client.received() === 'xyz', 'a reply after heal')
+    expect(() => proxy.delay(-1)).toThrow(RangeError)
+    client.socket.destroy()
+  })
+
   it('cut() closes open connections and refuses new ones until heal()', async () => {
     const client = await openClient(proxy)
     client.socket.write('before')
