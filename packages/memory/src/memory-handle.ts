@@ -19,7 +19,7 @@ import type {
   UpdateOutcome,
 } from '@cacheplane/core'
 import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
-import { addMs, MemoryEntry, TIME_BASE, timeOffset } from './memory-entry.js'
+import { addMs, MemoryEntry, TIME_BASE } from './memory-entry.js'
 import {
   type MemoryHandleOptions,
   type ResolvedMemoryOptions,
@@ -94,6 +94,10 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   private listeners: EvictListener[] = []
   private timer: ReturnType<typeof setInterval> | undefined
   private boundTo: string | undefined
+  // The last version assigned. One counter for every key, never reset (not by remove,
+  // clear or close): a key removed and written again never gets a version it had, so a
+  // compare-and-set prepared against the old item cannot match the new one.
+  private lastVersion = 0
 
   constructor(options: ResolvedMemoryOptions<V>) {
     this.name = options.name
@@ -153,12 +157,12 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
   add(key: string, region: string | undefined, item: ItemInput<V>): boolean {
     if (this.live(key, region) !== undefined) return false
-    this.store(key, region, item, item.version ?? 1)
+    this.store(key, region, item, item.version ?? ++this.lastVersion)
     return true
   }
 
   set(key: string, region: string | undefined, item: ItemInput<V>): number {
-    const version = item.version ?? (this.live(key, region)?.version ?? 0) + 1
+    const version = item.version ?? ++this.lastVersion
     this.store(key, region, item, version)
     return version
   }
@@ -172,7 +176,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const current = this.live(key, region)
     if (current === undefined) return { status: 'missing' }
     if (current.version !== expectedVersion) return { status: 'conflict' }
-    const version = item.version ?? expectedVersion + 1
+    const version = item.version ?? ++this.lastVersion
     this.store(key, region, item, version)
     return { status: 'ok', version }
   }
@@ -197,9 +201,9 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   ): boolean {
     const entry = this.live(key, region)
     if (entry === undefined) return false
-    entry.mode = mode
-    entry.ttl = mode === 'none' ? 0 : ttl
-    entry.expiry = mode === 'none' || expiresAt === 0 ? null : timeOffset(expiresAt)
+    // A write for versions: a new entry with a new version (a reader's entry is never changed).
+    const { value, created } = entry
+    this.store(key, region, { value, mode, ttl, expiresAt, created }, ++this.lastVersion)
     return true
   }
 

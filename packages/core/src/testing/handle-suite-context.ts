@@ -63,6 +63,11 @@ export function valueFor(caps: HandleCapabilities, text: string): unknown {
   return caps.bytes ? new TextEncoder().encode(text) : { text }
 }
 
+/** True for what a version must be: a positive safe integer. */
+export function isVersion(version: unknown): version is number {
+  return typeof version === 'number' && Number.isSafeInteger(version) && version >= 1
+}
+
 /** The text a value made by {@link valueFor} carries (undefined for a miss). */
 export function textOf(caps: HandleCapabilities, item: StoredItem | undefined): string | undefined {
   if (item === undefined) return undefined
