@@ -55,6 +55,8 @@ export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
   close(): void
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch(key: string, region: string | undefined): boolean
+  /** Reads an item without changing anything: no sliding extension, no LRU move, an expired item is left to the sweep. */
+  peek(key: string, region: string | undefined): StoredItem<V> | undefined
   /** Reads several keys of one region, results in the order of `keys`. */
   getMany(keys: readonly string[], region: string | undefined): Array<StoredItem<V> | undefined>
   /** Registers a listener for `expired` and `evicted` items; returns an unsubscribe function. */
@@ -147,6 +149,11 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     }
     if (this.head.older !== entry) this.toFront(entry)
     return entry
+  }
+
+  peek(key: string, region: string | undefined): MemoryEntry<V> | undefined {
+    const entry = this.find(key, region)
+    return entry === undefined || isExpired(entry, Date.now() - TIME_BASE) ? undefined : entry
   }
 
   getMany(keys: readonly string[], region: string | undefined): Array<MemoryEntry<V> | undefined> {

@@ -127,6 +127,11 @@ export interface CacheHandle<V = unknown> {
   close(): MaybePromise<void>
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch?(key: string, region: string | undefined): MaybePromise<boolean>
+  /**
+   * Reads an item like `get` without changing anything: a sliding item is not extended,
+   * nothing is removed or reordered. For tools that look at a store (`cacheplane inspect`).
+   */
+  peek?(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
   /** Reads several keys of one region at once, results in the order of `keys`. */
   getMany?(
     keys: readonly string[],

@@ -79,6 +79,20 @@ export function describeBasics(ctx: HandleSuiteContext): void {
     } else {
       test('has no getMany (optional member absent)', () => expect(ctx.handle.getMany).toBeUndefined())
     }
+    if (ctx.has.peek) describePeek(ctx)
+  })
+}
+
+/** `peek` (optional): a read that changes nothing; the sliding group checks it does not extend. */
+function describePeek(ctx: HandleSuiteContext): void {
+  const { caps } = ctx
+  test('peek returns the item as get does, and undefined for a missing key', async () => {
+    const k = key()
+    const version = await ctx.handle.set(k, 'r', input(valueFor(caps, 'seen'), 'absolute', 60_000))
+    const item = await ctx.handle.peek!(k, 'r')
+    expect(item).toMatchObject({ mode: 'absolute', ttl: 60_000, version })
+    expect(textOf(caps, item)).toBe('seen')
+    expect(await ctx.handle.peek!(k, undefined)).toBeUndefined()
   })
 }
 

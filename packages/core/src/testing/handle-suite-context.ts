@@ -31,7 +31,7 @@ export interface DescribeCacheHandleOptions {
 }
 
 /** Optional CacheHandle members whose tests run only when the handle has them. */
-export type OptionalMember = 'touch' | 'getMany' | 'onEvict' | 'bind'
+export type OptionalMember = 'touch' | 'peek' | 'getMany' | 'onEvict' | 'bind'
 
 /** What a suite test reaches: the handle under test and helpers that follow its capabilities. */
 export interface HandleSuiteContext {
