@@ -51,7 +51,7 @@ export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
   clear(): void
   /** Removes every item of one region. */
   clearRegion(region: string): void
-  /** Stops the sweep timer and removes every item. */
+  /** Stops the sweep timer and removes every item; a closed handle may be bound to a cache again. */
   close(): void
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch(key: string, region: string | undefined): boolean
@@ -243,6 +243,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     this.timer = undefined
     this.clear()
     this.listeners = []
+    // Closed, it holds nothing of its cache: a new manager may bind it (core's rule).
+    this.boundTo = undefined
   }
 
   onEvict(listener: EvictListener): () => void {

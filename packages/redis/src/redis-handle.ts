@@ -160,8 +160,10 @@ export function redisHandle(options: RedisHandleOptions = {}) {
 
     async bind(boundName: string): Promise<void> {
       if (cachePrefix !== undefined) {
+        // Several managers of one cache may share the handle (core's rule); another cache may not.
+        if (cachePrefix === cacheKeyPrefix(prefix, boundName)) return
         throw new InvalidOptionsError(
-          `redisHandle '${name}' is already bound to a cache; use one handle per manager`,
+          `redisHandle '${name}' is already bound to another cache; create one handle per cache`,
         )
       }
       cachePrefix = cacheKeyPrefix(prefix, boundName)

@@ -325,12 +325,13 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
     expect((await handle.update('k', undefined, version, item('w'))).status).toBe('ok')
   })
 
-  it('refuses a second bind and use before bind', async () => {
+  it('refuses a bind to another cache and use before bind', async () => {
     const client = topology.connect()
     clients.push(client)
     const handle = redisHandle({ client })
     await expect(handle.get('k', undefined)).rejects.toBeInstanceOf(InvalidOptionsError)
     await handle.bind('a')
+    await handle.bind('a') // another manager of the same cache
     await expect(handle.bind('b')).rejects.toBeInstanceOf(InvalidOptionsError)
     await handle.close()
     expect(await client.ping()).toBe('PONG')

@@ -140,8 +140,9 @@ export interface CacheHandle<V = unknown> {
   /** Registers a listener for items the handle drops by itself; returns an unsubscribe function. */
   onEvict?(listener: EvictListener): () => void
   /**
-   * Called by core once, before first use, with the manager's cache name (handles that
-   * share a store scope their keys with it). A handle used by two managers is an error.
+   * Called by core once per manager, before first use, with the manager's cache name
+   * (handles that share a store scope their keys with it). Core lets a local handle serve
+   * one manager, and a distributed one several managers of one cache name, never two names.
    */
   bind?(cacheName: string): MaybePromise<void>
   /**
