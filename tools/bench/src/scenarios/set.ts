@@ -82,7 +82,7 @@ export const setScenario: Scenario = {
         name: 'set',
         title: 'set through memory + Redis + backplane',
         description:
-          'CacheManager.set writes Redis (a Lua script storing the item hash with its version), then memory, then queues the invalidation for the backplane. The raw client does one SET of the JSON. BentoCache writes its memory tier and Redis and publishes on its bus. "vs raw" divides by the faster raw client.',
+          'CacheManager.set writes Redis (one plain SET of the item envelope, with a version the writer drew), then memory, then queues the invalidation for the backplane. The raw client does one SET of the JSON. BentoCache writes its memory tier and Redis and publishes on its bus. "vs raw" divides by the faster raw client.',
         columns: [
           { key: 'subject', title: 'subject' },
           { key: 'concurrency', title: 'concurrency', format: 'int' },
