@@ -137,7 +137,10 @@ export class StoreModel {
     }
   }
 
+  /** `version` NaN: not known (an added item that expired before it could be read back). */
   #write(slot: Slot, value: string, version: number, expiresAt: number) {
+    this.#held.set(slot, { value, version, expiresAt })
+    if (Number.isNaN(version)) return
     let versions = this.#versions.get(slot)
     if (versions === undefined) {
       versions = new Map()
@@ -148,6 +151,5 @@ export class StoreModel {
       this.#record.violate('versions', `${slot} got version ${version} again (${before}, then ${value})`)
     }
     versions.set(version, value)
-    this.#held.set(slot, { value, version, expiresAt })
   }
 }
