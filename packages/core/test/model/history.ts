@@ -60,6 +60,12 @@ export type Step =
 /** A generated history. */
 export interface History {
   readonly instances: number
+  /**
+   * Store replies, store requests and one sender's frames may overtake each other (a
+   * connection pool, a store answering out of order). False, what shrinking prefers, is one
+   * ordered connection per instance, as the shipped adapters have.
+   */
+  readonly unordered: boolean
   readonly steps: readonly Step[]
   /** Task picks for the drain after the last step (then oldest first), so it interleaves too. */
   readonly drain: readonly number[]
@@ -135,6 +141,7 @@ function step(options: GenerateOptions): fc.Arbitrary<Step> {
 export function history(options: GenerateOptions): fc.Arbitrary<History> {
   return fc.record({
     instances: fc.integer({ min: 2, max: 4 }),
+    unordered: fc.boolean(),
     steps: fc.array(step(options), { minLength: 1, maxLength: options.maxSteps, size: 'medium' }),
     drain: fc.array(fc.nat({ max: 15 }), { maxLength: options.maxSteps }),
   })

@@ -33,6 +33,7 @@ function modelClock(): { advance(ms: number): void; restore(): void } {
 interface Run extends ModelContext {
   readonly cluster: Cluster
   readonly instances: number
+  readonly ordered: boolean
   readonly clock: { advance(ms: number): void } | undefined
 }
 
@@ -40,7 +41,7 @@ async function apply(run: Run, step: Step): Promise<void> {
   const { scheduler, record, cluster, instances } = run
   if (step.kind === 'op') startOp(record, scheduler, cluster.managers, step.instance % instances, step.op)
   else if (step.kind === 'run' || step.kind === 'fault')
-    await scheduler.take(step.pick)?.run(step.kind === 'fault')
+    await scheduler.take(step.pick, run.ordered)?.run(step.kind === 'fault')
   else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances)
   else if (run.clock !== undefined) {
     run.clock.advance(step.ms)
@@ -56,7 +57,7 @@ async function drain(run: Run, picks: readonly number[] = []): Promise<void> {
       run.record.violate('hang', `still ${run.scheduler.pending.length} tasks pending after ${MAX_DRAIN} ran`)
       return
     }
-    await run.scheduler.take(picks[n] ?? 0)!.run(false)
+    await run.scheduler.take(picks[n] ?? 0, run.ordered)!.run(false)
     await run.scheduler.settle()
   }
 }
@@ -83,7 +84,7 @@ export async function runHistory(history: History, setup: StoreSetup): Promise<R
   const context = { scheduler, record, model: new StoreModel(record) }
   const store = await setup.open(history.instances)
   const cluster = await startCluster(history.instances, store, context)
-  const run: Run = { ...context, cluster, instances: history.instances, clock }
+  const run: Run = { ...context, cluster, instances: history.instances, ordered: !history.unordered, clock }
   try {
     for (const step of history.steps) await apply(run, step)
     record.log('-- end of steps: every pending task runs --')

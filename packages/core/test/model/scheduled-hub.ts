@@ -1,9 +1,9 @@
 /**
  * The in-process backplane hub under the scheduler. Each instance's `memoryBackplane` is
  * given its own facade of one {@link ScheduledHub}; a published frame becomes one
- * `deliver` task per other instance, so frames reach instances late and in any order
- * (real transports keep one sender's order; messages are key-only invalidations, so the
- * algorithm must not depend on it, and the model does not grant it). A cut drops the
+ * `deliver` task per other instance, so frames reach instances late; in one sender's order
+ * when the history's connections are ordered (as real transports deliver them), in any
+ * order otherwise (messages are key-only invalidations: order must not matter). A cut drops the
  * frames pending for an instance and schedules the gap its transport reports on reconnect.
  */
 import type { BackplaneMessage } from '../../src/backplane/messages.js'
@@ -97,6 +97,7 @@ export class ScheduledHub {
       this.#scheduler.add({
         kind: 'deliver',
         instance: to,
+        connection: `i${from} -> i${to}`,
         label: `i${to} receives i${from}'s [${text}]`,
         run: () => {
           if (this.#subscribers.get(to) !== subscriber) return

@@ -137,6 +137,7 @@ function scheduledCall<T>(
       scheduler.add({
         kind: 'reply',
         instance,
+        connection: `i${instance} replies`,
         label: `${by} hears store.${what} ${shown}`,
         run(fault) {
           record.log(`${by} hears store.${what} ${fault ? 'LOST (error)' : shown}`)
@@ -149,6 +150,7 @@ function scheduledCall<T>(
     scheduler.add({
       kind: 'exec',
       instance,
+      connection: `i${instance} requests`,
       label: `${by} store.${what}`,
       async run(fault) {
         if (fault) {

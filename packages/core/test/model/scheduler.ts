@@ -22,6 +22,12 @@ export interface Task {
   readonly instance: number
   /** For the timeline: what the task is. */
   readonly label: string
+  /**
+   * The ordered connection it travels on (one instance's requests, its replies, one
+   * sender's frames to one receiver), if any: with ordered connections a task runs only
+   * after the older tasks of its connection.
+   */
+  readonly connection?: string
   run(fault: boolean): void | Promise<void>
 }
 
@@ -44,11 +50,24 @@ export class Scheduler {
     return added
   }
 
-  /** Removes and returns the task at `pick` modulo the number pending (undefined when none is). */
-  take(pick: number): Task | undefined {
-    if (this.#pending.length === 0) return undefined
-    const [task] = this.#pending.splice(pick % this.#pending.length, 1)
+  /**
+   * Removes and returns the task at `pick` modulo the number of tasks that may run now
+   * (undefined when none is pending). With `ordered`, a task may run only when no older
+   * task of its connection is pending, as over one TCP connection; without, anything goes
+   * (a connection pool, or a store that answers out of order).
+   */
+  take(pick: number, ordered: boolean): Task | undefined {
+    const runnable = ordered ? this.#pending.filter((task) => this.#first(task)) : this.#pending
+    if (runnable.length === 0) return undefined
+    const task = runnable[pick % runnable.length]!
+    this.#pending.splice(this.#pending.indexOf(task), 1)
     return task
+  }
+
+  /** No older task of `task`'s connection is pending. */
+  #first(task: Task): boolean {
+    if (task.connection === undefined) return true
+    return this.#pending.find((other) => other.connection === task.connection) === task
   }
 
   /** Removes the pending tasks that match; returns them. */

@@ -30,7 +30,8 @@ export function formatHistory(history: History): string {
   )
   const drain =
     history.drain.length === 0 ? 'oldest first' : `picks [${history.drain.join(', ')}], then oldest first`
-  return `${history.instances} instances, ${history.steps.length} steps:\n${lines.join('\n')}\n  drain: ${drain}`
+  const connections = history.unordered ? 'unordered connections' : 'ordered connections'
+  return `${history.instances} instances, ${connections}, ${history.steps.length} steps:\n${lines.join('\n')}\n  drain: ${drain}`
 }
 
 /** The timeline of a recorded history. */
