@@ -25,8 +25,8 @@ function list(name: string): ReadonlySet<string> | undefined {
 export interface ModelEnv {
   /** Histories for a property whose CI count is `ci`. */
   runs(ci: number): number
-  /** Whether property `id` runs. */
-  selected(id: string): boolean
+  /** Whether property `id` runs; an `explicit` one only when MODEL_PROPERTY names it. */
+  selected(id: string, explicit?: boolean): boolean
   /** Test timeout for a property whose CI count is `ci`, at `msPerHistory`. */
   timeout(ci: number, msPerHistory: number): number
   readonly seed: number | undefined
@@ -40,7 +40,7 @@ export function modelEnv(): ModelEnv {
   const properties = list('MODEL_PROPERTY')
   return {
     runs: (ci) => runs ?? ci,
-    selected: (id) => properties === undefined || properties.has(id),
+    selected: (id, explicit = false) => (properties === undefined ? !explicit : properties.has(id)),
     // Shrinking a failure replays histories too: leave room for it.
     timeout: (ci, ms) => 120_000 + (runs ?? ci) * ms * 2,
     seed: integer('MODEL_SEED'),

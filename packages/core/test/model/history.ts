@@ -79,6 +79,8 @@ export interface GenerateOptions {
   readonly cuts: boolean
   /** Clock steps and TTLs (off against real stores, whose clocks the test cannot step). */
   readonly clock: boolean
+  /** `clear` and `clearRegion` (default true). */
+  readonly clears?: boolean
   /** Longest history, in steps. */
   readonly maxSteps: number
 }
@@ -92,7 +94,7 @@ const slot = fc.oneof(
 
 function operation(options: GenerateOptions): fc.Arbitrary<Operation> {
   const ttl = options.clock ? fc.constantFrom(0, 0, 50, 200) : fc.constant(0)
-  return fc.oneof(
+  const ops: Array<fc.WeightedArbitrary<Operation>> = [
     { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('get' as const, 'peek' as const), slot }) },
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('set' as const), slot, ttl }) },
     {
@@ -109,8 +111,14 @@ function operation(options: GenerateOptions): fc.Arbitrary<Operation> {
     },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), slot }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), slot, ttl }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('clear' as const, 'clearRegion' as const) }) },
-  )
+  ]
+  if (options.clears !== false) {
+    ops.push({
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constantFrom('clear' as const, 'clearRegion' as const) }),
+    })
+  }
+  return fc.oneof(...ops)
 }
 
 /** One step; running pending tasks is the most common, so interleavings are rich. */
