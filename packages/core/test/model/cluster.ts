@@ -20,7 +20,7 @@ export interface OpenStore {
   readonly cacheName: string
   /** Instance `instance`'s handle of the store (the same data for every instance). */
   handle(instance: number): CacheHandle<unknown>
-  /** Releases what `open` opened. */
+  /** Removes the history's data and releases what `open` opened (before the managers close). */
   close(): Promise<void>
 }
 
@@ -84,8 +84,8 @@ export async function startCluster(
     managers,
     hub,
     close: async () => {
-      await Promise.all(managers.map((m) => m.close()))
       await store.close()
+      await Promise.all(managers.map((m) => m.close()))
     },
   }
 }
