@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type {
   CacheHandle,
   ExpirationMode,
+  ItemInput,
   MaybePromise,
   StoredItem,
   UpdateOutcome,
@@ -41,62 +42,77 @@ interface Context {
   readonly model: StoreModel
 }
 
+type Call = <T>(what: string, exec: (opId: number | undefined) => MaybePromise<T>) => Promise<T>
+
+/** The slot of a key the model uses. */
+function slot(key: string, region: string | undefined): Slot {
+  const found = slotOf(key, region)
+  if (found === undefined) throw new Error(`model: unexpected key ${String(region)}/${key}`)
+  return found
+}
+
 /** Wraps `inner` (one instance's handle of the shared store) so its calls run under the scheduler. */
 export function scheduledStore(inner: CacheHandle<unknown>, context: Context): CacheHandle<unknown> {
-  const { instance, model } = context
-  const call = <T>(what: string, exec: (opId: number | undefined) => MaybePromise<T>) =>
-    scheduledCall(context, what, exec)
-  const slot = (key: string, region: string | undefined): Slot => {
-    const found = slotOf(key, region)
-    if (found === undefined) throw new Error(`model: unexpected key ${String(region)}/${key}`)
-    return found
-  }
+  const call: Call = (what, exec) => scheduledCall(context, what, exec)
   const handle: CacheHandle<unknown> = {
     name: inner.name,
     capabilities: { ...inner.capabilities, synchronous: false },
-    get: (key, region) =>
+    ...itemCalls(inner, context, call),
+    ...clearCalls(inner, context, call),
+    close: () => inner.close(),
+  }
+  if (inner.bind !== undefined) handle.bind = (name) => inner.bind!(name)
+  const onRemoteClear = inner.onRemoteClear
+  if (onRemoteClear !== undefined) {
+    handle.onRemoteClear = (region) =>
+      call(`onRemoteClear(${region ?? ''})`, () => onRemoteClear.call(inner, region))
+  }
+  return handle
+}
+
+/** get, add, set and update: each applied to the model as the store answers it. */
+function itemCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+  return {
+    get: (key: string, region: string | undefined) =>
       call(`get(${slot(key, region)})`, async () => {
         const item = await inner.get(key, region)
         model.read(instance, slot(key, region), item === undefined ? undefined : decode(item.value))
         return item
       }),
-    add: (key, region, item) =>
+    add: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
       call(`add(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
-        const s = slot(key, region)
         const value = decode(item.value)
-        if (!model.add(instance, s, value, await inner.add(key, region, item))) return false
+        if (!model.add(instance, slot(key, region), value, await inner.add(key, region, item))) return false
         const stored: StoredItem<unknown> | undefined = await inner.get(key, region)
-        model.added(instance, opId, s, value, stored?.version ?? Number.NaN, item.expiresAt)
+        model.added(instance, opId, slot(key, region), value, stored?.version ?? Number.NaN, item.expiresAt)
         return true
       }),
-    set: (key, region, item) =>
+    set: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
       call(`set(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
         const version = await inner.set(key, region, item)
         model.set(instance, opId, slot(key, region), decode(item.value), version, item.expiresAt)
         return version
       }),
-    update: (key, region, expected, item) =>
+    update: (key: string, region: string | undefined, expected: number, item: ItemInput<unknown>) =>
       call(`update(${slot(key, region)}=${decode(item.value)} if v${expected})`, async (opId) => {
         const outcome: UpdateOutcome = await inner.update(key, region, expected, item)
-        if (outcome.status === 'ok') {
-          model.updated(
-            instance,
-            opId,
-            slot(key, region),
-            decode(item.value),
-            outcome.version,
-            item.expiresAt,
-          )
-        }
+        if (outcome.status !== 'ok') return outcome
+        model.updated(instance, opId, slot(key, region), decode(item.value), outcome.version, item.expiresAt)
         return outcome
       }),
-    remove: (key, region) =>
+  }
+}
+
+/** remove, expire, clear and clearRegion. */
+function clearCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+  return {
+    remove: (key: string, region: string | undefined) =>
       call(`remove(${slot(key, region)})`, async (opId) => {
         const removed = await inner.remove(key, region)
         model.removed(instance, opId, slot(key, region))
         return removed
       }),
-    expire: (key, region, mode: ExpirationMode, ttl: number, expiresAt: number) =>
+    expire: (key: string, region: string | undefined, mode: ExpirationMode, ttl: number, expiresAt: number) =>
       call(`expire(${slot(key, region)})`, async (opId) => {
         const found = await inner.expire(key, region, mode, ttl, expiresAt)
         if (found) model.expired(instance, opId, slot(key, region), expiresAt)
@@ -107,20 +123,12 @@ export function scheduledStore(inner: CacheHandle<unknown>, context: Context): C
         await inner.clear()
         model.cleared(instance, opId, undefined, true)
       }),
-    clearRegion: (region) =>
+    clearRegion: (region: string) =>
       call(`clearRegion(${region})`, async (opId) => {
         await inner.clearRegion(region)
         model.cleared(instance, opId, region, false)
       }),
-    close: () => inner.close(),
   }
-  if (inner.bind !== undefined) handle.bind = (name) => inner.bind!(name)
-  const onRemoteClear = inner.onRemoteClear
-  if (onRemoteClear !== undefined) {
-    handle.onRemoteClear = (region) =>
-      call(`onRemoteClear(${region ?? ''})`, () => onRemoteClear.call(inner, region))
-  }
-  return handle
 }
 
 /** One store call as two scheduled tasks: exec (at the store) and reply (at the caller). */
