@@ -7,8 +7,9 @@
  * - j = i: when O resolved (its own write);
  * - a frame from j, published after the store applied m and invalidating m's key (or
  *   clearing), was delivered to i: the message of O, or a later one of j for the key;
- * - a gap was reported to i after the store applied m (an unrecovered gap clears i's
- *   local layers: everything the store applied before it counts as heard).
+ * - an unrecovered gap was reported to i after the store applied m (it clears i's local
+ *   layers: everything the store applied before it counts as heard). A recovered gap
+ *   counts for nothing by itself: the frames replayed before it are what i heard.
  * Staleness: a read by i that starts after O resolved (successfully) and after i knows
  * of m returns no value the store held only before m (an older value, a removed or a
  * cleared one). Expiry: a read never returns a value whose expiry, as i may know it, had

@@ -64,8 +64,8 @@ export async function startCluster(
   context: ModelContext,
 ): Promise<Cluster> {
   const backplanes: ChaosBackplane[] = []
-  const hub = new ScheduledHub(context.scheduler, context.record, (i) =>
-    backplanes[i]!.emitGap({ reason: 'model-cut', recovered: false }),
+  const hub = new ScheduledHub(context.scheduler, context.record, (i, recovered) =>
+    backplanes[i]!.emitGap({ reason: 'model-cut', recovered }),
   )
   const managers: CacheManager<unknown>[] = []
   for (let instance = 0; instance < instances; instance++) {

@@ -7,7 +7,8 @@
  * reaching an instance, a gap notification), runs one with a fault (the call is refused
  * before it reaches the store, or its reply is lost after the store applied it), cuts an
  * instance off the backplane (its pending frames are lost and a gap is reported later, as
- * a transport reports a reconnect), or steps the clock. Task picks are indices modulo the
+ * a transport reports a reconnect; or, with replay, they are redelivered before a recovered
+ * gap, as a replaying transport does), or steps the clock. Task picks are indices modulo the
  * number of pending tasks, so shrinking a pick towards 0 means "the oldest task first".
  */
 import fc from 'fast-check'
@@ -54,7 +55,7 @@ export type Step =
   | { readonly kind: 'op'; readonly instance: number; readonly op: Operation }
   | { readonly kind: 'run'; readonly pick: number }
   | { readonly kind: 'fault'; readonly pick: number }
-  | { readonly kind: 'cut'; readonly instance: number }
+  | { readonly kind: 'cut'; readonly instance: number; readonly replay: boolean }
   | { readonly kind: 'clock'; readonly ms: number }
 
 /** A generated history. */
@@ -134,8 +135,10 @@ function step(options: GenerateOptions): fc.Arbitrary<Step> {
   ]
   if (options.faults)
     steps.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('fault' as const), pick }) })
-  if (options.cuts)
-    steps.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('cut' as const), instance }) })
+  if (options.cuts) {
+    const cut = fc.record({ kind: fc.constant('cut' as const), instance, replay: fc.boolean() })
+    steps.push({ weight: 1, arbitrary: cut })
+  }
   if (options.clock) {
     steps.push({
       weight: 1,

@@ -8,10 +8,12 @@
  * its caller, every frame reaching an instance and every gap notification is a task that a
  * generated step runs (`scheduler.ts`). Steps start operations, run a pending task (possibly
  * with a fault: a refused call, a lost reply), cut an instance off the backplane (frames to it
- * lost, a gap reported later) and step the clock. fast-check generates the histories from a
- * seed and shrinks a failing one to a minimal history; the report prints the seed, the path,
- * the shrunk history and its timeline, and `pnpm test:model -- --property <id> --seed <s>
- * --path <p>` replays it.
+ * lost and a gap reported later, or held and replayed before a recovered gap) and step the
+ * clock. Connections are ordered (one instance's requests, its replies, one sender's frames to
+ * one receiver keep their order, as over one TCP connection) or, per history, unordered.
+ * fast-check generates the histories from a seed and shrinks a failing one to a minimal
+ * history; the report prints the seed, the path, the shrunk history and its timeline, and
+ * `pnpm test:model -- --property <id> --seed <s> --path <p>` replays it.
  *
  * Operations: get, peek, set, add, update, tryUpdate, addOrUpdate, getOrAdd, remove, expire
  * (absolute or none), clear, clearRegion. (`getMany`/`setMany`/`removeMany` are not in
@@ -31,8 +33,9 @@
  *   made it itself), that instance never returns a value the store held only before it: not
  *   an older value, nor a removed or cleared one;
  * - gaps: an unrecovered gap reported to an instance counts as hearing of every change the
- *   store applied before it (nothing older than the gap is served from a local layer; the
- *   in-process hub has no replay, so every gap here is unrecovered);
+ *   store applied before it (nothing older than the gap is served from a local layer); a
+ *   recovered one (the hub redelivers the frames it held, then reports it) counts for
+ *   nothing beyond those frames, and local layers are kept;
  * - expiry: no read returns a value past every expiry its instance may know for it;
  * - phantom: a read returns only values some write stored (getOrAdd: or its own factory's);
  * - store-read: the store returns what the model says it holds;

@@ -42,7 +42,7 @@ async function apply(run: Run, step: Step): Promise<void> {
   if (step.kind === 'op') startOp(record, scheduler, cluster.managers, step.instance % instances, step.op)
   else if (step.kind === 'run' || step.kind === 'fault')
     await scheduler.take(step.pick, run.ordered)?.run(step.kind === 'fault')
-  else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances)
+  else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances, step.replay)
   else if (run.clock !== undefined) {
     run.clock.advance(step.ms)
     record.log(`clock +${step.ms}ms`)

@@ -4,7 +4,8 @@
  * `deliver` task per other instance, so frames reach instances late; in one sender's order
  * when the history's connections are ordered (as real transports deliver them), in any
  * order otherwise (messages are key-only invalidations: order must not matter). A cut drops the
- * frames pending for an instance and schedules the gap its transport reports on reconnect.
+ * frames pending for an instance and schedules the gap its transport reports on reconnect
+ * (or holds them, to redeliver them before a recovered gap).
  */
 import type { BackplaneMessage } from '../../src/backplane/messages.js'
 import { decodeFrame } from '../../src/backplane/frame-codec.js'
@@ -40,11 +41,11 @@ export class ScheduledHub {
   readonly #subscribers = new Map<number, HubSubscriber>()
   readonly #scheduler: Scheduler
   readonly #record: Recorder
-  readonly #gap: (instance: number) => void
+  readonly #gap: (instance: number, recovered: boolean) => void
   #published = 0
 
-  /** `gap(i)` reports a gap to instance i's backplane listener. */
-  constructor(scheduler: Scheduler, record: Recorder, gap: (instance: number) => void) {
+  /** `gap(i, recovered)` reports a gap to instance i's backplane listener. */
+  constructor(scheduler: Scheduler, record: Recorder, gap: (instance: number, recovered: boolean) => void) {
     this.#scheduler = scheduler
     this.#record = record
     this.#gap = gap
@@ -68,17 +69,27 @@ export class ScheduledHub {
     }
   }
 
-  /** Instance `instance` loses the frames pending for it; its transport reports a gap later. */
-  cut(instance: number): void {
+  /**
+   * Instance `instance` is cut off: the frames pending for it are lost and its transport
+   * reports an unrecovered gap later; or, with `replay`, they are redelivered (first) when
+   * the transport reports the gap, as recovered.
+   */
+  cut(instance: number, replay: boolean): void {
     const lost = this.#scheduler.discard((task) => task.kind === 'deliver' && task.instance === instance)
-    this.#record.log(`i${instance} is cut off the backplane: ${lost.length} frame(s) to it lost`)
+    this.#record.log(
+      `i${instance} is cut off the backplane: ${lost.length} frame(s) to it ${replay ? 'held' : 'lost'}`,
+    )
     this.#scheduler.add({
       kind: 'gap',
       instance,
       label: `i${instance} hears a gap`,
       run: () => {
-        this.#record.gaps.push({ instance, t: this.#record.log(`i${instance} hears a gap (not recovered)`) })
-        this.#gap(instance)
+        if (replay) for (const task of lost) task.run(false)
+        const t = this.#record.log(
+          `i${instance} hears a gap (${replay ? 'recovered by replay' : 'not recovered'})`,
+        )
+        if (!replay) this.#record.gaps.push({ instance, t })
+        this.#gap(instance, replay)
       },
     })
   }

@@ -16,7 +16,7 @@ function describeStep(step: Step, instances: number, opId: () => number): string
     case 'fault':
       return `fault task ${step.pick}`
     case 'cut':
-      return `cut i${step.instance % instances}`
+      return `cut i${step.instance % instances}${step.replay ? ' (replayed)' : ''}`
     case 'clock':
       return `clock +${step.ms}ms`
   }
