@@ -27,7 +27,7 @@ import { checkModel, modelEnv, type StoreSetup } from '../../packages/core/test/
 const env = modelEnv()
 const replay = { seed: env.seed, path: env.path, only: env.only }
 /** Histories per store in CI. */
-const CI_RUNS = 100
+const CI_RUNS = 300
 const generate = { faults: true, cuts: true, clock: false, maxSteps: 40 }
 const memcachedStore = (servers: string) =>
   realStore('memcached', () => memcachedHandle({ name: 'memcached', servers }))
