@@ -5,7 +5,7 @@
  */
 import { memoryHandle } from '@cacheplane/memory'
 import { memoryBackplane } from '../../src/backplane/memory-backplane.js'
-import { CacheManager } from '../../src/cache-manager.js'
+import { CacheManager, type CacheManagerOptions } from '../../src/cache-manager.js'
 import type { CacheHandle } from '../../src/contracts/cache-handle.js'
 import { type ChaosBackplane, chaosBackplane } from '../../src/testing/chaos-backplane.js'
 import type { Recorder } from './record.js'
@@ -57,11 +57,12 @@ export interface Cluster {
   close(): Promise<void>
 }
 
-/** Starts `instances` managers over `store`; resolves once every one is subscribed. */
+/** Starts `instances` managers over `store` (`options` for the harness' own tests); resolves once subscribed. */
 export async function startCluster(
   instances: number,
   store: OpenStore,
   context: ModelContext,
+  options: Partial<CacheManagerOptions> = {},
 ): Promise<Cluster> {
   const backplanes: ChaosBackplane[] = []
   const hub = new ScheduledHub(context.scheduler, context.record, (i, recovered) =>
@@ -77,7 +78,7 @@ export async function startCluster(
       memoryHandle({ name: 'memory', sweepIntervalMs: 0 }),
       scheduledStore(store.handle(instance), { ...context, instance }),
     ]
-    managers.push(new CacheManager<unknown>({ name: store.cacheName, handles, backplane }))
+    managers.push(new CacheManager<unknown>({ ...options, name: store.cacheName, handles, backplane }))
   }
   await Promise.all(managers.map((m) => m.ready()))
   return {

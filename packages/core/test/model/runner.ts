@@ -4,6 +4,7 @@
  * instance, drains again, and checks the record. A history never waits on a real timer;
  * its clock is `Date.now()` replaced by a model clock that only the history's steps move.
  */
+import type { CacheManagerOptions } from '../../src/cache-manager.js'
 import { checkHistory } from './checker.js'
 import { type Cluster, type ModelContext, type StoreSetup, startCluster } from './cluster.js'
 import { type History, SLOTS, type Step } from './history.js'
@@ -74,7 +75,11 @@ async function readEverything(run: Run): Promise<void> {
 }
 
 /** Runs `history` against `setup`; resolves with its record (violations included). */
-export async function runHistory(history: History, setup: StoreSetup): Promise<Recorder> {
+export async function runHistory(
+  history: History,
+  setup: StoreSetup,
+  managerOptions: Partial<CacheManagerOptions> = {},
+): Promise<Recorder> {
   const clock = setup.clock ? modelClock() : undefined
   const unhandled: unknown[] = []
   const onUnhandled = (reason: unknown) => unhandled.push(reason)
@@ -83,7 +88,7 @@ export async function runHistory(history: History, setup: StoreSetup): Promise<R
   const scheduler = new Scheduler()
   const context = { scheduler, record, model: new StoreModel(record) }
   const store = await setup.open(history.instances)
-  const cluster = await startCluster(history.instances, store, context)
+  const cluster = await startCluster(history.instances, store, context, managerOptions)
   const run: Run = { ...context, cluster, instances: history.instances, ordered: !history.unordered, clock }
   try {
     for (const step of history.steps) await apply(run, step)
