@@ -12,6 +12,9 @@ export default mergeConfig(sharedConfig, {
       '@cacheplane/test-servers': fileURLToPath(
         new URL('../tools/test-servers/src/index.ts', import.meta.url),
       ),
+      // The model harness (test/model-real-stores.test.ts) lives in packages/core/test, where
+      // this package is not a dependency (core reaches it the same way).
+      '@cacheplane/memory': fileURLToPath(new URL('../packages/memory/src/index.ts', import.meta.url)),
     },
   },
   test: {

@@ -35,6 +35,17 @@
  *   instance serves the old value from a local handle (it was evicted, and the fence
  *   keeps a racing read from putting it back).
  *
+ * Checked by model-based random testing (`test/model/`, issue 18): 2-4 instances over one
+ * store, every store call, store reply, frame, gap and clock step interleaved by a generated
+ * (seeded, shrunk) schedule, each history checked against a model of the store:
+ * - CAS: a successful update replaced exactly the value it was computed from; an add
+ *   succeeds only on an absent key (one writer per absent key);
+ * - a key's versions never repeat (a repeated one lets a stale CAS match a new item);
+ * - staleness: once a write resolved and its instance's next frame for the key (or an
+ *   unrecovered gap) reached an instance, that instance returns nothing the store held only
+ *   before the write: no older value, no removed or cleared one;
+ * - nothing is returned past its expiry; every operation settles; no unhandled rejection.
+ *
  * This file holds the read path and the receive side. The write fan-out is in
  * `write-fanout.ts`, the bottom-only loops (add, CAS update, getOrAdd's add-or-read)
  * in `write-loops.ts`, the fence in `invalidation-fence.ts`.

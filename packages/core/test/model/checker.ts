@@ -1,0 +1,149 @@
+/**
+ * The history invariants, checked on the record of a finished history (the store-level
+ * ones, CAS, add and versions, are checked as the store applies each change: see
+ * `store-model.ts`).
+ *
+ * When does instance i "know" of a store change m (by operation O of instance j)?
+ * - j = i: when O resolved (its own write);
+ * - a frame from j, published after the store applied m and invalidating m's key (or
+ *   clearing), was delivered to i: the message of O, or a later one of j for the key;
+ * - an unrecovered gap was reported to i after the store applied m (it clears i's local
+ *   layers: everything the store applied before it counts as heard). A recovered gap
+ *   counts for nothing by itself: the frames replayed before it are what i heard.
+ * Staleness: a read by i that starts after O resolved (successfully) and after i knows
+ * of m returns no value the store held only before m (an older value, a removed or a
+ * cleared one). Expiry: a read never returns a value whose expiry, as i may know it, had
+ * passed when the read started. A read returns only values some write stored (or, for
+ * getOrAdd, its own factory's value when the store could not take it). A getOrAdd that
+ * joins another one of the same key in flight on its instance (one factory call per key
+ * per process) reads as of the start of the first.
+ */
+import type { Slot } from './history.js'
+import type { Mutation, OpRecord, Recorder } from './record.js'
+
+/** When instance `i` knows of change `m`, or undefined while it does not. */
+function knownAt(record: Recorder, i: number, m: Mutation, op: OpRecord): number | undefined {
+  let known = m.instance === i ? op.end : undefined
+  for (const frame of record.frames) {
+    if (frame.from !== m.instance || frame.to !== i || frame.delivered === undefined) continue
+    if (frame.published <= m.t) continue
+    if (frame.slots !== 'all' && !frame.slots.has(m.slot)) continue
+    known = Math.min(known ?? frame.delivered, frame.delivered)
+  }
+  for (const gap of record.gaps) {
+    if (gap.instance === i && gap.t > m.t) known = Math.min(known ?? gap.t, gap.t)
+  }
+  return known
+}
+
+/** The operation behind `m` if it resolved (successfully) before `t`. */
+function resolvedBefore(record: Recorder, m: Mutation, t: number): OpRecord | undefined {
+  const op = m.opId === undefined ? undefined : record.ops[m.opId - 1]
+  return op?.status === 'ok' && op.end !== undefined && op.end < t ? op : undefined
+}
+
+/** A read's value a write stored, or undefined when the read is not checked (own unstored factory value). */
+function writeOf(record: Recorder, read: OpRecord, value: string, slot: Slot): Mutation | undefined {
+  const write = record.written.get(value)
+  if (write === undefined) {
+    const factory = /^g(\d+)$/.exec(value)
+    const owner = factory === null ? undefined : record.ops[Number(factory[1]) - 1]
+    if (owner?.instance === read.instance && owner.op.kind === 'getOrAdd') return undefined
+    record.violate('phantom', `i${read.instance} #${read.id} read ${slot} = ${value}, which no write stored`)
+    return undefined
+  }
+  if (write.slot !== slot) {
+    record.violate(
+      'phantom',
+      `i${read.instance} #${read.id} read ${slot} = ${value}, written to ${write.slot}`,
+    )
+    return undefined
+  }
+  return write
+}
+
+/** When a read starts, for the invariants: a getOrAdd joining one in flight starts with it. */
+function readStart(record: Recorder, read: OpRecord): OpRecord {
+  if (read.op.kind !== 'getOrAdd') return read
+  let first = read
+  for (const op of record.ops) {
+    if (op.id >= read.id || op.instance !== read.instance || op.op.kind !== 'getOrAdd') continue
+    if (op.op.slot !== read.op.slot || (op.end !== undefined && op.end < read.start)) continue
+    if (op.start < first.start) first = op
+  }
+  return first === read ? read : { ...read, start: first.start, startedAt: first.startedAt }
+}
+
+/** Staleness of one read; true when it was violated. */
+function checkStale(record: Recorder, read: OpRecord, value: string, write: Mutation): boolean {
+  for (const m of record.mutations) {
+    if (m.slot !== write.slot || m.seq <= write.seq || m.kind === 'expire') continue
+    const op = resolvedBefore(record, m, read.start)
+    const known = op === undefined ? undefined : knownAt(record, read.instance, m, op)
+    if (op === undefined || known === undefined || known >= read.start) continue
+    record.violate(
+      'staleness',
+      `i${read.instance} #${read.id} (t${read.start}) read ${write.slot} = ${value}, but #${op.id} ` +
+        `${m.kind} by i${m.instance} replaced it (store t${m.t}, resolved t${op.end}, known to i${read.instance} at t${known})`,
+    )
+    return true
+  }
+  return false
+}
+
+/** Expiry of one read: the value must not be past every expiry i may know for it. */
+function checkExpiry(record: Recorder, read: OpRecord, value: string, write: Mutation): void {
+  let known = write.expiresAt ?? 0
+  const unknown: number[] = []
+  for (const m of record.mutations) {
+    if (m.slot !== write.slot || m.seq <= write.seq || m.t >= read.start) continue
+    if (m.kind !== 'expire') break // the value was replaced: staleness is the question then
+    const op = resolvedBefore(record, m, read.start)
+    const heard = op === undefined ? undefined : knownAt(record, read.instance, m, op)
+    if (heard !== undefined && heard < read.start) {
+      known = m.expiresAt ?? 0
+      unknown.length = 0
+    } else unknown.push(m.expiresAt ?? 0)
+  }
+  const candidates = [known, ...unknown]
+  if (candidates.some((at) => at === 0 || read.startedAt < at)) return
+  const clock = (at: number) => `+${at - record.clockStart}ms`
+  record.violate(
+    'expiry',
+    `i${read.instance} #${read.id} read ${write.slot} = ${value} at clock ${clock(read.startedAt)}, ` +
+      `past its expiry (${candidates.map(clock).join(', ')})`,
+  )
+}
+
+/** A successful write's value must be in the store's history. */
+function checkWritten(record: Recorder, op: OpRecord): void {
+  const result = op.result as { ok?: boolean; value?: unknown } | string | boolean | undefined
+  let value: unknown
+  if (op.op.kind === 'add' && result === true) value = `a${op.id}`
+  if (op.op.kind === 'update' || op.op.kind === 'addOrUpdate') value = result
+  if (op.op.kind === 'tryUpdate' && typeof result === 'object' && result.ok === true) value = result.value
+  if (typeof value === 'string' && !record.written.has(value)) {
+    record.violate(
+      'cas',
+      `i${op.instance} #${op.id} ${op.op.kind} reported ${value} written; the store never took it`,
+    )
+  }
+}
+
+/** Checks every finished history invariant on `record`. */
+export function checkHistory(record: Recorder): void {
+  for (const op of record.ops) {
+    if (op.status === 'pending') {
+      record.violate('hang', `i${op.instance} #${op.id} ${op.op.kind} never settled`)
+      continue
+    }
+    if (op.status !== 'ok') continue
+    checkWritten(record, op)
+    const kind = op.op.kind
+    if ((kind !== 'get' && kind !== 'peek' && kind !== 'getOrAdd') || typeof op.result !== 'string') continue
+    const write = writeOf(record, op, op.result, op.op.slot)
+    const read = readStart(record, op)
+    if (write !== undefined && !checkStale(record, read, op.result, write))
+      checkExpiry(record, read, op.result, write)
+  }
+}

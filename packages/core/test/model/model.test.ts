@@ -1,0 +1,85 @@
+/**
+ * Model-based random testing of the sync algorithm (issue 18).
+ *
+ * Each history runs 2-4 `CacheManager`s ("instances"), each with its own memory layer, over
+ * one shared store (a distributed-mode memory handle here; real Redis and Memcached in
+ * integration/test/model-real-stores.test.ts) and the in-process backplane hub. Nothing in a
+ * history happens by itself: every store call reaching the store, every store reply reaching
+ * its caller, every frame reaching an instance and every gap notification is a task that a
+ * generated step runs (`scheduler.ts`). Steps start operations, run a pending task (possibly
+ * with a fault: a refused call, a lost reply), cut an instance off the backplane (frames to it
+ * lost and a gap reported later, or held and replayed before a recovered gap) and step the
+ * clock. Connections are ordered (one instance's requests, its replies, one sender's frames to
+ * one receiver keep their order, as over one TCP connection) or, per history, unordered.
+ * fast-check generates the histories from a seed and shrinks a failing one to a minimal
+ * history; the report prints the seed, the path, the shrunk history and its timeline, and
+ * `pnpm test:model -- --property <id> --seed <s> --path <p>` replays it.
+ *
+ * Operations: get, peek, set, add, update, tryUpdate, addOrUpdate, getOrAdd, remove, expire
+ * (absolute or none), clear, clearRegion. (`getMany`/`setMany`/`removeMany` are not in
+ * `CacheManager` yet; sliding expiration, tags, grace/fail-safe reads and the lock join the
+ * model when they exist.) Every value written is unique and names its write (`s7`: operation
+ * 7's set; `u9<s7`: operation 9's update computed from `s7`).
+ *
+ * The reference model is the shared store's history (`store-model.ts`): what each key holds
+ * after every change the store applied, in the store's order. Against it, every history must
+ * satisfy:
+ * - cas: every successful update replaced exactly the value it was computed from (no lost
+ *   update); an update or add reported successful was stored;
+ * - add: an add succeeds only on an absent key (at most one writer per absent key);
+ * - versions: a version the store gives a key was never given to another value of that key;
+ * - staleness: once a write (set, add, update, remove, clear, clearRegion) has resolved and
+ *   its instance's next frame for the key has been delivered to an instance (or the instance
+ *   made it itself), that instance never returns a value the store held only before it: not
+ *   an older value, nor a removed or cleared one;
+ * - gaps: an unrecovered gap reported to an instance counts as hearing of every change the
+ *   store applied before it (nothing older than the gap is served from a local layer); a
+ *   recovered one (the hub redelivers the frames it held, then reports it) counts for
+ *   nothing beyond those frames, and local layers are kept;
+ * - expiry: no read returns a value past every expiry its instance may know for it;
+ * - phantom: a read returns only values some write stored (getOrAdd: or its own factory's);
+ * - store-read: the store returns what the model says it holds;
+ * - hang: every operation settles once every pending task has run; unhandled-rejection: none.
+ * The precise rules (when an instance "knows" of a change) are in `checker.ts`.
+ *
+ * CI runs a fixed number of histories per property: 700 for each here, 300 for each store of
+ * the real-store file, 2,000 in all; `pnpm test:model -- --runs N --seed S` runs long ones
+ * (see `env.ts`).
+ */
+import { describe, it } from 'vitest'
+import { checkModel, memoryStore, modelEnv } from './index.js'
+
+const env = modelEnv()
+const replay = { seed: env.seed, path: env.path, only: env.only }
+/** Histories per property in CI. */
+const CI_RUNS = 700
+
+describe('model-based random testing over a shared memory store', () => {
+  it.skipIf(!env.selected('memory'))(
+    'concurrent operations with delayed store calls, replies and frames, and clock steps',
+    async () => {
+      await checkModel({
+        name: 'memory',
+        setup: memoryStore,
+        generate: { faults: false, cuts: false, clock: true, maxSteps: 40 },
+        runs: env.runs(CI_RUNS),
+        ...replay,
+      })
+    },
+    env.timeout(CI_RUNS, 30),
+  )
+
+  it.skipIf(!env.selected('memory-faults'))(
+    'the same with refused store calls, lost replies, lost frames and gaps',
+    async () => {
+      await checkModel({
+        name: 'memory-faults',
+        setup: memoryStore,
+        generate: { faults: true, cuts: true, clock: true, maxSteps: 40 },
+        runs: env.runs(CI_RUNS),
+        ...replay,
+      })
+    },
+    env.timeout(CI_RUNS, 30),
+  )
+})

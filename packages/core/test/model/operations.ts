@@ -1,0 +1,106 @@
+/**
+ * Starting an operation of a history on a `CacheManager`, and recording how it ends.
+ * Every value written is unique to its operation and names it (`s7` is operation 7's
+ * `set`, `a7` its add, `g7` getOrAdd's factory value), and an update's value names the
+ * value it was computed from (`u9<s7`), which is what the CAS invariant checks.
+ */
+import type { Expiration } from '../../src/contracts/cache-handle.js'
+import type { CacheManager } from '../../src/cache-manager.js'
+import { type Operation, REGION, slotKey } from './history.js'
+import type { OpRecord, Recorder } from './record.js'
+import type { Scheduler } from './scheduler.js'
+import { currentOp } from './scheduled-store.js'
+import { origin } from './store-model.js'
+
+/** How an operation reads on the timeline. */
+export function describeOp(op: Operation, id: number): string {
+  if (!('slot' in op)) return op.kind === 'clear' ? 'clear()' : `clearRegion(${REGION})`
+  const ttl = 'ttl' in op && op.ttl > 0 ? `, ttl ${op.ttl}ms` : ''
+  const value = written(op, id)
+  if (op.kind === 'update' || op.kind === 'tryUpdate') return `${op.kind}(${op.slot}, v => u${id}<v)`
+  if (op.kind === 'addOrUpdate') return `addOrUpdate(${op.slot}, ${value}, v => u${id}<v${ttl})`
+  if (op.kind === 'getOrAdd') return `getOrAdd(${op.slot}, () => ${value}${ttl})`
+  if (op.kind === 'expire') return `expire(${op.slot}${ttl === '' ? ', none' : ttl})`
+  return value === undefined ? `${op.kind}(${op.slot})` : `${op.kind}(${op.slot}, ${value}${ttl})`
+}
+
+/** The value an operation writes when it is not an update, if any. */
+function written(op: Operation, id: number): string | undefined {
+  if (op.kind === 'set') return `s${id}`
+  if (op.kind === 'add' || op.kind === 'addOrUpdate') return `a${id}`
+  if (op.kind === 'getOrAdd') return `g${id}`
+  return undefined
+}
+
+/** Short text of a result. */
+export function show(value: unknown): string {
+  if (value === undefined) return 'undefined'
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value)
+  return String(value)
+}
+
+/** Starts `op` on `manager` as operation `id` (its store calls are attributed to it). */
+function invoke(manager: CacheManager<unknown>, op: Operation, id: number): unknown {
+  if (!('slot' in op)) return op.kind === 'clear' ? manager.clear() : manager.clearRegion(REGION)
+  const { key, region } = slotKey(op.slot)
+  const expiration: Expiration =
+    'ttl' in op && op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
+  const update = (value: unknown) => `u${id}<${origin(String(value)).id}`
+  switch (op.kind) {
+    case 'get':
+      return manager.get(key, { region })
+    case 'peek':
+      return manager.peek(key, { region })
+    case 'set':
+      return manager.set(key, `s${id}`, { region, expiration })
+    case 'add':
+      return manager.add(key, `a${id}`, { region, expiration })
+    case 'update':
+      return manager.update(key, update, { region })
+    case 'tryUpdate':
+      return manager.tryUpdate(key, update, { region })
+    case 'addOrUpdate':
+      return manager.addOrUpdate(key, `a${id}`, update, { region, expiration })
+    case 'getOrAdd':
+      return manager.getOrAdd(key, () => `g${id}`, { region, expiration })
+    case 'remove':
+      return manager.remove(key, { region })
+    case 'expire':
+      return manager.expire(key, expiration, { region })
+  }
+}
+
+/** Starts `op` on instance `instance`; its record is completed when it settles. */
+export function startOp(
+  record: Recorder,
+  scheduler: Scheduler,
+  managers: readonly CacheManager<unknown>[],
+  instance: number,
+  op: Operation,
+): OpRecord {
+  const id = record.ops.length + 1
+  const start = record.log(`i${instance} #${id} ${describeOp(op, id)}`)
+  const rec: OpRecord = { id, instance, op, start, startedAt: Date.now(), status: 'pending' }
+  record.ops.push(rec)
+  let outcome: Promise<unknown>
+  try {
+    outcome = Promise.resolve(currentOp.run(id, () => invoke(managers[instance]!, op, id)))
+  } catch (error) {
+    outcome = Promise.reject(error)
+  }
+  outcome.then(
+    (value) => {
+      rec.status = 'ok'
+      rec.result = value
+      rec.end = record.log(`i${instance} #${id} ${op.kind} returns ${show(value)}`)
+      scheduler.touch()
+    },
+    (error: unknown) => {
+      rec.status = 'error'
+      rec.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      rec.end = record.log(`i${instance} #${id} ${op.kind} fails: ${rec.error}`)
+      scheduler.touch()
+    },
+  )
+  return rec
+}

@@ -1,0 +1,108 @@
+/**
+ * Runs one history: starts the instances, applies its steps (each followed by settling the
+ * event loop), then drains every pending task oldest first, reads every key on every
+ * instance, drains again, and checks the record. A history never waits on a real timer;
+ * its clock is `Date.now()` replaced by a model clock that only the history's steps move.
+ */
+import type { CacheManagerOptions } from '../../src/cache-manager.js'
+import { checkHistory } from './checker.js'
+import { type Cluster, type ModelContext, type StoreSetup, startCluster } from './cluster.js'
+import { type History, SLOTS, type Step } from './history.js'
+import { startOp } from './operations.js'
+import { Recorder } from './record.js'
+import { Scheduler } from './scheduler.js'
+import { StoreModel } from './store-model.js'
+
+/** Most tasks a drain runs before the history is reported as not settling. */
+const MAX_DRAIN = 5_000
+
+/** Replaces `Date.now` with a clock the history steps; returns the function that restores it. */
+function modelClock(): { advance(ms: number): void; restore(): void } {
+  const real = Date.now
+  let now = real()
+  Date.now = () => now
+  return {
+    advance: (ms) => {
+      now += ms
+    },
+    restore: () => {
+      Date.now = real
+    },
+  }
+}
+
+interface Run extends ModelContext {
+  readonly cluster: Cluster
+  readonly instances: number
+  readonly ordered: boolean
+  readonly clock: { advance(ms: number): void } | undefined
+}
+
+async function apply(run: Run, step: Step): Promise<void> {
+  const { scheduler, record, cluster, instances } = run
+  if (step.kind === 'op') startOp(record, scheduler, cluster.managers, step.instance % instances, step.op)
+  else if (step.kind === 'run' || step.kind === 'fault')
+    await scheduler.take(step.pick, run.ordered)?.run(step.kind === 'fault')
+  else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances, step.replay)
+  else if (run.clock !== undefined) {
+    run.clock.advance(step.ms)
+    record.log(`clock +${step.ms}ms`)
+  }
+  await scheduler.settle()
+}
+
+/** Runs the pending tasks until none is left: picked by `picks`, then oldest first. */
+async function drain(run: Run, picks: readonly number[] = []): Promise<void> {
+  for (let n = 0; run.scheduler.pending.length > 0; n++) {
+    if (n === MAX_DRAIN) {
+      run.record.violate('hang', `still ${run.scheduler.pending.length} tasks pending after ${MAX_DRAIN} ran`)
+      return
+    }
+    await run.scheduler.take(picks[n] ?? 0, run.ordered)!.run(false)
+    await run.scheduler.settle()
+  }
+}
+
+/** Reads every key on every instance once nothing is in flight (these reads are checked too). */
+async function readEverything(run: Run): Promise<void> {
+  run.record.log('-- quiet: every instance reads every key --')
+  for (let instance = 0; instance < run.instances; instance++) {
+    for (const slot of SLOTS)
+      startOp(run.record, run.scheduler, run.cluster.managers, instance, { kind: 'get', slot })
+  }
+  await run.scheduler.settle()
+  await drain(run)
+}
+
+/** Runs `history` against `setup`; resolves with its record (violations included). */
+export async function runHistory(
+  history: History,
+  setup: StoreSetup,
+  managerOptions: Partial<CacheManagerOptions> = {},
+): Promise<Recorder> {
+  const clock = setup.clock ? modelClock() : undefined
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown) => unhandled.push(reason)
+  process.on('unhandledRejection', onUnhandled)
+  const record = new Recorder(Date.now())
+  const scheduler = new Scheduler()
+  const context = { scheduler, record, model: new StoreModel(record) }
+  const store = await setup.open(history.instances)
+  const cluster = await startCluster(history.instances, store, context, managerOptions)
+  const run: Run = { ...context, cluster, instances: history.instances, ordered: !history.unordered, clock }
+  try {
+    for (const step of history.steps) await apply(run, step)
+    record.log('-- end of steps: every pending task runs --')
+    await drain(run, history.drain)
+    await readEverything(run)
+    checkHistory(record)
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    for (const reason of unhandled) record.violate('unhandled-rejection', String(reason))
+  } finally {
+    scheduler.discard(() => true)
+    await cluster.close()
+    process.off('unhandledRejection', onUnhandled)
+    clock?.restore()
+  }
+  return record
+}

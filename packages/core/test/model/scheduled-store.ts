@@ -1,0 +1,188 @@
+/**
+ * One instance's connection to the shared store, under the scheduler. Every call becomes
+ * two tasks: the request reaching the store (`exec`: the wrapped handle is called, the
+ * change is applied to the {@link StoreModel} in the same step) and the reply reaching the
+ * caller (`reply`). Either can be delayed behind any other task, so "the store applied A's
+ * write but A hears the reply late" is an ordinary interleaving. A fault refuses an exec
+ * (nothing reaches the store) or loses a reply (the store applied it; the caller gets an
+ * error). `onEvict` is not passed on: a store's own evictions would be a side channel
+ * between instances that real stores do not all have.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type {
+  CacheHandle,
+  ExpirationMode,
+  ItemInput,
+  MaybePromise,
+  StoredItem,
+  UpdateOutcome,
+} from '../../src/contracts/cache-handle.js'
+import { jsonSerializer } from '../../src/serializers.js'
+import { type Slot, slotOf } from './history.js'
+import type { Recorder } from './record.js'
+import type { Scheduler } from './scheduler.js'
+import type { StoreModel } from './store-model.js'
+
+/** The operation (its id) a store call is made for; undefined for background calls. */
+export const currentOp = new AsyncLocalStorage<number>()
+
+/** Decodes the value bytes a distributed handle stores (the managers use the JSON serializer). */
+function decode(bytes: unknown): string {
+  try {
+    return String(jsonSerializer.deserialize(bytes as Uint8Array))
+  } catch {
+    return '<corrupt>'
+  }
+}
+
+interface Context {
+  readonly instance: number
+  readonly scheduler: Scheduler
+  readonly record: Recorder
+  readonly model: StoreModel
+}
+
+type Call = <T>(what: string, exec: (opId: number | undefined) => MaybePromise<T>) => Promise<T>
+
+/** The slot of a key the model uses. */
+function slot(key: string, region: string | undefined): Slot {
+  const found = slotOf(key, region)
+  if (found === undefined) throw new Error(`model: unexpected key ${String(region)}/${key}`)
+  return found
+}
+
+/** Wraps `inner` (one instance's handle of the shared store) so its calls run under the scheduler. */
+export function scheduledStore(inner: CacheHandle<unknown>, context: Context): CacheHandle<unknown> {
+  const call: Call = (what, exec) => scheduledCall(context, what, exec)
+  const handle: CacheHandle<unknown> = {
+    name: inner.name,
+    capabilities: { ...inner.capabilities, synchronous: false },
+    ...itemCalls(inner, context, call),
+    ...clearCalls(inner, context, call),
+    close: () => inner.close(),
+  }
+  if (inner.bind !== undefined) handle.bind = (name) => inner.bind!(name)
+  const onRemoteClear = inner.onRemoteClear
+  if (onRemoteClear !== undefined) {
+    handle.onRemoteClear = (region) =>
+      call(`onRemoteClear(${region ?? ''})`, () => onRemoteClear.call(inner, region))
+  }
+  return handle
+}
+
+/** get, add, set and update: each applied to the model as the store answers it. */
+function itemCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+  return {
+    get: (key: string, region: string | undefined) =>
+      call(`get(${slot(key, region)})`, async () => {
+        const item = await inner.get(key, region)
+        model.read(instance, slot(key, region), item === undefined ? undefined : decode(item.value))
+        return item
+      }),
+    add: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
+      call(`add(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
+        const value = decode(item.value)
+        if (!model.add(instance, slot(key, region), value, await inner.add(key, region, item))) return false
+        const stored: StoredItem<unknown> | undefined = await inner.get(key, region)
+        model.added(instance, opId, slot(key, region), value, stored?.version ?? Number.NaN, item.expiresAt)
+        return true
+      }),
+    set: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
+      call(`set(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
+        const version = await inner.set(key, region, item)
+        model.set(instance, opId, slot(key, region), decode(item.value), version, item.expiresAt)
+        return version
+      }),
+    update: (key: string, region: string | undefined, expected: number, item: ItemInput<unknown>) =>
+      call(`update(${slot(key, region)}=${decode(item.value)} if v${expected})`, async (opId) => {
+        const outcome: UpdateOutcome = await inner.update(key, region, expected, item)
+        if (outcome.status !== 'ok') return outcome
+        model.updated(instance, opId, slot(key, region), decode(item.value), outcome.version, item.expiresAt)
+        return outcome
+      }),
+  }
+}
+
+/** remove, expire, clear and clearRegion. */
+function clearCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+  return {
+    remove: (key: string, region: string | undefined) =>
+      call(`remove(${slot(key, region)})`, async (opId) => {
+        const removed = await inner.remove(key, region)
+        model.removed(instance, opId, slot(key, region))
+        return removed
+      }),
+    expire: (key: string, region: string | undefined, mode: ExpirationMode, ttl: number, expiresAt: number) =>
+      call(`expire(${slot(key, region)})`, async (opId) => {
+        const found = await inner.expire(key, region, mode, ttl, expiresAt)
+        if (found) model.expired(instance, opId, slot(key, region), expiresAt)
+        return found
+      }),
+    clear: () =>
+      call('clear()', async (opId) => {
+        await inner.clear()
+        model.cleared(instance, opId, undefined, true)
+      }),
+    clearRegion: (region: string) =>
+      call(`clearRegion(${region})`, async (opId) => {
+        await inner.clearRegion(region)
+        model.cleared(instance, opId, region, false)
+      }),
+  }
+}
+
+/** One store call as two scheduled tasks: exec (at the store) and reply (at the caller). */
+function scheduledCall<T>(
+  context: Context,
+  what: string,
+  exec: (opId: number | undefined) => MaybePromise<T>,
+): Promise<T> {
+  const { instance, scheduler, record } = context
+  const opId = currentOp.getStore()
+  const by = `i${instance}${opId === undefined ? '' : ` #${opId}`}`
+  return new Promise<T>((resolve, reject) => {
+    const reply = (outcome: { ok: true; value: T } | { ok: false; error: unknown }, shown: string) => {
+      scheduler.add({
+        kind: 'reply',
+        instance,
+        connection: `i${instance} replies`,
+        label: `${by} hears store.${what} ${shown}`,
+        run(fault) {
+          record.log(`${by} hears store.${what} ${fault ? 'LOST (error)' : shown}`)
+          if (fault) reject(new Error('model: reply lost'))
+          else if (outcome.ok) resolve(outcome.value)
+          else reject(outcome.error)
+        },
+      })
+    }
+    scheduler.add({
+      kind: 'exec',
+      instance,
+      connection: `i${instance} requests`,
+      label: `${by} store.${what}`,
+      async run(fault) {
+        if (fault) {
+          record.log(`${by} store.${what} REFUSED`)
+          reject(new Error('model: store call refused'))
+          return
+        }
+        record.log(`${by} store.${what} executes`)
+        try {
+          const value = await exec(opId)
+          reply({ ok: true, value }, `-> ${show(value)}`)
+        } catch (error) {
+          reply({ ok: false, error }, `-> error ${String(error)}`)
+        }
+      },
+    })
+  })
+}
+
+/** A store answer, short. */
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  if (typeof value !== 'object' || value === null) return String(value)
+  if ('status' in value) return String((value as UpdateOutcome).status)
+  if ('value' in value) return `${decode((value as StoredItem).value)} v${(value as StoredItem).version}`
+  return 'ok'
+}

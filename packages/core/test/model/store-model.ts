@@ -1,0 +1,155 @@
+/**
+ * The reference model of the shared store: what every key holds after each change the
+ * store applied, in the store's order, and the invariants checked at the moment a change
+ * is applied:
+ * - CAS: a successful `update` replaced exactly the value its new value was computed from
+ *   (the value names its origin: `u7<s3` is operation 7's update of the value `s3`);
+ * - add: succeeds only on an absent (or expired) key, so at most one writer per absent key;
+ * - versions: a version the store assigns to a key was never assigned to another value of
+ *   that key before (a repeated version lets a stale CAS match a new item: ABA);
+ * - reads: the store returns what the model says it holds (a handle that caches store
+ *   state, such as Memcached's generations, must not return a cleared item).
+ */
+import { type Slot, SLOTS, slotsIn } from './history.js'
+import type { Recorder } from './record.js'
+
+/** What a key holds in the model. */
+interface Held {
+  readonly value: string
+  readonly version: number
+  readonly expiresAt: number
+}
+
+/** The operation id a value was written by (`s3`, `u7<s3` -> 7) and the value it was computed from. */
+export function origin(value: string): { id: string; from: string | undefined } {
+  const at = value.indexOf('<')
+  return at < 0 ? { id: value, from: undefined } : { id: value.slice(0, at), from: value.slice(at + 1) }
+}
+
+/** The model of the shared store. */
+export class StoreModel {
+  readonly #held = new Map<Slot, Held>()
+  readonly #versions = new Map<Slot, Map<number, string>>()
+  readonly #record: Recorder
+
+  constructor(record: Recorder) {
+    this.#record = record
+  }
+
+  /** What `slot` holds now, unless it expired. */
+  live(slot: Slot): Held | undefined {
+    const held = this.#held.get(slot)
+    if (held === undefined) return undefined
+    if (held.expiresAt !== 0 && Date.now() >= held.expiresAt) return undefined
+    return held
+  }
+
+  /** A successful `set`. */
+  set(
+    instance: number,
+    opId: number | undefined,
+    slot: Slot,
+    value: string,
+    version: number,
+    expiresAt: number,
+  ) {
+    this.#write(slot, value, version, expiresAt)
+    this.#record.mutate({ instance, opId, kind: 'set', slot, value, expiresAt })
+  }
+
+  /** An `add`; `version` is read back after a successful one. */
+  add(instance: number, slot: Slot, value: string, added: boolean) {
+    const present = this.live(slot)
+    if (added && present !== undefined) {
+      this.#record.violate('add', `i${instance} added ${value} to ${slot}, which held ${present.value}`)
+    }
+    if (!added && present === undefined) {
+      this.#record.violate('add', `i${instance}'s add of ${value} to absent ${slot} was refused`)
+    }
+    return added
+  }
+
+  /** After a successful add: the item's version, as the store reports it. */
+  added(
+    instance: number,
+    opId: number | undefined,
+    slot: Slot,
+    value: string,
+    version: number,
+    expiresAt: number,
+  ) {
+    this.#write(slot, value, version, expiresAt)
+    this.#record.mutate({ instance, opId, kind: 'add', slot, value, expiresAt })
+  }
+
+  /** A successful CAS: the value replaced must be the one the new value was computed from. */
+  updated(
+    instance: number,
+    opId: number | undefined,
+    slot: Slot,
+    value: string,
+    version: number,
+    expiresAt: number,
+  ) {
+    const replaced = this.live(slot)
+    const { from } = origin(value)
+    if (replaced === undefined) {
+      this.#record.violate('cas', `i${instance}'s update wrote ${value} to ${slot}, which held nothing`)
+    } else if (from !== origin(replaced.value).id) {
+      this.#record.violate(
+        'cas',
+        `lost update: i${instance}'s update ${value} (computed from ${from}) replaced ${replaced.value} in ${slot}`,
+      )
+    }
+    this.#write(slot, value, version, expiresAt)
+    this.#record.mutate({ instance, opId, kind: 'update', slot, value, expiresAt })
+  }
+
+  /** A `remove` (whether or not the key existed). */
+  removed(instance: number, opId: number | undefined, slot: Slot) {
+    this.#held.delete(slot)
+    this.#record.mutate({ instance, opId, kind: 'remove', slot })
+  }
+
+  /** An `expire` that found the item. */
+  expired(instance: number, opId: number | undefined, slot: Slot, expiresAt: number) {
+    const held = this.live(slot)
+    if (held !== undefined) this.#held.set(slot, { ...held, expiresAt })
+    this.#record.mutate({ instance, opId, kind: 'expire', slot, expiresAt })
+  }
+
+  /** A `clear` (region undefined) or `clearRegion`. */
+  cleared(instance: number, opId: number | undefined, region: string | undefined, all: boolean) {
+    for (const slot of all ? SLOTS : slotsIn(region)) {
+      this.#held.delete(slot)
+      this.#record.mutate({ instance, opId, kind: 'clear', slot })
+    }
+  }
+
+  /** A `get` answered with `value` (undefined: a miss): it must be what the model holds. */
+  read(instance: number, slot: Slot, value: string | undefined) {
+    const held = this.live(slot)?.value
+    if (held !== value) {
+      this.#record.violate(
+        'store-read',
+        `i${instance}'s store read of ${slot} returned ${value ?? 'nothing'}, the store holds ${held ?? 'nothing'}`,
+      )
+    }
+  }
+
+  /** `version` NaN: not known (an added item that expired before it could be read back). */
+  #write(slot: Slot, value: string, version: number, expiresAt: number) {
+    this.#held.set(slot, { value, version, expiresAt })
+    if (Number.isNaN(version)) return
+    let versions = this.#versions.get(slot)
+    if (versions === undefined) {
+      versions = new Map()
+      this.#versions.set(slot, versions)
+    }
+    const before = versions.get(version)
+    if (before !== undefined && before !== value) {
+      this.#record.violate('versions', `${slot} got version ${version} again (${before}, then ${value})`)
+    }
+    versions.set(version, value)
+  }
+}
