@@ -94,6 +94,10 @@ export class CacheManager<V = unknown> {
         this.#engine.applyEvict(layer, key, region, reason),
       )
       if (off !== undefined) this.#unsubscribe.push(off)
+      const offClear = layer.handle.onExternalClear?.((region) =>
+        this.#engine.applyExternalClear(layer, region),
+      )
+      if (offClear !== undefined) this.#unsubscribe.push(offClear)
     }
     if (resolved.backplane !== undefined) this.#bus = this.#startBus(resolved)
     this.#updateGate()

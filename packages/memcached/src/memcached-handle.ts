@@ -1,6 +1,7 @@
 import {
   type CacheHandle,
   ClosedError,
+  type ExternalClearListener,
   type HandleCapabilities,
   InvalidOptionsError,
   type ItemInput,
@@ -59,6 +60,9 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   let scope: { layout: KeyLayout; generations: Generations } | undefined
   let boundTo: string | undefined
   let closed = false
+  const clearListeners = new Set<ExternalClearListener>()
+  // Re-reads the generation counters while someone listens for unannounced clears.
+  let sweepTimer: ReturnType<typeof setInterval> | undefined
 
   const counters = {
     increment: (key: string, delta: number, initial: number) => increment(connection, key, delta, initial),
@@ -116,8 +120,54 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     }
   }
 
+  /** The live item under `storeKey`; corrupt bytes are dropped (CAS) and reported by throwing. */
+  async function readItem(storeKey: string): Promise<StoredItem<Uint8Array> | undefined> {
+    const current = await getWithCas(connection, storeKey)
+    if (current === undefined) return undefined
+    let item: StoredItem<Uint8Array>
+    try {
+      item = bytes.decode(current.value)
+    } catch (error) {
+      // Useless bytes: drop them unless someone rewrote the key meanwhile (CAS), then report.
+      try {
+        await remove(connection, storeKey, current.cas)
+      } catch {
+        // Best effort: the read reports the corrupt item either way.
+      }
+      throw error
+    }
+    return isLive(item, Date.now()) ? item : undefined
+  }
+
   function exptimeOf(item: ItemInput<Uint8Array>): number {
     return memcachedExptime(item.mode, item.expiresAt, Date.now())
+  }
+
+  function reportUnannounced(region: string | undefined): void {
+    for (const listener of clearListeners) {
+      try {
+        listener(region)
+      } catch (error) {
+        // A listener's bug is not the counter read's failure: surface it without failing the read.
+        queueMicrotask(() => {
+          throw error
+        })
+      }
+    }
+  }
+
+  /** Runs the counter sweep while bound, open and listened to; stops it otherwise. */
+  function updateSweep(): void {
+    const wanted = scope !== undefined && !closed && clearListeners.size !== 0
+    if (wanted && sweepTimer === undefined) {
+      const generations = scope!.generations
+      sweepTimer = setInterval(() => void generations.sweep(), generationRefreshMs)
+      // unref: a cache must never keep the process alive.
+      sweepTimer.unref()
+    } else if (!wanted && sweepTimer !== undefined) {
+      clearInterval(sweepTimer)
+      sweepTimer = undefined
+    }
   }
 
   return {
@@ -127,26 +177,18 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     async get(key, region) {
       const pendingKey = itemKey(key, region)
       const storeKey = typeof pendingKey === 'string' ? pendingKey : await pendingKey
-      const current = await getWithCas(connection, storeKey)
-      if (current === undefined) return undefined
-      let item: StoredItem<Uint8Array>
-      try {
-        item = bytes.decode(current.value)
-      } catch (error) {
-        // Useless bytes: drop them unless someone rewrote the key meanwhile (CAS), then report.
-        try {
-          await remove(connection, storeKey, current.cas)
-        } catch {
-          // Best effort: the read reports the corrupt item either way.
-        }
-        throw error
-      }
-      const now = Date.now()
-      if (item.mode !== 'sliding') return isLive(item, now) ? item : undefined
+      const item = await readItem(storeKey)
+      if (item === undefined || item.mode !== 'sliding') return item
       // A hit extends a sliding item; the envelope keeps its old expiresAt, so report the new one.
+      const now = Date.now()
       const expiresAt = now + item.ttl
       await touch(connection, storeKey, memcachedExptime('sliding', expiresAt, now))
       return { ...item, expiresAt }
+    },
+
+    /** `get` without the touch: a sliding item keeps its lifetime. */
+    async inspect(key, region) {
+      return readItem(await itemKey(key, region))
     },
 
     async add(key, region, item) {
@@ -260,6 +302,16 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
       await bound().generations.refresh(region)
     },
 
+    /** A generation counter found grown without `onRemoteClear` (refreshed every `generationRefreshMs`). */
+    onExternalClear(listener) {
+      clearListeners.add(listener)
+      updateSweep()
+      return () => {
+        clearListeners.delete(listener)
+        updateSweep()
+      }
+    },
+
     bind(cacheName) {
       // Two managers of the same cache may share the handle (same keys); another cache may not.
       if (scope !== undefined) {
@@ -275,14 +327,17 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         layout.cacheGenerationKey,
         (region) => layout.regionGenerationKey(region),
         generationRefreshMs,
+        reportUnannounced,
       )
       scope = { layout, generations }
       boundTo = cacheName
+      updateSweep()
     },
 
     close() {
       if (closed) return
       closed = true
+      updateSweep()
       // A client the application gave us is the application's to close.
       if (ownsClient) client.close()
     },

@@ -31,6 +31,8 @@ export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
   // Everything is synchronous: the narrower return types let callers skip `await`.
   /** Reads an item (no allocation: the stored entry itself); a sliding item is extended. */
   get(key: string, region: string | undefined): StoredItem<V> | undefined
+  /** Reads an item without extending a sliding one or changing the LRU order (`has`). */
+  inspect(key: string, region: string | undefined): StoredItem<V> | undefined
   /** Writes only if the key is absent or expired. True when written. */
   add(key: string, region: string | undefined, item: ItemInput<V>): boolean
   /** Writes unconditionally; returns the version stored. */
@@ -225,6 +227,12 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     if (map === undefined) return
     for (const entry of map.values()) this.unlink(entry)
     this.regions.delete(region)
+  }
+
+  inspect(key: string, region: string | undefined): MemoryEntry<V> | undefined {
+    const entry = this.find(key, region)
+    // An expired entry is left for get or the sweep to drop and report.
+    return entry === undefined || isExpired(entry, Date.now() - TIME_BASE) ? undefined : entry
   }
 
   close(): void {

@@ -180,6 +180,16 @@ export function redisHandle(options: RedisHandleOptions = {}) {
       return await read(keyOf(key, region))
     },
 
+    /** `get` without the sliding touch: the item keeps its lifetime. */
+    async inspect(key: string, region: string | undefined): Promise<StoredItem<Uint8Array> | undefined> {
+      const fullKey = keyOf(key, region)
+      try {
+        return decodeItem(fullKey, await client.getBuffer(fullKey))
+      } catch (error) {
+        rethrow(fullKey, error)
+      }
+    },
+
     /** Pipelined (ioredis writes every command before the first reply); Cluster-safe as each read names one key. */
     async getMany(
       keys: readonly string[],

@@ -53,6 +53,12 @@ export type EvictReason = 'expired' | 'evicted' | 'external'
 /** Called by a handle when it dropped an item on its own (not on a remove/clear by core). */
 export type EvictListener = (key: string, region: string | undefined, reason: EvictReason) => void
 
+/**
+ * Called by a handle that found its cache (`region` undefined) or one region cleared in the
+ * store when nobody told it: see {@link CacheHandle.onExternalClear}.
+ */
+export type ExternalClearListener = (region: string | undefined) => void
+
 /** How a handle clears a region (documentation and conformance read this). */
 export type RegionClearStrategy = 'native' | 'scan' | 'generation'
 
@@ -88,6 +94,12 @@ export interface CacheHandle<V = unknown> {
   readonly capabilities: HandleCapabilities
   /** Reads an item; expired items are never returned. Sliding items are extended by the read. */
   get(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
+  /**
+   * Reads an item like `get` without side effects: a sliding item is not extended (core's
+   * `has`). A corrupt item is treated as `get` treats it. A handle that declares `sliding`
+   * should have it; without it `has` reads with `get`.
+   */
+  inspect?(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
   /** Writes the item only if the key is absent (atomic). True when written. */
   add(key: string, region: string | undefined, item: ItemInput<V>): MaybePromise<boolean>
   /** Writes the item unconditionally; returns the version stored. */
@@ -128,6 +140,16 @@ export interface CacheHandle<V = unknown> {
   /** Registers a listener for items the handle drops by itself; returns an unsubscribe function. */
   onEvict?(listener: EvictListener): () => void
   /**
+   * Registers a listener for clears the handle discovered by itself: its cache (`region`
+   * undefined) or one region was cleared in the store by someone else, and neither this
+   * handle's own `clear`/`clearRegion` nor `onRemoteClear` announced it (a lost backplane
+   * message, no backplane at all). Core then drops that scope from the levels above this
+   * handle, as for a clear heard on the backplane, so the copies taken before it are never
+   * served again. A handle that keeps store state locally (Memcached's generation counters)
+   * is the one that can notice. Returns an unsubscribe function.
+   */
+  onExternalClear?(listener: ExternalClearListener): () => void
+  /**
    * Called by core once, before first use, with the manager's cache name (handles that
    * share a store scope their keys with it). A handle used by two managers is an error.
    */
@@ -136,7 +158,9 @@ export interface CacheHandle<V = unknown> {
    * Another instance cleared the cache (`region` undefined) or one region, as heard on the
    * backplane, or a backplane gap means such a clear may have been missed (then `region` is
    * undefined). Distributed handles are otherwise never touched by remote messages; a handle
-   * that caches store state locally (Memcached's generation counters) re-reads it here.
+   * that caches store state locally (Memcached's generation counters) re-reads it here, all
+   * of it when `region` is undefined (a missed clear may have been of any region). What the
+   * re-read finds is not reported through `onExternalClear`: core already dropped that scope.
    */
   onRemoteClear?(region: string | undefined): MaybePromise<void>
 }

@@ -14,9 +14,10 @@ import type {
   UpdateOutcome,
 } from '../contracts/cache-handle.js'
 
-/** Handle operations the chaos wrapper can disturb (`bind`, `onEvict` and `close` pass straight through). */
+/** Handle operations the chaos wrapper can disturb (`bind`, `onEvict`, `onExternalClear` and `close` pass straight through). */
 export type ChaosOperation =
   | 'get'
+  | 'inspect'
   | 'getMany'
   | 'add'
   | 'set'
@@ -188,7 +189,11 @@ export function chaosHandle<V>(handle: CacheHandle<V>, options: ChaosHandleOptio
   }
   // Optional members exist on the wrapper only when the wrapped handle has them, so core
   // and the conformance suite see the same shape.
-  const { touch, getMany, onEvict, bind, onRemoteClear } = handle
+  const { touch, getMany, onEvict, bind, onRemoteClear, inspect, onExternalClear } = handle
+  if (inspect !== undefined)
+    wrapper.inspect = (key, region) => run('inspect', () => inspect.call(handle, key, region))
+  if (onExternalClear !== undefined)
+    wrapper.onExternalClear = (listener) => onExternalClear.call(handle, listener)
   if (touch !== undefined)
     wrapper.touch = (key, region) => run('touch', () => touch.call(handle, key, region))
   if (getMany !== undefined) {

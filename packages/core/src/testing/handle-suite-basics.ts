@@ -29,6 +29,18 @@ export function describeBasics(ctx: HandleSuiteContext): void {
       expect(textOf(caps, await ctx.handle.get(k, undefined))).toBe('d')
     })
 
+    if (ctx.has.inspect) {
+      test('inspect returns what get returns, undefined for a missing key', async () => {
+        const k = key()
+        expect(await ctx.handle.inspect!(k, 'r')).toBeUndefined()
+        await ctx.handle.set(k, 'r', input(valueFor(caps, 'seen'), 'absolute', 60_000))
+        const inspected = await ctx.handle.inspect!(k, 'r')
+        expect(textOf(caps, inspected)).toBe('seen')
+        const { value: _, ...metadata } = (await ctx.handle.get(k, 'r'))!
+        expect(inspected).toMatchObject(metadata)
+      })
+    }
+
     test('add writes only when the key is absent', async () => {
       const k = key()
       expect(await ctx.handle.add(k, undefined, input(valueFor(caps, 'first')))).toBe(true)

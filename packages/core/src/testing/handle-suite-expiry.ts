@@ -140,6 +140,22 @@ export function describeSliding(ctx: HandleSuiteContext): void {
       await expectExpiresUnread(ctx, k, undefined)
     })
 
+    if (ctx.has.inspect) {
+      test('inspect() reads a sliding item without extending it', async () => {
+        const k = key()
+        await ctx.handle.set(k, 'r', input(valueFor(caps, 'v'), 'sliding', ctx.ttl))
+        expect(textOf(caps, await ctx.handle.inspect!(k, 'r'))).toBe('v')
+        // Inspected every quarter TTL, the item still expires: had inspect extended it, it would not.
+        await waitFor(async () => (await ctx.handle.inspect!(k, 'r')) === undefined, {
+          timeoutMs: ctx.expiryDeadlineMs,
+          intervalMs: ctx.ttl / 4,
+          message: `sliding item ${k} to expire while only inspected`,
+        })
+      })
+    } else {
+      test.skip('inspect() reads a sliding item without extending it (the handle has no inspect: has() extends sliding items)', () => {})
+    }
+
     if (ctx.has.touch) {
       test('touch() extends a sliding item without reading it', async () => {
         const k = key()
