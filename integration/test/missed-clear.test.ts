@@ -26,7 +26,11 @@ function memcachedBehindBackplanes(): Topology[] {
   const store = { kind: 'memcached', servers: inject('memcachedServers') } as const
   const nats = [inject('natsUrl')]
   return [
-    { label: 'memory + Memcached + Redis backplane', store, backplane: { kind: 'redis', url: inject('redisUrl') } },
+    {
+      label: 'memory + Memcached + Redis backplane',
+      store,
+      backplane: { kind: 'redis', url: inject('redisUrl') },
+    },
     { label: 'memory + Memcached + NATS backplane', store, backplane: { kind: 'nats', servers: nats } },
     {
       label: 'memory + Memcached + NATS replay backplane',
@@ -86,7 +90,11 @@ describe('memory + Memcached, no backplane', () => {
     (await worker.call({ op: 'get', key, region }))?.value.v ?? null
 
   it('a clear by A stops being served by B, memory layer included, after generationRefreshMs', async () => {
-    const [a, b] = await pool.spawnMany(2, { cacheName: randomKey('nobp'), topology, generationRefreshMs: refreshMs })
+    const [a, b] = await pool.spawnMany(2, {
+      cacheName: randomKey('nobp'),
+      topology,
+      generationRefreshMs: refreshMs,
+    })
     if (a === undefined || b === undefined) throw new Error('two workers expected')
     const key = randomKey('k')
     await a.call({ op: 'set', key, value: { v: 1, by: 'a' } })

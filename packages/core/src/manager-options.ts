@@ -170,7 +170,8 @@ function sharedHandles(
   handles: readonly CacheHandle<unknown>[],
 ): ReadonlySet<CacheHandle<unknown>> {
   if (shared === undefined) return new Set()
-  if (!Array.isArray(shared)) throw new InvalidOptionsError('CacheManager: shared must be an array of handles')
+  if (!Array.isArray(shared))
+    throw new InvalidOptionsError('CacheManager: shared must be an array of handles')
   for (const handle of shared) {
     if (!handles.includes(handle)) {
       const name = typeof handle?.name === 'string' ? `'${handle.name}'` : String(handle)

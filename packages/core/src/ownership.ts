@@ -42,7 +42,12 @@ export function claimUses(uses: Uses, cacheName: string): () => void {
   for (const handle of uses.owned) checkFree(handle, `handle '${handle.name}'`, handleRemedy, handle.name)
   if (uses.backplane !== undefined) {
     const { name } = uses.backplane
-    checkFree(uses.backplane, `backplane '${name}'`, 'a backplane carries one cache: give each manager its own', name)
+    checkFree(
+      uses.backplane,
+      `backplane '${name}'`,
+      'a backplane carries one cache: give each manager its own',
+      name,
+    )
     owned.push(uses.backplane)
   }
   for (const handle of uses.shared) {

@@ -78,7 +78,9 @@ describe('ownership', () => {
   it('a shared handle cannot then be owned by another manager', () => {
     const store = memoryHandle({ name: 'store', distributed: true })
     manager({ name: 'c', handles: [store], shared: [store] })
-    expect(() => new CacheManager({ name: 'c', handles: [store] })).toThrow(/already shared by other open managers/)
+    expect(() => new CacheManager({ name: 'c', handles: [store] })).toThrow(
+      /already shared by other open managers/,
+    )
     expect(() => manager({ name: 'c', handles: [store], shared: [store] })).not.toThrow()
     store.close()
   })
