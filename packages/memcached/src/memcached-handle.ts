@@ -1,7 +1,6 @@
 import {
   type CacheHandle,
   ClosedError,
-  type ExternalClearListener,
   type HandleCapabilities,
   InvalidOptionsError,
   type ItemInput,
@@ -21,6 +20,7 @@ import {
 } from './binary-protocol.js'
 import { Connection } from './connection.js'
 import { maxTtlMs, memcachedExptime } from './expiration-time.js'
+import { ExternalClears } from './external-clears.js'
 import { Generations } from './generations.js'
 import { isLive, ItemBytes } from './item-bytes.js'
 import { KeyLayout } from './key-layout.js'
@@ -60,9 +60,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   let scope: { layout: KeyLayout; generations: Generations } | undefined
   let boundTo: string | undefined
   let closed = false
-  const clearListeners = new Set<ExternalClearListener>()
-  // Re-reads the generation counters while someone listens for unannounced clears.
-  let sweepTimer: ReturnType<typeof setInterval> | undefined
+  const externalClears = new ExternalClears(generationRefreshMs)
 
   const counters = {
     increment: (key: string, delta: number, initial: number) => increment(connection, key, delta, initial),
@@ -141,33 +139,6 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
 
   function exptimeOf(item: ItemInput<Uint8Array>): number {
     return memcachedExptime(item.mode, item.expiresAt, Date.now())
-  }
-
-  function reportUnannounced(region: string | undefined): void {
-    for (const listener of clearListeners) {
-      try {
-        listener(region)
-      } catch (error) {
-        // A listener's bug is not the counter read's failure: surface it without failing the read.
-        queueMicrotask(() => {
-          throw error
-        })
-      }
-    }
-  }
-
-  /** Runs the counter sweep while bound, open and listened to; stops it otherwise. */
-  function updateSweep(): void {
-    const wanted = scope !== undefined && !closed && clearListeners.size !== 0
-    if (wanted && sweepTimer === undefined) {
-      const generations = scope!.generations
-      sweepTimer = setInterval(() => void generations.sweep(), generationRefreshMs)
-      // unref: a cache must never keep the process alive.
-      sweepTimer.unref()
-    } else if (!wanted && sweepTimer !== undefined) {
-      clearInterval(sweepTimer)
-      sweepTimer = undefined
-    }
   }
 
   return {
@@ -304,12 +275,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
 
     /** A generation counter found grown without `onRemoteClear` (refreshed every `generationRefreshMs`). */
     onExternalClear(listener) {
-      clearListeners.add(listener)
-      updateSweep()
-      return () => {
-        clearListeners.delete(listener)
-        updateSweep()
-      }
+      return externalClears.listen(listener)
     },
 
     bind(cacheName) {
@@ -327,17 +293,17 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         layout.cacheGenerationKey,
         (region) => layout.regionGenerationKey(region),
         generationRefreshMs,
-        reportUnannounced,
+        externalClears.report,
       )
       scope = { layout, generations }
       boundTo = cacheName
-      updateSweep()
+      externalClears.watch(generations)
     },
 
     close() {
       if (closed) return
       closed = true
-      updateSweep()
+      externalClears.close()
       // A client the application gave us is the application's to close.
       if (ownsClient) client.close()
     },
