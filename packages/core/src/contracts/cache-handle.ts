@@ -150,8 +150,10 @@ export interface CacheHandle<V = unknown> {
    */
   onExternalClear?(listener: ExternalClearListener): () => void
   /**
-   * Called by core once, before first use, with the manager's cache name (handles that
-   * share a store scope their keys with it). A handle used by two managers is an error.
+   * Called by each manager that uses the handle, before first use, with its cache name
+   * (handles that share a store scope their keys with it). A handle may refuse a second
+   * manager by throwing: a second cache name, or any second manager for a local handle.
+   * Only handles listed in the managers' `shared` option can be used by two managers at all.
    */
   bind?(cacheName: string): MaybePromise<void>
   /**
