@@ -177,8 +177,11 @@ export class WorkerPool {
     })
   }
 
-  /** Starts one worker and builds its manager from `spec`; resolves once the manager is ready. */
-  async spawn(spec: ManagerSpec): Promise<Worker> {
+  /**
+   * Starts one worker and builds its manager from `spec`; resolves once the manager is ready,
+   * or with `waitReady: false` as soon as it is built (its backplane subscription pending).
+   */
+  async spawn(spec: ManagerSpec, options: { waitReady?: boolean } = {}): Promise<Worker> {
     if (!existsSync(workerEntry)) {
       throw new Error(
         `integration: ${workerEntry} is missing; the global setup compiles it (test/global-setup.ts)`,
@@ -187,7 +190,7 @@ export class WorkerPool {
     const child = fork(workerEntry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
     const worker = new Worker(spec.workerId, child)
     this.workers.add(worker)
-    await worker.call({ op: 'init', spec }, 60_000)
+    await worker.call({ op: 'init', spec, waitReady: options.waitReady ?? true }, 60_000)
     return worker
   }
 

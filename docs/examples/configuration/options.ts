@@ -6,6 +6,7 @@ export async function main() {
   const cache = new CacheManager<Map<string, number>>({
     name: 'scores', // required
     handles: [memoryHandle({ maxEntries: 1_000 }), memoryHandle({ name: 'shared', distributed: true })],
+    shared: [], // default none: the manager owns, and closes, every handle it is given
     backplane: memoryBackplane({ hub }),
     expiration: { mode: 'absolute', ttl: 5 * 60_000 }, // default { mode: 'none' }
     serializer: v8Serializer, // default jsonSerializer; v8 keeps Maps, Dates, BigInt

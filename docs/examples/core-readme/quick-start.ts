@@ -19,6 +19,7 @@ export async function main() {
     new CacheManager<string>({
       name: 'greetings',
       handles: [memoryHandle(), store], // top to bottom
+      shared: [store], // used by both instances: closed by its creator, not by a manager
       backplane: memoryBackplane({ hub }),
       expiration: { mode: 'absolute', ttl: 60_000 },
     })
@@ -37,5 +38,6 @@ export async function main() {
   const second = await b.get('hello') // 'there'
 
   await Promise.all([a.close(), b.close()])
+  store.close()
   return { first, second }
 }

@@ -26,6 +26,7 @@ export async function main() {
     new CacheManager<Price>({
       name: 'prices',
       handles: [memoryHandle(), shared], // top (in-process) to bottom (source of truth)
+      shared: [shared], // both instances use it: no manager closes it, its creator does
       backplane: memoryBackplane({ hub }),
     })
   const a = instance()
@@ -46,6 +47,7 @@ export async function main() {
 
   await a.close()
   await b.close()
+  shared.close()
   return {
     first: { amount: first?.value.amount, level: first?.level },
     again: { amount: again?.value.amount, level: again?.level },

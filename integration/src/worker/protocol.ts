@@ -50,8 +50,15 @@ export interface SoakLog {
 
 /** A command to a worker; `id` pairs it with its reply. */
 export type Command =
-  | { readonly op: 'init'; readonly spec: ManagerSpec }
+  | {
+      readonly op: 'init'
+      readonly spec: ManagerSpec
+      /** Reply only once the manager is ready (default); false replies at once, subscription pending. */
+      readonly waitReady?: boolean
+    }
   | { readonly op: 'ping' }
+  /** Lets a manager built with `holdSubscription` subscribe its backplane. */
+  | { readonly op: 'releaseSubscription' }
   | { readonly op: 'get'; readonly key: string; readonly region?: string }
   | {
       readonly op: 'set'

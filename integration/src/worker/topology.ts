@@ -46,6 +46,10 @@ export interface ManagerSpec {
   readonly expiration?: ExpirationSpec
   /** Circuit breaker of the distributed layer; the manager's default when omitted. */
   readonly circuitBreaker?: { readonly failureThreshold: number; readonly resetAfterMs: number } | false
+  /** Memcached's `generationRefreshMs`; 500 when omitted. */
+  readonly generationRefreshMs?: number
+  /** The backplane does not subscribe until {@link releaseSubscription} (a slow subscribe, made deterministic). */
+  readonly holdSubscription?: boolean
 }
 
 /**
@@ -54,7 +58,7 @@ export interface ManagerSpec {
  */
 const STORE_TIMEOUT_MS = 2_000
 
-function store(spec: StoreSpec): CacheHandle<unknown> {
+function store(spec: StoreSpec, generationRefreshMs = 500): CacheHandle<unknown> {
   switch (spec.kind) {
     case 'redis':
       return redisHandle({ name: 'redis', url: spec.url, commandTimeoutMs: STORE_TIMEOUT_MS })
@@ -64,7 +68,7 @@ function store(spec: StoreSpec): CacheHandle<unknown> {
       return memcachedHandle({
         name: 'memcached',
         servers: spec.servers,
-        generationRefreshMs: 500,
+        generationRefreshMs,
         timeoutMs: STORE_TIMEOUT_MS,
       })
   }
@@ -93,15 +97,49 @@ function backplane(spec: BackplaneSpec): Backplane {
   }
 }
 
+let subscriptionReleased: () => void = () => {}
+const subscriptionHeld = new Promise<void>((resolve) => {
+  subscriptionReleased = resolve
+})
+
+/** Lets a backplane built with `holdSubscription` subscribe. */
+export function releaseSubscription(): void {
+  subscriptionReleased()
+}
+
+/** `inner`, subscribing only once {@link releaseSubscription} is called. */
+function heldConnect(inner: Backplane): Backplane {
+  return {
+    name: inner.name,
+    // A getter: a transport may change its limits once connected (NATS' max_payload).
+    get capabilities() {
+      return inner.capabilities
+    },
+    connect: async (channel, listener) => {
+      await subscriptionHeld
+      await inner.connect(channel, listener)
+    },
+    publish: (frame) => inner.publish(frame),
+    close: () => inner.close(),
+  }
+}
+
+function managerBackplane(spec: ManagerSpec): Backplane | undefined {
+  const { topology } = spec
+  if (topology.backplane === undefined) return undefined
+  const built = backplane(topology.backplane)
+  return spec.holdSubscription === true ? heldConnect(built) : built
+}
+
 /** Builds the manager the spec describes: memory on top, then the store, with the backplane. */
 export function buildManager(spec: ManagerSpec): CacheManager<Value> {
   const { topology } = spec
   const handles: CacheHandle<unknown>[] = [memoryHandle({ name: 'memory', maxEntries: 10_000 })]
-  if (topology.store !== undefined) handles.push(store(topology.store))
+  if (topology.store !== undefined) handles.push(store(topology.store, spec.generationRefreshMs))
   return new CacheManager<Value>({
     name: spec.cacheName,
     handles,
-    backplane: topology.backplane === undefined ? undefined : backplane(topology.backplane),
+    backplane: managerBackplane(spec),
     secret: spec.secret,
     maxLocalTtlMs: spec.maxLocalTtlMs,
     expiration: spec.expiration,

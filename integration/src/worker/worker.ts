@@ -13,7 +13,7 @@ import type {
   WorkerMessage,
 } from './protocol.js'
 import { InvalidationLog, runSoak } from './soak.js'
-import { buildManager } from './topology.js'
+import { buildManager, releaseSubscription } from './topology.js'
 import { reAddLoop, release, slowUpdate, slowUpdateLoop } from './update-race.js'
 
 let cache: CacheManager<Value> | undefined
@@ -83,11 +83,14 @@ async function run(command: Command): Promise<unknown> {
       workerId = command.spec.workerId
       cache = buildManager(command.spec)
       listen(cache)
-      await cache.ready()
+      if (command.waitReady !== false) await cache.ready()
       return workerId
     }
     case 'ping':
       return process.pid
+    case 'releaseSubscription':
+      releaseSubscription()
+      return null
     case 'get': {
       const startedAt = Date.now()
       const item = await manager().getItem(command.key, { region: command.region })

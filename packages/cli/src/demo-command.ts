@@ -44,6 +44,7 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
     cache: new CacheManager<Product>({
       name: 'products',
       handles: [memoryHandle({ name: 'memory' }), shared],
+      shared: [shared],
       backplane: memoryBackplane({ hub }),
     }),
   }))
@@ -107,6 +108,7 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
     await read(b, 'product:42', undefined)
   } finally {
     await Promise.all(instances.map(({ cache }) => cache.close()))
+    shared.close()
   }
   io.out(stale === 0 ? '\nevery read saw the latest value' : `\n${stale} stale read(s)`)
   return stale === 0 ? EXIT_CODES.ok : EXIT_CODES.failed

@@ -21,9 +21,10 @@ import {
   InvalidOptionsError,
   NotSupportedError,
 } from './errors.js'
-import { asBackplaneError, bindHandles, createBus, releaseHandles } from './manager-lifecycle.js'
+import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
+import { claimUses } from './ownership.js'
 import { attempt, Layer, reportError } from './layer.js'
 import {
   type CacheManagerOptions,
@@ -57,6 +58,8 @@ export class CacheManager<V = unknown> {
   readonly #flights = new SingleFlight<unknown>()
   readonly #bus: BackplaneBus | undefined
   readonly #unsubscribe: Array<() => void> = []
+  /** Gives back this manager's ownership claims (see ownership.ts); called once closed. */
+  readonly #releaseClaims: () => void
   #bound: Promise<void> | undefined
   /** Why the handles' `bind` failed, once it has (every call then fails with it). */
   #bindFailure: unknown
@@ -73,6 +76,11 @@ export class CacheManager<V = unknown> {
     const resolved = resolveManagerOptions(options)
     this.#options = resolved
     this.name = resolved.name
+    const { handles, shared } = resolved
+    this.#releaseClaims = claimUses(
+      { owned: handles.filter((h) => !shared.has(h)), shared: [...shared] },
+      resolved.name,
+    )
     const layers = resolved.handles.map(
       (h, i) => new Layer(h, i, resolved.maxLocalTtlMs, resolved.circuitBreaker),
     )
@@ -88,12 +96,21 @@ export class CacheManager<V = unknown> {
     })
     this.#fanout = new WriteFanout(this.#engine, this.#emitter)
     this.#loops = new WriteLoops(this.#engine, this.#fanout, this.#emitter)
-    this.#bound = this.#bind(layers)
+    try {
+      this.#bound = this.#bind(layers)
+    } catch (error) {
+      this.#releaseClaims() // a manager that was never made owns nothing
+      throw error
+    }
     for (const layer of layers) {
       const off = layer.handle.onEvict?.((key, region, reason) =>
         this.#engine.applyEvict(layer, key, region, reason),
       )
       if (off !== undefined) this.#unsubscribe.push(off)
+      const offClear = layer.handle.onExternalClear?.((region) =>
+        this.#engine.applyExternalClear(layer, region),
+      )
+      if (offClear !== undefined) this.#unsubscribe.push(offClear)
     }
     if (resolved.backplane !== undefined) this.#bus = this.#startBus(resolved)
     this.#updateGate()
@@ -320,7 +337,7 @@ export class CacheManager<V = unknown> {
     await this.#bus?.flush()
   }
 
-  /** Flushes pending backplane messages, closes the backplane, then the handles. Idempotent. */
+  /** Flushes pending backplane messages, closes the backplane, then the handles it owns (not `shared` ones). Idempotent. */
   close(): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing
@@ -339,9 +356,11 @@ export class CacheManager<V = unknown> {
     }
     for (const off of this.#unsubscribe) off()
     for (const layer of this.#engine.layers) {
+      // A shared handle is its creator's to close: other managers may still use it.
+      if (this.#options.shared.has(layer.handle)) continue
       await attempt(this.#emitter, layer, 'close', (h) => h.close(), undefined)
     }
-    releaseHandles(this.#engine.layers)
+    this.#releaseClaims()
   }
 
   async #load(

@@ -7,7 +7,10 @@ import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
 import type { EvictReason } from './contracts/cache-handle.js'
 import type { CacheplaneError } from './errors.js'
 
-/** Whether a change was made by this instance or heard on the backplane. */
+/**
+ * Whether a change was made by this instance or by another one: heard on the backplane or,
+ * for a clear, found by a handle (`onExternalClear`).
+ */
 export type Origin = 'local' | 'remote'
 
 /** A change to one key. */

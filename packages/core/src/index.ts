@@ -6,6 +6,7 @@ export type {
   EvictReason,
   Expiration,
   ExpirationMode,
+  ExternalClearListener,
   HandleCapabilities,
   ItemInput,
   MaybePromise,

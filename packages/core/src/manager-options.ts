@@ -23,7 +23,14 @@ export interface CacheManagerOptions {
   readonly name: string
   /** Handles, top (fastest) to bottom (source of truth); non-empty, unique names. */
   readonly handles: readonly CacheHandle<unknown>[]
-  /** Transport telling other instances which keys changed. */
+  /**
+   * Handles of `handles` this manager uses but does not own: `close()` leaves them open for
+   * whoever created them. Every other handle, and the backplane, is owned: closed by
+   * `close()` and usable by no other open manager. List a handle used by several managers
+   * here in each of them. Default none.
+   */
+  readonly shared?: readonly CacheHandle<unknown>[] | undefined
+  /** Transport telling other instances which keys changed; owned by the manager (closed by `close()`). */
   readonly backplane?: Backplane | undefined
   /** Default expiration of items; `{ mode: 'none' }` when omitted. */
   readonly expiration?: Expiration | undefined
@@ -55,6 +62,8 @@ export interface CacheManagerOptions {
 export interface ResolvedManagerOptions {
   readonly name: string
   readonly handles: readonly CacheHandle<unknown>[]
+  /** The handles the manager uses but never closes. */
+  readonly shared: ReadonlySet<CacheHandle<unknown>>
   readonly backplane: Backplane | undefined
   readonly expiration: Expiration
   readonly serializer: Serializer
@@ -100,6 +109,7 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
       throw new InvalidOptionsError(`CacheManager: duplicate handle name '${handle.name}'`)
     names.add(handle.name)
   }
+  const shared = sharedHandles(options.shared, handles)
   const expiration = options.expiration ?? { mode: 'none' }
   checkExpiration(expiration, 'options.expiration')
   const serializer = options.serializer ?? jsonSerializer
@@ -137,6 +147,7 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   return {
     name,
     handles,
+    shared,
     backplane: options.backplane,
     expiration,
     serializer,
@@ -151,4 +162,23 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
     closeTimeoutMs,
     slidingTouchRatio,
   }
+}
+
+/** The `shared` option as a set; each entry must be one of `handles` (the same object). */
+function sharedHandles(
+  shared: readonly CacheHandle<unknown>[] | undefined,
+  handles: readonly CacheHandle<unknown>[],
+): ReadonlySet<CacheHandle<unknown>> {
+  if (shared === undefined) return new Set()
+  if (!Array.isArray(shared))
+    throw new InvalidOptionsError('CacheManager: shared must be an array of handles')
+  for (const handle of shared) {
+    if (!handles.includes(handle)) {
+      const name = typeof handle?.name === 'string' ? `'${handle.name}'` : String(handle)
+      throw new InvalidOptionsError(
+        `CacheManager: shared lists ${name}, which is not one of \`handles\` (the same object is expected)`,
+      )
+    }
+  }
+  return new Set(shared)
 }

@@ -31,6 +31,9 @@
  *   by the sender and are never touched (they only hear `onRemoteClear`).
  * - A gap (messages may have been missed) clears every local handle by default, so
  *   nothing stale survives it; `maxLocalTtlMs` bounds staleness if a gap goes unnoticed.
+ * - A handle that finds its cache or a region cleared when nobody announced it (a
+ *   Memcached generation counter grown without a message: no backplane, a message lost
+ *   unnoticed) reports it; the levels above it then drop that scope as for a remote clear.
  * - Invariant: after the writer's `set` resolves and its message is delivered, no
  *   instance serves the old value from a local handle (it was evicted, and the fence
  *   keeps a racing read from putting it back).
@@ -259,10 +262,22 @@ export class SyncEngine {
     return undefined
   }
 
-  /** True when any level has the key (no copy-up, no decoding). */
+  /**
+   * True when any level has the key, as `get` would find it: read with `peek` when the
+   * handle has it (a sliding item is not extended), no copy-up, and an item whose bytes do
+   * not decode is absent (reported as `get` reports it).
+   */
   async has(key: string, region: string | undefined): Promise<boolean> {
     for (const layer of this.layers) {
-      if (await attempt(this.#emitter, layer, 'has', (h) => h.get(key, region), undefined)) return true
+      const stored = await attempt(
+        this.#emitter,
+        layer,
+        'has',
+        (h) => (h.peek === undefined ? h.get(key, region) : h.peek(key, region)),
+        undefined,
+      )
+      if (stored === undefined) continue
+      if (!layer.bytes || this.codec.decode(layer, stored) !== MISS) return true
     }
     return false
   }
@@ -396,12 +411,16 @@ export class SyncEngine {
       } else {
         const region = message.type === 'regionCleared' ? message.region : undefined
         this.#clearLocal(region, true)
-        if (region === undefined) {
-          if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'remote' })
-        } else if (this.#emitter.has('clearRegion')) {
-          this.#emitter.emit('clearRegion', { region, origin: 'remote' })
-        }
+        this.#emitRemoteClear(region)
       }
+    }
+  }
+
+  #emitRemoteClear(region: string | undefined): void {
+    if (region === undefined) {
+      if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'remote' })
+    } else if (this.#emitter.has('clearRegion')) {
+      this.#emitter.emit('clearRegion', { region, origin: 'remote' })
     }
   }
 
@@ -428,6 +447,17 @@ export class SyncEngine {
     if (this.#emitter.has('backplane')) this.#emitter.emit('backplane', { type: 'state', state })
   }
 
+  /**
+   * A handle found its cache (`region` undefined) or a region cleared without anyone telling
+   * it: the levels above it drop that scope exactly as on a remote clear (fence included, so
+   * a read in flight does not copy an old item up), and a remote `clear`/`clearRegion` event
+   * is emitted, since another instance made that clear.
+   */
+  applyExternalClear(layer: Layer, region: string | undefined): void {
+    this.#clearLocal(region, true, layer.index)
+    this.#emitRemoteClear(region)
+  }
+
   /** A handle dropped an item by itself; a distributed one drags the local copies above it along. */
   applyEvict(layer: Layer, key: string, region: string | undefined, reason: EvictReason): void {
     layer.stats.evictions++
@@ -449,10 +479,12 @@ export class SyncEngine {
     })
   }
 
-  #clearLocal(region: string | undefined, remote: boolean): void {
+  /** Clears `region` (undefined: everything) from the local levels above level `below` (default: all levels). */
+  #clearLocal(region: string | undefined, remote: boolean, below = this.layers.length): void {
     this.fence.invalidateAll()
     this.#touch.forget()
-    for (const layer of this.layers) {
+    for (let i = 0; i < below; i++) {
+      const layer = this.layers[i]!
       if (layer.local) {
         const operation = region === undefined ? 'clear' : 'clearRegion'
         void attempt(

@@ -126,7 +126,8 @@ describe('BackplaneBus outbound', () => {
     const { bus } = makeBus(fake.backplane)
     await bus.start()
     bus.announce(set('a'))
-    bus.announce({ type: 'changed', change: 'update', key: 'a', region: undefined })
+    bus.announce({ type: 'changed', change: 'update', key: 'a', region: undefined }) // another kind: kept
+    bus.announce(set('a')) // the same kind again: replaces the first and moves to the end
     bus.announce(key('a')) // another type: kept
     bus.announce(set('a', 'r1'))
     bus.announce(set('b', 'r2'))
@@ -136,6 +137,7 @@ describe('BackplaneBus outbound', () => {
     await bus.flush()
     expect(decoded(fake.published[0])).toEqual([
       { type: 'changed', change: 'update', key: 'a', region: undefined },
+      set('a'),
       key('a'),
       set('b', 'r2'),
       { type: 'regionCleared', region: 'r1' },

@@ -7,8 +7,12 @@ afterEach(async () => {
   for (const cache of caches.splice(0)) await cache.close()
 })
 
-function manager(name: string, handles: CacheHandle<unknown>[]): CacheManager<unknown> {
-  const cache = new CacheManager<unknown>({ name, handles })
+function manager(
+  name: string,
+  handles: CacheHandle<unknown>[],
+  shared: CacheHandle<unknown>[] = [],
+): CacheManager<unknown> {
+  const cache = new CacheManager<unknown>({ name, handles, shared })
   caches.push(cache)
   return cache
 }
@@ -23,13 +27,20 @@ describe('one rule for a handle given to several managers (enforced by core)', (
     const local = withoutBind(memoryHandle() as CacheHandle<unknown>)
     manager('a', [local])
     expect(() => manager('a', [local])).toThrow(errors.E_INVALID_OPTIONS)
-    expect(() => manager('b', [local])).toThrow(/a local handle belongs to one manager/)
+    expect(() => manager('b', [local])).toThrow(/already owned by the open manager of cache 'a'/)
+    const other = withoutBind(memoryHandle() as CacheHandle<unknown>)
+    expect(() => manager('c', [other], [other])).toThrow(/a local handle belongs to one manager/)
   })
 
   it('a distributed handle serves several managers of one cache name, never two names', async () => {
     const shared = withoutBind(memoryHandle({ name: 'store', distributed: true }) as CacheHandle<unknown>)
-    const [a, b] = [manager('a', [memoryHandle(), shared]), manager('a', [memoryHandle(), shared])]
-    expect(() => manager('other', [memoryHandle(), shared])).toThrow(/cannot also serve cache 'other'/)
+    const [a, b] = [
+      manager('a', [memoryHandle(), shared], [shared]),
+      manager('a', [memoryHandle(), shared], [shared]),
+    ]
+    expect(() => manager('other', [memoryHandle(), shared], [shared])).toThrow(
+      /cannot also serve cache 'other'/,
+    )
     await a.set('k', 1)
     expect(await b.get('k')).toBe(1)
   })

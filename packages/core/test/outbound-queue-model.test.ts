@@ -1,5 +1,5 @@
 // The outbound queue against a reference model: the straightforward version it replaced
-// (one insertion-ordered Map keyed by a `type|region|key` string), run side by side over
+// (one insertion-ordered Map keyed by a `type|change|region|key` string), run side by side over
 // seeded random sequences of pushes, drains, requeues and overflows. Every observable
 // result must agree: what push returns, overflows, size, oldestSeq and what drain returns.
 import { describe, expect, it } from 'vitest'
@@ -21,6 +21,7 @@ class ModelQueue {
   static id(message: BackplaneMessage): string {
     switch (message.type) {
       case 'changed':
+        return JSON.stringify([message.type, message.change, message.region ?? null, message.key])
       case 'removed':
         return JSON.stringify([message.type, message.region ?? null, message.key])
       case 'cleared':

@@ -17,6 +17,7 @@ async function pair(options: { failures?: number; maxQueue?: number; gapPolicy?:
   const writer = new CacheManager({
     name: 'c',
     handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
+    shared: [shared],
     backplane: flaky.backplane,
     retry: { baseDelayMs: 1, maxDelayMs: 4 },
     maxQueue: options.maxQueue ?? 10_000,
@@ -26,6 +27,7 @@ async function pair(options: { failures?: number; maxQueue?: number; gapPolicy?:
   const reader = new CacheManager({
     name: 'c',
     handles: [readerMemory, shared],
+    shared: [shared],
     backplane: readerTransport.backplane,
     gapPolicy: options.gapPolicy,
   })

@@ -14,6 +14,7 @@ async function setup() {
   const writer = new CacheManager({
     name: 'c',
     handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
+    shared: [shared],
     backplane: memoryBackplane({ hub }),
   })
   const held = holdableHandle(shared)
@@ -107,6 +108,7 @@ describe('the fence with an asynchronous upper level', () => {
     const writer = new CacheManager({
       name: 'c',
       handles: [memoryHandle({ name: 'memory' }), shared],
+      shared: [shared],
       backplane: memoryBackplane({ hub }),
     })
     const upper = memoryHandle({ name: 'upper' })
@@ -129,6 +131,7 @@ describe('the fence with an asynchronous upper level', () => {
     const reader = new CacheManager({
       name: 'c',
       handles: [slowUpper, shared],
+      shared: [shared],
       backplane: memoryBackplane({ hub }),
     })
     closers.push(

@@ -40,6 +40,7 @@ export async function cluster(
       new CacheManager<unknown>({
         name: options.name ?? 'users',
         handles: handles as CacheHandle<unknown>[],
+        shared: options.memoryOnly ? [] : [shared],
         backplane: memoryBackplane({ hub, name: `bp${i}` }),
         ...options.extra,
       }),
@@ -50,7 +51,8 @@ export async function cluster(
     hub,
     shared,
     managers,
-    close: () => Promise.all(managers.map((m) => m.close())).then(() => undefined),
+    // The store is shared, so no manager closes it: its creator does, last.
+    close: () => Promise.all(managers.map((m) => m.close())).then(() => shared.close()),
   }
 }
 

@@ -55,11 +55,13 @@ describe('the write fan-out', () => {
     const writer = new CacheManager({
       name: 'c',
       handles: [top, shared],
+      shared: [shared],
       backplane: memoryBackplane({ hub }),
     })
     const peer = new CacheManager({
       name: 'c',
       handles: [memoryHandle({ name: 'memory' }), shared],
+      shared: [shared],
       backplane: memoryBackplane({ hub }),
     })
     closers.push(

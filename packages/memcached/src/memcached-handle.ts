@@ -21,6 +21,7 @@ import {
 } from './binary-protocol.js'
 import { Connection } from './connection.js'
 import { maxTtlMs, memcachedExptime } from './expiration-time.js'
+import { ExternalClears } from './external-clears.js'
 import { Generations } from './generations.js'
 import { isLive, ItemBytes } from './item-bytes.js'
 import { KeyLayout } from './key-layout.js'
@@ -63,6 +64,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   let scope: { layout: KeyLayout; generations: Generations } | undefined
   let boundTo: string | undefined
   let closed = false
+  const externalClears = new ExternalClears(generationRefreshMs)
 
   const counters = {
     increment: (key: string, delta: number, initial: number) => increment(connection, key, delta, initial),
@@ -120,6 +122,25 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     }
   }
 
+  /** The live item under `storeKey`; corrupt bytes are dropped (CAS) and reported by throwing. */
+  async function readItem(storeKey: string): Promise<StoredItem<Uint8Array> | undefined> {
+    const current = await getWithCas(connection, storeKey)
+    if (current === undefined) return undefined
+    let item: StoredItem<Uint8Array>
+    try {
+      item = bytes.decode(current.value)
+    } catch (error) {
+      // Useless bytes: drop them unless someone rewrote the key meanwhile (CAS), then report.
+      try {
+        await remove(connection, storeKey, current.cas)
+      } catch {
+        // Best effort: the read reports the corrupt item either way.
+      }
+      throw error
+    }
+    return isLive(item, Date.now()) ? item : undefined
+  }
+
   function exptimeOf(item: ItemInput<Uint8Array>): number {
     return memcachedExptime(item.mode, item.expiresAt, Date.now())
   }
@@ -131,23 +152,10 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     async get(key, region) {
       const pendingKey = itemKey(key, region)
       const storeKey = typeof pendingKey === 'string' ? pendingKey : await pendingKey
-      const current = await getWithCas(connection, storeKey)
-      if (current === undefined) return undefined
-      let item: StoredItem<Uint8Array>
-      try {
-        item = bytes.decode(current.value)
-      } catch (error) {
-        // Useless bytes: drop them unless someone rewrote the key meanwhile (CAS), then report.
-        try {
-          await remove(connection, storeKey, current.cas)
-        } catch {
-          // Best effort: the read reports the corrupt item either way.
-        }
-        throw error
-      }
-      const now = Date.now()
-      if (item.mode !== 'sliding') return isLive(item, now) ? item : undefined
+      const item = await readItem(storeKey)
+      if (item === undefined || item.mode !== 'sliding') return item
       // A hit extends a sliding item; the envelope keeps its old expiresAt, so report the new one.
+      const now = Date.now()
       const expiresAt = now + item.ttl
       await touch(connection, storeKey, memcachedExptime('sliding', expiresAt, now))
       return { ...item, expiresAt }
@@ -245,6 +253,11 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
       await bound().generations.refresh(region)
     },
 
+    /** A generation counter found grown without `onRemoteClear` (refreshed every `generationRefreshMs`). */
+    onExternalClear(listener) {
+      return externalClears.listen(listener)
+    },
+
     bind(cacheName) {
       // Two managers of the same cache may share the handle (same keys); another cache may not.
       if (scope !== undefined) {
@@ -260,14 +273,17 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         layout.cacheGenerationKey,
         (region) => layout.regionGenerationKey(region),
         generationRefreshMs,
+        externalClears.report,
       )
       scope = { layout, generations }
       boundTo = cacheName
+      externalClears.watch(generations)
     },
 
     close() {
       if (closed) return
       closed = true
+      externalClears.close()
       // A client the application gave us is the application's to close.
       if (ownsClient) client.close()
     },

@@ -12,7 +12,10 @@ export interface MemcachedHandleOptions {
   prefix?: string
   /** Name of the handle in stats, events and errors (default `'memcached'`). */
   name?: string
-  /** Re-read the generation counters (clears by other instances) at least this often, ms (default 5000). */
+  /**
+   * Re-read every generation counter this often, ms (default 5000): a clear by another
+   * instance that no backplane message announced stops being served within about this long.
+   */
   generationRefreshMs?: number
   /**
    * Per-request timeout, ms (default 500). A client the handle creates gets it as memjs'

@@ -67,6 +67,45 @@ describe('Generations', () => {
     expect(await generations.cache()).toBe(11)
   })
 
+  it('a gap (refresh of everything) does not trust a region read already in flight', async () => {
+    const fake = controlledStore()
+    fake.counters.set('gen:eu', 5)
+    const generations = new Generations(fake.store, 'gen', regionKey, 60_000)
+    await fake.settle(generations.region('eu'))
+    // A refresh-interval read is in flight and was answered (5) before the region was cleared (6).
+    const early = generations.region('eu')
+    fake.counters.set('gen:eu', 6)
+    const refreshed = generations.refresh(undefined)
+    const next = generations.region('eu')
+    await fake.settle(Promise.all([early, refreshed, next]))
+    expect(await next).toBe(6)
+  })
+
+  it('reports a counter that grew without a refresh, once; a refreshed one never', async () => {
+    const fake = controlledStore()
+    const reports: Array<string | undefined> = []
+    const generations = new Generations(fake.store, 'gen', regionKey, 60_000, (r) => reports.push(r))
+    fake.counters.set('gen', 1)
+    fake.counters.set('gen:eu', 1)
+    fake.counters.set('gen:us', 1)
+    await fake.settle(Promise.all([generations.cache(), generations.region('eu'), generations.region('us')]))
+    await fake.settle(generations.sweep())
+    expect(reports).toEqual([])
+    fake.counters.set('gen:eu', 2)
+    fake.counters.set('gen:us', 2)
+    await fake.settle(generations.refresh('us'))
+    await fake.settle(generations.sweep())
+    expect(reports).toEqual(['eu'])
+    fake.counters.set('gen', 2)
+    await fake.settle(generations.sweep())
+    await fake.settle(generations.sweep())
+    expect(reports).toEqual(['eu', undefined])
+    // Our own clear is not news either.
+    await fake.settle(generations.bumpRegion('eu'))
+    await fake.settle(generations.sweep())
+    expect(reports).toEqual(['eu', undefined])
+  })
+
   it('keeps the larger value when answers arrive out of order', async () => {
     const fake = controlledStore()
     fake.counters.set('gen:eu', 5)

@@ -79,6 +79,38 @@ describe('clears by generation', () => {
     expect(await read(reader, 'k')).toBeUndefined()
   })
 
+  it('onRemoteClear(undefined), as core calls it on a gap, re-reads every region counter too', async () => {
+    const cacheName = randomKey('gen')
+    const writer = handle({}, cacheName)
+    const reader = handle({ generationRefreshMs: 600_000 }, cacheName)
+    await writer.set('k', 'eu', item('v'))
+    expect(await read(reader, 'k', 'eu')).toBe('v')
+    // The region clear's message was lost; the gap that reports the loss does not say which region.
+    await writer.clearRegion('eu')
+    await reader.onRemoteClear(undefined)
+    expect(await read(reader, 'k', 'eu')).toBeUndefined()
+  })
+
+  it('reports a clear it finds by itself through onExternalClear, never one it was told of', async () => {
+    const cacheName = randomKey('gen')
+    const writer = handle({}, cacheName)
+    const reader = handle({ generationRefreshMs: 100 }, cacheName)
+    const reports: Array<string | undefined> = []
+    reader.onExternalClear((region) => reports.push(region))
+    for (const region of [undefined, 'eu', 'us']) {
+      await writer.set('k', region, item('v'))
+      expect(await read(reader, 'k', region)).toBe('v')
+    }
+    // Nothing reads through the reader from here on: its periodic sweep alone must notice.
+    await writer.clearRegion('eu')
+    await waitFor(() => reports.includes('eu'), { message: "the region clear of 'eu' reported" })
+    await writer.clearRegion('us')
+    await reader.onRemoteClear('us')
+    await writer.clear()
+    await waitFor(() => reports.includes(undefined), { message: 'the cache clear reported' })
+    expect(reports).toEqual(['eu', undefined])
+  })
+
   it('a read right after onRemoteClear (not awaited, as core calls it) sees the new generation', async () => {
     const cacheName = randomKey('gen')
     const writer = handle({}, cacheName)

@@ -43,6 +43,7 @@ export async function instances(
     const cache = new CacheManager<unknown>({
       name: options.name,
       handles: options.memoryOnly ? [local] : [local, shared],
+      shared: options.memoryOnly ? [] : [shared],
       backplane: natsBackplane({
         servers: [servers].flat(),
         name: `nats-${index}`,
@@ -67,6 +68,7 @@ export async function instances(
     all,
     close: async () => {
       await Promise.all(all.map((instance) => instance.cache.close()))
+      await shared.close()
     },
   }
 }

@@ -69,11 +69,14 @@ async function main() {
   const cacheName = `demo-${randomUUID().slice(0, 8)}`
   const names = ['A', 'B', 'C'] as const
   let instances: DemoInstance[]
+  // The in-process store is shared by the instances, so no manager closes it: we do, at the end.
+  let sharedStore: { close(): unknown } | undefined
   if (isInProcess(topology)) {
     const shared = {
       store: memoryHandle({ name: 'shared-store', distributed: true }),
       hub: createBackplaneHub(),
     }
+    sharedStore = shared.store
     instances = await Promise.all(
       names.map(async (name) => {
         const cache = buildCache(cacheName, topology, shared)
@@ -98,6 +101,7 @@ async function main() {
     timeline.summary()
   } finally {
     await Promise.all(instances.map((instance) => instance.close()))
+    sharedStore?.close()
   }
 }
 

@@ -46,6 +46,8 @@ export function buildCache(cacheName: string, topology: Topology, shared?: InPro
   return new CacheManager({
     name: cacheName,
     handles: [memoryHandle({ name: 'memory', maxEntries: 1_000 }), store],
+    // The in-process store is every instance's: none of them closes it.
+    shared: shared === undefined ? [] : [store],
     backplane: backplane(topology, shared),
     expiration: { mode: 'absolute', ttl: 60_000 },
   })

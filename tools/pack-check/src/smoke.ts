@@ -29,6 +29,7 @@ async function roundTrip(): Promise<void> {
     new core.CacheManager<{ price: number }>({
       name: 'pack-check',
       handles: [memory.memoryHandle(), shared],
+      shared: [shared],
       backplane: core.memoryBackplane({ hub }),
     })
   const a = make()
@@ -53,6 +54,7 @@ async function roundTrip(): Promise<void> {
     check('B reads the new value, not its stale copy', (await b.get('p'))?.price === 8)
   } finally {
     await Promise.all([a.close(), b.close()])
+    shared.close()
   }
 }
 

@@ -3,8 +3,10 @@
  *
  * Receivers only evict, so a queue may merge messages as long as what it finally
  * sends evicts at least everything the original messages would have:
- * - the same type + region + key is one message (a later change kind replaces the
- *   earlier one and moves to the end, so the queue keeps the order of last writes);
+ * - the same type + change kind + region + key is one message (a later one replaces the
+ *   earlier one and moves to the end, so the queue keeps the order of last writes). Change
+ *   kinds are never merged: receivers emit one event per kind (`add`, `set`, `update`,
+ *   `expire`), and an `add` folded into a later `update` would be an `add` event lost;
  * - `cleared` supersedes everything queued before it;
  * - `regionCleared(r)` supersedes queued keyed messages of region `r`;
  * - on overflow the whole queue collapses into one `cleared`.
@@ -21,7 +23,7 @@
  * live entries), and finds a keyed message by type, then region, then key in nested
  * maps, whose keys are the strings the caller already has: no string is built per push.
  */
-import type { BackplaneMessage } from './messages.js'
+import type { BackplaneMessage, ChangeKind } from './messages.js'
 
 /** Messages drained from the queue, in order, with what the queue knows about each. */
 export interface OutboundBatch {
@@ -49,8 +51,13 @@ export class OutboundQueue {
   private seqs: number[] = []
   private sizes: number[] = []
   private live = 0
-  /** Slots of queued `changed` messages. */
-  private readonly changed: KeyedIndex = new Map()
+  /** Slots of queued `changed` messages, by change kind. */
+  private readonly changed: Record<ChangeKind, KeyedIndex> = {
+    add: new Map(),
+    set: new Map(),
+    update: new Map(),
+    expire: new Map(),
+  }
   /** Slots of queued `removed` messages. */
   private readonly removed: KeyedIndex = new Map()
   /** Slots of queued `regionCleared` messages, by region. */
@@ -79,7 +86,7 @@ export class OutboundQueue {
     switch (message.type) {
       case 'changed':
       case 'removed': {
-        const index = message.type === 'changed' ? this.changed : this.removed
+        const index = message.type === 'changed' ? this.changed[message.change] : this.removed
         inner = index.get(message.region)
         if (inner === undefined) {
           inner = new Map()
@@ -89,7 +96,7 @@ export class OutboundQueue {
         break
       }
       case 'regionCleared': {
-        for (const index of [this.changed, this.removed]) {
+        for (const index of this.keyedIndexes()) {
           const slots = index.get(message.region)
           if (slots === undefined) continue
           for (const slot of slots.values()) {
@@ -194,10 +201,15 @@ export class OutboundQueue {
     this.clearIndexes()
   }
 
+  /** Every index of keyed messages: one per change kind, and `removed`. */
+  private keyedIndexes(): KeyedIndex[] {
+    const { add, set, update, expire } = this.changed
+    return [add, set, update, expire, this.removed]
+  }
+
   private clearIndexes(): void {
     this.live = 0
-    this.changed.clear()
-    this.removed.clear()
+    for (const index of this.keyedIndexes()) index.clear()
     this.regionCleared.clear()
   }
 
@@ -215,7 +227,7 @@ export class OutboundQueue {
         switch (message.type) {
           case 'changed':
           case 'removed':
-            ;(message.type === 'changed' ? this.changed : this.removed)
+            ;(message.type === 'changed' ? this.changed[message.change] : this.removed)
               .get(message.region)!
               .set(message.key, to)
             break

@@ -60,6 +60,12 @@ export type EvictReason = 'expired' | 'evicted' | 'external'
 /** Called by a handle when it dropped an item on its own (not on a remove/clear by core). */
 export type EvictListener = (key: string, region: string | undefined, reason: EvictReason) => void
 
+/**
+ * Called by a handle that found its cache (`region` undefined) or one region cleared in the
+ * store when nobody told it: see {@link CacheHandle.onExternalClear}.
+ */
+export type ExternalClearListener = (region: string | undefined) => void
+
 /** How a handle clears a region (documentation and conformance read this). */
 export type RegionClearStrategy = 'native' | 'scan' | 'generation'
 
@@ -129,7 +135,8 @@ export interface CacheHandle<V = unknown> {
   touch?(key: string, region: string | undefined): MaybePromise<boolean>
   /**
    * Reads an item like `get` without changing anything: a sliding item is not extended,
-   * nothing is removed or reordered. For tools that look at a store (`cacheplane inspect`).
+   * nothing is removed or reordered. Core's `has` reads with it (with `get` when absent, so a
+   * handle that declares `sliding` should have it), and so does `cacheplane inspect`.
    */
   peek?(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
   /** Reads several keys of one region at once, results in the order of `keys`. */
@@ -140,16 +147,29 @@ export interface CacheHandle<V = unknown> {
   /** Registers a listener for items the handle drops by itself; returns an unsubscribe function. */
   onEvict?(listener: EvictListener): () => void
   /**
-   * Called by core once per manager, before first use, with the manager's cache name
-   * (handles that share a store scope their keys with it). Core lets a local handle serve
-   * one manager, and a distributed one several managers of one cache name, never two names.
+   * Registers a listener for clears the handle discovered by itself: its cache (`region`
+   * undefined) or one region was cleared in the store by someone else, and neither this
+   * handle's own `clear`/`clearRegion` nor `onRemoteClear` announced it (a lost backplane
+   * message, no backplane at all). Core then drops that scope from the levels above this
+   * handle, as for a clear heard on the backplane, so the copies taken before it are never
+   * served again. A handle that keeps store state locally (Memcached's generation counters)
+   * is the one that can notice. Returns an unsubscribe function.
+   */
+  onExternalClear?(listener: ExternalClearListener): () => void
+  /**
+   * Called by each manager that uses the handle, before first use, with its cache name
+   * (handles that share a store scope their keys with it). Core's rule for a handle given
+   * to several managers: only a distributed handle, listed in every such manager's `shared`
+   * option, and only managers of one cache name; a local handle serves one manager.
    */
   bind?(cacheName: string): MaybePromise<void>
   /**
    * Another instance cleared the cache (`region` undefined) or one region, as heard on the
    * backplane, or a backplane gap means such a clear may have been missed (then `region` is
    * undefined). Distributed handles are otherwise never touched by remote messages; a handle
-   * that caches store state locally (Memcached's generation counters) re-reads it here.
+   * that caches store state locally (Memcached's generation counters) re-reads it here, all
+   * of it when `region` is undefined (a missed clear may have been of any region). What the
+   * re-read finds is not reported through `onExternalClear`: core already dropped that scope.
    */
   onRemoteClear?(region: string | undefined): MaybePromise<void>
 }

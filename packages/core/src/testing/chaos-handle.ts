@@ -14,7 +14,7 @@ import type {
   UpdateOutcome,
 } from '../contracts/cache-handle.js'
 
-/** Handle operations the chaos wrapper can disturb (`bind`, `onEvict` and `close` pass straight through). */
+/** Handle operations the chaos wrapper can disturb (`bind`, `onEvict`, `onExternalClear` and `close` pass straight through). */
 export type ChaosOperation =
   | 'get'
   | 'getMany'
@@ -189,7 +189,9 @@ export function chaosHandle<V>(handle: CacheHandle<V>, options: ChaosHandleOptio
   }
   // Optional members exist on the wrapper only when the wrapped handle has them, so core
   // and the conformance suite see the same shape.
-  const { touch, peek, getMany, onEvict, bind, onRemoteClear } = handle
+  const { touch, peek, getMany, onEvict, bind, onRemoteClear, onExternalClear } = handle
+  if (onExternalClear !== undefined)
+    wrapper.onExternalClear = (listener) => onExternalClear.call(handle, listener)
   if (touch !== undefined)
     wrapper.touch = (key, region) => run('touch', () => touch.call(handle, key, region))
   if (peek !== undefined) wrapper.peek = (key, region) => run('peek', () => peek.call(handle, key, region))

@@ -36,6 +36,7 @@ export function describeCacheHandle(
       getMany: typeof probe.getMany === 'function',
       onEvict: typeof probe.onEvict === 'function',
       bind: typeof probe.bind === 'function',
+      onExternalClear: typeof probe.onExternalClear === 'function',
     }
     await probe.close()
     const ctx = createContext(factory, caps, has, options)
@@ -112,6 +113,7 @@ function createContext(
     expiryDeadlineMs: 2 * ttl + Math.max(3_000, 2 * caps.ttlGranularityMs),
     largeValueBytes: options.largeValueBytes ?? 512 * 1024,
     sharedStore: options.sharedStore ?? caps.distributed,
+    externalClearWithinMs: options.externalClearWithinMs ?? 10_000,
     async another(cacheName: string): Promise<CacheHandle> {
       const handle = await bound(cacheName)
       extras.push(handle)

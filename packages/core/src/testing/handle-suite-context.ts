@@ -28,10 +28,15 @@ export interface DescribeCacheHandleOptions {
   readonly shortTtlMs?: number
   /** Size of the large value round-tripped by bytes handles. Default 512 KiB. */
   readonly largeValueBytes?: number
+  /**
+   * For a handle with `onExternalClear`: how long after another handle's unannounced clear
+   * it must have reported it, ms (for Memcached: about `generationRefreshMs`). Default 10,000.
+   */
+  readonly externalClearWithinMs?: number
 }
 
 /** Optional CacheHandle members whose tests run only when the handle has them. */
-export type OptionalMember = 'touch' | 'peek' | 'getMany' | 'onEvict' | 'bind'
+export type OptionalMember = 'touch' | 'peek' | 'getMany' | 'onEvict' | 'bind' | 'onExternalClear'
 
 /** What a suite test reaches: the handle under test and helpers that follow its capabilities. */
 export interface HandleSuiteContext {
@@ -49,6 +54,8 @@ export interface HandleSuiteContext {
   readonly has: Readonly<Record<OptionalMember, boolean>>
   /** Whether two factory() handles share one store. */
   readonly sharedStore: boolean
+  /** Deadline of the `onExternalClear` report, ms. */
+  readonly externalClearWithinMs: number
   /** Another handle on the store of the factory, bound to `cacheName`; closed after the test. */
   another(cacheName: string): Promise<CacheHandle>
   /** Closes the test's handle now (the close test); it is not closed again after the test. */

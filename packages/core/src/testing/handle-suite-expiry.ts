@@ -164,6 +164,8 @@ export function describeSliding(ctx: HandleSuiteContext): void {
           message: `sliding item ${k} to expire while only peeked at`,
         })
       })
+    } else {
+      test.skip('peek() reads a sliding item without extending it (the handle has no peek: has() extends sliding items)', () => {})
     }
   })
 }

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import { type HandleSuiteContext, input, key, textOf, valueFor } from './handle-suite-context.js'
-import { randomKey } from './wait-for.js'
+import { randomKey, waitFor } from './wait-for.js'
 
 /** Several handles on one store: one cache name shares, two cache names are scoped (`bind`). */
 export function describeSharedStore(ctx: HandleSuiteContext): void {
@@ -39,6 +39,37 @@ export function describeSharedStore(ctx: HandleSuiteContext): void {
       expect(textOf(caps, await one.get(k, undefined))).toBe('one')
       expect(textOf(caps, await two.get(k, undefined))).toBe('two')
     })
+
+    if (ctx.has.onExternalClear) {
+      test('onExternalClear reports clears made through another handle, not announced ones', async () => {
+        const name = randomKey('cache')
+        const [watcher, other] = [await ctx.another(name), await ctx.another(name)]
+        const reports: Array<string | undefined> = []
+        const off = watcher.onExternalClear!((region) => reports.push(region))
+        const k = key()
+        for (const region of ['announced', 'unannounced', undefined]) {
+          await other.set(k, region, input(valueFor(caps, 'v')))
+          expect(textOf(caps, await watcher.get(k, region))).toBe('v')
+        }
+        await other.clearRegion('announced')
+        await watcher.onRemoteClear?.('announced')
+        await other.clearRegion('unannounced')
+        await waitFor(() => reports.includes('unannounced'), {
+          timeoutMs: ctx.externalClearWithinMs,
+          message: 'the unannounced region clear to be reported',
+        })
+        await other.clear()
+        await waitFor(() => reports.includes(undefined), {
+          timeoutMs: ctx.externalClearWithinMs,
+          message: 'the unannounced clear to be reported',
+        })
+        off()
+        expect(reports).not.toContain('announced')
+        expect(await watcher.get(k, 'unannounced')).toBeUndefined()
+      })
+    } else {
+      test.skip('onExternalClear reports clears made through another handle (the handle has no onExternalClear)', () => {})
+    }
 
     test('clear and clearRegion of one cache leave the other intact', async () => {
       const [one, two] = [await ctx.another(randomKey('cacheA')), await ctx.another(randomKey('cacheB'))]
