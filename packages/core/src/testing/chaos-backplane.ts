@@ -1,9 +1,15 @@
 /**
  * A Backplane wrapper that injects faults: rejected publishes, dropped incoming frames,
  * synthetic gaps and connection-state changes. It keeps the wrapped backplane's name and
- * capabilities.
+ * capabilities; the faults apply to every subscription on it (every cache sharing it).
  */
-import type { Backplane, BackplaneGap, BackplaneListener, BackplaneState } from '../contracts/backplane.js'
+import type {
+  Backplane,
+  BackplaneGap,
+  BackplaneListener,
+  BackplaneState,
+  BackplaneSubscription,
+} from '../contracts/backplane.js'
 
 /** The fault controls of a chaos backplane. */
 export interface ChaosBackplaneControls {
@@ -11,9 +17,9 @@ export interface ChaosBackplaneControls {
   failPublishes(n: number, error?: unknown): void
   /** While on (default true), incoming frames are dropped before core sees them. */
   dropIncoming(on?: boolean): void
-  /** Reports a gap to core as the transport would (default `{ reason: 'chaos', recovered: false }`). */
+  /** Reports a gap to every open subscription as the transport would (default `{ reason: 'chaos', recovered: false }`). */
   emitGap(gap?: Partial<BackplaneGap>): void
-  /** Reports a connection state change to core as the transport would. */
+  /** Reports a connection state change to every open subscription as the transport would. */
   setState(state: BackplaneState): void
   /** Publishes attempted so far, failed ones included. */
   readonly publishAttempts: number
@@ -21,6 +27,8 @@ export interface ChaosBackplaneControls {
   readonly published: number
   /** Incoming frames dropped so far. */
   readonly dropped: number
+  /** Subscriptions open now (one per connected cache). */
+  readonly subscriptions: number
   /** The wrapped backplane. */
   readonly inner: Backplane
 }
@@ -30,7 +38,7 @@ export type ChaosBackplane = Backplane & ChaosBackplaneControls
 
 /** Wraps `backplane` in fault controls (see {@link ChaosBackplaneControls}). */
 export function chaosBackplane(backplane: Backplane): ChaosBackplane {
-  let listener: BackplaneListener | undefined
+  const listeners = new Set<BackplaneListener>()
   let failures = 0
   let failureError: unknown
   let dropping = false
@@ -38,17 +46,33 @@ export function chaosBackplane(backplane: Backplane): ChaosBackplane {
   let published = 0
   let dropped = 0
 
-  const connected = (what: string): BackplaneListener => {
-    if (listener === undefined) throw new Error(`chaosBackplane.${what}: connect() has not been called yet`)
-    return listener
+  const everyListener = (what: string): BackplaneListener[] => {
+    if (listeners.size === 0) throw new Error(`chaosBackplane.${what}: no subscription is open`)
+    return [...listeners]
   }
+
+  const wrap = (inner: BackplaneSubscription, target: BackplaneListener): BackplaneSubscription => ({
+    ready: inner.ready,
+    async publish(frame) {
+      publishAttempts++
+      if (failures > 0) {
+        failures--
+        throw failureError ?? new Error(`chaos: ${backplane.name}.publish failed (failPublishes)`)
+      }
+      await inner.publish(frame)
+      published++
+    },
+    close() {
+      listeners.delete(target)
+      return inner.close()
+    },
+  })
 
   return {
     name: backplane.name,
     capabilities: backplane.capabilities,
     connect(channel, target) {
-      listener = target
-      return backplane.connect(channel, {
+      const inner = backplane.connect(channel, {
         onFrame(frame) {
           if (dropping) {
             dropped++
@@ -59,17 +83,13 @@ export function chaosBackplane(backplane: Backplane): ChaosBackplane {
         onGap: (gap) => target.onGap(gap),
         onState: (state) => target.onState(state),
       })
+      listeners.add(target)
+      return wrap(inner, target)
     },
-    async publish(frame) {
-      publishAttempts++
-      if (failures > 0) {
-        failures--
-        throw failureError ?? new Error(`chaos: ${backplane.name}.publish failed (failPublishes)`)
-      }
-      await backplane.publish(frame)
-      published++
+    close() {
+      listeners.clear()
+      return backplane.close()
     },
-    close: () => backplane.close(),
     failPublishes(n: number, error?: unknown) {
       failures = n
       failureError = error
@@ -78,10 +98,11 @@ export function chaosBackplane(backplane: Backplane): ChaosBackplane {
       dropping = on
     },
     emitGap(gap: Partial<BackplaneGap> = {}) {
-      connected('emitGap').onGap({ reason: 'chaos', recovered: false, ...gap })
+      for (const listener of everyListener('emitGap'))
+        listener.onGap({ reason: 'chaos', recovered: false, ...gap })
     },
     setState(state: BackplaneState) {
-      connected('setState').onState(state)
+      for (const listener of everyListener('setState')) listener.onState(state)
     },
     get publishAttempts() {
       return publishAttempts
@@ -91,6 +112,9 @@ export function chaosBackplane(backplane: Backplane): ChaosBackplane {
     },
     get dropped() {
       return dropped
+    },
+    get subscriptions() {
+      return listeners.size
     },
     inner: backplane,
   }
