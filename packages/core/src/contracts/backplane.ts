@@ -45,7 +45,7 @@ export interface BackplaneSubscription {
   /**
    * Resolves once frames published on the channel after it will be delivered. When it rejects
    * the transport may keep trying on its own; it then reports the late subscription with
-   * `onState('connected')` followed by `onGap`. Never rejects after `close()` was called.
+   * `onState('connected')` followed by `onGap`.
    */
   readonly ready: Promise<void>
   /** Publishes one frame on this channel; rejects when the server did not accept it (core retries). */
