@@ -52,13 +52,15 @@ export interface SoakLog {
 export type Command =
   | { readonly op: 'init'; readonly spec: ManagerSpec }
   | { readonly op: 'ping' }
-  | { readonly op: 'get'; readonly key: string; readonly region?: string }
+  | { readonly op: 'get'; readonly key: string; readonly region?: string; readonly cache?: string }
   | {
       readonly op: 'set'
       readonly key: string
       readonly value: Value
       readonly region?: string
       readonly expiration?: ExpirationSpec
+      /** Which of the worker's caches (`sharedWith`); default its first. */
+      readonly cache?: string
     }
   | { readonly op: 'add'; readonly key: string; readonly value: Value; readonly region?: string }
   | { readonly op: 'bump'; readonly key: string; readonly region?: string }
@@ -96,6 +98,8 @@ export interface WorkerEvent {
   readonly type: 'event'
   /** Event name: add, set, update, expire, remove, clear, clearRegion, backplane, error, evict. */
   readonly name: string
+  /** The cache that emitted it (a worker may run several on one backplane). */
+  readonly cache?: string
   readonly origin?: 'local' | 'remote'
   readonly key?: string
   readonly region?: string

@@ -38,6 +38,8 @@ export interface Topology {
 /** Everything a worker needs to build its manager. */
 export interface ManagerSpec {
   readonly cacheName: string
+  /** More caches in the same process, sharing one backplane object with `cacheName`'s. */
+  readonly sharedWith?: readonly string[]
   readonly topology: Topology
   /** Identifies the worker in the values it writes. */
   readonly workerId: string
@@ -95,13 +97,23 @@ function backplane(spec: BackplaneSpec): Backplane {
 
 /** Builds the manager the spec describes: memory on top, then the store, with the backplane. */
 export function buildManager(spec: ManagerSpec): CacheManager<Value> {
+  return buildManagers(spec)[0] as CacheManager<Value>
+}
+
+/** The managers of `cacheName` and of every `sharedWith` name, all on one backplane object. */
+export function buildManagers(spec: ManagerSpec): CacheManager<Value>[] {
+  const shared = spec.topology.backplane === undefined ? undefined : backplane(spec.topology.backplane)
+  return [spec.cacheName, ...(spec.sharedWith ?? [])].map((name) => managerOn(spec, name, shared))
+}
+
+function managerOn(spec: ManagerSpec, name: string, shared: Backplane | undefined): CacheManager<Value> {
   const { topology } = spec
   const handles: CacheHandle<unknown>[] = [memoryHandle({ name: 'memory', maxEntries: 10_000 })]
   if (topology.store !== undefined) handles.push(store(topology.store))
   return new CacheManager<Value>({
-    name: spec.cacheName,
+    name,
     handles,
-    backplane: topology.backplane === undefined ? undefined : backplane(topology.backplane),
+    backplane: shared,
     secret: spec.secret,
     maxLocalTtlMs: spec.maxLocalTtlMs,
     expiration: spec.expiration,
