@@ -13,12 +13,14 @@ import type { BenchContext, Scenario } from './context.js'
 import { machineInfo } from './machine.js'
 import { parseBenchOptions, UsageError, usage } from './options.js'
 import type { ScenarioResult } from './results.js'
+import { connections } from './scenarios/connections.js'
 import { distributedHit } from './scenarios/distributed-hit.js'
 import { invalidation } from './scenarios/invalidation.js'
 import { memoryHit } from './scenarios/memory-hit.js'
 import { memoryPerEntry } from './scenarios/memory-per-entry.js'
 import { propagation } from './scenarios/propagation.js'
 import { setScenario } from './scenarios/set.js'
+import { sharedPropagation } from './scenarios/shared-propagation.js'
 import { Servers } from './servers.js'
 import { writeReport } from './write-report.js'
 
@@ -29,6 +31,8 @@ const scenarios: readonly Scenario[] = [
   propagation,
   invalidation,
   memoryPerEntry,
+  connections,
+  sharedPropagation,
 ]
 
 async function main(): Promise<void> {

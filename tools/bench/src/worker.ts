@@ -1,14 +1,16 @@
 /**
  * The other process of the cross-process scenarios. `node dist/worker.js <role> <json config>`,
- * forked by `child.ts`; it reports over IPC. Roles: the propagation listeners (a cache, raw
+ * forked by `child.ts`; it reports over IPC. Roles: the propagation listeners (a cache, several caches on one backplane, raw
  * Redis pub/sub, raw NATS), the invalidation reader, and the heap footprint probe.
  */
 import { runCacheListener, runRawNatsSubscriber, runRawRedisSubscriber } from './roles/listeners.js'
 import { runFootprint } from './roles/footprint.js'
 import { runInvalidationReader } from './roles/invalidation-reader.js'
+import { runSharedCacheListener } from './roles/shared-listener.js'
 
 const roles: Record<string, (config: never) => Promise<void>> = {
   'cache-listener': runCacheListener,
+  'shared-cache-listener': runSharedCacheListener,
   'raw-redis-subscriber': runRawRedisSubscriber,
   'raw-nats-subscriber': runRawNatsSubscriber,
   'invalidation-reader': runInvalidationReader,
