@@ -2,6 +2,7 @@
  * `CacheManager` options: their types, defaults and validation. Every mistake is an
  * InvalidOptionsError (or InvalidExpirationError) thrown by the constructor.
  */
+import { checkBackplaneFree } from './backplane/backplane-claims.js'
 import type { Backplane } from './contracts/backplane.js'
 import type { CacheHandle, Expiration } from './contracts/cache-handle.js'
 import type { Serializer } from './contracts/serializer.js'
@@ -134,6 +135,8 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
     throw new InvalidOptionsError('CacheManager: secret must be a string or a Uint8Array')
   }
+  // Before anything is bound or opened: a refused cache must leave nothing behind.
+  if (options.backplane !== undefined && options.backplane !== null) checkBackplaneFree(options.backplane)
   return {
     name,
     handles,

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import type { Backplane, CacheHandle } from '../src/index.js'
 import { CacheManager, createBackplaneHub, InvalidOptionsError, memoryBackplane } from '../src/index.js'
 import { chaosBackplane, waitFor } from '../src/testing/index.js'
-import { nextEvent } from './sync-fixtures.js'
+import { nextEvent, spyHandle } from './sync-fixtures.js'
 
 const NAMES = ['users', 'products', 'sessions'] as const
 
@@ -100,9 +100,16 @@ describe('one backplane shared by several caches', () => {
     const single: Backplane = { ...inner, capabilities: { ...inner.capabilities, multiplex: false } }
     const first = new CacheManager<unknown>({ name: 'users', handles: [memoryHandle()], backplane: single })
     await first.ready()
+    let bound = 0
+    const refused = spyHandle(memoryHandle() as CacheHandle<unknown>, {
+      bind: () => {
+        bound++
+      },
+    })
     expect(
-      () => new CacheManager<unknown>({ name: 'products', handles: [memoryHandle()], backplane: single }),
+      () => new CacheManager<unknown>({ name: 'products', handles: [refused], backplane: single }),
     ).toThrow(InvalidOptionsError)
+    expect(bound).toBe(0) // refused before anything was bound or opened
     await first.close()
   })
 })
