@@ -5,20 +5,9 @@ import type {
   BackplaneSubscription,
 } from '@cacheplane/core'
 import { ClosedError, InvalidOptionsError } from '@cacheplane/core'
-import type { RedisOptions } from 'ioredis'
-import { Redis as RedisClient } from 'ioredis'
-import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
-import { keySlot } from './key-slot.js'
-import type { Subscriber } from './pubsub-subscription.js'
-import {
-  closeClient,
-  isCluster,
-  type RedisClient as AnyRedisClient,
-  type RedisConnectionOptions,
-  type ResolvedConnection,
-  resolveConnection,
-} from './redis-connection.js'
-import { type ChannelLocation, SharedSubscriber } from './shared-subscriber.js'
+import { BackplaneClient } from './backplane-client.js'
+import type { RedisConnectionOptions } from './redis-connection.js'
+import { SharedSubscriber } from './shared-subscriber.js'
 
 /** Options of {@link redisBackplane}: a connection plus the pub/sub flavour. */
 export interface RedisBackplaneOptions extends RedisConnectionOptions {
@@ -39,16 +28,6 @@ export interface RedisBackplaneOptions extends RedisConnectionOptions {
  */
 const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 4 * 1024 * 1024, multiplex: true }
 
-/** Our subscriber connections: no reconnect or resubscribe by ioredis (we do it, to know about gaps). */
-const SUBSCRIBER_OPTIONS: RedisOptions = {
-  lazyConnect: true,
-  autoResubscribe: false,
-  retryStrategy: () => null,
-  enableAutoPipelining: false,
-  enableOfflineQueue: true,
-  maxRetriesPerRequest: null,
-}
-
 /**
  * A Redis pub/sub backplane: frames are published on the channel core names
  * (one per cache) and received on a subscriber connection opened from the client's
@@ -68,72 +47,10 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
   if (shardedOption !== true && shardedOption !== false && shardedOption !== 'auto') {
     throw new InvalidOptionsError(`redisBackplane: 'sharded' must be true, false or 'auto'`)
   }
-  // Opened now so that bad options throw here; reopened after the last subscription closed it.
-  let connection: ResolvedConnection | undefined = resolveConnection('redisBackplane', options)
-  let decision: Promise<boolean> | undefined
+  const client = new BackplaneClient(options, shardedOption)
+  const subscriber = new SharedSubscriber((channel) => client.locate(channel))
   let closed = false
   let open = 0
-
-  const current = (): AnyRedisClient => {
-    connection ??= resolveConnection('redisBackplane', options)
-    return connection.client
-  }
-
-  /** Sharded or not, decided once Redis answered (retried while it does not). */
-  function useSharded(client: AnyRedisClient): Promise<boolean> {
-    if (shardedOption !== 'auto') return Promise.resolve(shardedOption)
-    if (!isCluster(client)) return Promise.resolve(false)
-    decision ??= client.info('server').then(
-      (info) => majorVersion(info) >= 7,
-      (error: unknown) => {
-        decision = undefined
-        throw error
-      },
-    )
-    return decision
-  }
-
-  async function locate(channel: string): Promise<ChannelLocation> {
-    const client = current()
-    const sharded = await useSharded(client)
-    if (!isCluster(client)) {
-      return {
-        node: '',
-        open: async (): Promise<Subscriber> => ({
-          connection: client.duplicate(SUBSCRIBER_OPTIONS),
-          sharded,
-        }),
-      }
-    }
-    // Plain pub/sub works on any node of a cluster (one connection for every channel);
-    // sharded pub/sub only on the slot's owner (one connection per owner).
-    const owner = await slotOwner(client, keySlot(channel))
-    const open = async (): Promise<Subscriber> => ({
-      connection: new RedisClient({ ...nodeOptions(client, owner), ...SUBSCRIBER_OPTIONS }),
-      sharded,
-    })
-    return { node: sharded ? `${owner.host}:${owner.port}` : '', open }
-  }
-
-  const subscriber = new SharedSubscriber(locate)
-
-  async function publish(channel: string, frame: Uint8Array): Promise<void> {
-    const client = current()
-    const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
-    if (await useSharded(client)) await client.spublish(channel, bytes)
-    else if (isCluster(client))
-      await (masterForSlot(client, keySlot(channel)) ?? client).publish(channel, bytes)
-    else await client.publish(channel, bytes)
-  }
-
-  /** The last subscription is gone: release the client we opened (a later connect reopens it). */
-  async function idle(): Promise<void> {
-    const released = connection
-    if (open > 0 || released === undefined || !released.owned) return
-    connection = undefined
-    decision = undefined
-    await closeClient(released.client)
-  }
 
   return {
     name,
@@ -149,14 +66,15 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
         ready: subscriber.subscribe(channel, listener),
         async publish(frame: Uint8Array): Promise<void> {
           if (closed || !active) throw new ClosedError(`redisBackplane '${name}': the subscription is closed`)
-          await publish(channel, frame)
+          await client.publish(channel, frame)
         },
         async close(): Promise<void> {
           if (!active) return
           active = false
           open--
           await subscriber.unsubscribe(channel, listener)
-          if (!closed) await idle()
+          // The last subscription gone: release the client we opened (a later connect reopens it).
+          if (!closed && open === 0) await client.release()
         },
       }
     },
@@ -166,8 +84,7 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
       closed = true
       open = 0
       await subscriber.close()
-      if (connection?.owned === true) await closeClient(connection.client)
-      connection = undefined
+      await client.release()
     },
   } satisfies Backplane
 }

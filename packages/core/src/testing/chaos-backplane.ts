@@ -36,37 +36,57 @@ export interface ChaosBackplaneControls {
 /** A Backplane with fault controls. */
 export type ChaosBackplane = Backplane & ChaosBackplaneControls
 
-/** Wraps `backplane` in fault controls (see {@link ChaosBackplaneControls}). */
-export function chaosBackplane(backplane: Backplane): ChaosBackplane {
-  const listeners = new Set<BackplaneListener>()
-  let failures = 0
-  let failureError: unknown
-  let dropping = false
-  let publishAttempts = 0
-  let published = 0
-  let dropped = 0
+/** The faults in force and what they did, shared by every subscription of one chaos backplane. */
+interface ChaosState {
+  readonly listeners: Set<BackplaneListener>
+  failures: number
+  failureError: unknown
+  dropping: boolean
+  publishAttempts: number
+  published: number
+  dropped: number
+}
 
-  const everyListener = (what: string): BackplaneListener[] => {
-    if (listeners.size === 0) throw new Error(`chaosBackplane.${what}: no subscription is open`)
-    return [...listeners]
-  }
-
-  const wrap = (inner: BackplaneSubscription, target: BackplaneListener): BackplaneSubscription => ({
+/** One subscription of the wrapped backplane, with its publishes subject to `failPublishes`. */
+function chaosSubscription(
+  state: ChaosState,
+  name: string,
+  inner: BackplaneSubscription,
+  target: BackplaneListener,
+): BackplaneSubscription {
+  return {
     ready: inner.ready,
     async publish(frame) {
-      publishAttempts++
-      if (failures > 0) {
-        failures--
-        throw failureError ?? new Error(`chaos: ${backplane.name}.publish failed (failPublishes)`)
+      state.publishAttempts++
+      if (state.failures > 0) {
+        state.failures--
+        throw state.failureError ?? new Error(`chaos: ${name}.publish failed (failPublishes)`)
       }
       await inner.publish(frame)
-      published++
+      state.published++
     },
     close() {
-      listeners.delete(target)
+      state.listeners.delete(target)
       return inner.close()
     },
-  })
+  }
+}
+
+/** Wraps `backplane` in fault controls (see {@link ChaosBackplaneControls}). */
+export function chaosBackplane(backplane: Backplane): ChaosBackplane {
+  const state: ChaosState = {
+    listeners: new Set(),
+    failures: 0,
+    failureError: undefined,
+    dropping: false,
+    publishAttempts: 0,
+    published: 0,
+    dropped: 0,
+  }
+  const everyListener = (what: string): BackplaneListener[] => {
+    if (state.listeners.size === 0) throw new Error(`chaosBackplane.${what}: no subscription is open`)
+    return [...state.listeners]
+  }
 
   return {
     name: backplane.name,
@@ -74,47 +94,44 @@ export function chaosBackplane(backplane: Backplane): ChaosBackplane {
     connect(channel, target) {
       const inner = backplane.connect(channel, {
         onFrame(frame) {
-          if (dropping) {
-            dropped++
-            return
-          }
-          target.onFrame(frame)
+          if (state.dropping) state.dropped++
+          else target.onFrame(frame)
         },
         onGap: (gap) => target.onGap(gap),
-        onState: (state) => target.onState(state),
+        onState: (change) => target.onState(change),
       })
-      listeners.add(target)
-      return wrap(inner, target)
+      state.listeners.add(target)
+      return chaosSubscription(state, backplane.name, inner, target)
     },
     close() {
-      listeners.clear()
+      state.listeners.clear()
       return backplane.close()
     },
     failPublishes(n: number, error?: unknown) {
-      failures = n
-      failureError = error
+      state.failures = n
+      state.failureError = error
     },
     dropIncoming(on = true) {
-      dropping = on
+      state.dropping = on
     },
     emitGap(gap: Partial<BackplaneGap> = {}) {
       for (const listener of everyListener('emitGap'))
         listener.onGap({ reason: 'chaos', recovered: false, ...gap })
     },
-    setState(state: BackplaneState) {
-      for (const listener of everyListener('setState')) listener.onState(state)
+    setState(change: BackplaneState) {
+      for (const listener of everyListener('setState')) listener.onState(change)
     },
     get publishAttempts() {
-      return publishAttempts
+      return state.publishAttempts
     },
     get published() {
-      return published
+      return state.published
     },
     get dropped() {
-      return dropped
+      return state.dropped
     },
     get subscriptions() {
-      return listeners.size
+      return state.listeners.size
     },
     inner: backplane,
   }

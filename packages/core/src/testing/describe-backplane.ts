@@ -90,7 +90,9 @@ export function describeBackplane(
       await options.cleanup?.()
     })
     describeOneChannel(context)
+    describeFramesAndClose(context)
     describeMultiplex(context)
+    describeMultiplexGap(context)
   })
 }
 
@@ -103,7 +105,7 @@ interface SuiteContext {
   readonly options: DescribeBackplaneOptions
 }
 
-function describeOneChannel({ connect, close, delivered, timeoutMs }: SuiteContext): void {
+function describeOneChannel({ connect, delivered, timeoutMs }: SuiteContext): void {
   test('declares its capabilities', async () => {
     const { backplane } = await connect(randomKey('channel'))
     expect(typeof backplane.name).toBe('string')
@@ -145,7 +147,9 @@ function describeOneChannel({ connect, close, delivered, timeoutMs }: SuiteConte
     const texts = b.frames.map((frame) => new TextDecoder().decode(frame))
     expect(texts).toEqual(Array.from({ length: count }, (_, i) => `frame ${i}`))
   })
+}
 
+function describeFramesAndClose({ connect, close, delivered }: SuiteContext): void {
   test('frames are binary safe', async () => {
     const channel = randomKey('channel')
     const [a, b] = [await connect(channel), await connect(channel)]
@@ -178,22 +182,31 @@ function describeOneChannel({ connect, close, delivered, timeoutMs }: SuiteConte
   })
 }
 
-/** Several caches on one backplane object: routing, independent close, shared gaps. */
+/** A test of the multi-cache slice: skipped, visibly, for a backplane that does not multiplex. */
+function multiplexTest(
+  context: SuiteContext,
+  title: string,
+  body: () => Promise<void>,
+  needsInterrupt = false,
+) {
+  test(title, async (t) => {
+    const probe = await context.instance()
+    if (!probe.capabilities.multiplex) {
+      t.skip('the backplane does not multiplex (capabilities.multiplex is false)')
+      return
+    }
+    if (needsInterrupt && context.options.interrupt === undefined) {
+      t.skip('no `interrupt` option: the suite cannot break the connection')
+      return
+    }
+    await body()
+  })
+}
+
+/** Several caches on one backplane object: routing, independent close. */
 function describeMultiplex(context: SuiteContext): void {
-  const { connect, instance, close, delivered, options } = context
-  const guarded = (title: string, body: () => Promise<void>, needsInterrupt = false) =>
-    test(title, async (t) => {
-      const probe = await instance()
-      if (!probe.capabilities.multiplex) {
-        t.skip('the backplane does not multiplex (capabilities.multiplex is false)')
-        return
-      }
-      if (needsInterrupt && options.interrupt === undefined) {
-        t.skip('no `interrupt` option: the suite cannot break the connection')
-        return
-      }
-      await body()
-    })
+  const { connect, instance, close, delivered } = context
+  const guarded = (title: string, body: () => Promise<void>) => multiplexTest(context, title, body)
 
   guarded('multiplex: one backplane routes each frame to its own channel only', async () => {
     const shared = await instance()
@@ -247,8 +260,13 @@ function describeMultiplex(context: SuiteContext): void {
     await delivered(b, encode('once'), 'the frame at the subscription left open')
     expect(a.frames).toHaveLength(1)
   })
+}
 
-  guarded(
+/** A gap on the shared connection reaches every cache on it. */
+function describeMultiplexGap(context: SuiteContext): void {
+  const { connect, instance, delivered, options } = context
+  multiplexTest(
+    context,
     'multiplex: a gap reaches every subscription of the backplane, which keeps delivering',
     async () => {
       const shared = await instance()
