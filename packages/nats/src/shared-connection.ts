@@ -16,9 +16,13 @@ export interface ConnectionUser {
 
 /** Where the shared connection comes from: one the application gave, or servers we connect to. */
 export interface SharedConnectionOptions {
+  /** Backplane name: the connection name when we connect, and the source of errors. */
   readonly name: string
+  /** The application's connection; never closed. */
   readonly connection?: NatsConnectionLike | undefined
+  /** Servers to connect to when no connection was given. */
   readonly servers?: string | readonly string[] | undefined
+  /** Extra client options for a connection we open. */
   readonly connectOptions?: Omit<ConnectionOptions, 'servers'> | undefined
 }
 
@@ -40,6 +44,7 @@ export class SharedConnection {
   /** Bumped on every release, so that a connect that finishes afterwards knows it is not wanted. */
   #generation = 0
 
+  /** Nothing is opened before the first `attach`. */
   constructor(options: SharedConnectionOptions) {
     this.#options = options
     this.#maxPayload = options.connection?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD

@@ -49,6 +49,7 @@ export class PubSubSubscription {
   #lost = false
   #closed = false
 
+  /** Nothing is opened before `start()`. */
   constructor(options: PubSubSubscriptionOptions) {
     this.#options = options
   }

@@ -8,7 +8,9 @@ const MAX_DELAY_MS = 2000
 
 /** Where a channel must be subscribed: a key naming the server (`''` when any will do) and how to connect there. */
 export interface ChannelLocation {
+  /** The server's key (`host:port`), or `''` when any server will do. */
   readonly node: string
+  /** Opens a subscriber connection to that server. */
   readonly open: SubscriberFactory
 }
 
@@ -35,6 +37,7 @@ export class SharedSubscriber {
   readonly #links = new Map<string, PubSubSubscription>()
   readonly #channels = new Map<string, ChannelState>()
 
+  /** `locate` says where each channel must be subscribed; nothing is opened before the first `subscribe`. */
   constructor(locate: (channel: string) => Promise<ChannelLocation>) {
     this.#locate = locate
   }
