@@ -9,6 +9,7 @@ import { main as redisKeyspace } from '../examples/adapters/redis-keyspace.js'
 import { main as redisUrl } from '../examples/adapters/redis-url.js'
 import { main as fromCacheManager } from '../examples/coming-from-cachemanager/configuration.js'
 import { main as gettingStarted } from '../examples/getting-started/redis.js'
+import { main as severalCaches } from '../examples/getting-started/several-caches.js'
 import { main as readmeQuickStart } from '../examples/readme/quick-start.js'
 import {
   type RunningServer,
@@ -57,6 +58,10 @@ test('getting started: memory + Redis + Redis backplane', async () => {
   } finally {
     client.disconnect()
   }
+})
+
+test('getting started: three caches on one backplane hold two Redis connections', async () => {
+  expect(await severalCaches(redisAt())).toEqual({ connections: 2 })
 })
 
 test('README: the quick-start sample adds, then updates a user', async () => {

@@ -59,13 +59,15 @@ export type Command =
   | { readonly op: 'ping' }
   /** Lets a manager built with `holdSubscription` subscribe its backplane. */
   | { readonly op: 'releaseSubscription' }
-  | { readonly op: 'get'; readonly key: string; readonly region?: string }
+  | { readonly op: 'get'; readonly key: string; readonly region?: string; readonly cache?: string }
   | {
       readonly op: 'set'
       readonly key: string
       readonly value: Value
       readonly region?: string
       readonly expiration?: ExpirationSpec
+      /** Which of the worker's caches (`sharedWith`); default its first. */
+      readonly cache?: string
     }
   | { readonly op: 'add'; readonly key: string; readonly value: Value; readonly region?: string }
   | { readonly op: 'bump'; readonly key: string; readonly region?: string }
@@ -115,6 +117,8 @@ export interface WorkerEvent {
   readonly type: 'event'
   /** Event name: add, set, update, expire, remove, clear, clearRegion, backplane, error, evict. */
   readonly name: string
+  /** The cache that emitted it (a worker may run several on one backplane). */
+  readonly cache?: string
   readonly origin?: 'local' | 'remote'
   readonly key?: string
   readonly region?: string

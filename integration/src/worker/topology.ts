@@ -2,7 +2,7 @@
  * A serializable description of what a worker's `CacheManager` runs on, and the code that builds
  * it. The test process describes; every worker builds its own manager from the same description.
  */
-import { type Backplane, type CacheHandle, CacheManager } from '@cacheplane/core'
+import { type Backplane, type BackplaneSubscription, type CacheHandle, CacheManager } from '@cacheplane/core'
 import { memcachedHandle } from '@cacheplane/memcached'
 import { memoryHandle } from '@cacheplane/memory'
 import { natsBackplane } from '@cacheplane/nats'
@@ -38,6 +38,8 @@ export interface Topology {
 /** Everything a worker needs to build its manager. */
 export interface ManagerSpec {
   readonly cacheName: string
+  /** More caches in the same process, sharing one backplane object with `cacheName`'s. */
+  readonly sharedWith?: readonly string[]
   readonly topology: Topology
   /** Identifies the worker in the values it writes. */
   readonly workerId: string
@@ -115,15 +117,28 @@ function heldConnect(inner: Backplane): Backplane {
     get capabilities() {
       return inner.capabilities
     },
-    connect: async (channel, listener) => {
-      await subscriptionHeld
-      await inner.connect(channel, listener)
+    connect: (channel, listener): BackplaneSubscription => {
+      let closed = false
+      let made: BackplaneSubscription | undefined
+      const subscription = subscriptionHeld.then(() => {
+        if (closed) throw new Error('held subscription closed before it was released')
+        made = inner.connect(channel, listener)
+        return made
+      })
+      return {
+        ready: subscription.then((s) => s.ready),
+        publish: async (frame) => (await subscription).publish(frame),
+        close: async () => {
+          closed = true
+          await made?.close()
+        },
+      }
     },
-    publish: (frame) => inner.publish(frame),
     close: () => inner.close(),
   }
 }
 
+/** The backplane object every manager of a worker shares (held until released when the spec asks). */
 function managerBackplane(spec: ManagerSpec): Backplane | undefined {
   const { topology } = spec
   if (topology.backplane === undefined) return undefined
@@ -133,13 +148,23 @@ function managerBackplane(spec: ManagerSpec): Backplane | undefined {
 
 /** Builds the manager the spec describes: memory on top, then the store, with the backplane. */
 export function buildManager(spec: ManagerSpec): CacheManager<Value> {
+  return buildManagers(spec)[0] as CacheManager<Value>
+}
+
+/** The managers of `cacheName` and of every `sharedWith` name, all on one backplane object. */
+export function buildManagers(spec: ManagerSpec): CacheManager<Value>[] {
+  const shared = managerBackplane(spec)
+  return [spec.cacheName, ...(spec.sharedWith ?? [])].map((name) => managerOn(spec, name, shared))
+}
+
+function managerOn(spec: ManagerSpec, name: string, shared: Backplane | undefined): CacheManager<Value> {
   const { topology } = spec
   const handles: CacheHandle<unknown>[] = [memoryHandle({ name: 'memory', maxEntries: 10_000 })]
   if (topology.store !== undefined) handles.push(store(topology.store, spec.generationRefreshMs))
   return new CacheManager<Value>({
-    name: spec.cacheName,
+    name,
     handles,
-    backplane: managerBackplane(spec),
+    backplane: shared,
     secret: spec.secret,
     maxLocalTtlMs: spec.maxLocalTtlMs,
     expiration: spec.expiration,

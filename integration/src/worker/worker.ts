@@ -13,10 +13,12 @@ import type {
   WorkerMessage,
 } from './protocol.js'
 import { InvalidationLog, runSoak } from './soak.js'
-import { buildManager, releaseSubscription } from './topology.js'
+import { buildManagers, releaseSubscription } from './topology.js'
 import { reAddLoop, release, slowUpdate, slowUpdateLoop } from './update-race.js'
 
 let cache: CacheManager<Value> | undefined
+/** Every cache of this worker by name (the first is `cache`); they share one backplane. */
+const caches = new Map<string, CacheManager<Value>>()
 let workerId = `pid-${process.pid}`
 /** Off while a soak runs: forwarding thousands of events would measure IPC, not the cache. */
 let forwarding = true
@@ -27,8 +29,10 @@ function send(message: WorkerMessage, then?: () => void): void {
   process.send?.(message, undefined, {}, () => then?.())
 }
 
-function forward(event: Omit<WorkerEvent, 'type' | 'at'>): void {
-  if (forwarding) send({ type: 'event', at: Date.now(), ...event })
+function forward(event: Omit<WorkerEvent, 'type' | 'at'>, from?: CacheManager<Value>): void {
+  // The cache is named only when the worker runs several: the single-cache events stay as they were.
+  const cacheName = from !== undefined && caches.size > 1 ? { cache: from.name } : {}
+  if (forwarding) send({ type: 'event', at: Date.now(), ...event, ...cacheName })
 }
 
 const KEY_EVENTS = ['add', 'set', 'update', 'expire', 'remove'] as const
@@ -37,7 +41,7 @@ function listen(manager: CacheManager<Value>): void {
   for (const name of KEY_EVENTS) {
     manager.on(name, (event: CacheEvents[typeof name]) => {
       if (event.origin === 'remote') invalidations.record(event.key)
-      forward({ name, origin: event.origin, key: event.key, region: event.region })
+      forward({ name, origin: event.origin, key: event.key, region: event.region }, manager)
     })
   }
   manager.on('clear', (event) => {
@@ -51,9 +55,9 @@ function listen(manager: CacheManager<Value>): void {
   manager.on('backplane', (event) => {
     if (event.type === 'gap') {
       if (event.action === 'cleared') invalidations.record(undefined)
-      forward({ name: 'backplane', detail: 'gap', action: event.action })
+      forward({ name: 'backplane', detail: 'gap', action: event.action }, manager)
     } else {
-      forward({ name: 'backplane', detail: 'state', action: event.state })
+      forward({ name: 'backplane', detail: 'state', action: event.state }, manager)
     }
   })
   manager.on('error', (event) => {
@@ -72,18 +76,22 @@ function expiration(spec: ExpirationSpec): Expiration {
   return spec.mode === 'none' ? { mode: 'none' } : { mode: spec.mode, ttl: spec.ttl }
 }
 
-function manager(): CacheManager<Value> {
-  if (cache === undefined) throw new Error('worker: send init first')
-  return cache
+function manager(name?: string): CacheManager<Value> {
+  const found = name === undefined ? cache : caches.get(name)
+  if (found === undefined)
+    throw new Error(name === undefined ? 'worker: send init first' : `worker: no cache '${name}'`)
+  return found
 }
 
 async function run(command: Command): Promise<unknown> {
   switch (command.op) {
     case 'init': {
       workerId = command.spec.workerId
-      cache = buildManager(command.spec)
-      listen(cache)
-      if (command.waitReady !== false) await cache.ready()
+      const built = buildManagers(command.spec)
+      for (const each of built) caches.set(each.name, each)
+      cache = built[0]
+      for (const each of built) listen(each)
+      if (command.waitReady !== false) await Promise.all(built.map((each) => each.ready()))
       return workerId
     }
     case 'ping':
@@ -93,12 +101,12 @@ async function run(command: Command): Promise<unknown> {
       return null
     case 'get': {
       const startedAt = Date.now()
-      const item = await manager().getItem(command.key, { region: command.region })
+      const item = await manager(command.cache).getItem(command.key, { region: command.region })
       if (item === undefined) return null
       return { value: item.value, level: item.level, mode: item.mode, expiresAt: item.expiresAt, startedAt }
     }
     case 'set':
-      await manager().set(command.key, command.value, {
+      await manager(command.cache).set(command.key, command.value, {
         region: command.region,
         expiration: command.expiration === undefined ? undefined : expiration(command.expiration),
       })

@@ -118,7 +118,7 @@ export async function watchCommand(args: readonly string[], io: CliIo): Promise<
   }
   try {
     try {
-      await opened.backplane.connect(channel, {
+      const subscription = opened.backplane.connect(channel, {
         onFrame(frame) {
           // Frames still arriving while the subscription closes would overshoot --count.
           if (finished) return
@@ -131,6 +131,7 @@ export async function watchCommand(args: readonly string[], io: CliIo): Promise<
           if (subscribed) printer.state(state)
         },
       })
+      await subscription.ready
     } catch (error) {
       throw new UnreachableError(
         `cannot subscribe to '${channel}' on ${opened.where}: ${(error as Error).message}`,

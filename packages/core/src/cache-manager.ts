@@ -337,7 +337,11 @@ export class CacheManager<V = unknown> {
     await this.#bus?.flush()
   }
 
-  /** Flushes pending backplane messages, closes the backplane, then the handles it owns (not `shared` ones). Idempotent. */
+  /**
+   * Flushes pending backplane messages, closes this cache's backplane subscription (the
+   * backplane itself closes with its last subscription), then the handles it owns (not
+   * `shared` ones). Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close()
     return this.#closing

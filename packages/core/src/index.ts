@@ -20,6 +20,7 @@ export type {
   BackplaneGap,
   BackplaneListener,
   BackplaneState,
+  BackplaneSubscription,
 } from './contracts/backplane.js'
 export type { Serializer } from './contracts/serializer.js'
 export * from './errors.js'

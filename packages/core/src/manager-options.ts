@@ -2,6 +2,7 @@
  * `CacheManager` options: their types, defaults and validation. Every mistake is an
  * InvalidOptionsError (or InvalidExpirationError) thrown by the constructor.
  */
+import { checkBackplaneFree } from './backplane/backplane-claims.js'
 import type { Backplane } from './contracts/backplane.js'
 import type { CacheHandle, Expiration } from './contracts/cache-handle.js'
 import type { Serializer } from './contracts/serializer.js'
@@ -24,13 +25,13 @@ export interface CacheManagerOptions {
   /** Handles, top (fastest) to bottom (source of truth); non-empty, unique names. */
   readonly handles: readonly CacheHandle<unknown>[]
   /**
-   * Handles of `handles` this manager uses but does not own: `close()` leaves them open for
-   * whoever created them. Every other handle, and the backplane, is owned: closed by
-   * `close()` and usable by no other open manager. List a handle used by several managers
-   * here in each of them. Default none.
+   * Distributed handles of `handles` this manager uses but does not own: `close()` leaves
+   * them open for whoever created them. Every other handle is owned: closed by `close()` and
+   * usable by no other open manager. List a handle used by several managers (of one cache
+   * name) here in each of them. Default none.
    */
   readonly shared?: readonly CacheHandle<unknown>[] | undefined
-  /** Transport telling other instances which keys changed; owned by the manager (closed by `close()`). */
+  /** Transport telling other instances which keys changed; one object may serve every cache of a process. */
   readonly backplane?: Backplane | undefined
   /** Default expiration of items; `{ mode: 'none' }` when omitted. */
   readonly expiration?: Expiration | undefined
@@ -144,6 +145,8 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
     throw new InvalidOptionsError('CacheManager: secret must be a string or a Uint8Array')
   }
+  // Before anything is bound or opened: a refused cache must leave nothing behind.
+  if (options.backplane !== undefined && options.backplane !== null) checkBackplaneFree(options.backplane)
   return {
     name,
     handles,

@@ -45,14 +45,19 @@ function fakeBackplane(maxFrameBytes = 1 << 20) {
   }
   fake.backplane = {
     name: 'fake',
-    capabilities: { replay: false, maxFrameBytes },
-    async connect(_channel, listener) {
-      if (fake.connectError) throw fake.connectError
+    capabilities: { replay: false, maxFrameBytes, multiplex: false },
+    connect(_channel, listener) {
       fake.listener = listener
-    },
-    publish(frame) {
-      fake.published.push(frame)
-      return fake.onPublish(frame, fake.published.length - 1)
+      return {
+        ready: fake.connectError ? Promise.reject(fake.connectError) : Promise.resolve(),
+        publish(frame) {
+          fake.published.push(frame)
+          return fake.onPublish(frame, fake.published.length - 1)
+        },
+        async close() {
+          fake.closed = true
+        },
+      }
     },
     async close() {
       fake.closed = true
@@ -223,6 +228,7 @@ describe('BackplaneBus outbound', () => {
       ...fake.backplane,
       capabilities: {
         replay: false,
+        multiplex: false,
         get maxFrameBytes() {
           return transportLimit
         },
@@ -291,12 +297,18 @@ describe('BackplaneBus retries', () => {
     let failures = 2
     const flaky: Backplane = {
       ...sender,
-      publish(frame) {
-        if (failures > 0) {
-          failures--
-          return Promise.reject(new Error('server said no'))
+      connect(channel, listener) {
+        const inner = sender.connect(channel, listener)
+        return {
+          ...inner,
+          publish(frame) {
+            if (failures > 0) {
+              failures--
+              return Promise.reject(new Error('server said no'))
+            }
+            return inner.publish(frame)
+          },
         }
-        return sender.publish(frame)
       },
     }
     const a = makeBus(flaky)
@@ -595,11 +607,13 @@ describe('BackplaneBus lifecycle', () => {
   it('starts publishing when a transport whose connect() failed reports connected later', async () => {
     const fake = fakeBackplane()
     let late: BackplaneListener | undefined
+    const inner = fake.backplane
     fake.backplane = {
-      ...fake.backplane,
-      async connect(_channel, listener) {
+      ...inner,
+      connect(channel, listener) {
         late = listener // keeps trying on its own, like the Redis backplane
-        throw new Error('refused')
+        const subscription = inner.connect(channel, listener)
+        return { ...subscription, ready: Promise.reject(new Error('refused')) }
       },
     }
     const { bus, rec } = makeBus(fake.backplane)

@@ -4,6 +4,7 @@ import type { BackplaneGap, BackplaneState } from '../src/contracts/backplane.js
 import type { CacheHandle, ItemInput } from '../src/contracts/cache-handle.js'
 import { createBackplaneHub, memoryBackplane } from '../src/backplane/memory-backplane.js'
 import {
+  type ChaosBackplane,
   chaosBackplane,
   chaosHandle,
   describeBackplane,
@@ -14,7 +15,9 @@ import {
 // Untouched, the chaos wrappers must still honour the contracts they wrap.
 describeCacheHandle('chaosHandle(memoryHandle)', () => chaosHandle(memoryHandle({ sweepIntervalMs: 0 })))
 const hub = createBackplaneHub()
-describeBackplane('chaosBackplane(memoryBackplane)', () => chaosBackplane(memoryBackplane({ hub })))
+describeBackplane('chaosBackplane(memoryBackplane)', () => chaosBackplane(memoryBackplane({ hub })), {
+  interrupt: (backplane) => (backplane as ChaosBackplane).emitGap({ reason: 'interrupt' }),
+})
 
 const item = (value: unknown): ItemInput => ({
   value,
@@ -122,20 +125,21 @@ describe('chaosBackplane', () => {
     const frames: Uint8Array[] = []
     const gaps: BackplaneGap[] = []
     const states: BackplaneState[] = []
-    await chaos.connect('channel', {
+    const subscription = chaos.connect('channel', {
       onFrame: (frame) => frames.push(frame),
       onGap: (gap) => gaps.push(gap),
       onState: (state) => states.push(state),
     })
-    return { chaos, frames, gaps, states }
+    await subscription.ready
+    return { chaos, subscription, frames, gaps, states }
   }
 
   test('failPublishes rejects the next n publishes without sending them', async () => {
-    const { chaos, frames } = await connect()
+    const { chaos, subscription, frames } = await connect()
     chaos.failPublishes(2)
-    await expect(chaos.publish(new Uint8Array([1]))).rejects.toThrow(/failPublishes/)
-    await expect(chaos.publish(new Uint8Array([2]))).rejects.toThrow()
-    await chaos.publish(new Uint8Array([3]))
+    await expect(subscription.publish(new Uint8Array([1]))).rejects.toThrow(/failPublishes/)
+    await expect(subscription.publish(new Uint8Array([2]))).rejects.toThrow()
+    await subscription.publish(new Uint8Array([3]))
     await waitFor(() => frames.length === 1)
     expect([...(frames[0] as Uint8Array)]).toEqual([3])
     expect([chaos.publishAttempts, chaos.published]).toEqual([3, 1])
@@ -143,12 +147,12 @@ describe('chaosBackplane', () => {
   })
 
   test('dropIncoming hides frames from the listener until switched off', async () => {
-    const { chaos, frames } = await connect()
+    const { chaos, subscription, frames } = await connect()
     chaos.dropIncoming()
-    await chaos.publish(new Uint8Array([1]))
+    await subscription.publish(new Uint8Array([1]))
     await waitFor(() => chaos.dropped === 1)
     chaos.dropIncoming(false)
-    await chaos.publish(new Uint8Array([2]))
+    await subscription.publish(new Uint8Array([2]))
     await waitFor(() => frames.length === 1)
     expect([...(frames[0] as Uint8Array)]).toEqual([2])
     await chaos.close()
@@ -167,8 +171,8 @@ describe('chaosBackplane', () => {
     await chaos.close()
   })
 
-  test('emitGap before connect is an error', () => {
+  test('emitGap without a subscription is an error', () => {
     const chaos = chaosBackplane(memoryBackplane({ hub: createBackplaneHub() }))
-    expect(() => chaos.emitGap()).toThrow(/connect/)
+    expect(() => chaos.emitGap()).toThrow(/no subscription/)
   })
 })

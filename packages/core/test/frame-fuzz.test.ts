@@ -158,11 +158,11 @@ function busHarness(secret?: string) {
   const errors: CacheplaneError[] = []
   const backplane: Backplane = {
     name: 'fuzz',
-    capabilities: { replay: false, maxFrameBytes: 1 << 20 },
-    async connect(_channel, l) {
+    capabilities: { replay: false, maxFrameBytes: 1 << 20, multiplex: false },
+    connect(_channel, l) {
       listener = l
+      return { ready: Promise.resolve(), publish: async () => {}, close: async () => {} }
     },
-    async publish() {},
     async close() {},
   }
   const bus = new BackplaneBus({

@@ -188,9 +188,9 @@ describe('start-up', () => {
       connect = resolve
     })
     const slow = { ...inner, name: inner.name, capabilities: inner.capabilities }
-    slow.connect = async (channel, listener) => {
-      await gate
-      return inner.connect(channel, listener)
+    slow.connect = (channel, listener) => {
+      const subscription = inner.connect(channel, listener)
+      return { ...subscription, ready: gate.then(() => subscription.ready) }
     }
     const memory = memoryHandle({ name: 'memory' })
     const cache = new CacheManager({ name: 'c', handles: [memory], backplane: slow })

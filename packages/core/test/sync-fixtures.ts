@@ -159,14 +159,18 @@ export function flakyBackplane(inner: Backplane, failures: number) {
     capabilities: inner.capabilities,
     connect(channel, listener) {
       state.listener = listener
-      return inner.connect(channel, listener)
-    },
-    async publish(frame) {
-      if (state.failuresLeft > 0) {
-        state.failuresLeft--
-        throw new Error('publish refused')
+      const subscription = inner.connect(channel, listener)
+      return {
+        ready: subscription.ready,
+        async publish(frame) {
+          if (state.failuresLeft > 0) {
+            state.failuresLeft--
+            throw new Error('publish refused')
+          }
+          await subscription.publish(frame)
+        },
+        close: () => subscription.close(),
       }
-      await inner.publish(frame)
     },
     close: () => inner.close(),
   }

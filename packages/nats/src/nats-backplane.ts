@@ -1,56 +1,28 @@
-import { type Backplane, type BackplaneListener, ClosedError, InvalidOptionsError } from '@cacheplane/core'
-import type { ConnectionOptions } from '@nats-io/transport-node'
-import { type ConnectionMonitor, monitorConnection } from './connection-monitor.js'
+import {
+  type Backplane,
+  type BackplaneListener,
+  type BackplaneSubscription,
+  ClosedError,
+} from '@cacheplane/core'
 import { startCoreTransport } from './core-transport.js'
 import type { FrameTransport } from './frame-transport.js'
-import type { NatsConnectionLike } from './nats-connection.js'
-import { checkOptions, checkReplay, type NatsBackplaneOptions, replaySettings } from './nats-options.js'
+import {
+  checkOptions,
+  checkReplay,
+  type NatsBackplaneOptions,
+  type ReplaySettings,
+  replaySettings,
+} from './nats-options.js'
 import { startReplayTransport } from './replay-transport.js'
+import { type ConnectionUser, SharedConnection } from './shared-connection.js'
 import { channelSubject, validateSubjectPrefix } from './subject.js'
-
-/** NATS's default `max_payload`, used until the server has told us its own. */
-const DEFAULT_MAX_PAYLOAD = 1024 * 1024
-
-/**
- * Connects to `servers`. Core does not retry `connect()`, so a NATS outage at startup must
- * not leave the cache without a backplane for good: while no server answers we report
- * `disconnected` and keep trying (the cache works meanwhile, and core reports a gap for
- * anything it cached before the subscription was live). Anything but a connection failure
- * (a malformed URL, bad credentials) is thrown at once.
- */
-async function openConnection(
-  servers: string | readonly string[],
-  name: string,
-  extra: Omit<ConnectionOptions, 'servers'> | undefined,
-  listener: BackplaneListener,
-  isClosed: () => boolean,
-): Promise<NatsConnectionLike> {
-  const { connect } = await import('@nats-io/transport-node')
-  for (let attempt = 0; ; attempt++) {
-    try {
-      // Reconnect forever once connected: every reconnect becomes a gap for core.
-      const connection = await connect({
-        name,
-        maxReconnectAttempts: -1,
-        ...extra,
-        servers: [...[servers].flat()],
-      })
-      if (attempt > 0) listener.onState('connected')
-      return connection
-    } catch (err) {
-      if (!(err instanceof Error) || err.name !== 'ConnectionError' || isClosed()) throw err
-      if (attempt === 0) listener.onState('disconnected')
-      await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)))
-      if (isClosed())
-        throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
-    }
-  }
-}
 
 /**
  * A backplane over NATS: one subject per cache channel, gaps reported on every
  * reconnect (a `failover` when the client moved to another server), and with
- * `replay` the missed frames are fetched back from a JetStream stream instead.
+ * `replay` the missed frames are fetched back from a JetStream stream instead. One
+ * backplane serves every cache of a process: one connection, one subscription (and with
+ * replay one stream and consumer, so one position) per cache.
  */
 export function natsBackplane(options: NatsBackplaneOptions) {
   checkOptions(options)
@@ -58,106 +30,114 @@ export function natsBackplane(options: NatsBackplaneOptions) {
   const prefix = options.subjectPrefix ?? 'cacheplane.'
   validateSubjectPrefix(prefix)
   const name = options.name ?? 'nats'
-  let connection: NatsConnectionLike | undefined = options.connection
-  let owned = false
-  let transport: FrameTransport | undefined
-  let monitor: ConnectionMonitor | undefined
-  let connecting = false
-  let connected = false
+  const shared = new SharedConnection({
+    name,
+    connection: options.connection,
+    servers: options.servers,
+    connectOptions: options.connectOptions,
+  })
+  const open = new Set<BackplaneSubscription>()
   let closed = false
-  let maxFrameBytes = options.connection?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
 
   const backplane = {
     name,
     capabilities: {
       replay: options.replay !== undefined,
+      multiplex: true,
       /** The server's `max_payload` once known. */
       get maxFrameBytes() {
-        return maxFrameBytes
+        return shared.maxPayload
       },
     },
 
-    async connect(channel, listener) {
+    connect(channel, listener) {
       if (closed) throw new ClosedError(`natsBackplane '${name}' is closed`, { source: name })
-      if (connecting)
-        throw new InvalidOptionsError(`natsBackplane '${name}': connect() may be called only once`)
-      connecting = true
       const subject = channelSubject(prefix, channel)
       const replay = options.replay === undefined ? undefined : replaySettings(subject, options.replay)
-      if (connection === undefined && options.servers !== undefined) {
-        connection = await openConnection(
-          options.servers,
-          name,
-          options.connectOptions,
-          listener,
-          () => closed,
-        )
-        owned = true
-      }
-      if (connection === undefined) throw new InvalidOptionsError('natsBackplane: no connection')
-      const nc = connection
-      connected = !nc.isClosed()
-      maxFrameBytes = nc.info?.max_payload ?? maxFrameBytes
-      // A reconnect while the transport is still starting is handed to it once it runs.
-      let missedReconnect: { reason: 'reconnect' | 'failover'; detail: string } | undefined
-      monitor = monitorConnection(nc, {
-        disconnected() {
-          connected = false
-          listener.onState('disconnected')
-        },
-        reconnected(reason, detail) {
-          connected = true
-          maxFrameBytes = nc.info?.max_payload ?? maxFrameBytes
-          listener.onState('connected')
-          if (transport === undefined) missedReconnect = { reason, detail }
-          else transport.reconnected(reason, detail)
-        },
-        closed() {
-          connected = false
-          if (!closed) listener.onState('disconnected')
-        },
-      })
-      let started: FrameTransport
-      try {
-        if (closed)
-          throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
-        started =
-          replay === undefined
-            ? await startCoreTransport(nc, subject, listener)
-            : await startReplayTransport(nc, subject, replay, listener, () => connected)
-      } catch (err) {
-        monitor.stop()
-        if (owned) await nc.close()
-        throw err
-      }
-      if (closed) {
-        // close() ran while we were subscribing and found nothing to release: release it here.
-        await started.stop()
-        if (owned) await nc.close()
-        throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
-      }
-      transport = started
-      if (missedReconnect !== undefined) started.reconnected(missedReconnect.reason, missedReconnect.detail)
-    },
-
-    async publish(frame) {
-      if (closed) throw new ClosedError(`natsBackplane '${name}' is closed`, { source: name })
-      if (transport === undefined)
-        throw new Error(`natsBackplane '${name}': publish() before connect() finished`)
-      // The client would buffer the frame until it reconnects, and the caller could not tell whether it
-      // ever reached the server; refusing now lets core retry (and, meanwhile, its gap policy applies).
-      if (!connected)
-        throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
-      await transport.publish(frame)
+      const subscription = subscribe(name, shared, subject, replay, listener, () => open.delete(subscription))
+      open.add(subscription)
+      return subscription
     },
 
     async close() {
       if (closed) return
       closed = true
-      monitor?.stop()
-      await transport?.stop()
-      if (owned) await connection?.close()
+      await Promise.all([...open].map((subscription) => subscription.close()))
+      await shared.close()
     },
   } satisfies Backplane
   return backplane
+}
+
+/** One channel on the shared connection: its own core NATS subscription or JetStream consumer. */
+function subscribe(
+  name: string,
+  shared: SharedConnection,
+  subject: string,
+  replay: ReplaySettings | undefined,
+  listener: BackplaneListener,
+  onClose: () => void,
+): BackplaneSubscription {
+  let transport: FrameTransport | undefined
+  let active = true
+  // A reconnect while the transport is still starting is handed to it once it runs.
+  let missedReconnect: { reason: 'reconnect' | 'failover'; detail: string } | undefined
+  const user: ConnectionUser = {
+    onState: (state) => {
+      if (active) listener.onState(state)
+    },
+    reconnected(reason, detail) {
+      if (!active) return
+      if (transport === undefined) missedReconnect = { reason, detail }
+      else transport.reconnected(reason, detail)
+    },
+  }
+  const closedError = () =>
+    new ClosedError(`natsBackplane '${name}': the subscription is closed`, { source: name })
+
+  const start = async (): Promise<void> => {
+    const nc = await shared.attach(user)
+    let started: FrameTransport
+    try {
+      if (!active) throw closedError()
+      started =
+        replay === undefined
+          ? await startCoreTransport(nc, subject, listener)
+          : await startReplayTransport(nc, subject, replay, listener, () => shared.connected)
+    } catch (err) {
+      await shared.detach(user)
+      throw err
+    }
+    if (!active) {
+      // close() ran while we were subscribing and found nothing to release: release it here.
+      await started.stop()
+      throw closedError()
+    }
+    transport = started
+    if (missedReconnect !== undefined) started.reconnected(missedReconnect.reason, missedReconnect.detail)
+  }
+  const ready = start()
+  // Awaited by the subscription's owner; a rejection nobody awaits must not crash the process.
+  ready.catch(() => {})
+
+  return {
+    ready,
+    async publish(frame) {
+      if (!active) throw closedError()
+      if (transport === undefined)
+        throw new Error(`natsBackplane '${name}': publish() before the subscription was ready`)
+      // The client would buffer the frame until it reconnects, and the caller could not tell whether it
+      // ever reached the server; refusing now lets core retry (and, meanwhile, its gap policy applies).
+      if (!shared.connected)
+        throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
+      await transport.publish(frame)
+    },
+    async close() {
+      if (!active) return
+      active = false
+      onClose()
+      await transport?.stop()
+      await shared.detach(user)
+    },
+  }
 }

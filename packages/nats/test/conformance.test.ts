@@ -23,8 +23,12 @@ describe('on a connection the application owns', () => {
     if (connection === undefined) throw new Error('the shared connection is not open')
     return connection
   }
-  describeBackplane('natsBackplane (plain)', () => natsBackplane({ connection: shared() }))
-  describeBackplane('natsBackplane (replay)', () =>
-    natsBackplane({ connection: shared(), replay: { maxAgeMs: 60_000, storage: 'memory' } }),
+  // A forced reconnect of the application's connection: every channel on it must hear a gap.
+  const interrupt = () => shared().reconnect()
+  describeBackplane('natsBackplane (plain)', () => natsBackplane({ connection: shared() }), { interrupt })
+  describeBackplane(
+    'natsBackplane (replay)',
+    () => natsBackplane({ connection: shared(), replay: { maxAgeMs: 60_000, storage: 'memory' } }),
+    { interrupt },
   )
 })

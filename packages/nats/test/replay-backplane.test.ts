@@ -27,21 +27,22 @@ async function proxyToServer(): Promise<TcpProxy> {
 async function pair(replay: NatsReplayOptions) {
   const proxy = await proxyToServer()
   const channel = channelName()
-  const writer = natsBackplane({ servers: inject('natsUrl'), replay })
+  const writerBackplane = natsBackplane({ servers: inject('natsUrl'), replay })
   const reader = natsBackplane({
     servers: `nats://${proxy.host}:${proxy.port}`,
     connectOptions: { reconnectTimeWait: 50 },
     replay,
   })
   closers.push(
-    () => writer.close(),
+    () => writerBackplane.close(),
     () => reader.close(),
   )
   const writes = recorder()
   const reads = recorder()
-  await writer.connect(channel, writes)
-  await reader.connect(channel, reads)
-  return { proxy, channel, writer, reader, reads }
+  const writer = writerBackplane.connect(channel, writes)
+  await writer.ready
+  await reader.connect(channel, reads).ready
+  return { proxy, channel, writer, writerBackplane, reader, reads }
 }
 
 async function cutAndWait(proxy: TcpProxy, reads: Recorder): Promise<void> {
@@ -51,8 +52,8 @@ async function cutAndWait(proxy: TcpProxy, reads: Recorder): Promise<void> {
 
 describe('natsBackplane replay (JetStream)', () => {
   it('replays exactly the frames missed during a disconnect, then reports a recovered gap', async () => {
-    const { proxy, writer, reads } = await pair({ maxAgeMs: 60_000, storage: 'memory' })
-    expect(writer.capabilities.replay).toBe(true)
+    const { proxy, writer, writerBackplane, reads } = await pair({ maxAgeMs: 60_000, storage: 'memory' })
+    expect(writerBackplane.capabilities.replay).toBe(true)
     await writer.publish(frame('before'))
     await waitFor(() => reads.frames.includes('before'))
     await cutAndWait(proxy, reads)

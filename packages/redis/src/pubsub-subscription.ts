@@ -1,9 +1,5 @@
-import type { BackplaneListener } from '@cacheplane/core'
 import type { Redis } from 'ioredis'
 
-/** Backoff between resubscribe attempts, ms. */
-const MIN_DELAY_MS = 50
-const MAX_DELAY_MS = 2000
 /** A (S)SUBSCRIBE that got no answer in this time counts as failed (a MOVED reply leaves ioredis waiting). */
 const SUBSCRIBE_TIMEOUT_MS = 5000
 
@@ -18,12 +14,12 @@ export type SubscriberFactory = () => Promise<Subscriber>
 
 /** Options of a {@link PubSubSubscription}. */
 export interface PubSubSubscriptionOptions {
-  /** The channel. */
-  readonly channel: string
-  /** Opens a subscriber connection to the right server; `sharded` selects SSUBSCRIBE over SUBSCRIBE. */
+  /** Opens the subscriber connection to the right server; `sharded` selects SSUBSCRIBE over SUBSCRIBE. */
   readonly open: SubscriberFactory
-  /** Where frames, gaps and states go. */
-  readonly listener: BackplaneListener
+  /** A frame arrived on one of the connection's channels. */
+  readonly onFrame: (channel: string, frame: Uint8Array) => void
+  /** The connection is gone (called once); its channels must be subscribed again elsewhere. */
+  readonly onLost: (reason: string) => void
 }
 
 function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -35,46 +31,82 @@ function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * One subscription kept alive by hand rather than by ioredis' reconnect and
- * auto-resubscribe, so we know exactly when frames may have been lost:
- * any close, error, MOVED or server-sent SUNSUBSCRIBE (a slot migrated or failed
- * over) drops the connection; a new one is opened (for sharded pub/sub, to the
- * slot's current owner) with backoff, and once its (S)SUBSCRIBE is confirmed,
- * `onGap({ recovered: false })` is reported — after the subscription is live, so
- * nothing published after core's recovery can be missed.
+ * One subscriber connection carrying the subscriptions of any number of channels, kept by
+ * hand rather than by ioredis' reconnect and auto-resubscribe, so we know exactly when
+ * frames may have been lost: any close, error, MOVED or server-sent SUNSUBSCRIBE (a slot
+ * migrated or failed over) drops the connection and reports it once through `onLost`. It
+ * never reconnects itself: the owner ({@link SharedSubscriber}) opens a new connection (for
+ * sharded pub/sub, to each slot's current owner), subscribes the channels again and reports
+ * the gaps — after the subscriptions are live, so nothing published after core's recovery
+ * can be missed.
  */
 export class PubSubSubscription {
   readonly #options: PubSubSubscriptionOptions
-  #current: Redis | undefined
+  readonly #channels = new Set<string>()
+  #connection: Redis | undefined
+  #sharded = false
+  #started: Promise<void> | undefined
+  #lost = false
   #closed = false
-  #timer: NodeJS.Timeout | undefined
-  #delay = MIN_DELAY_MS
 
+  /** Nothing is opened before `start()`. */
   constructor(options: PubSubSubscriptionOptions) {
     this.#options = options
   }
 
-  /** True while a subscription is confirmed and its connection is up. */
-  get connected(): boolean {
-    return this.#current !== undefined
+  /** The channels subscribed (or being subscribed) on this connection. */
+  get channels(): ReadonlySet<string> {
+    return this.#channels
   }
 
-  /** The first subscription; rejects when it fails (and keeps retrying in the background). */
-  async start(): Promise<void> {
+  /** True once the connection dropped or was closed: it takes no more channels. */
+  get dead(): boolean {
+    return this.#lost || this.#closed
+  }
+
+  /** Opens the connection (once; later calls share the first attempt). */
+  start(): Promise<void> {
+    this.#started ??= this.#open()
+    return this.#started
+  }
+
+  /** Subscribes `channel` on this connection; rejects when the server did not confirm it. */
+  async add(channel: string): Promise<void> {
+    await this.start()
+    const connection = this.#connection
+    if (connection === undefined || this.dead) throw new Error('the subscriber connection is gone')
+    this.#channels.add(channel)
     try {
-      await this.#subscribe()
+      const confirm = this.#sharded ? connection.ssubscribe(channel) : connection.subscribe(channel)
+      await timeout(confirm, SUBSCRIBE_TIMEOUT_MS, this.#sharded ? 'SSUBSCRIBE' : 'SUBSCRIBE')
     } catch (error) {
-      this.#schedule('reconnect')
+      this.#channels.delete(channel)
+      // An unanswered subscribe leaves the connection in an unknown state: give it up.
+      this.#drop('reconnect')
       throw error
+    }
+    if (this.dead) throw new Error('the subscriber connection closed while subscribing')
+  }
+
+  /** Unsubscribes `channel` (best effort: a failure drops the connection, which unsubscribes too). */
+  async remove(channel: string): Promise<void> {
+    if (!this.#channels.delete(channel)) return
+    const connection = this.#connection
+    if (connection === undefined || this.dead) return
+    try {
+      const done = this.#sharded ? connection.sunsubscribe(channel) : connection.unsubscribe(channel)
+      await timeout(done, SUBSCRIBE_TIMEOUT_MS, this.#sharded ? 'SUNSUBSCRIBE' : 'UNSUBSCRIBE')
+    } catch {
+      this.#drop('reconnect')
     }
   }
 
-  /** Stops resubscribing and closes the subscriber connection. */
+  /** Closes the connection; `onLost` is not called. */
   async close(): Promise<void> {
     this.#closed = true
-    clearTimeout(this.#timer)
-    const current = this.#current
-    this.#current = undefined
+    this.#channels.clear()
+    const current = this.#connection
+    this.#connection = undefined
     if (current === undefined) return
     try {
       await timeout(current.quit(), 1000, 'QUIT')
@@ -83,74 +115,40 @@ export class PubSubSubscription {
     }
   }
 
-  async #subscribe(): Promise<void> {
-    const { channel, listener } = this.#options
+  async #open(): Promise<void> {
     const { connection, sharded } = await this.#options.open()
-    let lost = false
-    const drop = (reason: string) => {
-      if (lost) return
-      lost = true
-      // Closing on purpose (QUIT sent): a disconnect() now would arm ioredis' socket-destroy
-      // timer and keep the process alive for another 2 s after close().
-      if (this.#closed) return
-      connection.disconnect()
-      if (this.#current !== connection) return
-      this.#current = undefined
-      listener.onState('disconnected')
-      this.#schedule(reason)
-    }
+    this.#sharded = sharded
     connection.on('messageBuffer', (from: Buffer, frame: Buffer) => {
-      if (!sharded && from.toString() === channel) listener.onFrame(new Uint8Array(frame))
+      if (!sharded) this.#options.onFrame(from.toString(), new Uint8Array(frame))
     })
     connection.on('smessageBuffer', (from: Buffer, frame: Buffer) => {
-      if (sharded && from.toString() === channel) listener.onFrame(new Uint8Array(frame))
+      if (sharded) this.#options.onFrame(from.toString(), new Uint8Array(frame))
     })
     // ioredis reports a server-sent SUNSUBSCRIBE (slot moved) as a "Command queue state error".
     connection.on('error', (error: Error) =>
-      drop(/sunsubscribe|unsubscribe/i.test(error.message) ? 'resubscribe' : 'reconnect'),
+      this.#drop(/sunsubscribe|unsubscribe/i.test(error.message) ? 'resubscribe' : 'reconnect'),
     )
-    connection.on('moved', () => drop('failover'))
-    connection.on('close', () => drop('reconnect'))
-    connection.on('end', () => drop('reconnect'))
+    connection.on('moved', () => this.#drop('failover'))
+    connection.on('close', () => this.#drop('reconnect'))
+    connection.on('end', () => this.#drop('reconnect'))
+    this.#connection = connection
     try {
       await timeout(connection.connect(), SUBSCRIBE_TIMEOUT_MS, 'connect')
-      const confirm = sharded ? connection.ssubscribe(channel) : connection.subscribe(channel)
-      await timeout(confirm, SUBSCRIBE_TIMEOUT_MS, sharded ? 'SSUBSCRIBE' : 'SUBSCRIBE')
     } catch (error) {
-      lost = true
-      connection.disconnect()
+      this.#drop('reconnect')
       throw error
     }
-    if (lost || this.#closed) {
-      connection.disconnect()
-      if (lost) throw new Error('the subscriber connection closed while subscribing')
-      return
-    }
-    this.#current = connection
-    this.#delay = MIN_DELAY_MS
-    listener.onState('connected')
+    if (this.#closed) connection.disconnect()
+    if (this.dead) throw new Error('the subscriber connection closed while connecting')
   }
 
-  #schedule(reason: string): void {
-    if (this.#closed) return
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => {
-      this.#subscribe().then(
-        () => {
-          if (this.#current !== undefined) {
-            this.#options.listener.onGap({
-              reason,
-              recovered: false,
-              detail: `the subscription to '${this.#options.channel}' was re-established`,
-            })
-          }
-        },
-        () => {
-          this.#delay = Math.min(this.#delay * 2, MAX_DELAY_MS)
-          this.#schedule(reason)
-        },
-      )
-    }, this.#delay)
-    this.#timer.unref()
+  #drop(reason: string): void {
+    if (this.#lost || this.#closed) return
+    this.#lost = true
+    // Closing on purpose (QUIT sent) never gets here: a disconnect() then would arm ioredis'
+    // socket-destroy timer and keep the process alive for another 2 s after close().
+    this.#connection?.disconnect()
+    this.#connection = undefined
+    this.#options.onLost(reason)
   }
 }

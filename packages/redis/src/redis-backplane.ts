@@ -1,11 +1,13 @@
-import type { Backplane, BackplaneCapabilities, BackplaneListener } from '@cacheplane/core'
+import type {
+  Backplane,
+  BackplaneCapabilities,
+  BackplaneListener,
+  BackplaneSubscription,
+} from '@cacheplane/core'
 import { ClosedError, InvalidOptionsError } from '@cacheplane/core'
-import type { RedisOptions } from 'ioredis'
-import { Redis as RedisClient } from 'ioredis'
-import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
-import { keySlot } from './key-slot.js'
-import { PubSubSubscription, type Subscriber } from './pubsub-subscription.js'
-import { closeClient, isCluster, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
+import { BackplaneClient } from './backplane-client.js'
+import type { RedisConnectionOptions } from './redis-connection.js'
+import { SharedSubscriber } from './shared-subscriber.js'
 
 /** Options of {@link redisBackplane}: a connection plus the pub/sub flavour. */
 export interface RedisBackplaneOptions extends RedisConnectionOptions {
@@ -24,27 +26,20 @@ export interface RedisBackplaneOptions extends RedisConnectionOptions {
  * pubsub` (default 32 MiB hard, 8 MiB for 60 s), so frames stay well below it; key-only
  * invalidation frames are far smaller anyway, and core splits batches to fit.
  */
-const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 4 * 1024 * 1024 }
-
-/** Our subscriber connections: no reconnect or resubscribe by ioredis (we do it, to know about gaps). */
-const SUBSCRIBER_OPTIONS: RedisOptions = {
-  lazyConnect: true,
-  autoResubscribe: false,
-  retryStrategy: () => null,
-  enableAutoPipelining: false,
-  enableOfflineQueue: true,
-  maxRetriesPerRequest: null,
-}
+const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 4 * 1024 * 1024, multiplex: true }
 
 /**
  * A Redis pub/sub backplane: frames are published on the channel core names
- * (one per cache) and received on a dedicated subscriber connection opened from
- * the client's options. Frames travel as Buffers (binary-safe).
+ * (one per cache) and received on a subscriber connection opened from the client's
+ * options. One backplane serves every cache of a process: their channels share one
+ * subscriber connection (sharded pub/sub on a Cluster: one per master that owns a
+ * subscribed channel's slot). Frames travel as Buffers (binary-safe).
  *
- * Gaps reported (`recovered: false`, Redis pub/sub never replays): the subscriber
- * connection closed or errored and a new subscription was confirmed (`reconnect`),
- * the server unsubscribed us because the channel's slot moved (`resubscribe`), a
- * sharded subscribe hit MOVED after a failover (`failover`).
+ * Gaps reported (`recovered: false`, Redis pub/sub never replays), to every channel the
+ * lost connection carried: the subscriber connection closed or errored and a new
+ * subscription was confirmed (`reconnect`), the server unsubscribed us because the
+ * channel's slot moved (`resubscribe`), a sharded subscribe hit MOVED after a failover
+ * (`failover`). The connections it opened close with its last subscription.
  */
 export function redisBackplane(options: RedisBackplaneOptions = {}) {
   const name = options.name ?? 'redis'
@@ -52,62 +47,44 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
   if (shardedOption !== true && shardedOption !== false && shardedOption !== 'auto') {
     throw new InvalidOptionsError(`redisBackplane: 'sharded' must be true, false or 'auto'`)
   }
-  const { client, owned } = resolveConnection('redisBackplane', options)
-  let channel: string | undefined
-  let subscription: PubSubSubscription | undefined
+  const client = new BackplaneClient(options, shardedOption)
+  const subscriber = new SharedSubscriber((channel) => client.locate(channel))
   let closed = false
-  let decision: Promise<boolean> | undefined
-
-  /** Sharded or not, decided once Redis answered (retried while it does not). */
-  function useSharded(): Promise<boolean> {
-    if (shardedOption !== 'auto') return Promise.resolve(shardedOption)
-    if (!isCluster(client)) return Promise.resolve(false)
-    decision ??= client.info('server').then(
-      (info) => majorVersion(info) >= 7,
-      (error: unknown) => {
-        decision = undefined
-        throw error
-      },
-    )
-    return decision
-  }
-
-  async function openSubscriber(target: string): Promise<Subscriber> {
-    const sharded = await useSharded()
-    if (!isCluster(client)) return { connection: client.duplicate(SUBSCRIBER_OPTIONS), sharded }
-    // Plain pub/sub works on any node of a cluster; sharded pub/sub only on the slot's owner.
-    const owner = await slotOwner(client, keySlot(target))
-    return { connection: new RedisClient({ ...nodeOptions(client, owner), ...SUBSCRIBER_OPTIONS }), sharded }
-  }
+  let open = 0
 
   return {
     name,
     capabilities: CAPABILITIES,
 
-    async connect(target: string, listener: BackplaneListener): Promise<void> {
+    connect(channel: string, listener: BackplaneListener): BackplaneSubscription {
       if (closed) throw new ClosedError(`redisBackplane '${name}' is closed`)
-      if (channel !== undefined)
-        throw new InvalidOptionsError(`redisBackplane '${name}' is already connected`)
-      channel = target
-      subscription = new PubSubSubscription({ channel: target, listener, open: () => openSubscriber(target) })
-      await subscription.start()
-    },
-
-    async publish(frame: Uint8Array): Promise<void> {
-      if (channel === undefined)
-        throw new InvalidOptionsError(`redisBackplane '${name}': publish before connect`)
-      if (closed) throw new ClosedError(`redisBackplane '${name}' is closed`)
-      const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
-      if (await useSharded()) await client.spublish(channel, bytes)
-      else if (isCluster(client))
-        await (masterForSlot(client, keySlot(channel)) ?? client).publish(channel, bytes)
-      else await client.publish(channel, bytes)
+      if (typeof channel !== 'string' || channel === '')
+        throw new InvalidOptionsError(`redisBackplane '${name}': the channel must be a non-empty string`)
+      open++
+      let active = true
+      return {
+        ready: subscriber.subscribe(channel, listener),
+        async publish(frame: Uint8Array): Promise<void> {
+          if (closed || !active) throw new ClosedError(`redisBackplane '${name}': the subscription is closed`)
+          await client.publish(channel, frame)
+        },
+        async close(): Promise<void> {
+          if (!active) return
+          active = false
+          open--
+          await subscriber.unsubscribe(channel, listener)
+          // The last subscription gone: release the client we opened (a later connect reopens it).
+          if (!closed && open === 0) await client.release()
+        },
+      }
     },
 
     async close(): Promise<void> {
+      if (closed) return
       closed = true
-      await subscription?.close()
-      if (owned) await closeClient(client)
+      open = 0
+      await subscriber.close()
+      await client.release()
     },
   } satisfies Backplane
 }

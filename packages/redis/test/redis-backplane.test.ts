@@ -33,8 +33,9 @@ describe.each(variants)(
       const backplane = redisBackplane({ client, sharded })
       closers.push(() => backplane.close())
       const listener = new RecordingListener()
-      await backplane.connect(channel, listener)
-      return { client, backplane, listener }
+      const subscription = backplane.connect(channel, listener)
+      await subscription.ready
+      return { client, backplane, subscription, listener }
     }
 
     it('delivers binary frames to every subscriber of the channel, and only of that channel', async () => {
@@ -43,14 +44,14 @@ describe.each(variants)(
       const b = await connected(channel)
       const other = await connected(`${channel}-other`)
       const frame = new Uint8Array([0, 1, 255, 0, 128, 10, 13])
-      await a.backplane.publish(frame)
-      await b.backplane.publish(bytes('second'))
+      await a.subscription.publish(frame)
+      await b.subscription.publish(bytes('second'))
       for (const { listener } of [a, b]) {
         await waitFor(() => listener.frames.length === 2, { message: 'both frames' })
         expect(listener.frames[0]).toEqual(frame)
         expect(listener.texts()[1]).toBe('second')
       }
-      await other.backplane.publish(bytes('other'))
+      await other.subscription.publish(bytes('other'))
       await waitFor(() => other.listener.frames.length === 1, { message: "the other channel's frame" })
       expect(a.listener.frames).toHaveLength(2)
       expect(a.listener.states).toEqual(['connected'])
@@ -77,7 +78,7 @@ describe.each(variants)(
       })
       expect(receiver.listener.gaps[0]).toMatchObject({ reason: 'reconnect', recovered: false })
       expect(receiver.listener.states).toEqual(['connected', 'disconnected', 'connected'])
-      await sender.backplane.publish(bytes('after'))
+      await sender.subscription.publish(bytes('after'))
       await waitFor(() => receiver.listener.texts().includes('after'), { message: 'a frame after the gap' })
     })
 
@@ -91,14 +92,15 @@ describe.each(variants)(
       const channel = randomKey('cacheplane:chan')
       const owned = redisBackplane({ ...topology.options(), sharded })
       const listener = new RecordingListener()
-      await owned.connect(channel, listener)
+      const subscription = owned.connect(channel, listener)
+      await subscription.ready
       const peer = await connected(channel)
-      await owned.publish(bytes('from owned'))
+      await subscription.publish(bytes('from owned'))
       await waitFor(() => peer.listener.texts().includes('from owned'), {
         message: 'frame from the owned client',
       })
       await owned.close()
-      await expect(owned.publish(bytes('closed'))).rejects.toThrow()
+      await expect(subscription.publish(bytes('closed'))).rejects.toThrow()
     })
   },
 )
@@ -108,9 +110,10 @@ describe('redisBackplane failures and options', () => {
     const port = await freePort()
     const backplane = redisBackplane({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 500 })
     const listener = new RecordingListener()
-    await expect(backplane.connect('cacheplane:down', listener)).rejects.toThrow()
+    const subscription = backplane.connect('cacheplane:down', listener)
+    await expect(subscription.ready).rejects.toThrow()
     const started = Date.now()
-    await expect(backplane.publish(bytes('x'))).rejects.toThrow()
+    await expect(subscription.publish(bytes('x'))).rejects.toThrow()
     expect(Date.now() - started).toBeLessThan(5_000)
     await backplane.close()
   })
@@ -124,13 +127,14 @@ describe('redisBackplane failures and options', () => {
     const peer = redisBackplane({ url: standalone.options().url ?? '' })
     const listener = new RecordingListener()
     try {
-      await expect(late.connect('cacheplane:late', listener)).rejects.toThrow()
-      await peer.connect('cacheplane:late', new RecordingListener())
+      await expect(late.connect('cacheplane:late', listener).ready).rejects.toThrow()
+      const sender = peer.connect('cacheplane:late', new RecordingListener())
+      await sender.ready
       proxy.heal()
       await waitFor(() => listener.gaps.length === 1, { timeoutMs: 10_000, message: 'the late subscription' })
       expect(listener.gaps[0]).toMatchObject({ reason: 'reconnect', recovered: false })
       expect(listener.states).toEqual(['connected'])
-      await peer.publish(bytes('hello'))
+      await sender.publish(bytes('hello'))
       await waitFor(() => listener.texts().includes('hello'), { message: 'a frame on the late subscription' })
     } finally {
       await late.close()
@@ -143,7 +147,7 @@ describe('redisBackplane failures and options', () => {
     const count = (kind: string) => process.getActiveResourcesInfo().filter((r) => r === kind).length
     const [sockets, timers] = [count('TCPSocketWrap'), count('Timeout')]
     const backplane = redisBackplane({ url: standalone.options().url ?? '' })
-    await backplane.connect('cacheplane:exit', new RecordingListener())
+    await backplane.connect('cacheplane:exit', new RecordingListener()).ready
     await backplane.close()
     await waitFor(() => count('TCPSocketWrap') <= sockets, { message: 'the connections to close' })
     await new Promise((resolve) => setImmediate(resolve))
@@ -158,6 +162,7 @@ describe('redisBackplane failures and options', () => {
     )
     const backplane = redisBackplane({ redis: { lazyConnect: true } })
     expect(backplane.capabilities.replay).toBe(false)
+    expect(backplane.capabilities.multiplex).toBe(true)
     expect(backplane.capabilities.maxFrameBytes).toBeGreaterThan(1024 * 1024)
   })
 })

@@ -37,10 +37,11 @@ describe('sharded pub/sub when the channel slot moves to another master', () => 
     const receiver = redisBackplane(connection)
     const sender = redisBackplane(connection)
     const heard = new RecordingListener()
-    await receiver.connect(channel, heard)
-    await sender.connect(channel, new RecordingListener())
+    await receiver.connect(channel, heard).ready
+    const publisher = sender.connect(channel, new RecordingListener())
+    await publisher.ready
     try {
-      await sender.publish(new TextEncoder().encode('before'))
+      await publisher.publish(new TextEncoder().encode('before'))
       await waitFor(() => heard.texts().includes('before'), { message: 'a frame before the move' })
 
       const slot = keySlot(channel)
@@ -57,7 +58,7 @@ describe('sharded pub/sub when the channel slot moves to another master', () => 
       await waitFor(() => heard.states.at(-1) === 'connected', { message: 'the subscription to come back' })
       await waitFor(
         async () => {
-          await sender.publish(new TextEncoder().encode('after'))
+          await publisher.publish(new TextEncoder().encode('after'))
           return heard.texts().includes('after')
         },
         { message: 'a frame after the move', timeoutMs: 10_000, intervalMs: 200 },

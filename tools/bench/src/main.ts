@@ -14,6 +14,7 @@ import type { BenchContext, Scenario } from './context.js'
 import { machineInfo } from './machine.js'
 import { parseBenchOptions, UsageError, usage } from './options.js'
 import type { ScenarioResult } from './results.js'
+import { connections } from './scenarios/connections.js'
 import { distributedHit } from './scenarios/distributed-hit.js'
 import { invalidation } from './scenarios/invalidation.js'
 import { memoryHit } from './scenarios/memory-hit.js'
@@ -23,6 +24,7 @@ import { scaleClearRegion } from './scenarios/scale-clear-region.js'
 import { scaleMemory } from './scenarios/scale-memory.js'
 import { scalePropagation } from './scenarios/scale-propagation.js'
 import { setScenario } from './scenarios/set.js'
+import { sharedPropagation } from './scenarios/shared-propagation.js'
 import { Servers } from './servers.js'
 import { writeReport } from './write-report.js'
 
@@ -33,6 +35,8 @@ const scenarios: readonly Scenario[] = [
   propagation,
   invalidation,
   memoryPerEntry,
+  connections,
+  sharedPropagation,
 ]
 
 /** The scale curves: run with `--scale`, or by name with `--only`. */

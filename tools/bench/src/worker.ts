@@ -1,8 +1,8 @@
 /**
  * The other process of the cross-process scenarios. `node dist/worker.js <role> <json config>`,
- * forked by `child.ts`; it reports over IPC. Roles: the propagation listeners (a cache, raw
- * Redis pub/sub, raw NATS), the invalidation reader, the scale scenarios' counting
- * listener, and the heap footprint probe.
+ * forked by `child.ts`; it reports over IPC. Roles: the propagation listeners (a cache,
+ * several caches on one backplane, BentoCache, raw Redis pub/sub, raw NATS), the
+ * invalidation reader, the scale scenarios' counting listener, and the heap footprint probe.
  */
 import {
   runBentoListener,
@@ -13,10 +13,12 @@ import {
 import { runCountListener } from './roles/count-listener.js'
 import { runFootprint } from './roles/footprint.js'
 import { runInvalidationReader } from './roles/invalidation-reader.js'
+import { runSharedCacheListener } from './roles/shared-listener.js'
 
 const roles: Record<string, (config: never) => Promise<void>> = {
   'cache-listener': runCacheListener,
   'bento-listener': runBentoListener,
+  'shared-cache-listener': runSharedCacheListener,
   'raw-redis-subscriber': runRawRedisSubscriber,
   'raw-nats-subscriber': runRawNatsSubscriber,
   'invalidation-reader': runInvalidationReader,

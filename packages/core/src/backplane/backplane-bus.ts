@@ -14,10 +14,14 @@
  * Inbound, every frame is decoded (and verified, with a secret) before anything is
  * delivered; invalid frames are counted and reported and deliver nothing; our own frames
  * are skipped. Nothing a handler or a frame does can throw into the transport.
+ *
+ * Each bus holds one subscription of its backplane, so one backplane object can serve
+ * every cache of a process; closing the bus closes that subscription only.
  */
 import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto'
-import type { Backplane, BackplaneListener } from '../contracts/backplane.js'
+import type { Backplane, BackplaneListener, BackplaneSubscription } from '../contracts/backplane.js'
 import { BackplaneFailedError, CacheplaneError, InvalidOptionsError } from '../errors.js'
+import { claimBackplane } from './backplane-claims.js'
 import {
   type BackplaneBusHandlers,
   type BackplaneBusOptions,
@@ -46,6 +50,8 @@ interface FlushWaiter {
 /** Batches, encodes, publishes and retries outgoing messages; decodes and filters incoming frames. */
 export class BackplaneBus {
   private readonly backplane: Backplane
+  /** Our channel's subscription, once `connect` returned it. */
+  private subscription: BackplaneSubscription | undefined
   private readonly handlers: BackplaneBusHandlers
   private readonly options: BackplaneBusOptions
   private readonly secret: KeyObject | undefined
@@ -106,6 +112,7 @@ export class BackplaneBus {
     }
     this.queue = new OutboundQueue(options.maxQueue)
     this.sender = senderIdBytes(options.senderId)
+    claimBackplane(this.backplane)
   }
 
   /** Connects to the channel; rejects with `BackplaneFailedError` when the transport cannot. */
@@ -139,7 +146,7 @@ export class BackplaneBus {
     })
   }
 
-  /** Flushes (for at most `closeTimeoutMs`), then closes the transport. Idempotent. */
+  /** Flushes (for at most `closeTimeoutMs`), then closes our channel's subscription. Idempotent. */
   close(): Promise<void> {
     this.closePromise ??= this.shutdown()
     return this.closePromise
@@ -178,7 +185,8 @@ export class BackplaneBus {
       },
     }
     try {
-      await this.backplane.connect(this.options.channel, listener)
+      this.subscription = this.backplane.connect(this.options.channel, listener)
+      await this.subscription.ready
     } catch (error) {
       this.connectFailed = true
       throw new BackplaneFailedError(`could not connect to channel ${this.options.channel}`, {
@@ -237,7 +245,8 @@ export class BackplaneBus {
   }
 
   private async publishBatch(): Promise<void> {
-    if (this.stopped || this.inflight !== undefined) return
+    const subscription = this.subscription
+    if (this.stopped || this.inflight !== undefined || subscription === undefined) return
     if (this.queue.size === 0) return
     const batch = this.queue.drain()
     this.inflight = batch
@@ -246,7 +255,7 @@ export class BackplaneBus {
       for (const frame of this.packer.frames(batch, 0)) {
         // Closed meanwhile: what is left was already reported as unpublished.
         if (this.stopped) return
-        await this.backplane.publish(frame.bytes)
+        await subscription.publish(frame.bytes)
         this.inflightFrom += frame.count
         this.counters.framesSent++
         this.counters.messagesSent += frame.count
@@ -337,10 +346,11 @@ export class BackplaneBus {
     }
     this.connected = false
     try {
-      await this.backplane.close()
+      // Our channel only: the backplane may be serving other caches.
+      await this.subscription?.close()
     } catch (error) {
       this.report(
-        new BackplaneFailedError('closing the backplane failed', {
+        new BackplaneFailedError(`unsubscribing from channel ${this.options.channel} failed`, {
           cause: error,
           source: this.backplane.name,
         }),

@@ -83,7 +83,7 @@ export function validateBusOptions(options: BackplaneBusOptions): void {
   if (typeof options !== 'object' || options === null) fail('options must be an object')
   const { backplane, channel, senderId, secret, maxQueue, maxFrameBytes, retry, closeTimeoutMs, handlers } =
     options
-  if (typeof backplane !== 'object' || backplane === null || typeof backplane.publish !== 'function') {
+  if (typeof backplane !== 'object' || backplane === null || typeof backplane.connect !== 'function') {
     fail('backplane must implement the Backplane contract')
   }
   if (typeof backplane.capabilities?.maxFrameBytes !== 'number') {

@@ -5,9 +5,10 @@
  *
  * Delivery behaves like a network: frames arrive on a later turn of the event loop,
  * never inside `publish`'s call stack, in publish order, to every subscriber of the
- * channel (the sender included), each with its own copy of the bytes.
+ * channel (the sender included), each with its own copy of the bytes. One memory
+ * backplane serves any number of caches, each subscription on its own channel.
  */
-import type { Backplane, BackplaneListener } from '../contracts/backplane.js'
+import type { Backplane, BackplaneListener, BackplaneSubscription } from '../contracts/backplane.js'
 import { BackplaneFailedError, InvalidOptionsError } from '../errors.js'
 
 /** Largest frame the in-process hub carries: 64 MiB. */
@@ -95,47 +96,61 @@ export interface MemoryBackplaneOptions {
   name?: string | undefined
 }
 
-/** A backplane over an in-process {@link BackplaneHub}. */
+/** A backplane over an in-process {@link BackplaneHub}; it multiplexes any number of caches. */
 export function memoryBackplane(options: MemoryBackplaneOptions) {
   const hub = options?.hub
   if (typeof hub !== 'object' || hub === null || typeof hub.publish !== 'function') {
     throw new InvalidOptionsError('memoryBackplane: options.hub must be a hub from createBackplaneHub()')
   }
   const name = options.name ?? 'memory'
-  let channel: string | undefined
-  let unsubscribe: (() => void) | undefined
+  /** The unsubscribe function of every open subscription, for `close()`. */
+  const open = new Set<() => void>()
   let closed = false
+
+  const subscribe = (channel: string, listener: BackplaneListener): BackplaneSubscription => {
+    let active = true
+    const unsubscribe = hub.subscribe(channel, (frame) => {
+      if (active) listener.onFrame(frame)
+    })
+    const release = () => {
+      active = false
+      unsubscribe()
+      open.delete(release)
+    }
+    open.add(release)
+    return {
+      ready: Promise.resolve(),
+      async publish(frame: Uint8Array): Promise<void> {
+        if (closed || !active)
+          throw new BackplaneFailedError('memory backplane subscription is closed', { source: name })
+        if (!(frame instanceof Uint8Array))
+          throw new BackplaneFailedError('frame must be a Uint8Array', { source: name })
+        if (frame.byteLength > MEMORY_BACKPLANE_MAX_FRAME_BYTES) {
+          throw new BackplaneFailedError(`frame of ${frame.byteLength} bytes is too large`, { source: name })
+        }
+        hub.publish(channel, frame)
+      },
+      async close(): Promise<void> {
+        release()
+      },
+    }
+  }
 
   return {
     name,
-    capabilities: { replay: false, maxFrameBytes: MEMORY_BACKPLANE_MAX_FRAME_BYTES },
-    async connect(target: string, listener: BackplaneListener): Promise<void> {
+    capabilities: { replay: false, maxFrameBytes: MEMORY_BACKPLANE_MAX_FRAME_BYTES, multiplex: true },
+    connect(channel: string, listener: BackplaneListener): BackplaneSubscription {
       if (closed) throw new BackplaneFailedError('memory backplane is closed', { source: name })
-      if (channel !== undefined)
-        throw new BackplaneFailedError('memory backplane is already connected', { source: name })
-      if (typeof target !== 'string' || target.length === 0) {
+      if (typeof channel !== 'string' || channel.length === 0) {
         throw new InvalidOptionsError('memory backplane: channel must be a non-empty string', {
           source: name,
         })
       }
-      channel = target
-      unsubscribe = hub.subscribe(target, (frame) => listener.onFrame(frame))
-    },
-    async publish(frame: Uint8Array): Promise<void> {
-      if (closed) throw new BackplaneFailedError('memory backplane is closed', { source: name })
-      if (channel === undefined)
-        throw new BackplaneFailedError('memory backplane is not connected', { source: name })
-      if (!(frame instanceof Uint8Array))
-        throw new BackplaneFailedError('frame must be a Uint8Array', { source: name })
-      if (frame.byteLength > MEMORY_BACKPLANE_MAX_FRAME_BYTES) {
-        throw new BackplaneFailedError(`frame of ${frame.byteLength} bytes is too large`, { source: name })
-      }
-      hub.publish(channel, frame)
+      return subscribe(channel, listener)
     },
     async close(): Promise<void> {
       closed = true
-      unsubscribe?.()
-      unsubscribe = undefined
+      for (const release of [...open]) release()
     },
   } satisfies Backplane
 }

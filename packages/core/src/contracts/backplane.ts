@@ -32,11 +32,36 @@ export interface BackplaneCapabilities {
   readonly replay: boolean
   /** Largest frame the transport carries, bytes; core never publishes a larger one. */
   readonly maxFrameBytes: number
+  /**
+   * Serves any number of channels (caches) at once over one connection, routing each frame to
+   * its channel's listeners. Without it core refuses a second cache on the same backplane
+   * object (`InvalidOptionsError`) rather than let it hear nothing.
+   */
+  readonly multiplex: boolean
+}
+
+/** One channel's subscription, returned by {@link Backplane.connect}; each cache holds its own. */
+export interface BackplaneSubscription {
+  /**
+   * Resolves once frames published on the channel after it will be delivered. When it rejects
+   * the transport may keep trying on its own; it then reports the late subscription with
+   * `onState('connected')` followed by `onGap`.
+   */
+  readonly ready: Promise<void>
+  /** Publishes one frame on this channel; rejects when the server did not accept it (core retries). */
+  publish(frame: Uint8Array): Promise<void>
+  /**
+   * Unsubscribes this listener only: other subscriptions on the backplane keep receiving. The
+   * connection the backplane opened closes with its last subscription (never a client it was
+   * given). Idempotent; nothing reaches the listener once it was called.
+   */
+  close(): Promise<void>
 }
 
 /**
- * A dumb transport for opaque frames on one channel per cache. Core does the
- * encoding, batching, own-message filtering, retries and recovery.
+ * A dumb transport for opaque frames on one channel per cache. Core does the encoding,
+ * batching, own-message filtering, retries and recovery. One backplane object may serve
+ * every cache of a process when it declares `multiplex`.
  */
 export interface Backplane {
   /** Name for stats, events and errors. */
@@ -44,13 +69,12 @@ export interface Backplane {
   /** What the transport can do. */
   readonly capabilities: BackplaneCapabilities
   /**
-   * Subscribes to `channel`; resolves once frames published after it will be delivered. Called
-   * once. A transport may wait until it can subscribe, or reject and keep trying on its own;
-   * then it reports the late subscription with `onState('connected')` followed by `onGap`.
+   * Subscribes `listener` to `channel` and returns at once; `ready` says when the subscription
+   * is live. Called once per cache. With `multiplex`, any number of channels share the
+   * backplane's connection, and a channel may have several listeners (each gets every frame);
+   * without it, core calls it at most once. Throws for a bad channel or a closed backplane.
    */
-  connect(channel: string, listener: BackplaneListener): Promise<void>
-  /** Publishes one frame to the channel; rejects when it was not accepted by the server (core retries). */
-  publish(frame: Uint8Array): Promise<void>
-  /** Unsubscribes and releases what the backplane opened; never a client it was given. */
+  connect(channel: string, listener: BackplaneListener): BackplaneSubscription
+  /** Closes every subscription and releases what the backplane opened; never a client it was given. Idempotent. */
   close(): Promise<void>
 }

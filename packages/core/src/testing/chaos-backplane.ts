@@ -1,9 +1,15 @@
 /**
  * A Backplane wrapper that injects faults: rejected publishes, dropped incoming frames,
  * synthetic gaps and connection-state changes. It keeps the wrapped backplane's name and
- * capabilities.
+ * capabilities; the faults apply to every subscription on it (every cache sharing it).
  */
-import type { Backplane, BackplaneGap, BackplaneListener, BackplaneState } from '../contracts/backplane.js'
+import type {
+  Backplane,
+  BackplaneGap,
+  BackplaneListener,
+  BackplaneState,
+  BackplaneSubscription,
+} from '../contracts/backplane.js'
 
 /** The fault controls of a chaos backplane. */
 export interface ChaosBackplaneControls {
@@ -11,9 +17,9 @@ export interface ChaosBackplaneControls {
   failPublishes(n: number, error?: unknown): void
   /** While on (default true), incoming frames are dropped before core sees them. */
   dropIncoming(on?: boolean): void
-  /** Reports a gap to core as the transport would (default `{ reason: 'chaos', recovered: false }`). */
+  /** Reports a gap to every open subscription as the transport would (default `{ reason: 'chaos', recovered: false }`). */
   emitGap(gap?: Partial<BackplaneGap>): void
-  /** Reports a connection state change to core as the transport would. */
+  /** Reports a connection state change to every open subscription as the transport would. */
   setState(state: BackplaneState): void
   /** Publishes attempted so far, failed ones included. */
   readonly publishAttempts: number
@@ -21,6 +27,8 @@ export interface ChaosBackplaneControls {
   readonly published: number
   /** Incoming frames dropped so far. */
   readonly dropped: number
+  /** Subscriptions open now (one per connected cache). */
+  readonly subscriptions: number
   /** The wrapped backplane. */
   readonly inner: Backplane
 }
@@ -28,69 +36,102 @@ export interface ChaosBackplaneControls {
 /** A Backplane with fault controls. */
 export type ChaosBackplane = Backplane & ChaosBackplaneControls
 
+/** The faults in force and what they did, shared by every subscription of one chaos backplane. */
+interface ChaosState {
+  readonly listeners: Set<BackplaneListener>
+  failures: number
+  failureError: unknown
+  dropping: boolean
+  publishAttempts: number
+  published: number
+  dropped: number
+}
+
+/** One subscription of the wrapped backplane, with its publishes subject to `failPublishes`. */
+function chaosSubscription(
+  state: ChaosState,
+  name: string,
+  inner: BackplaneSubscription,
+  target: BackplaneListener,
+): BackplaneSubscription {
+  return {
+    ready: inner.ready,
+    async publish(frame) {
+      state.publishAttempts++
+      if (state.failures > 0) {
+        state.failures--
+        throw state.failureError ?? new Error(`chaos: ${name}.publish failed (failPublishes)`)
+      }
+      await inner.publish(frame)
+      state.published++
+    },
+    close() {
+      state.listeners.delete(target)
+      return inner.close()
+    },
+  }
+}
+
 /** Wraps `backplane` in fault controls (see {@link ChaosBackplaneControls}). */
 export function chaosBackplane(backplane: Backplane): ChaosBackplane {
-  let listener: BackplaneListener | undefined
-  let failures = 0
-  let failureError: unknown
-  let dropping = false
-  let publishAttempts = 0
-  let published = 0
-  let dropped = 0
-
-  const connected = (what: string): BackplaneListener => {
-    if (listener === undefined) throw new Error(`chaosBackplane.${what}: connect() has not been called yet`)
-    return listener
+  const state: ChaosState = {
+    listeners: new Set(),
+    failures: 0,
+    failureError: undefined,
+    dropping: false,
+    publishAttempts: 0,
+    published: 0,
+    dropped: 0,
+  }
+  const everyListener = (what: string): BackplaneListener[] => {
+    if (state.listeners.size === 0) throw new Error(`chaosBackplane.${what}: no subscription is open`)
+    return [...state.listeners]
   }
 
   return {
     name: backplane.name,
     capabilities: backplane.capabilities,
     connect(channel, target) {
-      listener = target
-      return backplane.connect(channel, {
+      const inner = backplane.connect(channel, {
         onFrame(frame) {
-          if (dropping) {
-            dropped++
-            return
-          }
-          target.onFrame(frame)
+          if (state.dropping) state.dropped++
+          else target.onFrame(frame)
         },
         onGap: (gap) => target.onGap(gap),
-        onState: (state) => target.onState(state),
+        onState: (change) => target.onState(change),
       })
+      state.listeners.add(target)
+      return chaosSubscription(state, backplane.name, inner, target)
     },
-    async publish(frame) {
-      publishAttempts++
-      if (failures > 0) {
-        failures--
-        throw failureError ?? new Error(`chaos: ${backplane.name}.publish failed (failPublishes)`)
-      }
-      await backplane.publish(frame)
-      published++
+    close() {
+      state.listeners.clear()
+      return backplane.close()
     },
-    close: () => backplane.close(),
     failPublishes(n: number, error?: unknown) {
-      failures = n
-      failureError = error
+      state.failures = n
+      state.failureError = error
     },
     dropIncoming(on = true) {
-      dropping = on
+      state.dropping = on
     },
     emitGap(gap: Partial<BackplaneGap> = {}) {
-      connected('emitGap').onGap({ reason: 'chaos', recovered: false, ...gap })
+      for (const listener of everyListener('emitGap'))
+        listener.onGap({ reason: 'chaos', recovered: false, ...gap })
     },
-    setState(state: BackplaneState) {
-      connected('setState').onState(state)
+    setState(change: BackplaneState) {
+      for (const listener of everyListener('setState')) listener.onState(change)
     },
     get publishAttempts() {
-      return publishAttempts
+      return state.publishAttempts
     },
     get published() {
-      return published
+      return state.published
     },
     get dropped() {
-      return dropped
+      return state.dropped
+    },
+    get subscriptions() {
+      return state.listeners.size
     },
     inner: backplane,
   }

@@ -24,7 +24,8 @@ import type { Probe } from '../roles/listeners.js'
 const DEADLINE_MS = 2_000
 const WARMUP = 50
 
-interface Outcome {
+/** What {@link probe} measured. */
+export interface Outcome {
   readonly event: number[]
   readonly read: number[]
   /** How long the writer's own call took (set() or publish()). */
@@ -34,7 +35,7 @@ interface Outcome {
 }
 
 /** Runs `samples` probes: `write` sends one, the worker reports it. */
-async function probe(
+export async function probe(
   worker: WorkerProcess,
   samples: number,
   write: (probe: Probe) => Promise<unknown>,

@@ -1,0 +1,195 @@
+import { type BackplaneState, ClosedError } from '@cacheplane/core'
+import type { ConnectionOptions } from '@nats-io/transport-node'
+import { type ConnectionMonitor, monitorConnection } from './connection-monitor.js'
+import type { NatsConnectionLike } from './nats-connection.js'
+
+/** NATS's default `max_payload`, used until the server has told us its own. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024
+
+/** One cache's view of the shared connection: what it must hear about it. */
+export interface ConnectionUser {
+  /** The connection changed state. */
+  onState(state: BackplaneState): void
+  /** The client reconnected (`failover`: to another server); frames may have been missed. */
+  reconnected(reason: 'reconnect' | 'failover', detail: string): void
+}
+
+/** Where the shared connection comes from: one the application gave, or servers we connect to. */
+export interface SharedConnectionOptions {
+  /** Backplane name: the connection name when we connect, and the source of errors. */
+  readonly name: string
+  /** The application's connection; never closed. */
+  readonly connection?: NatsConnectionLike | undefined
+  /** Servers to connect to when no connection was given. */
+  readonly servers?: string | readonly string[] | undefined
+  /** Extra client options for a connection we open. */
+  readonly connectOptions?: Omit<ConnectionOptions, 'servers'> | undefined
+}
+
+/**
+ * The one NATS connection of a backplane, shared by every cache on it: opened with the
+ * first user (unless the application gave it), watched once, its disconnects and reconnects
+ * fanned out to every user, and closed with the last user when we opened it (a later user
+ * opens a new one). Per-channel subscriptions live in the transports, not here.
+ */
+export class SharedConnection {
+  readonly #options: SharedConnectionOptions
+  readonly #users = new Set<ConnectionUser>()
+  #connection: NatsConnectionLike | undefined
+  #opening: Promise<NatsConnectionLike> | undefined
+  #monitor: ConnectionMonitor | undefined
+  #maxPayload: number
+  #connected = false
+  #closed = false
+  /** Bumped on every release, so that a connect that finishes afterwards knows it is not wanted. */
+  #generation = 0
+
+  /** Nothing is opened before the first `attach`. */
+  constructor(options: SharedConnectionOptions) {
+    this.#options = options
+    this.#maxPayload = options.connection?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
+  }
+
+  /** True while the client is connected to a server. */
+  get connected(): boolean {
+    return this.#connected
+  }
+
+  /** The server's `max_payload` once known, bytes. */
+  get maxPayload(): number {
+    return this.#maxPayload
+  }
+
+  /** Connections open now: 0 or 1. */
+  get open(): number {
+    return this.#connection === undefined ? 0 : 1
+  }
+
+  /** Adds a user and resolves with the connection (opened on first use). */
+  async attach(user: ConnectionUser): Promise<NatsConnectionLike> {
+    if (this.#closed) throw this.#closedError()
+    this.#users.add(user)
+    this.#opening ??= this.#open()
+    let connection: NatsConnectionLike
+    try {
+      connection = await this.#opening
+    } catch (error) {
+      this.#users.delete(user)
+      throw error
+    }
+    if (!this.#users.has(user)) throw this.#closedError()
+    return connection
+  }
+
+  /** Removes a user; the connection we opened closes with the last one. */
+  async detach(user: ConnectionUser): Promise<void> {
+    if (!this.#users.delete(user) || this.#users.size > 0) return
+    await this.#release()
+  }
+
+  /** Closes for good: users hear nothing more, a connection we opened is closed. */
+  async close(): Promise<void> {
+    this.#closed = true
+    this.#users.clear()
+    await this.#release()
+  }
+
+  async #open(): Promise<NatsConnectionLike> {
+    const { connection: given, servers } = this.#options
+    const generation = this.#generation
+    try {
+      const connection = given ?? (await this.#connect(servers ?? []))
+      // Every user left (or close() ran) while we were connecting: nobody will release it.
+      if (generation !== this.#generation || this.#idle()) {
+        if (connection !== given) await connection.close()
+        throw this.#closedError()
+      }
+      this.#connection = connection
+      this.#connected = !connection.isClosed()
+      this.#maxPayload = connection.info?.max_payload ?? this.#maxPayload
+      this.#monitor = this.#watch(connection)
+      return connection
+    } catch (error) {
+      if (generation === this.#generation) this.#opening = undefined
+      throw error
+    }
+  }
+
+  /** Stops watching, and closes the connection when we opened it. */
+  async #release(): Promise<void> {
+    // A connect still in flight sees the new generation and closes what it opens.
+    this.#generation++
+    this.#opening = undefined
+    this.#monitor?.stop()
+    this.#monitor = undefined
+    const connection = this.#connection
+    this.#connection = undefined
+    this.#connected = false
+    if (connection !== undefined && connection !== this.#options.connection) await connection.close()
+  }
+
+  #watch(connection: NatsConnectionLike): ConnectionMonitor {
+    return monitorConnection(connection, {
+      disconnected: () => {
+        this.#connected = false
+        this.#each((user) => user.onState('disconnected'))
+      },
+      reconnected: (reason, detail) => {
+        this.#connected = true
+        this.#maxPayload = connection.info?.max_payload ?? this.#maxPayload
+        this.#each((user) => {
+          user.onState('connected')
+          user.reconnected(reason, detail)
+        })
+      },
+      closed: () => {
+        this.#connected = false
+        if (!this.#closed) this.#each((user) => user.onState('disconnected'))
+      },
+    })
+  }
+
+  /**
+   * Connects to `servers`. Core does not retry `connect()`, so a NATS outage at startup must
+   * not leave the caches without a backplane for good: while no server answers every user
+   * hears `disconnected` and we keep trying (the caches work meanwhile, and core reports a gap
+   * for anything cached before the subscription was live). Anything but a connection failure
+   * (a malformed URL, bad credentials) is thrown at once.
+   */
+  async #connect(servers: string | readonly string[]): Promise<NatsConnectionLike> {
+    const { connect } = await import('@nats-io/transport-node')
+    const { name, connectOptions } = this.#options
+    for (let attempt = 0; ; attempt++) {
+      try {
+        // Reconnect forever once connected: every reconnect becomes a gap for core.
+        const connection = await connect({
+          name,
+          maxReconnectAttempts: -1,
+          ...connectOptions,
+          servers: [...[servers].flat()],
+        })
+        if (attempt > 0) this.#each((user) => user.onState('connected'))
+        return connection
+      } catch (err) {
+        if (!(err instanceof Error) || err.name !== 'ConnectionError' || this.#idle()) throw err
+        if (attempt === 0) this.#each((user) => user.onState('disconnected'))
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)))
+        if (this.#idle()) throw this.#closedError()
+      }
+    }
+  }
+
+  /** Nobody waits for the connection any more. */
+  #idle(): boolean {
+    return this.#closed || this.#users.size === 0
+  }
+
+  #each(call: (user: ConnectionUser) => void): void {
+    for (const user of [...this.#users]) call(user)
+  }
+
+  #closedError(): Error {
+    const { name } = this.#options
+    return new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
+  }
+}
