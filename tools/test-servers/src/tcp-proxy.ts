@@ -11,13 +11,19 @@ export interface TcpProxy {
   cut(): void
   /** Hold data in both directions (nothing is delivered, nothing is lost) until heal(). */
   stall(): void
+  /**
+   * Drop data in both directions while keeping every socket open (a silent partition: a failed
+   * switch, a cloud network blip). Unlike stall(), what is dropped is lost for good; new
+   * connections are accepted and silenced too. Until heal().
+   */
+  blackhole(): void
   /** Back to normal: deliver what was held, accept connections again. */
   heal(): void
   /** Closes every connection and stops listening. */
   close(): Promise<void>
 }
 
-type Mode = 'open' | 'cut' | 'stalled'
+type Mode = 'open' | 'cut' | 'stalled' | 'blackholed'
 
 /** One direction of a proxied connection: what is read from `from` goes to `to`, unless stalled. */
 class Forwarder {
@@ -27,23 +33,31 @@ class Forwarder {
     private readonly from: Socket,
     private readonly to: Socket,
     private readonly isStalled: () => boolean,
+    private readonly isBlackholed: () => boolean = () => false,
   ) {
     from.on('data', (chunk: Buffer) => {
+      if (this.isBlackholed()) return
       if (this.isStalled()) this.held.push(chunk)
       else if (!to.write(chunk)) from.pause()
     })
     to.on('drain', () => {
       if (!this.isStalled()) from.resume()
     })
-    // A half-close is data too: while stalled it waits for resume().
+    // A half-close is data too: while stalled it waits for resume(); a blackhole drops it.
     from.on('end', () => {
-      if (!this.isStalled()) to.end()
+      if (!this.isStalled() && !this.isBlackholed()) to.end()
     })
   }
 
   /** Stops reading, so the kernel buffers fill up and the sender sees back-pressure like on a stalled link. */
   pause(): void {
     this.from.pause()
+  }
+
+  /** Forgets what was held (a stall turned into a blackhole) and reads again, to drop it. */
+  discard(): void {
+    this.held = []
+    this.from.resume()
   }
 
   /** Delivers what was held and reads again. */
@@ -65,6 +79,7 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
   let mode: Mode = 'open'
   const pairs = new Set<Pair>()
   const isStalled = (): boolean => mode === 'stalled'
+  const isBlackholed = (): boolean => mode === 'blackholed'
 
   const destroyPair = (pair: Pair): void => {
     pairs.delete(pair)
@@ -80,8 +95,8 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
     const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true })
     const pair: Pair = { client, upstream, directions: [] }
     pair.directions.push(
-      new Forwarder(client, upstream, isStalled),
-      new Forwarder(upstream, client, isStalled),
+      new Forwarder(client, upstream, isStalled, isBlackholed),
+      new Forwarder(upstream, client, isStalled, isBlackholed),
     )
     if (mode === 'stalled') for (const direction of pair.directions) direction.pause()
     pairs.add(pair)
@@ -111,6 +126,12 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
           if (mode === 'cut') return
           mode = 'stalled'
           for (const pair of pairs) for (const direction of pair.directions) direction.pause()
+        },
+        blackhole() {
+          if (mode === 'cut') return
+          // Held data of a stall is lost too: a blackhole delivers nothing, ever.
+          if (mode === 'stalled') for (const pair of pairs) for (const d of pair.directions) d.discard()
+          mode = 'blackholed'
         },
         heal() {
           const wasStalled = mode === 'stalled'
