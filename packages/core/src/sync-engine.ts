@@ -25,6 +25,9 @@
  *   by the sender and are never touched (they only hear `onRemoteClear`).
  * - A gap (messages may have been missed) clears every local handle by default, so
  *   nothing stale survives it; `maxLocalTtlMs` bounds staleness if a gap goes unnoticed.
+ * - While the backplane is not live (disconnected, or silent past `maxSilenceMs`), local
+ *   handles are bypassed: reads start at the first distributed handle and copy nothing up
+ *   (`local-trust.ts` has the state machine; {@link SyncEngine.setLocalTrust} is its hook).
  * - Invariant: after the writer's `set` resolves and its message is delivered, no
  *   instance serves the old value from a local handle (it was evicted, and the fence
  *   keeps a racing read from putting it back).
@@ -100,6 +103,12 @@ export class SyncEngine {
   readonly #gapPolicy: GapPolicy
   readonly #touch: SlidingToucher
   readonly #fastTop: boolean
+  /** {@link peekTop} may read the top: it is fast, and trusted or distributed. */
+  #peekable: boolean
+  /** Local handles are used (the backplane is live, or they are kept during outages). */
+  #trusted = true
+  /** First level a read may use: 0, or the first distributed level while local handles are bypassed. */
+  #readFrom = 0
 
   constructor(options: SyncEngineOptions) {
     this.layers = options.layers
@@ -110,12 +119,30 @@ export class SyncEngine {
     this.#gapPolicy = options.gapPolicy
     this.#touch = new SlidingToucher(options.layers, options.slidingTouchRatio, options.emitter)
     this.#fastTop = this.top.sync && this.top.breaker === undefined
+    this.#peekable = this.#fastTop
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
   }
 
   /** The top is synchronous without a circuit breaker: {@link peekTop} reads it. */
   get fastTop(): boolean {
     return this.#fastTop
+  }
+
+  /** Local handles are in use; false while they are bypassed (see `local-trust.ts`). */
+  get localTrusted(): boolean {
+    return this.#trusted
+  }
+
+  /**
+   * Uses or bypasses the local handles. Every transition invalidates all fence tickets: a read
+   * that started on one side of it must not copy up on the other.
+   */
+  setLocalTrust(trusted: boolean): void {
+    this.#trusted = trusted
+    this.#peekable = this.#fastTop && (trusted || !this.top.local)
+    const shared = this.layers.findIndex((layer) => !layer.local)
+    this.#readFrom = trusted ? 0 : shared === -1 ? this.layers.length : shared
+    this.fence.invalidateAll()
   }
 
   /** Level a read starts at after {@link peekTop} missed (1 when the top was peeked, else 0). */
@@ -131,7 +158,7 @@ export class SyncEngine {
    * hit beyond what the listeners asked for; no expiry math unless the item slides.
    */
   peekTop(key: string, region: string | undefined): unknown {
-    if (!this.#fastTop) return MISS
+    if (!this.#peekable) return MISS
     const top = this.top
     let item: StoredItem<unknown> | undefined
     try {
@@ -151,6 +178,7 @@ export class SyncEngine {
    */
   peek(key: string, region: string | undefined): unknown {
     if (this.#fastTop) return this.peekTop(key, region)
+    // A slow top is never local (only distributed handles have a circuit breaker): no bypass check.
     const top = this.top
     let item: StoredItem<unknown> | undefined
     if (circuitRefusal(this.#emitter, top, 'get') === undefined) {
@@ -206,7 +234,7 @@ export class SyncEngine {
     const emitter = this.#emitter
     const ticket = this.fence.enter(keyId(key, region))
     try {
-      for (let i = start; i < layers.length; i++) {
+      for (let i = start < this.#readFrom ? this.#readFrom : start; i < layers.length; i++) {
         const layer = layers[i]!
         let stored: StoredItem<unknown> | undefined
         if (circuitRefusal(emitter, layer, 'get') === undefined) {
@@ -241,7 +269,7 @@ export class SyncEngine {
 
   /** True when any level has the key (no copy-up, no decoding). */
   async has(key: string, region: string | undefined): Promise<boolean> {
-    for (const layer of this.layers) {
+    for (const layer of this.layers.slice(this.#readFrom)) {
       if (await attempt(this.#emitter, layer, 'has', (h) => h.get(key, region), undefined)) return true
     }
     return false
@@ -261,6 +289,8 @@ export class SyncEngine {
     value: unknown,
     ticket: FenceTicket,
   ): Promise<void> | undefined {
+    // Bypassing: local copies would not hear the invalidations that keep them fresh.
+    if (!this.#trusted) return undefined
     const now = Date.now()
     const source = this.layers[from]!
     if (stored.mode === 'sliding' && !source.local) this.#touch.noteTouched(keyId(key, region), now)

@@ -47,6 +47,11 @@ export class WriteFanout {
     let failure: CacheplaneError | undefined
     for (let j = bottom.index - 1; j >= 0; j--) {
       const layer = this.#engine.layers[j]!
+      if (layer.local && !this.#engine.localTrusted) {
+        // Bypassing local layers: an old copy must not survive, a new one must not be written.
+        await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
+        continue
+      }
       const input = setItem(layer, encoded, expiration, now, version)
       try {
         if (input === undefined) continue
