@@ -96,9 +96,12 @@ describe('LivenessProbe', () => {
         pending = resolve
       })
       client.write('p')
-      // Block the loop for three deadlines: the echo arrives meanwhile and waits in the socket.
-      const until = Date.now() + 150
-      while (Date.now() < until) {}
+      // Block the loop for three deadlines right after sending: the echo arrives meanwhile and
+      // waits in the socket while the deadline's timer falls due (timers run before I/O).
+      setImmediate(() => {
+        const until = Date.now() + 150
+        while (Date.now() < until) {}
+      })
       return answered
     })
     await waitFor(() => trips >= 4, { message: 'four blocked round trips', timeoutMs: 5_000 })
