@@ -1,5 +1,6 @@
 import type { BackplaneListener } from '@cacheplane/core'
 import type { Redis } from 'ioredis'
+import { probeSubscriber, type SubscriberProbe } from './liveness-probe.js'
 
 /** Backoff between resubscribe attempts, ms. */
 const MIN_DELAY_MS = 50
@@ -24,6 +25,8 @@ export interface PubSubSubscriptionOptions {
   readonly open: SubscriberFactory
   /** Where frames, gaps and states go. */
   readonly listener: BackplaneListener
+  /** A subscription whose PING goes unanswered this long is reported `suspect` and replaced, ms. */
+  readonly maxSilenceMs: number
 }
 
 function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -49,6 +52,7 @@ export class PubSubSubscription {
   #closed = false
   #timer: NodeJS.Timeout | undefined
   #delay = MIN_DELAY_MS
+  #probe: SubscriberProbe | undefined
 
   constructor(options: PubSubSubscriptionOptions) {
     this.#options = options
@@ -73,6 +77,7 @@ export class PubSubSubscription {
   async close(): Promise<void> {
     this.#closed = true
     clearTimeout(this.#timer)
+    this.#probe?.stop()
     const current = this.#current
     this.#current = undefined
     if (current === undefined) return
@@ -90,6 +95,7 @@ export class PubSubSubscription {
     const drop = (reason: string) => {
       if (lost) return
       lost = true
+      if (this.#current === connection) this.#probe?.stop()
       // Closing on purpose (QUIT sent): a disconnect() now would arm ioredis' socket-destroy
       // timer and keep the process alive for another 2 s after close().
       if (this.#closed) return
@@ -129,6 +135,11 @@ export class PubSubSubscription {
     this.#current = connection
     this.#delay = MIN_DELAY_MS
     listener.onState('connected')
+    this.#probe = probeSubscriber(connection, this.#options.maxSilenceMs, () => {
+      // Silent but open (a partition): say so, then replace the connection like a lost one.
+      if (this.#current === connection) listener.onState('suspect')
+      drop('silence')
+    })
   }
 
   #schedule(reason: string): void {

@@ -1,5 +1,5 @@
 import type { Backplane, BackplaneCapabilities, BackplaneListener } from '@cacheplane/core'
-import { ClosedError, InvalidOptionsError } from '@cacheplane/core'
+import { ClosedError, InvalidOptionsError, resolveMaxSilenceMs } from '@cacheplane/core'
 import type { RedisOptions } from 'ioredis'
 import { Redis as RedisClient } from 'ioredis'
 import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
@@ -17,6 +17,12 @@ export interface RedisBackplaneOptions extends RedisConnectionOptions {
    * where plain PUBLISH would be broadcast to every node of the cluster.
    */
   sharded?: boolean | 'auto'
+  /**
+   * Longest a dead or silent subscriber connection goes unnoticed, ms (default 1,500): it is
+   * PINGed every `maxSilenceMs / 2`; an answer missing for as long again reports `suspect` and
+   * the connection is replaced. One PING per instance, never traffic to the other instances.
+   */
+  maxSilenceMs?: number
 }
 
 /**
@@ -24,7 +30,7 @@ export interface RedisBackplaneOptions extends RedisConnectionOptions {
  * pubsub` (default 32 MiB hard, 8 MiB for 60 s), so frames stay well below it; key-only
  * invalidation frames are far smaller anyway, and core splits batches to fit.
  */
-const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 4 * 1024 * 1024 }
+const MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 /** Our subscriber connections: no reconnect or resubscribe by ioredis (we do it, to know about gaps). */
 const SUBSCRIBER_OPTIONS: RedisOptions = {
@@ -52,6 +58,8 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
   if (shardedOption !== true && shardedOption !== false && shardedOption !== 'auto') {
     throw new InvalidOptionsError(`redisBackplane: 'sharded' must be true, false or 'auto'`)
   }
+  const maxSilenceMs = resolveMaxSilenceMs(options.maxSilenceMs, 'redisBackplane')
+  const capabilities: BackplaneCapabilities = { replay: false, maxFrameBytes: MAX_FRAME_BYTES, maxSilenceMs }
   const { client, owned } = resolveConnection('redisBackplane', options)
   let channel: string | undefined
   let subscription: PubSubSubscription | undefined
@@ -82,14 +90,19 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
 
   return {
     name,
-    capabilities: CAPABILITIES,
+    capabilities,
 
     async connect(target: string, listener: BackplaneListener): Promise<void> {
       if (closed) throw new ClosedError(`redisBackplane '${name}' is closed`)
       if (channel !== undefined)
         throw new InvalidOptionsError(`redisBackplane '${name}' is already connected`)
       channel = target
-      subscription = new PubSubSubscription({ channel: target, listener, open: () => openSubscriber(target) })
+      subscription = new PubSubSubscription({
+        channel: target,
+        listener,
+        maxSilenceMs,
+        open: () => openSubscriber(target),
+      })
       await subscription.start()
     },
 
