@@ -1,8 +1,15 @@
-import { type Backplane, type BackplaneListener, ClosedError, InvalidOptionsError } from '@cacheplane/core'
+import {
+  type Backplane,
+  type BackplaneListener,
+  ClosedError,
+  InvalidOptionsError,
+  resolveMaxSilenceMs,
+} from '@cacheplane/core'
 import type { ConnectionOptions } from '@nats-io/transport-node'
 import { type ConnectionMonitor, monitorConnection } from './connection-monitor.js'
 import { startCoreTransport } from './core-transport.js'
 import type { FrameTransport } from './frame-transport.js'
+import { type ConnectionProbe, probeConnection } from './liveness-probe.js'
 import type { NatsConnectionLike } from './nats-connection.js'
 import { checkOptions, checkReplay, type NatsBackplaneOptions, replaySettings } from './nats-options.js'
 import { startReplayTransport } from './replay-transport.js'
@@ -58,10 +65,14 @@ export function natsBackplane(options: NatsBackplaneOptions) {
   const prefix = options.subjectPrefix ?? 'cacheplane.'
   validateSubjectPrefix(prefix)
   const name = options.name ?? 'nats'
+  const maxSilenceMs = resolveMaxSilenceMs(options.maxSilenceMs, 'natsBackplane')
   let connection: NatsConnectionLike | undefined = options.connection
   let owned = false
   let transport: FrameTransport | undefined
   let monitor: ConnectionMonitor | undefined
+  let probe: ConnectionProbe | undefined
+  /** Connected, but the liveness probe got no answer in time. */
+  let suspect = false
   let connecting = false
   let connected = false
   let closed = false
@@ -75,6 +86,7 @@ export function natsBackplane(options: NatsBackplaneOptions) {
       get maxFrameBytes() {
         return maxFrameBytes
       },
+      maxSilenceMs,
     },
 
     async connect(channel, listener) {
@@ -103,10 +115,12 @@ export function natsBackplane(options: NatsBackplaneOptions) {
       monitor = monitorConnection(nc, {
         disconnected() {
           connected = false
+          suspect = false
           listener.onState('disconnected')
         },
         reconnected(reason, detail) {
           connected = true
+          suspect = false
           maxFrameBytes = nc.info?.max_payload ?? maxFrameBytes
           listener.onState('connected')
           if (transport === undefined) missedReconnect = { reason, detail }
@@ -137,6 +151,19 @@ export function natsBackplane(options: NatsBackplaneOptions) {
         throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
       }
       transport = started
+      probe = probeConnection(nc, maxSilenceMs, {
+        suspect() {
+          if (!connected || suspect || closed) return
+          suspect = true
+          listener.onState('suspect')
+        },
+        live(detail) {
+          if (!connected || !suspect || closed) return
+          suspect = false
+          listener.onState('connected')
+          started.reconnected('silence', detail)
+        },
+      })
       if (missedReconnect !== undefined) started.reconnected(missedReconnect.reason, missedReconnect.detail)
     },
 
@@ -146,7 +173,7 @@ export function natsBackplane(options: NatsBackplaneOptions) {
         throw new Error(`natsBackplane '${name}': publish() before connect() finished`)
       // The client would buffer the frame until it reconnects, and the caller could not tell whether it
       // ever reached the server; refusing now lets core retry (and, meanwhile, its gap policy applies).
-      if (!connected)
+      if (!connected || suspect)
         throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
       await transport.publish(frame)
     },
@@ -155,6 +182,7 @@ export function natsBackplane(options: NatsBackplaneOptions) {
       if (closed) return
       closed = true
       monitor?.stop()
+      probe?.stop()
       await transport?.stop()
       if (owned) await connection?.close()
     },
