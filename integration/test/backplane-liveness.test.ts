@@ -52,7 +52,12 @@ const natsBackplane = ({ host, port }: { host: string; port: number }): Backplan
 })
 
 const cases: Case[] = [
-  { label: 'memory + Redis + Redis backplane', start: () => startRedis(), store: redisStore, backplane: redisBackplane },
+  {
+    label: 'memory + Redis + Redis backplane',
+    start: () => startRedis(),
+    store: redisStore,
+    backplane: redisBackplane,
+  },
   {
     label: 'memory + Memcached x2 + Redis backplane',
     start: () => startRedis(),
@@ -150,7 +155,11 @@ describe.each(cases)('$label', (testCase) => {
     const proxy = await startTcpProxy({ host: server.host, port: server.port })
     try {
       const cacheName = randomKey('blackhole')
-      const direct: Topology = { label: testCase.label, store: testCase.store(), backplane: testCase.backplane(server) }
+      const direct: Topology = {
+        label: testCase.label,
+        store: testCase.store(),
+        backplane: testCase.backplane(server),
+      }
       const a = await pool.spawn({ cacheName, topology: direct, workerId: 'a' })
       const b = await pool.spawn({
         cacheName,
@@ -195,7 +204,11 @@ describe('no false alarms', () => {
     ]
     const groups = await Promise.all(
       topologies.map((topology) =>
-        pool.spawnMany(3, { cacheName: randomKey(`quiet-${topology.label}`), topology }, `${topology.label}-`),
+        pool.spawnMany(
+          3,
+          { cacheName: randomKey(`quiet-${topology.label}`), topology },
+          `${topology.label}-`,
+        ),
       ),
     )
     const loads = groups.map(([writer, ...readers]) => {
@@ -213,7 +226,9 @@ describe('no false alarms', () => {
           .filter((e) => e.name === 'backplane' && (e.detail === 'gap' || e.action !== 'connected'))
           .map((e) => `${w.name}: ${e.detail} ${e.action}`),
       )
-    console.log(`no false alarms: ${loads.map((l) => l.lastAcked).join(' + ')} writes in 60 s; alarms: ${alarms.length}`)
+    console.log(
+      `no false alarms: ${loads.map((l) => l.lastAcked).join(' + ')} writes in 60 s; alarms: ${alarms.length}`,
+    )
     expect(alarms).toEqual([])
     expect(loads.every((load) => load.lastAcked > 100)).toBe(true)
   }, 120_000)

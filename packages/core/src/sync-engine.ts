@@ -234,7 +234,7 @@ export class SyncEngine {
     const emitter = this.#emitter
     const ticket = this.fence.enter(keyId(key, region))
     try {
-      for (let i = start < this.#readFrom ? this.#readFrom : start; i < layers.length; i++) {
+      for (let i = Math.max(start, this.#readFrom); i < layers.length; i++) {
         const layer = layers[i]!
         let stored: StoredItem<unknown> | undefined
         if (circuitRefusal(emitter, layer, 'get') === undefined) {

@@ -99,7 +99,11 @@ describe('backplaneDown: bypass (the default)', () => {
     const store = holdableHandle(memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>)
     const memory = memoryHandle({ name: 'memory' }) as CacheHandle<unknown>
     const chaos = chaosBackplane(memoryBackplane({ hub }))
-    const cache = new CacheManager<unknown>({ name: 'users', handles: [memory, store.handle], backplane: chaos })
+    const cache = new CacheManager<unknown>({
+      name: 'users',
+      handles: [memory, store.handle],
+      backplane: chaos,
+    })
     closers.push(() => cache.close())
     await cache.ready()
     await cache.set('k', 1)

@@ -66,9 +66,9 @@ describe('natsBackplane liveness', () => {
 
   it('declares its bound and validates it', () => {
     expect(natsBackplane({ servers: 'nats://127.0.0.1:1' }).capabilities.maxSilenceMs).toBe(1_500)
-    expect(natsBackplane({ servers: 'nats://127.0.0.1:1', maxSilenceMs: 800 }).capabilities.maxSilenceMs).toBe(
-      800,
-    )
+    expect(
+      natsBackplane({ servers: 'nats://127.0.0.1:1', maxSilenceMs: 800 }).capabilities.maxSilenceMs,
+    ).toBe(800)
     for (const bad of [0, 99, Number.POSITIVE_INFINITY]) {
       expect(() => natsBackplane({ servers: 'nats://127.0.0.1:1', maxSilenceMs: bad })).toThrow(
         InvalidOptionsError,

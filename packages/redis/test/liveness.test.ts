@@ -19,7 +19,10 @@ async function throughProxy(maxSilenceMs: number) {
   const proxy: TcpProxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
   const backplane = redisBackplane({ url: `redis://127.0.0.1:${proxy.port}`, maxSilenceMs })
   const listener = new RecordingListener()
-  closers.push(() => proxy.close(), () => backplane.close())
+  closers.push(
+    () => proxy.close(),
+    () => backplane.close(),
+  )
   await backplane.connect(randomKey('cacheplane:live'), listener)
   return { proxy, backplane, listener }
 }
@@ -51,9 +54,9 @@ describe('redisBackplane liveness', () => {
 
   it('declares its bound and validates it', () => {
     expect(redisBackplane({ redis: { lazyConnect: true } }).capabilities.maxSilenceMs).toBe(1_500)
-    expect(redisBackplane({ redis: { lazyConnect: true }, maxSilenceMs: 500 }).capabilities.maxSilenceMs).toBe(
-      500,
-    )
+    expect(
+      redisBackplane({ redis: { lazyConnect: true }, maxSilenceMs: 500 }).capabilities.maxSilenceMs,
+    ).toBe(500)
     for (const bad of [0, 10, -5, Number.NaN, '1s' as never]) {
       expect(() => redisBackplane({ redis: { lazyConnect: true }, maxSilenceMs: bad })).toThrow(
         InvalidOptionsError,
