@@ -78,6 +78,22 @@ export function natsBackplane(options: NatsBackplaneOptions) {
   let closed = false
   let maxFrameBytes = options.connection?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
 
+  /** Probes the connection; a silence is `suspect` until the client reconnects (or answers again). */
+  const watchLiveness = (nc: NatsConnectionLike, listener: BackplaneListener, started: FrameTransport) =>
+    probeConnection(nc, maxSilenceMs, {
+      suspect() {
+        if (!connected || suspect || closed) return
+        suspect = true
+        listener.onState('suspect')
+      },
+      live(detail) {
+        if (!connected || !suspect || closed) return
+        suspect = false
+        listener.onState('connected')
+        started.reconnected('silence', detail)
+      },
+    })
+
   const backplane = {
     name,
     capabilities: {
@@ -151,19 +167,7 @@ export function natsBackplane(options: NatsBackplaneOptions) {
         throw new ClosedError(`natsBackplane '${name}' was closed while connecting`, { source: name })
       }
       transport = started
-      probe = probeConnection(nc, maxSilenceMs, {
-        suspect() {
-          if (!connected || suspect || closed) return
-          suspect = true
-          listener.onState('suspect')
-        },
-        live(detail) {
-          if (!connected || !suspect || closed) return
-          suspect = false
-          listener.onState('connected')
-          started.reconnected('silence', detail)
-        },
-      })
+      probe = watchLiveness(nc, listener, started)
       if (missedReconnect !== undefined) started.reconnected(missedReconnect.reason, missedReconnect.detail)
     },
 

@@ -135,9 +135,13 @@ export class PubSubSubscription {
     this.#current = connection
     this.#delay = MIN_DELAY_MS
     listener.onState('connected')
-    this.#probe = probeSubscriber(connection, this.#options.maxSilenceMs, () => {
-      // Silent but open (a partition): say so, then replace the connection like a lost one.
-      if (this.#current === connection) listener.onState('suspect')
+    this.#probe = this.#watch(connection, drop)
+  }
+
+  /** PINGs the live subscriber; a silent one (a partition) is reported `suspect`, then replaced like a lost one. */
+  #watch(connection: Redis, drop: (reason: string) => void): SubscriberProbe {
+    return probeSubscriber(connection, this.#options.maxSilenceMs, () => {
+      if (this.#current === connection) this.#options.listener.onState('suspect')
       drop('silence')
     })
   }
