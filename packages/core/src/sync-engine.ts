@@ -267,9 +267,10 @@ export class SyncEngine {
     return undefined
   }
 
-  /** True when any level has the key (no copy-up, no decoding). */
+  /** True when any level in use has the key (no copy-up, no decoding; local levels are skipped while bypassed). */
   async has(key: string, region: string | undefined): Promise<boolean> {
-    for (const layer of this.layers.slice(this.#readFrom)) {
+    for (let i = this.#readFrom; i < this.layers.length; i++) {
+      const layer = this.layers[i]!
       if (await attempt(this.#emitter, layer, 'has', (h) => h.get(key, region), undefined)) return true
     }
     return false
