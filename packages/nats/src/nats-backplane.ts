@@ -144,6 +144,7 @@ export function natsBackplane(options: NatsBackplaneOptions) {
         },
         closed() {
           connected = false
+          probe?.stop()
           if (!closed) listener.onState('disconnected')
         },
       })
