@@ -14,6 +14,7 @@ export async function main() {
     secret: 'a shared secret', // default none: frames are not signed
     gapPolicy: 'clear', // default; 'keep', or (gap) => 'clear' | 'keep'
     maxLocalTtlMs: 60_000, // default none
+    backplaneDown: 'bypass', // default; 'keep' serves memory while the backplane is down
     updateRetries: 50, // default
     circuitBreaker: { failureThreshold: 5, resetAfterMs: 5_000 }, // default; false turns it off
     maxQueue: 10_000, // default

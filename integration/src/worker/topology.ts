@@ -23,9 +23,16 @@ export type StoreSpec =
 
 /** The backplane. */
 export type BackplaneSpec =
-  | { readonly kind: 'redis'; readonly url: string }
+  | { readonly kind: 'redis'; readonly url: string; readonly maxSilenceMs?: number }
   | { readonly kind: 'redisCluster'; readonly nodes: readonly Address[]; readonly sharded: boolean }
-  | { readonly kind: 'nats'; readonly servers: readonly string[]; readonly replayMaxAgeMs?: number }
+  | {
+      readonly kind: 'nats'
+      readonly servers: readonly string[]
+      readonly replayMaxAgeMs?: number
+      readonly maxSilenceMs?: number
+      /** The client's dial timeout (its default is 20 s), ms: a dial into a blackhole gives up sooner. */
+      readonly dialTimeoutMs?: number
+    }
 
 /** Memory layer, optional distributed layer, optional backplane. */
 export interface Topology {
@@ -46,6 +53,8 @@ export interface ManagerSpec {
   readonly secret?: string
   readonly maxLocalTtlMs?: number
   readonly expiration?: ExpirationSpec
+  /** What the manager does with its memory layer while the backplane is down; the default when omitted. */
+  readonly backplaneDown?: 'bypass' | 'keep'
   /** Circuit breaker of the distributed layer; the manager's default when omitted. */
   readonly circuitBreaker?: { readonly failureThreshold: number; readonly resetAfterMs: number } | false
   /** Memcached's `generationRefreshMs`; 500 when omitted. */
@@ -79,7 +88,7 @@ function store(spec: StoreSpec, generationRefreshMs = 500): CacheHandle<unknown>
 function backplane(spec: BackplaneSpec): Backplane {
   switch (spec.kind) {
     case 'redis':
-      return redisBackplane({ name: 'redis-bp', url: spec.url })
+      return redisBackplane({ name: 'redis-bp', url: spec.url, maxSilenceMs: spec.maxSilenceMs })
     case 'redisCluster':
       return redisBackplane({
         name: 'redis-bp',
@@ -91,7 +100,12 @@ function backplane(spec: BackplaneSpec): Backplane {
         name: 'nats',
         servers: [...spec.servers],
         // Reconnect quickly so fault scenarios do not wait for the client's default 2 s backoff.
-        connectOptions: { reconnectTimeWait: 200, maxReconnectAttempts: -1 },
+        connectOptions: {
+          reconnectTimeWait: 200,
+          maxReconnectAttempts: -1,
+          ...(spec.dialTimeoutMs === undefined ? {} : { timeout: spec.dialTimeoutMs }),
+        },
+        maxSilenceMs: spec.maxSilenceMs,
         ...(spec.replayMaxAgeMs === undefined
           ? {}
           : { replay: { maxAgeMs: spec.replayMaxAgeMs, storage: 'memory' as const } }),
@@ -169,6 +183,7 @@ function managerOn(spec: ManagerSpec, name: string, shared: Backplane | undefine
     maxLocalTtlMs: spec.maxLocalTtlMs,
     expiration: spec.expiration,
     circuitBreaker: spec.circuitBreaker,
+    backplaneDown: spec.backplaneDown,
     retry: { baseDelayMs: 50, maxDelayMs: 500 },
   })
 }

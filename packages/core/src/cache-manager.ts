@@ -24,6 +24,7 @@ import {
 import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
+import { LocalTrust } from './local-trust.js'
 import { claimUses } from './ownership.js'
 import { attempt, Layer, reportError } from './layer.js'
 import {
@@ -43,6 +44,7 @@ import { type UpdateResult, unwrapUpdate, WriteLoops } from './write-loops.js'
 export type { CacheItem, Factory, ReadOptions, UpdateOptions, WriteOptions } from './call-options.js'
 export type { CacheManagerOptions } from './manager-options.js'
 export type { GapAction, GapPolicy } from './sync-engine.js'
+export type { BackplaneDownMode } from './local-trust.js'
 export type { UpdateFailure, UpdateResult } from './write-loops.js'
 export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js'
 
@@ -57,6 +59,8 @@ export class CacheManager<V = unknown> {
   readonly #loops: WriteLoops
   readonly #flights = new SingleFlight<unknown>()
   readonly #bus: BackplaneBus | undefined
+  /** Whether local layers are used, from the backplane's reports (`local-trust.ts`). */
+  readonly #trust: LocalTrust
   readonly #unsubscribe: Array<() => void> = []
   /** Gives back this manager's ownership claims (see ownership.ts); called once closed. */
   readonly #releaseClaims: () => void
@@ -94,6 +98,11 @@ export class CacheManager<V = unknown> {
       gapPolicy,
       slidingTouchRatio,
     })
+    this.#trust = new LocalTrust(
+      resolved.backplaneDown,
+      this.#engine,
+      resolved.backplane?.capabilities.replay === true,
+    )
     this.#fanout = new WriteFanout(this.#engine, this.#emitter)
     this.#loops = new WriteLoops(this.#engine, this.#fanout, this.#emitter)
     try {
@@ -328,7 +337,12 @@ export class CacheManager<V = unknown> {
   stats(): CacheStats {
     const handles: Record<string, HandleStats> = {}
     for (const layer of this.#engine.layers) handles[layer.name] = { ...layer.stats }
-    return { handles, backplane: this.#bus?.stats() }
+    const bus = this.#bus?.stats()
+    const trust = this.#trust
+    return {
+      handles,
+      backplane: bus && { ...bus, bypassing: !trust.trusted, bypasses: trust.bypasses },
+    }
   }
 
   /** Resolves when every backplane message announced so far has been published (no-op without a backplane). */
@@ -451,22 +465,25 @@ export class CacheManager<V = unknown> {
   #startBus(options: ResolvedManagerOptions): BackplaneBus {
     const engine = this.#engine
     const emitter = this.#emitter
-    const bus = createBus(options, engine, emitter)
+    const bus = createBus(options, engine, emitter, this.#trust)
     engine.announcer = bus
     this.#subscribed = false
     this.#connected = bus.start().then(
       () => {
         this.#subscribed = true
         this.#updateGate()
+        this.#trust.onStarted()
         // Items read before the subscription was live may have missed invalidations.
         if (this.#usedBeforeConnect)
           engine.applyGap({ reason: 'connect', recovered: false, detail: 'used before subscribed' })
       },
       (error: unknown) => {
-        // Not subscribed: remote changes cannot reach us; report it and keep serving.
+        // Not subscribed: remote changes cannot reach us. Report it and keep serving, from the
+        // distributed layers only unless `backplaneDown: 'keep'`, until the transport is live.
         this.#subscribed = true
         this.#updateGate()
         reportError(emitter, undefined, 'backplane', asBackplaneError(error))
+        this.#trust.onStartFailed()
       },
     )
     return bus

@@ -28,6 +28,7 @@ export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey } from './stor
 export type { BackplaneMessage, ChangeKind, DecodedFrame } from './backplane/messages.js'
 export * from './backplane/frame-codec.js'
 export * from './backplane/memory-backplane.js'
+export * from './backplane/liveness-probe.js'
 export * from './serializers.js'
 export * from './envelope.js'
 export { newVersion } from './item-version.js'

@@ -7,6 +7,7 @@ import { DEFAULT_MAX_FRAME_BYTES } from './backplane/frame-codec.js'
 import { BackplaneFailedError, CacheplaneError, HandleFailedError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { type Layer, reportError } from './layer.js'
+import type { LocalTrust } from './local-trust.js'
 import type { ResolvedManagerOptions } from './manager-options.js'
 import type { SyncEngine } from './sync-engine.js'
 
@@ -33,6 +34,7 @@ export function createBus(
   options: ResolvedManagerOptions,
   engine: SyncEngine,
   emitter: CacheEmitter,
+  trust: LocalTrust,
 ): BackplaneBus {
   const backplane = options.backplane!
   const bus = new BackplaneBus({
@@ -48,8 +50,8 @@ export function createBus(
     closeTimeoutMs: options.closeTimeoutMs,
     handlers: {
       onMessages: (messages) => engine.applyRemote(messages),
-      onGap: (gap) => engine.applyGap(gap),
-      onState: (state) => engine.applyState(state),
+      onGap: (gap) => trust.onGap(gap),
+      onState: (state) => trust.onState(state),
       onError: (error) => reportError(emitter, undefined, 'backplane', error),
     },
   })

@@ -9,6 +9,7 @@ import type { Serializer } from './contracts/serializer.js'
 import { type CircuitBreakerOptions, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.js'
 import { InvalidOptionsError } from './errors.js'
 import { jsonSerializer } from './serializers.js'
+import type { BackplaneDownMode } from './local-trust.js'
 import type { GapPolicy } from './sync-engine.js'
 import {
   checkExpiration,
@@ -45,6 +46,12 @@ export interface CacheManagerOptions {
   readonly gapPolicy?: GapPolicy | undefined
   /** Longest lifetime of an item in a non-distributed handle, ms: bounds staleness after an unnoticed gap. */
   readonly maxLocalTtlMs?: number | undefined
+  /**
+   * While the backplane is down or silent: `bypass` (default) clears the local handles and reads
+   * the distributed ones without copying up until it is live again (a memory-only cache misses);
+   * `keep` serves local copies that may be stale (bounded by `maxLocalTtlMs`).
+   */
+  readonly backplaneDown?: BackplaneDownMode | undefined
   /** Default CAS retries of `update`/`tryUpdate`/`addOrUpdate`; default 50. */
   readonly updateRetries?: number | undefined
   /** Circuit breaker of distributed handles, or `false` for none; default 5 failures, 5 s. */
@@ -72,6 +79,7 @@ export interface ResolvedManagerOptions {
   readonly secret: string | Uint8Array | undefined
   readonly gapPolicy: GapPolicy
   readonly maxLocalTtlMs: number | undefined
+  readonly backplaneDown: BackplaneDownMode
   readonly updateRetries: number
   readonly circuitBreaker: CircuitBreakerOptions | false
   readonly maxQueue: number
@@ -125,6 +133,10 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
     throw new InvalidOptionsError(`CacheManager: gapPolicy must be 'clear', 'keep' or a function`)
   }
   if (options.maxLocalTtlMs !== undefined) checkPositive(options.maxLocalTtlMs, 'maxLocalTtlMs', MAX_TTL_MS)
+  const backplaneDown = options.backplaneDown ?? 'bypass'
+  if (backplaneDown !== 'bypass' && backplaneDown !== 'keep') {
+    throw new InvalidOptionsError(`CacheManager: backplaneDown must be 'bypass' or 'keep'`)
+  }
   const updateRetries = options.updateRetries ?? 50
   checkNonNegativeInteger(updateRetries, 'updateRetries')
   const circuitBreaker = options.circuitBreaker ?? DEFAULT_CIRCUIT_BREAKER
@@ -158,6 +170,7 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
     secret,
     gapPolicy,
     maxLocalTtlMs: options.maxLocalTtlMs,
+    backplaneDown,
     updateRetries,
     circuitBreaker,
     maxQueue,

@@ -27,8 +27,13 @@ export interface HandleStats {
   circuit: CircuitState
 }
 
-/** Counters of the backplane, as the bus keeps them. */
-export type BackplaneStats = BackplaneBusStats
+/** Counters of the backplane, as the bus keeps them, plus what the manager did about its outages. */
+export interface BackplaneStats extends BackplaneBusStats {
+  /** Local layers are bypassed now: the backplane is not live (`backplaneDown: 'bypass'`). */
+  bypassing: boolean
+  /** Times the local layers were bypassed because the backplane was down or silent. */
+  bypasses: number
+}
 
 /** What `cache.stats()` returns. */
 export interface CacheStats {

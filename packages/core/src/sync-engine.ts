@@ -34,6 +34,9 @@
  * - A handle that finds its cache or a region cleared when nobody announced it (a
  *   Memcached generation counter grown without a message: no backplane, a message lost
  *   unnoticed) reports it; the levels above it then drop that scope as for a remote clear.
+ * - While the backplane is not live (disconnected, or silent past `maxSilenceMs`), local
+ *   handles are bypassed: reads start at the first distributed handle and copy nothing up
+ *   (`local-trust.ts` has the state machine; {@link SyncEngine.setLocalTrust} is its hook).
  * - Invariant: after the writer's `set` resolves and its message is delivered, no
  *   instance serves the old value from a local handle (it was evicted, and the fence
  *   keeps a racing read from putting it back).
@@ -122,6 +125,12 @@ export class SyncEngine {
   readonly #fastTop: boolean
   /** Every level answers synchronously: no write can interleave with another (no write fence). */
   readonly allSync: boolean
+  /** {@link peekTop} may read the top: it is fast, and trusted or distributed. */
+  #peekable: boolean
+  /** Local handles are used (the backplane is live, or they are kept during outages). */
+  #trusted = true
+  /** First level a read may use: 0, or the first distributed level while local handles are bypassed. */
+  #readFrom = 0
 
   constructor(options: SyncEngineOptions) {
     this.layers = options.layers
@@ -133,12 +142,30 @@ export class SyncEngine {
     this.#touch = new SlidingToucher(options.layers, options.slidingTouchRatio, options.emitter)
     this.#fastTop = this.top.sync && this.top.breaker === undefined
     this.allSync = options.layers.every((layer) => layer.sync)
+    this.#peekable = this.#fastTop
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
   }
 
   /** The top is synchronous without a circuit breaker: {@link peekTop} reads it. */
   get fastTop(): boolean {
     return this.#fastTop
+  }
+
+  /** Local handles are in use; false while they are bypassed (see `local-trust.ts`). */
+  get localTrusted(): boolean {
+    return this.#trusted
+  }
+
+  /**
+   * Uses or bypasses the local handles. Every transition invalidates all fence tickets: a read
+   * that started on one side of it must not copy up on the other.
+   */
+  setLocalTrust(trusted: boolean): void {
+    this.#trusted = trusted
+    this.#peekable = this.#fastTop && (trusted || !this.top.local)
+    const shared = this.layers.findIndex((layer) => !layer.local)
+    this.#readFrom = trusted ? 0 : shared === -1 ? this.layers.length : shared
+    this.fence.invalidateAll()
   }
 
   /** Level a read starts at after {@link peekTop} missed (1 when the top was peeked, else 0). */
@@ -154,7 +181,7 @@ export class SyncEngine {
    * hit beyond what the listeners asked for; no expiry math unless the item slides.
    */
   peekTop(key: string, region: string | undefined): unknown {
-    if (!this.#fastTop) return MISS
+    if (!this.#peekable) return MISS
     const top = this.top
     let item: StoredItem<unknown> | undefined
     try {
@@ -174,6 +201,7 @@ export class SyncEngine {
    */
   peek(key: string, region: string | undefined): unknown {
     if (this.#fastTop) return this.peekTop(key, region)
+    // A slow top is never local (only distributed handles have a circuit breaker): no bypass check.
     const top = this.top
     let item: StoredItem<unknown> | undefined
     if (circuitRefusal(this.#emitter, top, 'get') === undefined) {
@@ -229,7 +257,7 @@ export class SyncEngine {
     const emitter = this.#emitter
     const ticket = this.fence.enter(keyId(key, region))
     try {
-      for (let i = start; i < layers.length; i++) {
+      for (let i = Math.max(start, this.#readFrom); i < layers.length; i++) {
         const layer = layers[i]!
         let stored: StoredItem<unknown> | undefined
         if (circuitRefusal(emitter, layer, 'get') === undefined) {
@@ -263,12 +291,14 @@ export class SyncEngine {
   }
 
   /**
-   * True when any level has the key, as `get` would find it: read with `peek` when the
-   * handle has it (a sliding item is not extended), no copy-up, and an item whose bytes do
-   * not decode is absent (reported as `get` reports it).
+   * True when any level in use has the key, as `get` would find it (local levels are
+   * skipped while bypassed): read with `peek` when the handle has it (a sliding item is not
+   * extended), no copy-up, and an item whose bytes do not decode is absent (reported as
+   * `get` reports it).
    */
   async has(key: string, region: string | undefined): Promise<boolean> {
-    for (const layer of this.layers) {
+    for (let i = this.#readFrom; i < this.layers.length; i++) {
+      const layer = this.layers[i]!
       const stored = await attempt(
         this.#emitter,
         layer,
@@ -296,6 +326,8 @@ export class SyncEngine {
     value: unknown,
     ticket: FenceTicket,
   ): Promise<void> | undefined {
+    // Bypassing: local copies would not hear the invalidations that keep them fresh.
+    if (!this.#trusted) return undefined
     const now = Date.now()
     const source = this.layers[from]!
     if (stored.mode === 'sliding' && !source.local) this.#touch.noteTouched(keyId(key, region), now)

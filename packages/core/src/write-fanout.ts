@@ -82,6 +82,11 @@ export class WriteFanout {
     let failure: CacheplaneError | undefined
     for (let j = engine.bottom.index - 1; j >= 0; j--) {
       const layer = engine.layers[j]!
+      if (layer.local && !engine.localTrusted) {
+        // Bypassing local layers: an old copy must not survive, a new one must not be written.
+        await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
+        continue
+      }
       if (ticket !== undefined && !engine.fence.isCurrent(ticket)) {
         await this.#evictFrom(j, key, region)
         return failure

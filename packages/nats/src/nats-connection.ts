@@ -22,6 +22,8 @@ export interface NatsConnectionLike {
   close(): Promise<void>
   /** Settles when the connection closed for good (with the error that closed it, if any). */
   closed(): Promise<unknown>
+  /** Drops the connection and reconnects; used to replace a silent connection. */
+  reconnect?(): Promise<void>
 }
 
 /** The fields of the server's INFO the backplane reads. */

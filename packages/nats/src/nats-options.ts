@@ -38,6 +38,12 @@ interface NatsBackplaneCommonOptions {
   readonly name?: string
   /** Turns on JetStream replay (needs `@nats-io/jetstream` and a JetStream-enabled server). */
   readonly replay?: NatsReplayOptions
+  /**
+   * Longest a dead or silent connection goes unnoticed, ms (default 1,500): the connection is
+   * flushed (PING/PONG) every `maxSilenceMs / 2`; a PONG missing for as long again reports
+   * `suspect` and makes the client reconnect. One round trip per instance, to the server only.
+   */
+  readonly maxSilenceMs?: number
 }
 
 /** Options of {@link natsBackplane}: an existing connection, or servers to connect to. */

@@ -108,7 +108,7 @@ class ReplayTransport implements FrameTransport {
     }
   }
 
-  reconnected(reason: 'reconnect' | 'failover', detail: string): void {
+  reconnected(reason: 'reconnect' | 'failover' | 'silence', detail: string): void {
     this.enqueue(() => this.resync(reason, detail))
   }
 

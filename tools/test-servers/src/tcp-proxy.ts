@@ -16,13 +16,19 @@ export interface TcpProxy {
    * towards the client (`replies`: the server's answers arrive late) or the server (`requests`).
    */
   delay(ms: number, direction?: DelayDirection): void
+  /**
+   * Drop data in both directions while keeping every socket open (a silent partition: a failed
+   * switch, a cloud network blip). Unlike stall(), what is dropped is lost for good; new
+   * connections are accepted and silenced too. Until heal().
+   */
+  blackhole(): void
   /** Back to normal: deliver what was held, accept connections again. */
   heal(): void
   /** Closes every connection and stops listening. */
   close(): Promise<void>
 }
 
-type Mode = 'open' | 'cut' | 'stalled'
+type Mode = 'open' | 'cut' | 'stalled' | 'blackholed'
 
 /** Which way {@link TcpProxy.delay} slows down. */
 export type DelayDirection = 'both' | 'replies' | 'requests'
@@ -40,8 +46,10 @@ class Forwarder {
     private readonly to: Socket,
     private readonly isStalled: () => boolean,
     private readonly delayMs: () => number,
+    private readonly isBlackholed: () => boolean,
   ) {
     from.on('data', (chunk: Buffer) => {
+      if (this.isBlackholed()) return
       if (this.isStalled()) this.held.push(chunk)
       else if (this.delayMs() > 0 || this.late.length > 0) this.postpone(chunk)
       else if (!to.write(chunk)) from.pause()
@@ -49,8 +57,10 @@ class Forwarder {
     to.on('drain', () => {
       if (!this.isStalled()) from.resume()
     })
-    // A half-close is data too: while stalled it waits for resume(), while delayed for the data before it.
+    // A half-close is data too: while stalled it waits for resume(), while delayed for the data
+    // before it; a blackhole drops it.
     from.on('end', () => {
+      if (this.isBlackholed()) return
       this.ended = true
       if (!this.isStalled() && this.late.length === 0) to.end()
     })
@@ -59,6 +69,12 @@ class Forwarder {
   /** Stops reading, so the kernel buffers fill up and the sender sees back-pressure like on a stalled link. */
   pause(): void {
     this.from.pause()
+  }
+
+  /** Forgets what was held (a stall turned into a blackhole) and reads again, to drop it. */
+  discard(): void {
+    this.held = []
+    this.from.resume()
   }
 
   /** Delivers what was held and reads again. */
@@ -115,6 +131,7 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
   let delay = { ms: 0, direction: 'both' as DelayDirection }
   const requestDelay = (): number => (delay.direction === 'replies' ? 0 : delay.ms)
   const replyDelay = (): number => (delay.direction === 'requests' ? 0 : delay.ms)
+  const isBlackholed = (): boolean => mode === 'blackholed'
 
   const destroyPair = (pair: Pair): void => {
     pairs.delete(pair)
@@ -134,8 +151,8 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
     upstream.setNoDelay(true)
     const pair: Pair = { client, upstream, directions: [] }
     pair.directions.push(
-      new Forwarder(client, upstream, isStalled, requestDelay),
-      new Forwarder(upstream, client, isStalled, replyDelay),
+      new Forwarder(client, upstream, isStalled, requestDelay, isBlackholed),
+      new Forwarder(upstream, client, isStalled, replyDelay, isBlackholed),
     )
     if (mode === 'stalled') for (const direction of pair.directions) direction.pause()
     pairs.add(pair)
@@ -169,6 +186,12 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
         delay(ms, direction = 'both') {
           if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`delay: ms must be >= 0, got ${ms}`)
           delay = { ms, direction }
+        },
+        blackhole() {
+          if (mode === 'cut') return
+          // Held data of a stall is lost too: a blackhole delivers nothing, ever.
+          if (mode === 'stalled') for (const pair of pairs) for (const d of pair.directions) d.discard()
+          mode = 'blackholed'
         },
         heal() {
           const wasStalled = mode === 'stalled'

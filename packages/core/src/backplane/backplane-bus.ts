@@ -19,7 +19,12 @@
  * every cache of a process; closing the bus closes that subscription only.
  */
 import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto'
-import type { Backplane, BackplaneListener, BackplaneSubscription } from '../contracts/backplane.js'
+import type {
+  Backplane,
+  BackplaneListener,
+  BackplaneState,
+  BackplaneSubscription,
+} from '../contracts/backplane.js'
 import { BackplaneFailedError, CacheplaneError, InvalidOptionsError } from '../errors.js'
 import { claimBackplane } from './backplane-claims.js'
 import {
@@ -59,7 +64,7 @@ export class BackplaneBus {
   private readonly packer: FramePacker
   /** Our sender id as the 16 bytes a frame carries, for skipping our own frames by their header. */
   private readonly sender: Uint8Array
-  private readonly counters: Omit<BackplaneBusStats, 'connected' | 'overflows'> = {
+  private readonly counters: Omit<BackplaneBusStats, 'connected' | 'state' | 'overflows'> = {
     framesSent: 0,
     messagesSent: 0,
     framesReceived: 0,
@@ -70,8 +75,10 @@ export class BackplaneBus {
     publishFailures: 0,
     droppedInvalid: 0,
     gaps: 0,
+    suspects: 0,
   }
   private connected = false
+  private state: BackplaneState = 'disconnected'
   private seq = 0
   private started = false
   /** The first connect() rejected; a later 'connected' from the transport starts the bus. */
@@ -154,7 +161,12 @@ export class BackplaneBus {
 
   /** A snapshot of the counters. */
   stats(): BackplaneBusStats {
-    return { ...this.counters, overflows: this.queue.overflows, connected: this.connected }
+    return {
+      ...this.counters,
+      overflows: this.queue.overflows,
+      connected: this.connected,
+      state: this.state,
+    }
   }
 
   private async connect(): Promise<void> {
@@ -168,6 +180,8 @@ export class BackplaneBus {
       onState: (state) => {
         if (this.stopped) return
         this.connected = state === 'connected'
+        this.state = state
+        if (state === 'suspect') this.counters.suspects++
         // A transport whose first connect() failed may keep trying on its own (the contract
         // allows it): its later 'connected' is our start, or nothing would ever be published.
         if (this.connected && !this.started && this.connectFailed) {
@@ -196,6 +210,7 @@ export class BackplaneBus {
     }
     this.started = true
     this.connected = true
+    this.state = 'connected'
     this.schedule()
   }
 
@@ -345,6 +360,7 @@ export class BackplaneBus {
       this.waiters = []
     }
     this.connected = false
+    this.state = 'disconnected'
     try {
       // Our channel only: the backplane may be serving other caches.
       await this.subscription?.close()

@@ -68,6 +68,10 @@ export interface BackplaneBusStats {
   gaps: number
   /** Whether the transport is connected, as last reported. */
   connected: boolean
+  /** The transport's state, as last reported (`suspect`: silent past its `maxSilenceMs`). */
+  state: BackplaneState
+  /** Times the transport reported `suspect` (a silent connection). */
+  suspects: number
 }
 
 /** The secret as key bytes (strings are UTF-8). */

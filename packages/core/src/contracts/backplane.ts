@@ -1,5 +1,10 @@
-/** Connection state of a backplane, as reported to core. */
-export type BackplaneState = 'connected' | 'disconnected'
+/**
+ * Connection state of a backplane, as reported to core. `suspect`: the connection looks open
+ * but the server did not answer a liveness round trip in time (a silent partition); core
+ * treats it like `disconnected`. A transport that leaves `suspect` or `disconnected` reports
+ * `connected` and then a gap.
+ */
+export type BackplaneState = 'connected' | 'suspect' | 'disconnected'
 
 /**
  * "Messages may have been missed." `recovered: true` means the backplane has
@@ -38,6 +43,11 @@ export interface BackplaneCapabilities {
    * object (`InvalidOptionsError`) rather than let it hear nothing.
    */
   readonly multiplex: boolean
+  /**
+   * Longest a dead or silent connection goes unnoticed, ms: the transport reports `suspect` or
+   * `disconnected` within this time. Undefined when the transport does not check liveness.
+   */
+  readonly maxSilenceMs?: number | undefined
 }
 
 /** One channel's subscription, returned by {@link Backplane.connect}; each cache holds its own. */
