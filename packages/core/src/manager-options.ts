@@ -8,6 +8,7 @@ import type { Serializer } from './contracts/serializer.js'
 import { type CircuitBreakerOptions, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker.js'
 import { InvalidOptionsError } from './errors.js'
 import { jsonSerializer } from './serializers.js'
+import { type LoadPolicy, type ResilienceOptions, resolveResilience } from './resilience-options.js'
 import type { GapPolicy } from './sync-engine.js'
 import {
   checkExpiration,
@@ -17,8 +18,8 @@ import {
   MAX_TTL_MS,
 } from './validation.js'
 
-/** Options of a {@link CacheManager}. */
-export interface CacheManagerOptions {
+/** Options of a {@link CacheManager} (with the fail-safe defaults of {@link ResilienceOptions}). */
+export interface CacheManagerOptions extends ResilienceOptions {
   /** Name of the cache: scopes keys in shared stores and the backplane channel. Required. */
   readonly name: string
   /** Handles, top (fastest) to bottom (source of truth); non-empty, unique names. */
@@ -68,6 +69,8 @@ export interface ResolvedManagerOptions {
   readonly retry: { readonly baseDelayMs: number; readonly maxDelayMs: number }
   readonly closeTimeoutMs: number
   readonly slidingTouchRatio: number
+  /** Fail-safe defaults (grace, throttle, timeouts, eager refresh). */
+  readonly policy: LoadPolicy
 }
 
 /** Validates options and applies defaults; throws InvalidOptionsError naming the bad option. */
@@ -134,7 +137,9 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
     throw new InvalidOptionsError('CacheManager: secret must be a string or a Uint8Array')
   }
+  const policy = resolveResilience(options, expiration)
   return {
+    policy,
     name,
     handles,
     backplane: options.backplane,

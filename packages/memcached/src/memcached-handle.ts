@@ -35,6 +35,7 @@ export const memcachedCapabilities: HandleCapabilities = {
   ttlGranularityMs: 1000,
   clearRegion: 'generation',
   synchronous: false,
+  grace: true,
 }
 
 // Compare-and-set loops inside one handle call (set, add, expire) give up after this many
@@ -117,7 +118,8 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   }
 
   function exptimeOf(item: ItemInput<Uint8Array>): number {
-    return memcachedExptime(item.mode, item.expiresAt, Date.now())
+    // An item with grace is kept (and returned) until expiresAt + grace.
+    return memcachedExptime(item.mode, item.expiresAt + (item.grace ?? 0), Date.now())
   }
 
   return {

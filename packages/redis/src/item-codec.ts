@@ -47,6 +47,7 @@ export function itemBytes(item: ItemInput<Uint8Array>): Buffer {
     expiresAt: Math.trunc(item.expiresAt),
     created: Math.trunc(item.created),
     version: item.version ?? 1,
+    grace: Math.trunc(item.grace ?? 0),
   })
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength)
 }

@@ -50,6 +50,7 @@ const CAPABILITIES: HandleCapabilities = {
   ttlGranularityMs: 1,
   clearRegion: 'scan',
   synchronous: false,
+  grace: true,
 }
 
 /** Re-throws a "not an item" reply (WRONGTYPE, a script's CACHEPLANE_CORRUPT) as ItemCorruptError (core: a miss plus an error event). */
@@ -66,7 +67,7 @@ function rethrow(key: string, error: unknown): never {
 function writeArgs(item: ItemInput<Uint8Array>): [Buffer, string, string] {
   return [
     itemBytes(item),
-    pxArg(item.mode, item.expiresAt, Date.now()),
+    pxArg(item.mode, item.expiresAt + (item.grace ?? 0), Date.now()),
     item.version === undefined ? '' : String(item.version),
   ]
 }
@@ -191,7 +192,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
     async add(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<boolean> {
       const fullKey = keyOf(key, region)
       const bytes = itemBytes(item)
-      const px = pxArg(item.mode, item.expiresAt, Date.now())
+      const px = pxArg(item.mode, item.expiresAt + (item.grace ?? 0), Date.now())
       const reply =
         px === '0' ? await client.set(fullKey, bytes, 'NX') : await client.set(fullKey, bytes, 'PX', px, 'NX')
       return reply === 'OK'
