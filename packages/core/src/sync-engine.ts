@@ -386,11 +386,12 @@ export class SyncEngine {
     let payload: unknown = value
     if (layer.bytes) payload = source.bytes ? stored.value : this.codec.serializeCopy(layer, value)
     if (payload === MISS) return MISS
-    const { mode, ttl, expiresAt, created, version } = stored
-    const copy =
+    const { mode, ttl, expiresAt, created, version, grace } = stored
+    let copy: ItemInput<unknown> =
       version === undefined
         ? { value: payload, mode, ttl, expiresAt, created }
         : { value: payload, mode, ttl, expiresAt, created, version }
+    if (grace !== undefined && grace !== 0) copy = { ...copy, grace }
     return fitItem(copy, layer.limits, now)
   }
 
