@@ -16,12 +16,7 @@ import {
   type WriteOptions,
 } from './call-options.js'
 import type { Expiration } from './contracts/cache-handle.js'
-import {
-  ClosedError,
-  InvalidKeyError,
-  InvalidOptionsError,
-  NotSupportedError,
-} from './errors.js'
+import { ClosedError, InvalidKeyError, InvalidOptionsError, NotSupportedError } from './errors.js'
 import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
@@ -229,7 +224,16 @@ export class CacheManager<V = unknown> {
     }
     if (found === undefined) return undefined
     const { mode, ttl, expiresAt, created, version, grace } = found.stored
-    const item = { value: found.value as V, mode, ttl, expiresAt, created, version, level: found.level, stale }
+    const item = {
+      value: found.value as V,
+      mode,
+      ttl,
+      expiresAt,
+      created,
+      version,
+      level: found.level,
+      stale,
+    }
     return grace === undefined || grace === 0 ? item : { ...item, grace }
   }
 
@@ -271,7 +275,8 @@ export class CacheManager<V = unknown> {
     if (!this.#gate && options === undefined && typeof factory === 'function' && isValidKey(key)) {
       const hit = this.#engine.peekTop(key, undefined)
       if (hit !== MISS) {
-        if (this.#options.policy.eagerRefresh !== 0) this.#refreshTop(this.#request(key, undefined, factory, undefined))
+        if (this.#options.policy.eagerRefresh !== 0)
+          this.#refreshTop(this.#request(key, undefined, factory, undefined))
         return Promise.resolve(hit as V)
       }
     }
@@ -327,7 +332,10 @@ export class CacheManager<V = unknown> {
     const region = await this.#checkRead(key, options)
     if (options?.expiration !== undefined) checkExpiration(options.expiration)
     if (typeof fn !== 'function') throw new InvalidOptionsError('update needs a function')
-    const grace = options?.grace === undefined ? undefined : this.#grace(options, options.expiration ?? this.#options.expiration)
+    const grace =
+      options?.grace === undefined
+        ? undefined
+        : this.#grace(options, options.expiration ?? this.#options.expiration)
     return this.#loops.update(key, region, fn, options?.expiration, this.#retries(options), grace)
   }
 

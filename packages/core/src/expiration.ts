@@ -72,7 +72,8 @@ export function updatedItem<V>(
   if (expiration !== undefined) return newItem(value, expiration, now, grace ?? stored.grace ?? 0)
   const expiresAt = stored.mode === 'sliding' ? now + stored.ttl : stored.expiresAt
   const kept = grace ?? stored.grace ?? 0
-  if (kept === 0 || stored.mode !== 'absolute') return { value, mode: stored.mode, ttl: stored.ttl, expiresAt, created: now }
+  if (kept === 0 || stored.mode !== 'absolute')
+    return { value, mode: stored.mode, ttl: stored.ttl, expiresAt, created: now }
   return { value, mode: stored.mode, ttl: stored.ttl, expiresAt, created: now, grace: kept }
 }
 

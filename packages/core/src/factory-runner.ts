@@ -127,7 +127,11 @@ export type RaceResult = FactoryOutcome | 'soft' | 'hard'
  * The outcome, or `soft`/`hard` when that timeout (ms; 0 = none) fires first. Timers are
  * cleared as soon as the race is decided, so none outlives the call.
  */
-export function raceTimeouts(done: Promise<FactoryOutcome>, softMs: number, hardMs: number): Promise<RaceResult> {
+export function raceTimeouts(
+  done: Promise<FactoryOutcome>,
+  softMs: number,
+  hardMs: number,
+): Promise<RaceResult> {
   if (softMs === 0 && hardMs === 0) return done
   return new Promise<RaceResult>((resolve) => {
     const timers: ReturnType<typeof setTimeout>[] = []

@@ -20,7 +20,13 @@ import type { Expiration, StoredItem } from './contracts/cache-handle.js'
 import { ClosedError, FactoryError, FactoryTimeoutError, FactoryUndefinedError } from './errors.js'
 import type { CacheEmitter, FailSafeReason } from './events.js'
 import { BackgroundRuns, FailSafeThrottle } from './fail-safe.js'
-import { type FactoryOutcome, type FactoryRun, raceTimeouts, runFactory, withTimeout } from './factory-runner.js'
+import {
+  type FactoryOutcome,
+  type FactoryRun,
+  raceTimeouts,
+  runFactory,
+  withTimeout,
+} from './factory-runner.js'
 import { newProbe } from './grace.js'
 import { reportError } from './layer.js'
 import type { LoadPolicy } from './resilience-options.js'
@@ -219,7 +225,10 @@ export class FailSafeLoader {
     this.stats.failSafe++
     if (this.#emitter.has('failSafe')) {
       const { key, region } = request
-      this.#emitter.emit('failSafe', error === undefined ? { key, region, reason } : { key, region, reason, error })
+      this.#emitter.emit(
+        'failSafe',
+        error === undefined ? { key, region, reason } : { key, region, reason, error },
+      )
     }
     return stale.value
   }
@@ -231,10 +240,17 @@ export class FailSafeLoader {
       this.#emitter.emit('factoryTimeout', { key: request.key, region: request.region, reason })
   }
 
-  #emitRefresh(request: LoadRequest, reason: 'started' | 'written' | 'failed' | 'skipped', error?: unknown): void {
+  #emitRefresh(
+    request: LoadRequest,
+    reason: 'started' | 'written' | 'failed' | 'skipped',
+    error?: unknown,
+  ): void {
     if (!this.#emitter.has('eagerRefresh')) return
     const { key, region } = request
-    this.#emitter.emit('eagerRefresh', error === undefined ? { key, region, reason } : { key, region, reason, error })
+    this.#emitter.emit(
+      'eagerRefresh',
+      error === undefined ? { key, region, reason } : { key, region, reason, error },
+    )
   }
 
   #timeoutError(request: LoadRequest): InstanceType<typeof FactoryTimeoutError> {

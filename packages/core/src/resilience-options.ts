@@ -53,7 +53,9 @@ const KEYS = [
 export function resolveResilience(options: ResilienceOptions, expiration: Expiration): LoadPolicy {
   const policy = mergePolicy(options, undefined, 'options')
   if (policy.grace !== 0 && expiration.mode === 'sliding') {
-    throw new InvalidOptionsError('CacheManager: grace needs absolute expiration (a sliding item never goes stale)')
+    throw new InvalidOptionsError(
+      'CacheManager: grace needs absolute expiration (a sliding item never goes stale)',
+    )
   }
   return policy
 }
@@ -89,7 +91,9 @@ function mergePolicy(options: ResilienceOptions, base: LoadPolicy | undefined, w
   const hardTimeoutMs = options.hardTimeoutMs ?? base?.hardTimeoutMs ?? 0
   checkMs(hardTimeoutMs, `${what}.hardTimeoutMs`, true)
   if (softTimeoutMs !== 0 && hardTimeoutMs !== 0 && softTimeoutMs >= hardTimeoutMs) {
-    throw new InvalidOptionsError(`${what}.softTimeoutMs (${softTimeoutMs}) must be below hardTimeoutMs (${hardTimeoutMs})`)
+    throw new InvalidOptionsError(
+      `${what}.softTimeoutMs (${softTimeoutMs}) must be below hardTimeoutMs (${hardTimeoutMs})`,
+    )
   }
   const backgroundCompletion = options.backgroundCompletion ?? base?.backgroundCompletion ?? true
   if (typeof backgroundCompletion !== 'boolean') {
@@ -97,7 +101,9 @@ function mergePolicy(options: ResilienceOptions, base: LoadPolicy | undefined, w
   }
   const eagerRefresh = options.eagerRefresh ?? base?.eagerRefresh ?? 0
   if (typeof eagerRefresh !== 'number' || !(eagerRefresh === 0 || (eagerRefresh > 0 && eagerRefresh < 1))) {
-    throw new InvalidOptionsError(`${what}.eagerRefresh must be a share of the lifetime in (0, 1), or 0 for off; got ${String(eagerRefresh)}`)
+    throw new InvalidOptionsError(
+      `${what}.eagerRefresh must be a share of the lifetime in (0, 1), or 0 for off; got ${String(eagerRefresh)}`,
+    )
   }
   return { grace, failSafeThrottleMs, softTimeoutMs, hardTimeoutMs, backgroundCompletion, eagerRefresh }
 }
@@ -105,7 +111,9 @@ function mergePolicy(options: ResilienceOptions, base: LoadPolicy | undefined, w
 /** Throws InvalidExpirationError unless `grace` is a finite number of ms in [0, MAX_TTL_MS]. */
 function checkGrace(grace: unknown, what: string): void {
   if (typeof grace !== 'number' || !Number.isFinite(grace) || grace < 0 || grace > MAX_TTL_MS) {
-    throw new InvalidExpirationError(`${what} must be a finite number of milliseconds >= 0 (0 = none), got ${String(grace)}`)
+    throw new InvalidExpirationError(
+      `${what} must be a finite number of milliseconds >= 0 (0 = none), got ${String(grace)}`,
+    )
   }
 }
 
@@ -113,6 +121,8 @@ function checkGrace(grace: unknown, what: string): void {
 function checkMs(ms: unknown, what: string, zero: boolean): void {
   const ok = typeof ms === 'number' && Number.isFinite(ms) && ms <= MAX_TTL_MS && (zero ? ms >= 0 : ms > 0)
   if (!ok) {
-    throw new InvalidOptionsError(`${what} must be a finite number of milliseconds ${zero ? '>= 0' : '> 0'}, got ${String(ms)}`)
+    throw new InvalidOptionsError(
+      `${what} must be a finite number of milliseconds ${zero ? '>= 0' : '> 0'}, got ${String(ms)}`,
+    )
   }
 }

@@ -79,8 +79,6 @@ export interface Found {
   readonly level: number
 }
 
-
-
 /** Where remote announcements go (the backplane bus, or nothing). */
 export interface Announcer {
   announce(message: BackplaneMessage): void
@@ -218,7 +216,12 @@ export class SyncEngine {
   }
 
   /** Walks down from level `start` (1 after a {@link peekTop} miss, else 0), copying a lower hit up. */
-  read(key: string, region: string | undefined, start: number, probe?: ReadProbe): Promise<Found | undefined> {
+  read(
+    key: string,
+    region: string | undefined,
+    start: number,
+    probe?: ReadProbe,
+  ): Promise<Found | undefined> {
     return this.#walk(key, region, start, true, probe) as Promise<Found | undefined>
   }
 
@@ -396,7 +399,12 @@ export class SyncEngine {
   }
 
   /** Replaces a stale item of a synchronous level with `input` (its `add` refused); true when written. */
-  #replaceStaleSync(layer: Layer, key: string, region: string | undefined, input: ItemInput<unknown>): boolean {
+  #replaceStaleSync(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    input: ItemInput<unknown>,
+  ): boolean {
     const current = layer.handle.get(key, region) as StoredItem<unknown> | undefined
     if (current === undefined || !isStale(current, Date.now())) return false
     layer.handle.remove(key, region)

@@ -65,7 +65,11 @@ export class WriteLoops {
    * (compare-and-set on its version, so a concurrent writer still wins; a plain set on a
    * handle without CAS). True when written.
    */
-  async #replaceIfStale(key: string, region: string | undefined, input: ItemInput<unknown>): Promise<boolean> {
+  async #replaceIfStale(
+    key: string,
+    region: string | undefined,
+    input: ItemInput<unknown>,
+  ): Promise<boolean> {
     const bottom = this.#engine.bottom
     const stored = await guard(this.#emitter, bottom, 'add', (h) => h.get(key, region))
     if (stored === undefined || !isStale(stored, Date.now())) return false
@@ -149,7 +153,8 @@ export class WriteLoops {
     grace = 0,
   ): Promise<UpdateResult<V>> {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
-      if (await this.add(key, region, encoded, expiration, grace)) return { ok: true, value: encoded.value as V }
+      if (await this.add(key, region, encoded, expiration, grace))
+        return { ok: true, value: encoded.value as V }
       const result = await this.update(key, region, fn, undefined, maxRetries - attempt)
       if (result.ok || result.reason !== 'missing') return result
     }

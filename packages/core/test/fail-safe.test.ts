@@ -113,7 +113,9 @@ describe('fail-safe', () => {
 
   it('a store that fails during the read serves the graced value without calling the factory', async () => {
     const shared = failingHandle(memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>)
-    const cache = memoryOnly({ handles: [memoryHandle({ name: 'memory' }) as CacheHandle<unknown>, shared.handle] })
+    const cache = memoryOnly({
+      handles: [memoryHandle({ name: 'memory' }) as CacheHandle<unknown>, shared.handle],
+    })
     const events = collect(cache, 'failSafe')
     await staleV1(cache)
     shared.state.failing = true
@@ -146,10 +148,14 @@ describe('the factory context', () => {
   it('a (key, region) factory still gets the key and region; the context comes third', async () => {
     const cache = memoryOnly()
     const seen: unknown[] = []
-    await cache.getOrAdd('k', (key, region, ctx) => {
-      seen.push(key, region, ctx.key, ctx.region, ctx.hasStale, ctx.signal.aborted)
-      return 1
-    }, { region: 'r' })
+    await cache.getOrAdd(
+      'k',
+      (key, region, ctx) => {
+        seen.push(key, region, ctx.key, ctx.region, ctx.hasStale, ctx.signal.aborted)
+        return 1
+      },
+      { region: 'r' },
+    )
     expect(seen).toEqual(['k', 'r', 'k', 'r', false, false])
     expect(await cache.getOrAdd('j', (key: string) => key.toUpperCase())).toBe('J')
   })
@@ -325,7 +331,8 @@ describe('eager refresh', () => {
 describe('options', () => {
   it('bad values are typed errors, at construction and per call', async () => {
     const handles = [memoryHandle({ name: 'm' }) as CacheHandle<unknown>]
-    const make = (extra: Partial<CacheManagerOptions>) => () => new CacheManager({ name: 'x', handles, ...extra })
+    const make = (extra: Partial<CacheManagerOptions>) => () =>
+      new CacheManager({ name: 'x', handles, ...extra })
     expect(make({ grace: -1 })).toThrow(errors.E_INVALID_EXPIRATION)
     expect(make({ failSafeThrottleMs: 0 })).toThrow(errors.E_INVALID_OPTIONS)
     expect(make({ softTimeoutMs: 300, hardTimeoutMs: 200 })).toThrow(errors.E_INVALID_OPTIONS)
@@ -333,7 +340,9 @@ describe('options', () => {
     expect(make({ hardTimeoutMs: Number.NaN })).toThrow(errors.E_INVALID_OPTIONS)
     expect(make({ grace: 5, expiration: { mode: 'sliding', ttl: 10 } })).toThrow(errors.E_INVALID_OPTIONS)
     const cache = memoryOnly()
-    await expect(cache.getOrAdd('k', () => 1, { eagerRefresh: -0.1 })).rejects.toThrow(errors.E_INVALID_OPTIONS)
+    await expect(cache.getOrAdd('k', () => 1, { eagerRefresh: -0.1 })).rejects.toThrow(
+      errors.E_INVALID_OPTIONS,
+    )
     await expect(
       cache.getOrAdd('k', () => 1, { backgroundCompletion: 'yes' as unknown as boolean }),
     ).rejects.toThrow(errors.E_INVALID_OPTIONS)

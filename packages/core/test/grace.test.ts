@@ -189,7 +189,14 @@ describe('remote changes with grace', () => {
 
 describe('grace in the stored forms', () => {
   it('the envelope keeps grace (format 2) and leaves items without grace byte for byte format 1', () => {
-    const base = { value: new Uint8Array([1, 2]), mode: 'absolute' as const, ttl: 5, expiresAt: 10, created: 5, version: 1 }
+    const base = {
+      value: new Uint8Array([1, 2]),
+      mode: 'absolute' as const,
+      ttl: 5,
+      expiresAt: 10,
+      created: 5,
+      version: 1,
+    }
     expect(encodeEnvelope(base)[2]).toBe(1)
     const graced = encodeEnvelope({ ...base, grace: 7 })
     expect(graced[2]).toBe(2)
@@ -223,7 +230,14 @@ describe('grace in the stored forms', () => {
   it('the memory handle returns a graced entry until expiry + grace and add does not replace it', () => {
     const h = memoryHandle({ name: 'm' }) as CacheHandle<unknown>
     const now = Date.now()
-    h.set('k', undefined, { value: 1, mode: 'absolute', ttl: 10, expiresAt: now + 10, created: now, grace: 20 })
+    h.set('k', undefined, {
+      value: 1,
+      mode: 'absolute',
+      ttl: 10,
+      expiresAt: now + 10,
+      created: now,
+      grace: 20,
+    })
     vi.advanceTimersByTime(29)
     expect(h.get('k', undefined)).toMatchObject({ value: 1, grace: 20 })
     expect(h.add('k', undefined, { value: 2, mode: 'none', ttl: 0, expiresAt: 0, created: now })).toBe(false)
