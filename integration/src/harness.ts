@@ -7,7 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterEach } from 'vitest'
-import type { Command, Value, WorkerEvent, WorkerMessage } from './worker/protocol.js'
+import type { Command, LoadResult, Value, WorkerEvent, WorkerMessage } from './worker/protocol.js'
 import type { ManagerSpec } from './worker/topology.js'
 
 /** The compiled worker entry (see test/global-setup.ts). */
@@ -15,7 +15,14 @@ export const workerEntry = fileURLToPath(new URL('../dist/integration/src/worker
 
 /** Result types of the commands that return something. */
 export interface Results {
-  get: { value: Value; level: number; mode: string; expiresAt: number; startedAt: number } | null
+  get: {
+    value: Value
+    level: number
+    mode: string
+    expiresAt: number
+    startedAt: number
+    stale?: boolean
+  } | null
   set: number
   add: boolean
   remove: boolean
@@ -24,6 +31,8 @@ export interface Results {
   bumpLoop: Value
   setLoop: number
   getOrAdd: Value
+  load: LoadResult
+  factoryCalls: number
 }
 
 type ResultOf<C extends Command> = C['op'] extends keyof Results ? Results[C['op']] : unknown

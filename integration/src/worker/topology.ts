@@ -7,7 +7,7 @@ import { memcachedHandle } from '@cacheplane/memcached'
 import { memoryHandle } from '@cacheplane/memory'
 import { natsBackplane } from '@cacheplane/nats'
 import { redisBackplane, redisHandle } from '@cacheplane/redis'
-import type { ExpirationSpec, Value } from './protocol.js'
+import type { ExpirationSpec, LoadOptionsSpec, Value } from './protocol.js'
 
 /** A `host:port` pair. */
 export interface Address {
@@ -46,6 +46,8 @@ export interface ManagerSpec {
   readonly expiration?: ExpirationSpec
   /** Circuit breaker of the distributed layer; the manager's default when omitted. */
   readonly circuitBreaker?: { readonly failureThreshold: number; readonly resetAfterMs: number } | false
+  /** Manager-level resilience defaults (grace, throttle, timeouts, eager refresh). */
+  readonly resilience?: Omit<LoadOptionsSpec, 'expiration'>
 }
 
 /**
@@ -107,5 +109,6 @@ export function buildManager(spec: ManagerSpec): CacheManager<Value> {
     expiration: spec.expiration,
     circuitBreaker: spec.circuitBreaker,
     retry: { baseDelayMs: 50, maxDelayMs: 500 },
+    ...spec.resilience,
   })
 }
