@@ -65,6 +65,8 @@ export class CacheManager<V = unknown> {
   readonly #fanout: WriteFanout
   readonly #loops: WriteLoops
   readonly #loader: FailSafeLoader
+  /** The manager's default policy refreshes eagerly (read once per getOrAdd hit, so kept as a boolean). */
+  readonly #eagerByDefault: boolean
   readonly #flights = new SingleFlight<unknown>()
   readonly #bus: BackplaneBus | undefined
   readonly #unsubscribe: Array<() => void> = []
@@ -107,6 +109,7 @@ export class CacheManager<V = unknown> {
       newFactoryStats(),
       resolved.policy.grace,
     )
+    this.#eagerByDefault = resolved.policy.eagerRefresh !== 0
     this.#bound = this.#bind(layers)
     for (const layer of layers) {
       const off = layer.handle.onEvict?.((key, region, reason) =>
@@ -275,8 +278,7 @@ export class CacheManager<V = unknown> {
     if (!this.#gate && options === undefined && typeof factory === 'function' && isValidKey(key)) {
       const hit = this.#engine.peekTop(key, undefined)
       if (hit !== MISS) {
-        if (this.#options.policy.eagerRefresh !== 0)
-          this.#refreshTop(this.#request(key, undefined, factory, undefined))
+        if (this.#eagerByDefault) this.#refreshTop(this.#request(key, undefined, factory, undefined))
         return Promise.resolve(hit as V)
       }
     }

@@ -14,13 +14,20 @@ import { checkExpiration } from './validation.js'
 export type FactoryOutcome =
   | {
       readonly ok: true
+      /** What the factory returned. */
       readonly value: unknown
+      /** Expiration to cache it with (the call's, or `ctx.setExpiration`'s). */
       readonly expiration: Expiration
+      /** Grace, ms, to cache it with. */
       readonly grace: number
       /** `ctx.skip()` was called: return the value, do not cache it. */
       readonly skip: boolean
     }
-  | { readonly ok: false; readonly error: unknown }
+  | {
+      readonly ok: false
+      /** What the factory threw, passed to `ctx.fail`, or FactoryUndefinedError. */
+      readonly error: unknown
+    }
 
 /** A running factory call. */
 export interface FactoryRun {
@@ -32,12 +39,15 @@ export interface FactoryRun {
 
 /** What a factory call needs besides the factory. */
 export interface FactoryCall {
+  /** The key. */
   readonly key: string
+  /** Its region, if any. */
   readonly region: string | undefined
   /** The graced value, when one exists. */
   readonly stale: { readonly value: unknown } | undefined
   /** Expiration and grace the result is cached with unless the factory changes them. */
   readonly expiration: Expiration
+  /** Grace, ms, of the result. */
   readonly grace: number
   /** The manager's default grace (what `ctx.setExpiration` without a grace applies). */
   readonly defaultGrace: number

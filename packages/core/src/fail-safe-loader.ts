@@ -40,16 +40,23 @@ const SOFT = Symbol('soft-timeout')
 
 /** One getOrAdd load: what the call resolved. */
 export interface LoadRequest {
+  /** The key. */
   readonly key: string
+  /** Its region, if any. */
   readonly region: string | undefined
+  /** The caller's factory. */
   readonly factory: Factory<unknown>
+  /** Fail-safe options of the call (the manager's defaults when it overrides none). */
   readonly policy: LoadPolicy
+  /** Expiration of what the factory returns (unless `ctx.setExpiration` changes it). */
   readonly expiration: Expiration
+  /** Grace of what the factory returns, ms. */
   readonly grace: number
 }
 
 /** getOrAdd's slow path and background refreshes of one manager. */
 export class FailSafeLoader {
+  /** Factory and stale-path counters (`stats().factory`). */
   readonly stats: FactoryStats
   readonly #engine: SyncEngine
   readonly #fanout: WriteFanout
