@@ -301,7 +301,9 @@ export class SyncEngine {
   /** True when any level has the key (no copy-up, no decoding). */
   async has(key: string, region: string | undefined): Promise<boolean> {
     for (const layer of this.layers) {
-      if (await attempt(this.#emitter, layer, 'has', (h) => h.get(key, region), undefined)) return true
+      const item = await attempt(this.#emitter, layer, 'has', (h) => h.get(key, region), undefined)
+      // A stale item (kept for its grace) is absent to everything but the stale paths.
+      if (item !== undefined && !isStale(item, Date.now())) return true
     }
     return false
   }

@@ -289,6 +289,22 @@ describe('timeouts', () => {
   })
 })
 
+describe('close', () => {
+  it('aborts the signal of a factory still running in the background', async () => {
+    const cache = memoryOnly({ softTimeoutMs: 10 })
+    await staleV1(cache)
+    const { factory, contexts } = slow('v2', 1_000)
+    const call = cache.getOrAdd('k', factory)
+    await vi.advanceTimersByTimeAsync(10)
+    expect(await call).toBe('v1')
+    expect(contexts[0]!.signal.aborted).toBe(false)
+    caches.splice(caches.indexOf(cache), 1)
+    await cache.close()
+    expect(contexts[0]!.signal.aborted).toBe(true)
+    expect(contexts[0]!.signal.reason).toBeInstanceOf(errors.E_CLOSED)
+  })
+})
+
 describe('eager refresh', () => {
   it('100 concurrent hits past the threshold: one factory call, old value served, the result propagates', async () => {
     const c = await cluster(2, { extra: { expiration, grace: GRACE, eagerRefresh: 0.8 } })

@@ -54,6 +54,16 @@ describe('logical and physical expiry', () => {
     expect(a.stats().factory.staleReads).toBe(2)
   })
 
+  it('has is false for an item past its expiry, kept for its grace', async () => {
+    const { managers } = await two()
+    const a = managers[0]!
+    await a.set('k', 'v1')
+    expect(await a.has('k')).toBe(true)
+    vi.advanceTimersByTime(TTL)
+    expect(await a.has('k')).toBe(false)
+    expect(await a.get('k', { allowStale: true })).toBe('v1')
+  })
+
   it('getItem marks a graced item stale: false while fresh, stale: true only with allowStale', async () => {
     const { managers } = await two()
     const a = managers[0]!
