@@ -5,7 +5,8 @@
  * concurrent hits, and a removed value is never served by anyone, even with `allowStale`.
  */
 import { randomKey } from '@cacheplane/core/testing'
-import { type RunningServer, startRedis } from '@cacheplane/test-servers'
+import { type RunningServer, startRedis, startTcpProxy, type TcpProxy } from '@cacheplane/test-servers'
+import { addressOf } from '../src/addresses.js'
 import { describe, expect, inject, it } from 'vitest'
 import { expectRemote, marks } from '../src/expect-events.js'
 import { type Worker, WorkerPool } from '../src/harness.js'
@@ -83,6 +84,32 @@ describe('memory + Redis + Redis backplane', () => {
       )
     } finally {
       await own?.stop()
+    }
+  })
+
+  it('Redis stalled (no reply at all): the graced value within softTimeoutMs plus a few ms', async () => {
+    let proxy: TcpProxy | undefined
+    try {
+      proxy = await startTcpProxy(addressOf(inject('redisUrl')))
+      const [a, b] = await two(redisTopology(`redis://${proxy.host}:${proxy.port}`))
+      const key = randomKey('stalled')
+      await staleEverywhere(a, b, key)
+      proxy.stall()
+      const soft = 150
+      const options = graced({ softTimeoutMs: soft })
+      const answer = await b.call({ op: 'load', key, value: { v: 2, by: 'b' }, options }, 10_000)
+      expect(answer.values).toEqual([{ v: 1, by: 'a' }])
+      console.info(
+        `fail-safe, Redis stalled: graced answer in ${answer.elapsedMs.toFixed(1)} ms (soft ${soft} ms)`,
+      )
+      expect(answer.elapsedMs).toBeGreaterThanOrEqual(soft - 1)
+      expect(answer.elapsedMs).toBeLessThan(soft + 100)
+      await b.waitEvent((e) => e.name === 'failSafe' && e.detail === 'soft-timeout', {
+        what: 'a soft-timeout fail-safe',
+      })
+      proxy.heal()
+    } finally {
+      await proxy?.close()
     }
   })
 
