@@ -7,7 +7,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterEach } from 'vitest'
-import type { Command, Value, WorkerEvent, WorkerMessage } from './worker/protocol.js'
+import type { Command, LoadResult, Value, WorkerEvent, WorkerMessage } from './worker/protocol.js'
 import type { ManagerSpec } from './worker/topology.js'
 import type { ReAddRecord, UpdateRecord } from './worker/update-race.js'
 
@@ -16,7 +16,14 @@ export const workerEntry = fileURLToPath(new URL('../dist/integration/src/worker
 
 /** Result types of the commands that return something. */
 export interface Results {
-  get: { value: Value; level: number; mode: string; expiresAt: number; startedAt: number } | null
+  get: {
+    value: Value
+    level: number
+    mode: string
+    expiresAt: number
+    startedAt: number
+    stale?: boolean
+  } | null
   set: number
   add: boolean
   remove: boolean
@@ -29,6 +36,8 @@ export interface Results {
   release: boolean
   slowUpdateLoop: UpdateRecord[]
   reAddLoop: ReAddRecord[]
+  load: LoadResult
+  factoryCalls: number
 }
 
 type ResultOf<C extends Command> = C['op'] extends keyof Results ? Results[C['op']] : unknown

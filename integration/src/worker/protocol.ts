@@ -48,6 +48,26 @@ export interface SoakLog {
   readonly failures: Record<string, number>
 }
 
+/** getOrAdd's per-call resilience options, as `CacheManager` takes them (issue 12). */
+export interface LoadOptionsSpec {
+  readonly expiration?: ExpirationSpec
+  readonly grace?: number
+  readonly failSafeThrottleMs?: number
+  readonly softTimeoutMs?: number
+  readonly hardTimeoutMs?: number
+  readonly eagerRefresh?: number
+}
+
+/** What a `load` command saw: every answer, and how long the whole command took. */
+export interface LoadResult {
+  /** The answers, in call order (`null` for a call that threw). */
+  readonly values: (Value | null)[]
+  /** Error names of the calls that threw. */
+  readonly errors: string[]
+  /** Wall time of the whole command, ms. */
+  readonly elapsedMs: number
+}
+
 /** A command to a worker; `id` pairs it with its reply. */
 export type Command =
   | {
@@ -59,7 +79,13 @@ export type Command =
   | { readonly op: 'ping' }
   /** Lets a manager built with `holdSubscription` subscribe its backplane. */
   | { readonly op: 'releaseSubscription' }
-  | { readonly op: 'get'; readonly key: string; readonly region?: string; readonly cache?: string }
+  | {
+      readonly op: 'get'
+      readonly key: string
+      readonly region?: string
+      readonly cache?: string
+      readonly allowStale?: boolean
+    }
   | {
       readonly op: 'set'
       readonly key: string
@@ -75,6 +101,23 @@ export type Command =
   /** Until `until` (epoch ms): set every key at once (value `v` = the round), wait for all of them, again. */
   | { readonly op: 'setLoop'; readonly keys: readonly string[]; readonly until: number }
   | { readonly op: 'getOrAdd'; readonly key: string; readonly value: Value; readonly factoryDelayMs?: number }
+  /**
+   * getOrAdd `calls` times (`concurrent`: all at once, else one after another) with a factory
+   * that answers `value` after `factoryDelayMs`, or throws (`factory: 'throw'`). Every factory
+   * call is counted per key (`factoryCalls`).
+   */
+  | {
+      readonly op: 'load'
+      readonly key: string
+      readonly value: Value
+      readonly factory?: 'value' | 'throw'
+      readonly factoryDelayMs?: number
+      readonly options?: LoadOptionsSpec
+      readonly calls?: number
+      readonly concurrent?: boolean
+    }
+  /** How many times this worker's `load` factories ran for `key`. */
+  | { readonly op: 'factoryCalls'; readonly key: string }
   | { readonly op: 'remove'; readonly key: string; readonly region?: string }
   | {
       readonly op: 'expire'
@@ -115,14 +158,14 @@ export type Reply =
 /** An event of the worker's `CacheManager`, forwarded as it happens. */
 export interface WorkerEvent {
   readonly type: 'event'
-  /** Event name: add, set, update, expire, remove, clear, clearRegion, backplane, error, evict. */
+  /** Event name: add, set, update, expire, remove, clear, clearRegion, backplane, error, evict, failSafe, factoryTimeout, eagerRefresh. */
   readonly name: string
   /** The cache that emitted it (a worker may run several on one backplane). */
   readonly cache?: string
   readonly origin?: 'local' | 'remote'
   readonly key?: string
   readonly region?: string
-  /** backplane: `state` or `gap`; error: the failed operation. */
+  /** backplane: `state` or `gap`; error: the failed operation; failSafe, factoryTimeout, eagerRefresh: the reason. */
   readonly detail?: string
   /** backplane gap: `cleared` or `kept`; backplane state: the state; error: the error's name. */
   readonly action?: string

@@ -7,7 +7,7 @@ import { memcachedHandle } from '@cacheplane/memcached'
 import { memoryHandle } from '@cacheplane/memory'
 import { natsBackplane } from '@cacheplane/nats'
 import { redisBackplane, redisHandle } from '@cacheplane/redis'
-import type { ExpirationSpec, Value } from './protocol.js'
+import type { ExpirationSpec, LoadOptionsSpec, Value } from './protocol.js'
 
 /** A `host:port` pair. */
 export interface Address {
@@ -61,6 +61,8 @@ export interface ManagerSpec {
   readonly generationRefreshMs?: number
   /** The backplane does not subscribe until {@link releaseSubscription} (a slow subscribe, made deterministic). */
   readonly holdSubscription?: boolean
+  /** Manager-level resilience defaults (grace, throttle, timeouts, eager refresh). */
+  readonly resilience?: Omit<LoadOptionsSpec, 'expiration'>
 }
 
 /**
@@ -185,5 +187,6 @@ function managerOn(spec: ManagerSpec, name: string, shared: Backplane | undefine
     circuitBreaker: spec.circuitBreaker,
     backplaneDown: spec.backplaneDown,
     retry: { baseDelayMs: 50, maxDelayMs: 500 },
+    ...spec.resilience,
   })
 }

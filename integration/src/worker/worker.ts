@@ -12,6 +12,7 @@ import type {
   WorkerEvent,
   WorkerMessage,
 } from './protocol.js'
+import { factoryCallsOf, runLoad } from './load-command.js'
 import { InvalidationLog, runSoak } from './soak.js'
 import { buildManagers, releaseSubscription } from './topology.js'
 import { reAddLoop, release, slowUpdate, slowUpdateLoop } from './update-race.js'
@@ -70,6 +71,9 @@ function listen(manager: CacheManager<Value>): void {
     })
   })
   manager.on('evict', (event) => forward({ name: 'evict', key: event.key, detail: event.reason }))
+  for (const name of ['failSafe', 'factoryTimeout', 'eagerRefresh'] as const) {
+    manager.on(name, (event) => forward({ name, key: event.key, detail: event.reason }))
+  }
 }
 
 function expiration(spec: ExpirationSpec): Expiration {
@@ -101,9 +105,13 @@ async function run(command: Command): Promise<unknown> {
       return null
     case 'get': {
       const startedAt = Date.now()
-      const item = await manager(command.cache).getItem(command.key, { region: command.region })
+      const item = await manager(command.cache).getItem(command.key, {
+        region: command.region,
+        allowStale: command.allowStale,
+      })
       if (item === undefined) return null
-      return { value: item.value, level: item.level, mode: item.mode, expiresAt: item.expiresAt, startedAt }
+      const { value, level, mode, expiresAt, stale } = item
+      return { value, level, mode, expiresAt, startedAt, stale }
     }
     case 'set':
       await manager(command.cache).set(command.key, command.value, {
@@ -142,6 +150,10 @@ async function run(command: Command): Promise<unknown> {
         }
         return command.value
       })
+    case 'load':
+      return runLoad(manager(), command)
+    case 'factoryCalls':
+      return factoryCallsOf(command.key)
     case 'remove':
       return manager().remove(command.key, { region: command.region })
     case 'expire':

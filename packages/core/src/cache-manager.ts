@@ -9,31 +9,30 @@ import {
   callExpiration,
   callRetries,
   type Factory,
+  type GetOptions,
+  type GetOrAddOptions,
   type ReadOptions,
   type UpdateOptions,
   type WriteOptions,
 } from './call-options.js'
 import type { Expiration } from './contracts/cache-handle.js'
-import {
-  ClosedError,
-  FactoryUndefinedError,
-  InvalidKeyError,
-  InvalidOptionsError,
-  NotSupportedError,
-} from './errors.js'
+import { ClosedError, InvalidKeyError, InvalidOptionsError, NotSupportedError } from './errors.js'
 import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
 import { LocalTrust } from './local-trust.js'
 import { claimUses } from './ownership.js'
 import { attempt, Layer, reportError } from './layer.js'
+import { FailSafeLoader, type LoadRequest } from './fail-safe-loader.js'
+import { newProbe } from './grace.js'
+import { callGrace, callPolicy } from './resilience-options.js'
 import {
   type CacheManagerOptions,
   type ResolvedManagerOptions,
   resolveManagerOptions,
 } from './manager-options.js'
 import { keyId, SingleFlight } from './single-flight.js'
-import type { CacheStats, HandleStats } from './stats.js'
+import { type CacheStats, type HandleStats, newFactoryStats } from './stats.js'
 import { MISS } from './item-codec.js'
 import { SyncEngine } from './sync-engine.js'
 import { instrumentTracing } from './tracing.js'
@@ -41,7 +40,18 @@ import { WriteFanout } from './write-fanout.js'
 import { checkExpiration, checkKey, checkRegion, checkValue, isValidKey } from './validation.js'
 import { type UpdateResult, unwrapUpdate, WriteLoops } from './write-loops.js'
 
-export type { CacheItem, Factory, ReadOptions, UpdateOptions, WriteOptions } from './call-options.js'
+export type {
+  CacheItem,
+  Factory,
+  FactoryContext,
+  FactoryFailure,
+  GetOptions,
+  GetOrAddOptions,
+  ReadOptions,
+  UpdateOptions,
+  WriteOptions,
+} from './call-options.js'
+export type { ResilienceOptions } from './resilience-options.js'
 export type { CacheManagerOptions } from './manager-options.js'
 export type { GapAction, GapPolicy } from './sync-engine.js'
 export type { BackplaneDownMode } from './local-trust.js'
@@ -57,6 +67,9 @@ export class CacheManager<V = unknown> {
   readonly #engine: SyncEngine
   readonly #fanout: WriteFanout
   readonly #loops: WriteLoops
+  readonly #loader: FailSafeLoader
+  /** The manager's default policy refreshes eagerly (read once per getOrAdd hit, so kept as a boolean). */
+  readonly #eagerByDefault: boolean
   readonly #flights = new SingleFlight<unknown>()
   readonly #bus: BackplaneBus | undefined
   /** Whether local layers are used, from the backplane's reports (`local-trust.ts`). */
@@ -105,6 +118,15 @@ export class CacheManager<V = unknown> {
     )
     this.#fanout = new WriteFanout(this.#engine, this.#emitter)
     this.#loops = new WriteLoops(this.#engine, this.#fanout, this.#emitter)
+    this.#loader = new FailSafeLoader(
+      this.#engine,
+      this.#fanout,
+      this.#loops,
+      this.#emitter,
+      newFactoryStats(),
+      resolved.policy.grace,
+    )
+    this.#eagerByDefault = resolved.policy.eagerRefresh !== 0
     try {
       this.#bound = this.#bind(layers)
     } catch (error) {
@@ -132,8 +154,8 @@ export class CacheManager<V = unknown> {
     await this.#connected
   }
 
-  /** The value of `key`, or undefined when no level has it. */
-  get(key: string, options?: ReadOptions): Promise<V | undefined> {
+  /** The value of `key`, or undefined when no level has it (with `allowStale`, a graced value past its expiry too). */
+  get(key: string, options?: GetOptions): Promise<V | undefined> {
     // The hot path, not `async`: a memory hit with valid arguments resolves the value
     // directly (measured +10-13% over an async body). Anything else, bad arguments
     // included (they must reject, not throw), takes the async paths below.
@@ -142,20 +164,33 @@ export class CacheManager<V = unknown> {
       if (region === undefined || isValidKey(region)) {
         const value = this.#engine.peekTop(key, region)
         if (value !== MISS) return Promise.resolve(value as V)
+        // A top hit is fresh: allowStale only matters after a miss, so hits never read it.
+        if (options !== undefined && options.allowStale === true) return this.#getStale(key, region)
         return this.#engine.readValue(key, region, this.#engine.afterPeek) as Promise<V | undefined>
       }
     }
     return this.#getChecked(key, options)
   }
 
-  async #getChecked(key: string, options: ReadOptions | undefined): Promise<V | undefined> {
+  async #getChecked(key: string, options: GetOptions | undefined): Promise<V | undefined> {
     if (this.#gate) await this.#enter()
     checkKey(key)
     const region = options?.region
     checkRegion(region)
     const value = this.#engine.peekTop(key, region)
     if (value !== MISS) return value as V
+    if (options?.allowStale === true) return this.#getStale(key, region)
     return this.#engine.readValue(key, region, this.#engine.afterPeek) as Promise<V | undefined>
+  }
+
+  /** `get` with `allowStale` after a top miss: every level (the top again: it may hold a stale item). */
+  async #getStale(key: string, region: string | undefined): Promise<V | undefined> {
+    const probe = newProbe()
+    const found = await this.#engine.read(key, region, 0, probe)
+    if (found !== undefined) return found.value as V
+    if (probe.stale === undefined) return undefined
+    this.#loader.stats.staleReads++
+    return probe.stale.value as V
   }
 
   /**
@@ -206,13 +241,29 @@ export class CacheManager<V = unknown> {
     return undefined
   }
 
-  /** The item of `key` with its metadata, or undefined. */
-  async getItem(key: string, options?: ReadOptions): Promise<CacheItem<V> | undefined> {
+  /** The item of `key` with its metadata, or undefined; with `allowStale`, a graced item past its expiry marked `stale: true`. */
+  async getItem(key: string, options?: GetOptions): Promise<CacheItem<V> | undefined> {
     const region = await this.#checkRead(key, options)
-    const found = await this.#engine.read(key, region, 0)
+    const probe = options?.allowStale === true ? newProbe() : undefined
+    let found = await this.#engine.read(key, region, 0, probe)
+    const stale = found === undefined && probe?.stale !== undefined
+    if (stale) {
+      found = probe!.stale
+      this.#loader.stats.staleReads++
+    }
     if (found === undefined) return undefined
-    const { mode, ttl, expiresAt, created, version } = found.stored
-    return { value: found.value as V, mode, ttl, expiresAt, created, version, level: found.level }
+    const { mode, ttl, expiresAt, created, version, grace } = found.stored
+    const item = {
+      value: found.value as V,
+      mode,
+      ttl,
+      expiresAt,
+      created,
+      version,
+      level: found.level,
+      stale,
+    }
+    return grace === undefined || grace === 0 ? item : { ...item, grace }
   }
 
   /** True when any level has `key`. */
@@ -227,7 +278,8 @@ export class CacheManager<V = unknown> {
     if (this.#gate) await this.#enter()
     const region = this.#writeRegion(key, value, options)
     const expiration = this.#expiration(options)
-    await this.#fanout.set(key, region, this.#engine.codec.encode(value), expiration)
+    const grace = this.#grace(options, expiration)
+    await this.#fanout.set(key, region, this.#engine.codec.encode(value), expiration, grace)
   }
 
   /** Writes `value` only if `key` is absent in the source of truth; true when it was added. */
@@ -235,22 +287,59 @@ export class CacheManager<V = unknown> {
     if (this.#gate) await this.#enter()
     const region = this.#writeRegion(key, value, options)
     const expiration = this.#expiration(options)
-    return this.#loops.add(key, region, this.#engine.codec.encode(value), expiration)
+    const grace = this.#grace(options, expiration)
+    return this.#loops.add(key, region, this.#engine.codec.encode(value), expiration, grace)
   }
 
   /**
    * The value of `key`, or the factory's: one factory call per key per process however
-   * many callers wait, and the value that wins the bottom handle's `add` is what every caller gets.
+   * many callers wait, and the value that wins the bottom handle's `add` is what every
+   * caller gets. The factory is called as `factory(key, region, ctx)`. With grace, a
+   * failing or slow factory or store falls back to the graced value (fail-safe, soft and
+   * hard timeouts; see {@link GetOrAddOptions}); without one it rejects with FactoryError
+   * or FactoryTimeoutError.
    */
-  async getOrAdd(key: string, factory: Factory<V>, options?: WriteOptions): Promise<V> {
+  getOrAdd(key: string, factory: Factory<V>, options?: GetOrAddOptions): Promise<V> {
+    // The hot path, as in `get`: a memory hit of a call without options resolves at once.
+    if (!this.#gate && options === undefined && typeof factory === 'function' && isValidKey(key)) {
+      const hit = this.#engine.peekTop(key, undefined)
+      if (hit !== MISS) {
+        if (this.#eagerByDefault) this.#refreshTop(this.#request(key, undefined, factory, undefined))
+        return Promise.resolve(hit as V)
+      }
+    }
+    return this.#getOrAddChecked(key, factory, options)
+  }
+
+  async #getOrAddChecked(key: string, factory: Factory<V>, options: GetOrAddOptions | undefined): Promise<V> {
     const region = await this.#checkRead(key, options)
-    const expiration = this.#expiration(options)
     if (typeof factory !== 'function') throw new InvalidOptionsError('getOrAdd needs a factory function')
+    const request = this.#request(key, region, factory, options)
     const hit = this.#engine.peekTop(key, region)
-    if (hit !== MISS) return hit as V
-    return this.#flights.run(keyId(key, region), () =>
-      this.#load(key, region, factory, expiration),
-    ) as Promise<V>
+    if (hit !== MISS) {
+      if (request.policy.eagerRefresh !== 0) this.#refreshTop(request)
+      return hit as V
+    }
+    return this.#flights.run(keyId(key, region), () => this.#loader.load(request)) as Promise<V>
+  }
+
+  /** The resolved getOrAdd call (options checked: InvalidOptionsError, InvalidExpirationError). */
+  #request(
+    key: string,
+    region: string | undefined,
+    factory: Factory<V>,
+    options: GetOrAddOptions | undefined,
+  ): LoadRequest {
+    const policy = callPolicy(options, this.#options.policy)
+    const expiration = this.#expiration(options)
+    const grace = callGrace(options?.grace, expiration, this.#options.policy.grace)
+    return { key, region, factory: factory as Factory<unknown>, policy, expiration, grace }
+  }
+
+  /** Eager refresh after a top hit: the top's item decides whether the threshold is passed. */
+  #refreshTop(request: LoadRequest): void {
+    const item = this.#engine.topItem(request.key, request.region)
+    if (item !== undefined) this.#loader.maybeRefresh(request, item, item.value)
   }
 
   /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */
@@ -271,7 +360,11 @@ export class CacheManager<V = unknown> {
     const region = await this.#checkRead(key, options)
     if (options?.expiration !== undefined) checkExpiration(options.expiration)
     if (typeof fn !== 'function') throw new InvalidOptionsError('update needs a function')
-    return this.#loops.update(key, region, fn, options?.expiration, this.#retries(options))
+    const grace =
+      options?.grace === undefined
+        ? undefined
+        : this.#grace(options, options.expiration ?? this.#options.expiration)
+    return this.#loops.update(key, region, fn, options?.expiration, this.#retries(options), grace)
   }
 
   /** Adds `value` when `key` is absent, otherwise updates it with `fn` (CAS); returns the value stored. */
@@ -288,7 +381,15 @@ export class CacheManager<V = unknown> {
     const encoded = this.#engine.codec.encode(value)
     return unwrapUpdate(
       key,
-      await this.#loops.addOrUpdate(key, region, encoded, fn, expiration, this.#retries(options)),
+      await this.#loops.addOrUpdate(
+        key,
+        region,
+        encoded,
+        fn,
+        expiration,
+        this.#retries(options),
+        this.#grace(options, expiration),
+      ),
     )
   }
 
@@ -341,6 +442,7 @@ export class CacheManager<V = unknown> {
     const trust = this.#trust
     return {
       handles,
+      factory: { ...this.#loader.stats },
       backplane: bus && { ...bus, bypassing: !trust.trusted, bypasses: trust.bypasses },
     }
   }
@@ -364,6 +466,7 @@ export class CacheManager<V = unknown> {
   async #close(): Promise<void> {
     this.#closed = true
     this.#gate = true
+    this.#loader.close()
     await this.#bound?.catch(() => undefined)
     if (this.#bus !== undefined) {
       try {
@@ -379,20 +482,6 @@ export class CacheManager<V = unknown> {
       await attempt(this.#emitter, layer, 'close', (h) => h.close(), undefined)
     }
     this.#releaseClaims()
-  }
-
-  async #load(
-    key: string,
-    region: string | undefined,
-    factory: Factory<V>,
-    expiration: Expiration,
-  ): Promise<unknown> {
-    const found = await this.#engine.read(key, region, this.#engine.afterPeek)
-    if (found !== undefined) return found.value
-    const value = await factory(key, region)
-    if (value === undefined)
-      throw new FactoryUndefinedError(`the getOrAdd factory returned undefined for '${key}'`)
-    return this.#loops.addOrGet(key, region, this.#engine.codec.encode(value), expiration)
   }
 
   /** Rejects calls after close; waits for the handles' `bind` on the first calls. */
@@ -441,6 +530,11 @@ export class CacheManager<V = unknown> {
 
   #expiration(options: WriteOptions | undefined): Expiration {
     return callExpiration(options, this.#options.expiration)
+  }
+
+  /** The grace of a write (InvalidExpirationError for a bad one, or one on a sliding item). */
+  #grace(options: WriteOptions | undefined, expiration: Expiration): number {
+    return callGrace(options?.grace, expiration, this.#options.policy.grace)
   }
 
   #retries(options: UpdateOptions | undefined): number {

@@ -53,6 +53,10 @@ export const UpdateConflictError = define('E_UPDATE_CONFLICT', 'UpdateConflictEr
 export const UpdateMissingError = define('E_UPDATE_MISSING', 'UpdateMissingError')
 /** A factory or update function returned `undefined`. */
 export const FactoryUndefinedError = define('E_FACTORY_UNDEFINED', 'FactoryUndefinedError')
+/** A getOrAdd factory threw (or called `ctx.fail`) and no graced value was there to fall back to; the factory's error is the `cause`. */
+export const FactoryError = define('E_FACTORY_FAILED', 'FactoryError')
+/** A getOrAdd factory ran past `hardTimeoutMs` and no graced value was there to fall back to. */
+export const FactoryTimeoutError = define('E_FACTORY_TIMEOUT', 'FactoryTimeoutError')
 /** A value could not be serialized; nothing was written. */
 export const SerializeError = define('E_SERIALIZE', 'SerializeError')
 /** Bytes in a store could not be decoded; the read is treated as a miss. */
@@ -79,6 +83,8 @@ export const errors = {
   E_UPDATE_CONFLICT: UpdateConflictError,
   E_UPDATE_MISSING: UpdateMissingError,
   E_FACTORY_UNDEFINED: FactoryUndefinedError,
+  E_FACTORY_FAILED: FactoryError,
+  E_FACTORY_TIMEOUT: FactoryTimeoutError,
   E_SERIALIZE: SerializeError,
   E_ITEM_CORRUPT: ItemCorruptError,
   E_VALUE_TOO_LARGE: ValueTooLargeError,

@@ -83,6 +83,46 @@ export interface ErrorEvent {
   readonly error: CacheplaneError
 }
 
+/** Why getOrAdd served a graced (stale) value instead of a fresh one. */
+export type FailSafeReason = 'factory-failed' | 'store-failed' | 'throttled' | 'soft-timeout' | 'hard-timeout'
+
+/** getOrAdd fell back to a graced value. */
+export interface FailSafeEvent {
+  /** The key. */
+  readonly key: string
+  /** The region, if any. */
+  readonly region: string | undefined
+  /** What failed (or that a recent failure's throttle window is still open). */
+  readonly reason: FailSafeReason
+  /** The factory's error or the store's typed error, when there is one. */
+  readonly error?: unknown
+}
+
+/** A getOrAdd factory ran past one of its timeouts. */
+export interface FactoryTimeoutEvent {
+  /** The key. */
+  readonly key: string
+  /** The region, if any. */
+  readonly region: string | undefined
+  /** `soft` (a graced value was served, the factory goes on in the background) or `hard`. */
+  readonly reason: 'soft' | 'hard'
+}
+
+/** What an eager refresh did. */
+export type EagerRefreshReason = 'started' | 'written' | 'failed' | 'skipped'
+
+/** A background refresh of an item past the `eagerRefresh` share of its lifetime. */
+export interface EagerRefreshEvent {
+  /** The key. */
+  readonly key: string
+  /** The region, if any. */
+  readonly region: string | undefined
+  /** `started`, then `written`, `failed` or `skipped` (the factory called `ctx.skip`/`ctx.fail`). */
+  readonly reason: EagerRefreshReason
+  /** The factory's error (for `failed`). */
+  readonly error?: unknown
+}
+
 /** Every event a `CacheManager` emits, by name. */
 export interface CacheEvents {
   /** An item was added (only if absent). */
@@ -107,6 +147,12 @@ export interface CacheEvents {
   backplane: BackplaneEvent
   /** Something failed. */
   error: ErrorEvent
+  /** getOrAdd served a graced value because the factory or the store failed or timed out. */
+  failSafe: FailSafeEvent
+  /** A getOrAdd factory ran past its soft or hard timeout. */
+  factoryTimeout: FactoryTimeoutEvent
+  /** An eager refresh started or ended. */
+  eagerRefresh: EagerRefreshEvent
 }
 
 /** An event name. */

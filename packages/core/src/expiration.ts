@@ -13,6 +13,10 @@
  *   live, which bounds staleness if a backplane gap goes unnoticed. Under a cap a
  *   `none` item becomes `absolute` for the cap, and a `sliding` item becomes `absolute`
  *   (a sliding local copy that is read often would otherwise outlive any cap).
+ * - `grace` (absolute items only): the item is kept `grace` ms past `expiresAt` by handles
+ *   with the `grace` capability; the physical lifetime (remaining + grace) is clamped to
+ *   `maxMs` like any lifetime, so a local cap bounds a stale copy too. Handles without the
+ *   capability get no grace: the item ends at `expiresAt` there.
  */
 import type { Expiration, HandleCapabilities, ItemInput, StoredItem } from './contracts/cache-handle.js'
 
@@ -26,6 +30,8 @@ export interface LifetimeLimits {
   readonly sliding: boolean
   /** A cap applies (local handle with `maxLocalTtlMs`): `none` items become absolute. */
   readonly capped: boolean
+  /** The handle keeps items for their grace after `expiresAt`. */
+  readonly grace: boolean
 }
 
 /** The limits of a handle; `maxLocalTtlMs` only applies to non-distributed handles. */
@@ -40,13 +46,16 @@ export function lifetimeLimits(
     granularityMs: Math.max(1, capabilities.ttlGranularityMs),
     sliding: capabilities.sliding && !capped,
     capped,
+    grace: capabilities.grace === true,
   }
 }
 
-/** A new item written now with `expiration`; `expiresAt` is 0 for `none`. */
-export function newItem<V>(value: V, expiration: Expiration, now: number): ItemInput<V> {
+/** A new item written now with `expiration` (and `grace` ms, absolute items only); `expiresAt` is 0 for `none`. */
+export function newItem<V>(value: V, expiration: Expiration, now: number, grace = 0): ItemInput<V> {
   if (expiration.mode === 'none') return { value, mode: 'none', ttl: 0, expiresAt: 0, created: now }
-  return { value, mode: expiration.mode, ttl: expiration.ttl, expiresAt: now + expiration.ttl, created: now }
+  const { mode, ttl } = expiration
+  if (grace === 0 || mode !== 'absolute') return { value, mode, ttl, expiresAt: now + ttl, created: now }
+  return { value, mode, ttl, expiresAt: now + ttl, created: now, grace }
 }
 
 /**
@@ -58,10 +67,14 @@ export function updatedItem<V>(
   stored: StoredItem<unknown>,
   expiration: Expiration | undefined,
   now: number,
+  grace?: number,
 ): ItemInput<V> {
-  if (expiration !== undefined) return newItem(value, expiration, now)
+  if (expiration !== undefined) return newItem(value, expiration, now, grace ?? stored.grace ?? 0)
   const expiresAt = stored.mode === 'sliding' ? now + stored.ttl : stored.expiresAt
-  return { value, mode: stored.mode, ttl: stored.ttl, expiresAt, created: now }
+  const kept = grace ?? stored.grace ?? 0
+  if (kept === 0 || stored.mode !== 'absolute')
+    return { value, mode: stored.mode, ttl: stored.ttl, expiresAt, created: now }
+  return { value, mode: stored.mode, ttl: stored.ttl, expiresAt, created: now, grace: kept }
 }
 
 /**
@@ -83,8 +96,21 @@ export function fitItem<V>(
   const mode = item.mode === 'sliding' && !limits.sliding ? 'absolute' : item.mode
   const ttl = roundUp(Math.min(item.ttl, limits.maxMs), limits.granularityMs)
   const expiresAt = now + roundUp(Math.min(remaining, limits.maxMs), limits.granularityMs)
-  if (mode === item.mode && ttl === item.ttl && expiresAt === item.expiresAt) return item
-  return { ...item, mode, ttl, expiresAt }
+  const given = item.grace
+  if (given === undefined || given === 0) {
+    if (mode === item.mode && ttl === item.ttl && expiresAt === item.expiresAt) return item
+    return { ...item, mode, ttl, expiresAt }
+  }
+  const grace = fitGrace(given, expiresAt - now, limits)
+  if (mode === item.mode && ttl === item.ttl && expiresAt === item.expiresAt && grace === given) return item
+  return { ...item, mode, ttl, expiresAt, grace }
+}
+
+/** The grace a level keeps after a lifetime of `lifetime` ms: none without the capability, clamped to `maxMs`. */
+function fitGrace(grace: number, lifetime: number, limits: LifetimeLimits): number {
+  if (!limits.grace) return 0
+  const room = limits.maxMs - lifetime
+  return room <= 0 ? 0 : roundUp(Math.min(grace, room), limits.granularityMs)
 }
 
 /** The lifetime an `expire` call hands one level: mode, ttl and expiresAt fitted to its limits. */

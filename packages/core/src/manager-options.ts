@@ -10,6 +10,7 @@ import { type CircuitBreakerOptions, DEFAULT_CIRCUIT_BREAKER } from './circuit-b
 import { InvalidOptionsError } from './errors.js'
 import { jsonSerializer } from './serializers.js'
 import type { BackplaneDownMode } from './local-trust.js'
+import { type LoadPolicy, type ResilienceOptions, resolveResilience } from './resilience-options.js'
 import type { GapPolicy } from './sync-engine.js'
 import {
   checkExpiration,
@@ -19,8 +20,8 @@ import {
   MAX_TTL_MS,
 } from './validation.js'
 
-/** Options of a {@link CacheManager}. */
-export interface CacheManagerOptions {
+/** Options of a {@link CacheManager} (with the fail-safe defaults of {@link ResilienceOptions}). */
+export interface CacheManagerOptions extends ResilienceOptions {
   /** Name of the cache: scopes keys in shared stores and the backplane channel. Required. */
   readonly name: string
   /** Handles, top (fastest) to bottom (source of truth); non-empty, unique names. */
@@ -86,6 +87,8 @@ export interface ResolvedManagerOptions {
   readonly retry: { readonly baseDelayMs: number; readonly maxDelayMs: number }
   readonly closeTimeoutMs: number
   readonly slidingTouchRatio: number
+  /** Fail-safe defaults (grace, throttle, timeouts, eager refresh). */
+  readonly policy: LoadPolicy
 }
 
 /** Validates options and applies defaults; throws InvalidOptionsError naming the bad option. */
@@ -157,9 +160,11 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
     throw new InvalidOptionsError('CacheManager: secret must be a string or a Uint8Array')
   }
+  const policy = resolveResilience(options, expiration)
   // Before anything is bound or opened: a refused cache must leave nothing behind.
   if (options.backplane !== undefined && options.backplane !== null) checkBackplaneFree(options.backplane)
   return {
+    policy,
     name,
     handles,
     shared,

@@ -35,10 +35,46 @@ export interface BackplaneStats extends BackplaneBusStats {
   bypasses: number
 }
 
+/** Counters of getOrAdd's factories and the stale paths, as returned by `cache.stats()`. */
+export interface FactoryStats {
+  /** Factory calls (foreground, background completion and eager refresh). */
+  calls: number
+  /** Factories that threw or called `ctx.fail`. */
+  errors: number
+  /** Graced values served by fail-safe (any reason). */
+  failSafe: number
+  /** Factories past their soft timeout. */
+  softTimeouts: number
+  /** Factories past their hard timeout. */
+  hardTimeouts: number
+  /** Eager refreshes started. */
+  eagerRefreshes: number
+  /** Results written in the background (soft/hard timeout completion, eager refresh). */
+  backgroundWrites: number
+  /** Stale values returned by `get`/`getItem` with `allowStale`. */
+  staleReads: number
+}
+
+/** A fresh set of zeroed factory counters. */
+export function newFactoryStats(): FactoryStats {
+  return {
+    calls: 0,
+    errors: 0,
+    failSafe: 0,
+    softTimeouts: 0,
+    hardTimeouts: 0,
+    eagerRefreshes: 0,
+    backgroundWrites: 0,
+    staleReads: 0,
+  }
+}
+
 /** What `cache.stats()` returns. */
 export interface CacheStats {
   /** Counters per handle, by handle name. */
   readonly handles: Readonly<Record<string, HandleStats>>
+  /** Counters of getOrAdd's factories, fail-safe, timeouts, eager refresh and stale reads. */
+  readonly factory: FactoryStats
   /** Backplane counters; undefined without a backplane. */
   readonly backplane: BackplaneStats | undefined
 }

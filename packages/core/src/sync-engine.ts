@@ -40,6 +40,12 @@
  * - Invariant: after the writer's `set` resolves and its message is delivered, no
  *   instance serves the old value from a local handle (it was evicted, and the fence
  *   keeps a racing read from putting it back).
+ * - Grace (`grace.ts`): an item past its logical expiry but inside its grace is a miss for
+ *   every read but the explicit stale paths (a {@link ReadProbe} collects it). A remote
+ *   change of a local item with grace expires it logically instead of deleting it, so a
+ *   cut-off instance can still fail-safe to it; it is then only reachable through those
+ *   paths, so the invariant above holds for every other read. Removes, clears and gaps
+ *   delete as before. A copy-up or getOrAdd write over a stale copy replaces it.
  *
  * Checked by model-based random testing (`test/model/`, issue 18): 2-4 instances over one
  * store, every store call, store reply, frame, gap and clock step interleaved by a generated
@@ -73,6 +79,7 @@ import {
   reportError,
   wrapHandleError,
 } from './layer.js'
+import { isStale, type ReadProbe } from './grace.js'
 import { keyId } from './single-flight.js'
 import { SlidingToucher } from './sliding-touch.js'
 
@@ -222,6 +229,12 @@ export class SyncEngine {
       top.stats.misses++
       return MISS
     }
+    // Logically expired, kept for its grace: a miss here (the stale paths read it through a probe).
+    const grace = item.grace
+    if (grace !== undefined && grace !== 0 && item.expiresAt <= Date.now()) {
+      top.stats.misses++
+      return MISS
+    }
     const value = top.bytes ? this.codec.decode(top, item) : item.value
     if (value === MISS) return MISS
     top.stats.hits++
@@ -231,9 +244,27 @@ export class SyncEngine {
     return value
   }
 
+  /**
+   * The top's item of `key` as the handle returns it, without counting or events (a
+   * synchronous top only, else undefined): eager refresh reads its lifetime after a hit.
+   */
+  topItem(key: string, region: string | undefined): StoredItem<unknown> | undefined {
+    if (!this.#fastTop) return undefined
+    try {
+      return this.top.handle.get(key, region) as StoredItem<unknown> | undefined
+    } catch {
+      return undefined // the hit was served; a failing re-read only skips the refresh check
+    }
+  }
+
   /** Walks down from level `start` (1 after a {@link peekTop} miss, else 0), copying a lower hit up. */
-  read(key: string, region: string | undefined, start: number): Promise<Found | undefined> {
-    return this.#walk(key, region, start, true) as Promise<Found | undefined>
+  read(
+    key: string,
+    region: string | undefined,
+    start: number,
+    probe?: ReadProbe,
+  ): Promise<Found | undefined> {
+    return this.#walk(key, region, start, true, probe) as Promise<Found | undefined>
   }
 
   /** Like {@link read}, resolving to the value alone (`get`: no {@link Found} object, no extra frame). */
@@ -252,7 +283,13 @@ export class SyncEngine {
    * from 16 promises to 4 (as many as calling the handle and deserializing directly), and
    * its young-generation garbage to about a third.
    */
-  async #walk(key: string, region: string | undefined, start: number, item: boolean): Promise<unknown> {
+  async #walk(
+    key: string,
+    region: string | undefined,
+    start: number,
+    item: boolean,
+    probe?: ReadProbe,
+  ): Promise<unknown> {
     const layers = this.layers
     const emitter = this.#emitter
     const ticket = this.fence.enter(keyId(key, region))
@@ -267,7 +304,12 @@ export class SyncEngine {
             layerSucceeded(layer)
           } catch (raw) {
             layerFailed(emitter, layer, 'get', raw) // reported; the read falls back to the next level
+            if (probe !== undefined) probe.failed = true
           }
+        } else if (probe !== undefined) probe.failed = true
+        if (stored !== undefined && stored.grace !== undefined && isStale(stored, Date.now())) {
+          this.#passStale(layer, stored, probe)
+          continue
         }
         const value =
           stored === undefined ? MISS : layer.bytes ? this.codec.decode(layer, stored) : stored.value
@@ -290,11 +332,19 @@ export class SyncEngine {
     return undefined
   }
 
+  /** A logically expired item met by a walk: a miss, kept by the probe (the first one, decoded) when there is one. */
+  #passStale(layer: Layer, stored: StoredItem<unknown>, probe: ReadProbe | undefined): void {
+    layer.stats.misses++
+    if (probe === undefined || probe.stale !== undefined) return
+    const value = layer.bytes ? this.codec.decode(layer, stored) : stored.value
+    if (value !== MISS) probe.stale = { value, stored, level: layer.index }
+  }
+
   /**
    * True when any level in use has the key, as `get` would find it (local levels are
    * skipped while bypassed): read with `peek` when the handle has it (a sliding item is not
-   * extended), no copy-up, and an item whose bytes do not decode is absent (reported as
-   * `get` reports it).
+   * extended), no copy-up; an item whose bytes do not decode is absent (reported as `get`
+   * reports it), and so is a stale one (kept for its grace).
    */
   async has(key: string, region: string | undefined): Promise<boolean> {
     for (let i = this.#readFrom; i < this.layers.length; i++) {
@@ -306,7 +356,8 @@ export class SyncEngine {
         (h) => (h.peek === undefined ? h.get(key, region) : h.peek(key, region)),
         undefined,
       )
-      if (stored === undefined) continue
+      // A stale item (kept for its grace) is absent to everything but the stale paths.
+      if (stored === undefined || isStale(stored, Date.now())) continue
       if (!layer.bytes || this.codec.decode(layer, stored) !== MISS) return true
     }
     return false
@@ -339,7 +390,9 @@ export class SyncEngine {
       if (input === undefined || !this.fence.isCurrent(ticket)) return undefined
       if (circuitRefusal(this.#emitter, layer, 'copy-up') !== undefined) continue
       try {
-        const added = layer.handle.add(key, region, input) as boolean
+        let added = layer.handle.add(key, region, input) as boolean
+        // A stale copy (logically expired, kept for its grace) does not block a fresh one.
+        if (!added) added = this.#replaceStaleSync(layer, key, region, input)
         layerSucceeded(layer)
         if (added) layer.stats.adds++
       } catch (raw) {
@@ -365,7 +418,8 @@ export class SyncEngine {
       const input = this.#copyFor(layer, source, stored, value, now)
       if (input === MISS) continue
       if (input === undefined || !this.fence.isCurrent(ticket)) return
-      if (!(await attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false))) continue
+      const added = await attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false)
+      if (!added && !(await this.#replaceStaleAsync(layer, key, region, input))) continue
       layer.stats.adds++
       // An asynchronous level's add may land after an invalidation that arrived while it was in
       // flight: take the copy back out (at worst this drops a newer value: a miss, never stale).
@@ -394,12 +448,39 @@ export class SyncEngine {
     let payload: unknown = value
     if (layer.bytes) payload = source.bytes ? stored.value : this.codec.serializeCopy(layer, value)
     if (payload === MISS) return MISS
-    const { mode, ttl, expiresAt, created, version } = stored
-    const copy =
+    const { mode, ttl, expiresAt, created, version, grace } = stored
+    let copy: ItemInput<unknown> =
       version === undefined
         ? { value: payload, mode, ttl, expiresAt, created }
         : { value: payload, mode, ttl, expiresAt, created, version }
+    if (grace !== undefined && grace !== 0) copy = { ...copy, grace }
     return fitItem(copy, layer.limits, now)
+  }
+
+  /** Replaces a stale item of a synchronous level with `input` (its `add` refused); true when written. */
+  #replaceStaleSync(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    input: ItemInput<unknown>,
+  ): boolean {
+    const current = layer.handle.get(key, region) as StoredItem<unknown> | undefined
+    if (current === undefined || !isStale(current, Date.now())) return false
+    layer.handle.remove(key, region)
+    return layer.handle.add(key, region, input) as boolean
+  }
+
+  /** {@link #replaceStaleSync} for an asynchronous level (a newer write in between wins: add never overwrites). */
+  async #replaceStaleAsync(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    input: ItemInput<unknown>,
+  ): Promise<boolean> {
+    const current = await attempt(this.#emitter, layer, 'copy-up', (h) => h.get(key, region), undefined)
+    if (current === undefined || !isStale(current, Date.now())) return false
+    await attempt(this.#emitter, layer, 'copy-up', (h) => h.remove(key, region), false)
+    return attempt(this.#emitter, layer, 'copy-up', (h) => h.add(key, region, input), false)
   }
 
   /** Forgets the sliding last-touch times (after a clear). */
@@ -435,8 +516,11 @@ export class SyncEngine {
       if (message.type === 'changed' || message.type === 'removed') {
         const { key, region } = message
         this.fence.invalidate(keyId(key, region))
+        const keepStale = message.type === 'changed'
         for (const layer of this.layers) {
-          if (layer.local) this.#evictLocal(layer, key, region, 'remote-invalidate')
+          if (!layer.local) continue
+          if (keepStale && this.#expireLocal(layer, key, region)) continue
+          this.#evictLocal(layer, key, region, 'remote-invalidate')
         }
         const event = message.type === 'changed' ? message.change : 'remove'
         if (this.#emitter.has(event)) this.#emitter.emit(event, { key, region, origin: 'remote' })
@@ -502,6 +586,27 @@ export class SyncEngine {
     }
     if (this.#emitter.has('evict')) {
       this.#emitter.emit('evict', { key, region, reason, handle: layer.name, level: layer.index })
+    }
+  }
+
+  /**
+   * A remote set/update of an item with grace, on a synchronous local level with the grace
+   * capability: expire the local copy logically (now) instead of deleting it, so a cut-off
+   * instance can still fail-safe to it. True when done; false means evict as usual. An
+   * already stale copy is left as it is (expiring it now would stretch its grace).
+   */
+  #expireLocal(layer: Layer, key: string, region: string | undefined): boolean {
+    if (!layer.sync || !layer.limits.grace) return false
+    try {
+      const item = layer.handle.get(key, region) as StoredItem<unknown> | undefined
+      if (item === undefined || item.mode !== 'absolute' || item.grace === undefined || item.grace === 0)
+        return false
+      const now = Date.now()
+      if (item.expiresAt <= now) return true
+      return layer.handle.expire(key, region, 'absolute', item.ttl, now) as boolean
+    } catch (raw) {
+      layerFailed(this.#emitter, layer, 'remote-invalidate', raw)
+      return false
     }
   }
 

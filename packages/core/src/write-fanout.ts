@@ -45,6 +45,7 @@ export class WriteFanout {
     region: string | undefined,
     encoded: Encoded,
     expiration: Expiration,
+    grace = 0,
   ): Promise<void> {
     const now = Date.now()
     const engine = this.#engine
@@ -53,10 +54,11 @@ export class WriteFanout {
     const ticket = engine.allSync ? undefined : engine.fence.enter(keyId(key, region))
     let failure: CacheplaneError | undefined
     try {
-      const written = this.#setOn(bottom, key, region, setItem(bottom, encoded, expiration, now, undefined)!)
+      const item = setItem(bottom, encoded, expiration, now, undefined, grace)!
+      const written = this.#setOn(bottom, key, region, item)
       const version = bottom.sync ? (written as number) : await written
       bottom.stats.sets++
-      failure = await this.#setAbove(key, region, encoded, expiration, now, version, ticket)
+      failure = await this.#setAbove(key, region, encoded, expiration, now, version, ticket, grace)
     } finally {
       if (ticket !== undefined) engine.fence.leave(ticket)
     }
@@ -77,6 +79,7 @@ export class WriteFanout {
     now: number,
     version: number,
     ticket: FenceTicket | undefined,
+    grace: number,
   ): Promise<CacheplaneError | undefined> {
     const engine = this.#engine
     let failure: CacheplaneError | undefined
@@ -91,7 +94,7 @@ export class WriteFanout {
         await this.#evictFrom(j, key, region)
         return failure
       }
-      const input = setItem(layer, encoded, expiration, now, version)
+      const input = setItem(layer, encoded, expiration, now, version, grace)
       try {
         if (input === undefined) continue
         const done = this.#setOn(layer, key, region, input)
@@ -283,7 +286,8 @@ export class WriteFanout {
 /**
  * The item `set` writes at `layer` (what `newItem` then `SyncEngine.itemFor` make, in one
  * object instead of a base item plus a spread copy per level), fitted to the level's
- * limits; undefined when its lifetime is already over. `version` only when known.
+ * limits; undefined when its lifetime is already over. `version` only when known; `grace`
+ * only on absolute items that have one (items without keep their shape).
  */
 function setItem(
   layer: Layer,
@@ -291,14 +295,16 @@ function setItem(
   expiration: Expiration,
   now: number,
   version: number | undefined,
+  grace: number,
 ): ItemInput<unknown> | undefined {
   const value = layer.bytes ? encoded.bytes : encoded.value
   const mode = expiration.mode
   const ttl = mode === 'none' ? 0 : expiration.ttl
   const expiresAt = mode === 'none' ? 0 : now + ttl
-  const item =
+  let item: ItemInput<unknown> =
     version === undefined
       ? { value, mode, ttl, expiresAt, created: now }
       : { value, mode, ttl, expiresAt, created: now, version }
+  if (grace !== 0 && mode === 'absolute') item = { ...item, grace }
   return fitItem(item, layer.limits, now)
 }

@@ -4,7 +4,7 @@
  * because only there is the operation atomic across instances; the levels above are
  * evicted (or, for getOrAdd's winner, filled with add under the fence) afterwards.
  */
-import type { Expiration } from './contracts/cache-handle.js'
+import type { Expiration, ItemInput, StoredItem } from './contracts/cache-handle.js'
 import {
   FactoryUndefinedError,
   NotSupportedError,
@@ -12,6 +12,7 @@ import {
   UpdateMissingError,
 } from './errors.js'
 import { newItem, updatedItem } from './expiration.js'
+import { isStale } from './grace.js'
 import { guard } from './layer.js'
 import { keyId } from './single-flight.js'
 import { type Encoded, MISS } from './item-codec.js'
@@ -45,15 +46,52 @@ export class WriteLoops {
     region: string | undefined,
     encoded: Encoded,
     expiration: Expiration,
+    grace = 0,
   ): Promise<boolean> {
     const bottom = this.#engine.bottom
     const now = Date.now()
-    const input = this.#engine.itemFor(bottom, encoded, newItem(undefined, expiration, now), now)!
-    const added = await guard(this.#emitter, bottom, 'add', (h) => h.add(key, region, input))
+    const input = this.#engine.itemFor(bottom, encoded, newItem(undefined, expiration, now, grace), now)!
+    let added = await guard(this.#emitter, bottom, 'add', (h) => h.add(key, region, input))
+    // A stale item (past its expiry, kept for its grace) does not make the key present.
+    if (!added) added = await this.#replaceIfStale(key, region, input)
     if (!added) return false
     bottom.stats.adds++
     await this.#fanout.afterBottomWrite(key, region, 'add')
     return true
+  }
+
+  /**
+   * After a refused add: when the bottom holds only a stale item, replace it with `input`
+   * (compare-and-set on its version, so a concurrent writer still wins; a plain set on a
+   * handle without CAS). True when written.
+   */
+  async #replaceIfStale(
+    key: string,
+    region: string | undefined,
+    input: ItemInput<unknown>,
+  ): Promise<boolean> {
+    const bottom = this.#engine.bottom
+    const stored = await guard(this.#emitter, bottom, 'add', (h) => h.get(key, region))
+    if (stored === undefined || !isStale(stored, Date.now())) return false
+    return this.#replaceStale(key, region, stored, input)
+  }
+
+  /** Replaces the stale `stored` on the bottom with `input` (see {@link #replaceIfStale}). */
+  async #replaceStale(
+    key: string,
+    region: string | undefined,
+    stored: StoredItem<unknown>,
+    input: ItemInput<unknown>,
+  ): Promise<boolean> {
+    const bottom = this.#engine.bottom
+    if (!bottom.capabilities.cas) {
+      await guard(this.#emitter, bottom, 'add', (h) => h.set(key, region, input))
+      return true
+    }
+    const outcome = await guard(this.#emitter, bottom, 'add', (h) =>
+      h.update(key, region, stored.version, input),
+    )
+    return outcome.status === 'ok'
   }
 
   /**
@@ -66,6 +104,7 @@ export class WriteLoops {
     fn: (value: V) => V | Promise<V>,
     expiration: Expiration | undefined,
     maxRetries: number,
+    grace?: number,
   ): Promise<UpdateResult<V>> {
     const engine = this.#engine
     const bottom = engine.bottom
@@ -87,7 +126,7 @@ export class WriteLoops {
       if (next === undefined) return { ok: false, reason: 'factory-returned-undefined' }
       const encoded = engine.codec.encode(next)
       const now = Date.now()
-      const base = updatedItem(undefined, stored, expiration, now)
+      const base = updatedItem(undefined, stored, expiration, now, grace)
       const input = engine.itemFor(bottom, encoded, base, now)
       if (input === undefined) return { ok: false, reason: 'missing' } // its lifetime ended meanwhile
       const outcome = await guard(this.#emitter, bottom, 'update', (h) =>
@@ -111,9 +150,11 @@ export class WriteLoops {
     fn: (value: V) => V | Promise<V>,
     expiration: Expiration,
     maxRetries: number,
+    grace = 0,
   ): Promise<UpdateResult<V>> {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
-      if (await this.add(key, region, encoded, expiration)) return { ok: true, value: encoded.value as V }
+      if (await this.add(key, region, encoded, expiration, grace))
+        return { ok: true, value: encoded.value as V }
       const result = await this.update(key, region, fn, undefined, maxRetries - attempt)
       if (result.ok || result.reason !== 'missing') return result
     }
@@ -132,11 +173,13 @@ export class WriteLoops {
     region: string | undefined,
     encoded: Encoded,
     expiration: Expiration,
+    grace = 0,
   ): Promise<unknown> {
     const engine = this.#engine
     const bottom = engine.bottom
     const now = Date.now()
-    const input = engine.itemFor(bottom, encoded, newItem(undefined, expiration, now), now)!
+    const input = engine.itemFor(bottom, encoded, newItem(undefined, expiration, now, grace), now)
+    if (input === undefined) return encoded.value // a lifetime already over (adaptive expiration): nothing to store
     for (let round = 0; round < 3; round++) {
       const ticket = engine.fence.enter(keyId(key, region))
       try {
@@ -159,10 +202,18 @@ export class WriteLoops {
           return encoded.value
         }
         if (stored === undefined) continue // removed or expired between our add and our read: try again
+        if (isStale(stored, Date.now())) {
+          // Only a stale item was there: replace it (CAS), then go on as the add's winner.
+          if (!(await this.#replaceStale(key, region, stored, input).catch(() => undefined))) continue
+          bottom.stats.sets++
+          await engine.copyUp(bottom.index, key, region, input, encoded.value, ticket)
+          engine.changed(key, region, 'set')
+          return encoded.value
+        }
         const value = bottom.bytes ? engine.decode(bottom, stored) : stored.value
         if (value === MISS) {
           // The winner's bytes are corrupt (reported): replace them with our value.
-          await this.#fanout.set(key, region, encoded, expiration)
+          await this.#fanout.set(key, region, encoded, expiration, grace)
           return encoded.value
         }
         await engine.copyUp(bottom.index, key, region, stored, value, ticket)

@@ -50,11 +50,11 @@ export class ItemBytes {
 }
 
 /**
- * True while an item may be returned. Absolute items expire to the millisecond from the
+ * True while an item may be returned (an item with grace until expiresAt + grace). Absolute items expire to the millisecond from the
  * envelope (Memcached keeps them up to ~2 s longer: seconds, rounded up, plus a tick);
  * sliding items are extended on every hit with a touch, which cannot rewrite the
  * envelope, so for them Memcached's own expiry decides.
  */
 export function isLive(item: StoredItem<Uint8Array>, now: number): boolean {
-  return item.mode !== 'absolute' || item.expiresAt > now
+  return item.mode !== 'absolute' || item.expiresAt + (item.grace ?? 0) > now
 }

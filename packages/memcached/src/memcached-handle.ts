@@ -37,6 +37,7 @@ export const memcachedCapabilities: HandleCapabilities = {
   ttlGranularityMs: 1000,
   clearRegion: 'generation',
   synchronous: false,
+  grace: true,
 }
 
 // Compare-and-set loops inside one handle call (add, expire) give up after this many
@@ -142,7 +143,8 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   }
 
   function exptimeOf(item: ItemInput<Uint8Array>): number {
-    return memcachedExptime(item.mode, item.expiresAt, Date.now())
+    // An item with grace is kept (and returned) until expiresAt + grace.
+    return memcachedExptime(item.mode, item.expiresAt + (item.grace ?? 0), Date.now())
   }
 
   return {

@@ -47,6 +47,8 @@ export class MemoryEntry<V> implements StoredItem<V> {
   born: number
   /** Version: a new one for every write (see `StoredItem.version`). */
   readonly version: number
+  /** Grace, ms: the entry is kept (and returned) until expiry + grace; 0 = none. */
+  readonly grace: number
   /** Key, kept so LRU eviction can delete the map entry. */
   readonly key: string
   /** Region, kept so LRU eviction finds the right map (and for evict listeners). */
@@ -65,6 +67,7 @@ export class MemoryEntry<V> implements StoredItem<V> {
     expiresAt: number,
     created: number,
     version: number,
+    grace: number,
   ) {
     this.value = value
     this.mode = mode
@@ -77,6 +80,7 @@ export class MemoryEntry<V> implements StoredItem<V> {
     this.born = null as unknown as number
     this.born = timeOffset(created)
     this.version = version
+    this.grace = grace
     this.key = key
     this.region = region
     // A fresh entry links to itself until it is put into the list: the fields are never

@@ -116,8 +116,9 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       ttlGranularityMs: 1,
       clearRegion: 'native',
       synchronous: true,
+      grace: true,
     })
-    this.head = new MemoryEntry<V>('', undefined, undefined as V, 'none', 0, 0, TIME_BASE, 0)
+    this.head = new MemoryEntry<V>('', undefined, undefined as V, 'none', 0, 0, TIME_BASE, 0, 0)
     if (options.sweepIntervalMs > 0) {
       // unref: a cache must never keep the process alive.
       this.timer = setInterval(() => this.sweep(), options.sweepIntervalMs)
@@ -141,11 +142,14 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     if (expiry !== null) {
       const now = Date.now() - TIME_BASE
       if (now >= expiry) {
-        this.drop(entry)
-        this.emit(entry, 'expired')
-        return undefined
-      }
-      if (entry.mode === 'sliding') entry.expiry = addMs(now, entry.ttl)
+        // In its grace window the entry is returned as it is (core decides whether it is
+        // served); only the end of the grace drops it. Entries without grace pay nothing here.
+        if (now >= expiry + entry.grace) {
+          this.drop(entry)
+          this.emit(entry, 'expired')
+          return undefined
+        }
+      } else if (entry.mode === 'sliding') entry.expiry = addMs(now, entry.ttl)
     }
     if (this.head.older !== entry) this.toFront(entry)
     return entry
@@ -209,8 +213,9 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const entry = this.live(key, region)
     if (entry === undefined) return false
     // A write for versions: a new entry with a new version (a reader's entry is never changed).
-    const { value, created } = entry
-    this.store(key, region, { value, mode, ttl, expiresAt, created }, ++this.lastVersion)
+    // It keeps its grace: core logically expires a graced copy with expire (remote changes).
+    const { value, created, grace } = entry
+    this.store(key, region, { value, mode, ttl, expiresAt, created, grace }, ++this.lastVersion)
     return true
   }
 
@@ -299,7 +304,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   /** The unexpired entry under a key; an expired one is dropped (and reported) on the way. */
   private live(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     const entry = this.find(key, region)
-    if (entry === undefined || entry.expiry === null || Date.now() - TIME_BASE < entry.expiry) return entry
+    if (entry === undefined || entry.expiry === null || Date.now() - TIME_BASE < entry.expiry + entry.grace)
+      return entry
     this.drop(entry)
     this.emit(entry, 'expired')
     return undefined
@@ -322,6 +328,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       none ? 0 : item.expiresAt,
       item.created,
       version,
+      none ? 0 : (item.grace ?? 0),
     )
     let map = region === undefined ? this.root : this.regions.get(region)
     if (map === undefined) {
@@ -426,7 +433,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 }
 
-/** `now` is an offset from TIME_BASE, like `entry.expiry`. */
+/** Past the end of its grace (physically gone). `now` is an offset from TIME_BASE, like `entry.expiry`. */
 function isExpired(entry: MemoryEntry<unknown>, now: number): boolean {
-  return entry.expiry !== null && now >= entry.expiry
+  return entry.expiry !== null && now >= entry.expiry + entry.grace
 }

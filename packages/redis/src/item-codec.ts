@@ -45,6 +45,7 @@ export function itemBytes(item: ItemInput<Uint8Array>, version: number): Buffer 
     expiresAt: Math.trunc(item.expiresAt),
     created: Math.trunc(item.created),
     version,
+    grace: Math.trunc(item.grace ?? 0),
   })
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength)
 }

@@ -6,7 +6,8 @@
  * An item is a STRING holding core's envelope (item-codec.ts): bytes 0-2 the magic
  * 'C' 'E' and format 1, byte 3 the mode (0 none, 1 absolute, 2 sliding), then f64
  * little-endian ttl (offset 4), expiresAt (12), created (20), version (28), then the
- * value. Scripts read the 36-byte header with GETRANGE; `expire` and `touch` patch it in
+ * value (format 2, an item with grace, has the grace f64 at offset 36 before the value;
+ * the scripts never touch it). Scripts read the 36-byte header with GETRANGE; `expire` and `touch` patch it in
  * place with SETRANGE, so they never rewrite the value (Redis' bundled `struct` library
  * packs and unpacks the doubles, exact for integers below 2^53).
  *
@@ -45,7 +46,12 @@ function script(name: string, source: string): LuaScript {
 // any previous TTL).
 const PRELUDE = `
 local function corrupt(why) return redis.error_reply('CACHEPLANE_CORRUPT ' .. why) end
-local function is_envelope(h) return type(h) == 'string' and #h == 36 and string.sub(h, 1, 3) == 'CE\\1' end
+-- Format 1, or format 2 (an item with grace: the same first 36 bytes, then the grace).
+local function is_envelope(h)
+  if type(h) ~= 'string' or #h ~= 36 then return false end
+  local magic = string.sub(h, 1, 3)
+  return magic == 'CE\\1' or magic == 'CE\\2'
+end
 -- The stored version when it is one core could have written (an integer in [1, 2^53)), else nil.
 local function version_of(h)
   local v = struct.unpack('<d', h, 29)

@@ -51,6 +51,7 @@ const CAPABILITIES: HandleCapabilities = {
   ttlGranularityMs: 1,
   clearRegion: 'scan',
   synchronous: false,
+  grace: true,
 }
 
 /** Re-throws a "not an item" reply (WRONGTYPE, a script's CACHEPLANE_CORRUPT) as ItemCorruptError (core: a miss plus an error event). */
@@ -63,10 +64,14 @@ function rethrow(key: string, error: unknown): never {
   throw error
 }
 
-/** A write as Redis gets it: the bytes, with the item's version or a new one in the header, and the PX lifetime. */
+/**
+ * A write as Redis gets it: the bytes, with the item's version or a new one in the header, and
+ * the PX lifetime (the item's grace included: Redis keeps it until its physical expiry).
+ */
 function writeOf(item: ItemInput<Uint8Array>): { bytes: Buffer; px: string; version: number } {
   const version = item.version ?? newVersion()
-  return { bytes: itemBytes(item, version), px: pxArg(item.mode, item.expiresAt, Date.now()), version }
+  const px = pxArg(item.mode, item.expiresAt + (item.grace ?? 0), Date.now())
+  return { bytes: itemBytes(item, version), px, version }
 }
 
 /**

@@ -3,13 +3,23 @@
  * whether the instance lives in this process or in a worker process (IPC).
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import type { CacheManager } from '@cacheplane/core'
+import type { CacheManager, GetOrAddOptions } from '@cacheplane/core'
+import { outageOf } from './outage.js'
 
 /** A read and the layer that answered it. */
 export interface ReadResult {
   readonly value: unknown
   /** Handle name that answered, or `miss`. */
   readonly answeredBy: string
+}
+
+/** What a getOrAdd answered, and how. */
+export interface LoadResult {
+  readonly value: unknown
+  /** The factory ran (it returns the command's value). */
+  readonly factoryCalled: boolean
+  /** Why a graced value was served instead, if it was. */
+  readonly failSafe: string | undefined
 }
 
 /** A change another instance made, as this instance heard it. */
@@ -30,6 +40,10 @@ export interface DemoInstance {
   update(key: string, field: string, value: unknown): Promise<void>
   remove(key: string, region?: string): Promise<void>
   clearRegion(region: string): Promise<void>
+  /** getOrAdd whose factory returns `value`, with the demo's short lifetime, grace and throttle. */
+  getOrAdd(key: string, value: unknown): Promise<LoadResult>
+  /** Cuts (`true`) or restores this instance's connection to the shared store. */
+  outage(down: boolean): Promise<void>
   close(): Promise<void>
 }
 
@@ -52,6 +66,8 @@ export type Command =
     }
   | { readonly id: number; readonly op: 'remove'; readonly key: string; readonly region?: string }
   | { readonly id: number; readonly op: 'clearRegion'; readonly region: string }
+  | { readonly id: number; readonly op: 'getOrAdd'; readonly key: string; readonly value: unknown }
+  | { readonly id: number; readonly op: 'outage'; readonly down: boolean }
   | { readonly id: number; readonly op: 'close' }
 
 /** A command before it is numbered. */
@@ -93,8 +109,45 @@ export async function execute(cache: CacheManager, command: Command): Promise<un
       return cache.remove(command.key, { region: command.region })
     case 'clearRegion':
       return cache.clearRegion(command.region)
+    case 'getOrAdd':
+      return load(cache, command.key, command.value)
+    case 'outage':
+      outageOf(cache).down = command.down
+      return undefined
     case 'close':
       return cache.close()
+  }
+}
+
+/**
+ * The demo's resilience options: fresh for 1 s (Memcached keeps whole seconds), then graced
+ * for a minute; a failure throttles the source for 500 ms.
+ */
+export const LOAD_OPTIONS: GetOrAddOptions = {
+  expiration: { mode: 'absolute', ttl: 1_000 },
+  grace: 60_000,
+  failSafeThrottleMs: 500,
+}
+
+async function load(cache: CacheManager, key: string, value: unknown): Promise<LoadResult> {
+  let failSafe: string | undefined
+  const onFailSafe = (e: { key: string; reason: string }) => {
+    if (e.key === key) failSafe = e.reason
+  }
+  let factoryCalled = false
+  cache.on('failSafe', onFailSafe)
+  try {
+    const answer = await cache.getOrAdd(
+      key,
+      () => {
+        factoryCalled = true
+        return value
+      },
+      LOAD_OPTIONS,
+    )
+    return { value: answer, factoryCalled, failSafe } satisfies LoadResult
+  } finally {
+    cache.off('failSafe', onFailSafe)
   }
 }
 
@@ -183,6 +236,8 @@ function commandsOf(name: string, run: (command: Unnumbered<Command>) => Promise
     update: async (key, field, value) => void (await run({ op: 'update', key, field, value })),
     remove: async (key, region) => void (await run({ op: 'remove', key, region })),
     clearRegion: async (region) => void (await run({ op: 'clearRegion', region })),
+    getOrAdd: async (key, value) => (await run({ op: 'getOrAdd', key, value })) as LoadResult,
+    outage: async (down) => void (await run({ op: 'outage', down })),
     close: async () => void (await run({ op: 'close' })),
   }
 }

@@ -2,10 +2,12 @@
  * The demo's story: three instances share a cache of product prices. One writes,
  * the others read (from the store, then from memory), a change on one instance
  * invalidates the others' memory copies, and their next read fetches the new value.
+ * Then the shared store goes away and comes back (act 5, `outage-act.ts`).
  * Every read is checked: an instance that served a replaced value fails the demo.
  */
 import { isDeepStrictEqual } from 'node:util'
 import { type DemoInstance, now } from './instance.js'
+import { runOutageAct } from './outage-act.js'
 import type { Timeline } from './timeline.js'
 
 const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value))
@@ -65,4 +67,6 @@ export async function runScenario(
   await t.invalidated(others(a), 'remove', at)
   await read(t, b, key, undefined)
   await read(t, c, key, undefined)
+
+  await runOutageAct(t, [a, b, c])
 }

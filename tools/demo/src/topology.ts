@@ -14,6 +14,7 @@ import { memcachedHandle } from '@cacheplane/memcached'
 import { memoryHandle } from '@cacheplane/memory'
 import { natsBackplane } from '@cacheplane/nats'
 import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { behindSwitch, registerOutage } from './outage.js'
 
 /** Where the shared store and the backplane live. Serializable: it is sent to worker processes. */
 export interface Topology {
@@ -42,8 +43,8 @@ export function isInProcess(topology: Topology): boolean {
 
 /** Builds one instance's cache: a memory layer over the shared store, synchronised by the backplane. */
 export function buildCache(cacheName: string, topology: Topology, shared?: InProcessShared): CacheManager {
-  const store = sharedStore(topology, shared)
-  return new CacheManager({
+  const { handle: store, outage } = behindSwitch(sharedStore(topology, shared))
+  const cache = new CacheManager({
     name: cacheName,
     handles: [memoryHandle({ name: 'memory', maxEntries: 1_000 }), store],
     // The in-process store is every instance's: none of them closes it.
@@ -51,6 +52,8 @@ export function buildCache(cacheName: string, topology: Topology, shared?: InPro
     backplane: backplane(topology, shared),
     expiration: { mode: 'absolute', ttl: 60_000 },
   })
+  registerOutage(cache, outage)
+  return cache
 }
 
 function sharedStore(topology: Topology, shared: InProcessShared | undefined): CacheHandle<unknown> {

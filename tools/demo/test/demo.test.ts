@@ -37,7 +37,15 @@ function expectStory(lines: string[], store: string) {
   expect(text).toMatch(/B {2}get {4}'price:espresso' -> \{"eur":2.5\} {2}\(from memory\)/)
   expect(text).toMatch(/A {2}invalidated 'price:espresso' \(remote update\)/)
   expect(text).toMatch(/C {2}invalidated region 'eu' \(remote clearRegion\)/)
-  expect(text).toMatch(/8 invalidations delivered/)
+  expect(text).toMatch(/12 invalidations delivered/)
+  // Act 5: the store is cut off; each instance answers from its graced value, then recovers.
+  expect(text).toMatch(
+    /B {2}getOrAdd 'price:mocha' -> \{"eur":3\} {2}\(graced value, fail-safe: store-failed; source not called\)/,
+  )
+  expect(text).toMatch(
+    /A {2}getOrAdd 'price:mocha' -> \{"eur":3\} {2}\(graced value, fail-safe: throttled; source not called\)/,
+  )
+  expect(text).toMatch(/C {2}getOrAdd 'price:mocha' -> \{"eur":3.4\} {2}\(cached\)/)
 }
 
 describe('pnpm demo', () => {

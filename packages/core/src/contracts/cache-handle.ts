@@ -32,6 +32,12 @@ export interface StoredItem<V = unknown> {
    * read, or a sliding item's `touch`, does not.
    */
   readonly version: number
+  /**
+   * Grace, ms: the item stays stored until `expiresAt + grace` and may be returned in that
+   * window (core serves it only on explicit stale paths). Absent or 0 = none. Only handles
+   * with `capabilities.grace` keep it.
+   */
+  readonly grace?: number | undefined
 }
 
 /**
@@ -47,6 +53,8 @@ export interface ItemInput<V = unknown> {
   readonly expiresAt: number
   readonly created: number
   readonly version?: number
+  /** Grace, ms, kept after `expiresAt` (see {@link StoredItem.grace}); absent or 0 = none. */
+  readonly grace?: number | undefined
 }
 
 /** Result of a compare-and-set update. */
@@ -87,6 +95,11 @@ export interface HandleCapabilities {
   readonly clearRegion: RegionClearStrategy
   /** `get`/`set`/... return synchronously (memory). Lets core skip awaits on the hot path. */
   readonly synchronous: boolean
+  /**
+   * Keeps an item's `grace`: stores it until `expiresAt + grace` and returns it (with its
+   * `grace`) in that window. Absent = false: grace is not passed, the item ends at `expiresAt`.
+   */
+  readonly grace?: boolean | undefined
 }
 
 /**
@@ -99,7 +112,10 @@ export interface CacheHandle<V = unknown> {
   readonly name: string
   /** What the handle can do. */
   readonly capabilities: HandleCapabilities
-  /** Reads an item; expired items are never returned. Sliding items are extended by the read. */
+  /**
+   * Reads an item; expired items are never returned (an item in its grace window, past
+   * `expiresAt` but before `expiresAt + grace`, is, with its `grace`). Sliding items are extended by the read.
+   */
   get(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
   /** Writes the item only if the key is absent (atomic). True when written. */
   add(key: string, region: string | undefined, item: ItemInput<V>): MaybePromise<boolean>

@@ -15,6 +15,7 @@ import { describeBasics, describeKeysAndValues, describeRegions } from './handle
 import { describeCas } from './handle-suite-cas.js'
 import type { DescribeCacheHandleOptions, HandleSuiteContext } from './handle-suite-context.js'
 import { describeExpiry, describeSliding } from './handle-suite-expiry.js'
+import { describeGrace } from './handle-suite-grace.js'
 import { describeLifecycle, describeSharedStore } from './handle-suite-store.js'
 import { randomKey } from './wait-for.js'
 
@@ -47,6 +48,7 @@ export function describeCacheHandle(
     describeCas(ctx)
     describeExpiry(ctx)
     describeSliding(ctx)
+    describeGrace(ctx)
     describeSharedStore(ctx)
     describeLifecycle(ctx)
   })

@@ -9,6 +9,8 @@
  * it goes. An awaited lru-cache loop is printed too, to show what the `await` alone costs.
  * `CacheManager.peek` is the synchronous read of the top level (a miss would not read
  * below), so its loops are synchronous like lru-cache's: the like-for-like comparison.
+ * `getOrAdd` on a hit must cost what `get` costs (issue 12: within 5%, same run): its
+ * rows run the same loop with a factory that is never called.
  */
 import { CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
@@ -21,6 +23,11 @@ import { createBentoCache, createCacheable } from '../peers.js'
 import type { ScenarioResult } from '../results.js'
 
 const BATCH = 1_000
+
+/** getOrAdd's factory in a memory-hit benchmark: every key is cached, so a call is a bug. */
+function neverCalled(key: string): SmallObject {
+  throw new Error(`memory-hit: getOrAdd called its factory for '${key}'`)
+}
 
 /** A loop over the keys in batches of {@link BATCH}, synchronous. */
 function syncTask(name: string, keys: readonly string[], get: (key: string) => unknown): BatchTask {
@@ -100,6 +107,10 @@ export const memoryHit: Scenario = {
         asyncTask('lru-cache get, awaited', keys, async (k) => lru.get(k)),
         asyncTask('CacheManager memory', keys, (k) => memoryOnly.get(k)),
         asyncTask('CacheManager memory+redis+backplane', keys, (k) => layered.get(k)),
+        asyncTask('CacheManager memory getOrAdd', keys, (k) => memoryOnly.getOrAdd(k, neverCalled)),
+        asyncTask('CacheManager memory+redis+backplane getOrAdd', keys, (k) =>
+          layered.getOrAdd(k, neverCalled),
+        ),
         syncTask('CacheManager memory peek (sync)', keys, (k) => memoryOnly.peek(k)),
         syncTask('CacheManager memory+redis+backplane peek (sync)', keys, (k) => layered.peek(k)),
         asyncTask('BentoCache memory+redis+bus', keys, (k) => bento.get({ key: k })),
@@ -116,6 +127,10 @@ export const memoryHit: Scenario = {
       const peek = Math.min(
         rate('CacheManager memory peek (sync)'),
         rate('CacheManager memory+redis+backplane peek (sync)'),
+      )
+      const getOrAddRatio = Math.min(
+        rate('CacheManager memory getOrAdd') / rate('CacheManager memory'),
+        rate('CacheManager memory+redis+backplane getOrAdd') / rate('CacheManager memory+redis+backplane'),
       )
       const rows = tasks.map((t) => ({
         subject: t.name,
@@ -142,6 +157,11 @@ export const memoryHit: Scenario = {
             target: 'memory-hit get >= 0.5x lru-cache get',
             measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups; an awaited lru-cache get itself is ${(lruAwaited / lruRate).toFixed(2)}x, ours are ${(ours / lruAwaited).toFixed(2)}x of that)`,
             met: ours / lruRate >= 0.5,
+          },
+          {
+            target: 'memory-hit getOrAdd within 5% of memory-hit get (same run)',
+            measured: `${getOrAddRatio.toFixed(3)}x (the lower of our two setups' getOrAdd/get ratios)`,
+            met: getOrAddRatio >= 0.95,
           },
           {
             target: 'memory-hit synchronous peek >= 0.5x lru-cache get',
