@@ -149,7 +149,7 @@ export function keyvHandle(options: KeyvHandleOptions) {
       return lock.run(storeKey, () => write(storeKey, item, item.version ?? newVersion()))
     },
 
-    update() {
+    update(_key, _region, _expectedVersion, _item) {
       // capabilities.cas is false, so core never calls this; a direct caller learns why.
       throw new NotSupportedError(`keyv handle '${name}': a Keyv store has no compare-and-set`, {
         source: name,
