@@ -7,3 +7,4 @@ export {
   type KeyvStorage,
   keyvCapabilities,
 } from './keyv-handle-options.js'
+export { KeyvCacheplaneStore, keyvStore } from './keyv-store.js'
