@@ -12,6 +12,7 @@ import type {
   WorkerEvent,
   WorkerMessage,
 } from './protocol.js'
+import { runCacheManagerCall } from './cache-manager-calls.js'
 import { InvalidationLog, runSoak } from './soak.js'
 import { buildManager } from './topology.js'
 
@@ -142,6 +143,8 @@ async function run(command: Command): Promise<unknown> {
       return null
     case 'stats':
       return manager().stats()
+    case 'cacheManager':
+      return runCacheManagerCall(manager(), command.call)
     case 'soak': {
       forwarding = false
       try {
