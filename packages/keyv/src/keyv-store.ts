@@ -10,7 +10,8 @@ import type { KeyvStoreAdapter } from 'keyv'
  *
  * Keyv's namespace (`'keyv'` unless set; Keyv assigns it to `namespace`) becomes the cacheplane
  * region of every key, so `clear()` clears that region only (the whole cache when Keyv has no
- * namespace). A TTL from Keyv becomes an absolute expiration; without one the manager's default
+ * namespace). Keys are kept as Keyv sends them, prefixed with the namespace (`keyv:user:1` in
+ * region `keyv`): stripping the prefix would merge two keys when Keyv's `useKeyPrefix` is off. A TTL from Keyv becomes an absolute expiration; without one the manager's default
  * applies. The manager stays the application's: `disconnect()` does not close it.
  */
 export class KeyvCacheplaneStore<V = unknown> extends EventEmitter implements KeyvStoreAdapter {
