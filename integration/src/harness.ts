@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach } from 'vitest'
 import type { Command, Value, WorkerEvent, WorkerMessage } from './worker/protocol.js'
 import type { ManagerSpec } from './worker/topology.js'
+import type { ReAddRecord, UpdateRecord } from './worker/update-race.js'
 
 /** The compiled worker entry (see test/global-setup.ts). */
 export const workerEntry = fileURLToPath(new URL('../dist/integration/src/worker/main.js', import.meta.url))
@@ -24,6 +25,10 @@ export interface Results {
   bumpLoop: Value
   setLoop: number
   getOrAdd: Value
+  heldUpdate: Value
+  release: boolean
+  slowUpdateLoop: UpdateRecord[]
+  reAddLoop: ReAddRecord[]
 }
 
 type ResultOf<C extends Command> = C['op'] extends keyof Results ? Results[C['op']] : unknown

@@ -11,6 +11,7 @@ import {
   encodeEnvelope,
   InvalidOptionsError,
   type ItemInput,
+  newVersion,
   regionKeyPrefix,
   type StoredItem,
   storeKey,
@@ -46,7 +47,9 @@ export function mapHandle(options: MapHandleOptions) {
     store.delete(full)
     return undefined
   }
-  const write = (full: string, item: ItemInput<Uint8Array>, version: number): number => {
+  // Every write stores the item's own version (a copy) or a new one: never a counter that
+  // restarts with the item, or an update prepared against a removed item would match its successor.
+  const write = (full: string, item: ItemInput<Uint8Array>, version = item.version ?? newVersion()) => {
     store.set(full, encodeEnvelope({ ...item, version }))
     return version
   }
@@ -76,19 +79,16 @@ export function mapHandle(options: MapHandleOptions) {
     add(key, region, item) {
       const full = keyOf(key, region)
       if (read(full) !== undefined) return false
-      write(full, item, item.version ?? 1)
+      write(full, item)
       return true
     },
-    set(key, region, item) {
-      const full = keyOf(key, region)
-      return write(full, item, item.version ?? (read(full)?.version ?? 0) + 1)
-    },
+    set: (key, region, item) => write(keyOf(key, region), item),
     update(key, region, expectedVersion, item) {
       const full = keyOf(key, region)
       const current = read(full)
       if (current === undefined) return { status: 'missing' }
       if (current.version !== expectedVersion) return { status: 'conflict' }
-      return { status: 'ok', version: write(full, item, item.version ?? expectedVersion + 1) }
+      return { status: 'ok', version: write(full, item) }
     },
     remove(key, region) {
       const full = keyOf(key, region)
@@ -100,7 +100,8 @@ export function mapHandle(options: MapHandleOptions) {
       const full = keyOf(key, region)
       const current = read(full)
       if (current === undefined) return false
-      write(full, { ...current, mode, ttl, expiresAt }, current.version)
+      // A write: a new version, so an update prepared before it cannot put the old lifetime back.
+      write(full, { ...current, mode, ttl, expiresAt }, newVersion())
       return true
     },
     clear: () => deletePrefix(cacheKeyPrefix(prefix, bound())),

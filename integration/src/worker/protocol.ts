@@ -81,6 +81,16 @@ export type Command =
   | { readonly op: 'cacheManager'; readonly call: CacheManagerCall }
   | { readonly op: 'soak'; readonly options: SoakOptions }
   | { readonly op: 'setThenDie'; readonly key: string; readonly value: Value }
+  /** An update adding `add` whose function waits for `release` of `gate`; emits `updateRead` when it has read. */
+  | { readonly op: 'heldUpdate'; readonly key: string; readonly add: number; readonly gate: string }
+  | { readonly op: 'release'; readonly gate: string }
+  | {
+      readonly op: 'slowUpdateLoop'
+      readonly key: string
+      readonly durationMs: number
+      readonly delayMs: number
+    }
+  | { readonly op: 'reAddLoop'; readonly key: string; readonly durationMs: number; readonly pauseMs: number }
   | { readonly op: 'close' }
 
 /** A command with its id, as sent. */

@@ -15,6 +15,7 @@ import type {
 import { runCacheManagerCall } from './cache-manager-calls.js'
 import { InvalidationLog, runSoak } from './soak.js'
 import { buildManager } from './topology.js'
+import { reAddLoop, release, slowUpdate, slowUpdateLoop } from './update-race.js'
 
 let cache: CacheManager<Value> | undefined
 let workerId = `pid-${process.pid}`
@@ -160,6 +161,27 @@ async function run(command: Command): Promise<unknown> {
     case 'close':
       await manager().close()
       return null
+    default:
+      return runUpdateRace(command)
+  }
+}
+
+/** The commands of `test/update-aba.test.ts` (see update-race.ts). */
+async function runUpdateRace(command: Command): Promise<unknown> {
+  switch (command.op) {
+    case 'heldUpdate': {
+      const { key, add, gate } = command
+      const onRead = (read: Value) => forward({ name: 'updateRead', key, detail: JSON.stringify(read) })
+      return (await slowUpdate(manager(), key, { add, delayMs: 0, gate }, onRead)).value
+    }
+    case 'release':
+      return release(command.gate)
+    case 'slowUpdateLoop':
+      return slowUpdateLoop(manager(), command.key, command.durationMs, command.delayMs)
+    case 'reAddLoop':
+      return reAddLoop(manager(), command.key, workerId, command.durationMs, command.pauseMs)
+    default:
+      throw new Error(`worker: unknown command ${command.op}`)
   }
 }
 

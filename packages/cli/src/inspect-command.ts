@@ -2,6 +2,8 @@
  * `cacheplane inspect`: reads one key through the same handle a CacheManager uses
  * (`redisHandle` / `memcachedHandle`, bound to the cache name), so key layout, region
  * escaping and Memcached generations are the application's, and prints its envelope.
+ * It reads with the handle's `peek`, never `get`: an inspection must not change what it
+ * inspects (a `get` extends a sliding item, and Memcached's drops unreadable bytes).
  */
 import type { CacheHandle, StoredItem } from '@cacheplane/core'
 import { memcachedHandle } from '@cacheplane/memcached'
@@ -24,8 +26,9 @@ export const INSPECT_USAGE = `Usage: cacheplane inspect (--redis URL | --memcach
 
 Shows the stored envelope of one key in a distributed store: expiration mode, TTL and
 expiry time, creation time, version, value size and a preview of the decoded value.
-Like any read through the handle, reading a sliding item extends its lifetime, and
-Memcached drops an item whose bytes are not a cacheplane item.
+It changes nothing: a sliding item is not extended, an unreadable item is left as it is.
+(Memcached extends sliding items without rewriting them: their expiresAt is the one last
+written, and the item may live longer.)
 
 Options:
   --redis URL              Redis server (redis://host:port)
@@ -52,7 +55,7 @@ const OPTIONS = {
 
 /** A bound handle and how to release what the CLI opened for it. */
 interface Opened {
-  readonly handle: CacheHandle<Uint8Array>
+  readonly handle: CacheHandle<Uint8Array> & Required<Pick<CacheHandle<Uint8Array>, 'peek'>>
   readonly where: string
   release(): Promise<void>
 }
@@ -127,7 +130,7 @@ export async function inspectCommand(args: readonly string[], io: CliIo): Promis
   let item: StoredItem<Uint8Array> | undefined
   try {
     await opened.handle.bind?.(cache)
-    item = await opened.handle.get(key, region)
+    item = await opened.handle.peek(key, region)
   } catch (error) {
     throw new CliError(
       `cannot read ${printable(key)} on ${opened.where}: ${(error as Error).message}`,

@@ -4,6 +4,7 @@ import { memoryHandle } from '@cacheplane/memory'
 import { redisHandle } from '@cacheplane/redis'
 import { freePort } from '@cacheplane/test-servers'
 import { Redis } from 'ioredis'
+import { waitFor } from '@cacheplane/core/testing'
 import { describe, expect, inject, it } from 'vitest'
 import { EXIT_CODES } from '../src/cli-errors.js'
 import { runCli } from '../src/run-cli.js'
@@ -39,7 +40,8 @@ describe('Redis', () => {
       expect(out).toContain(`key "p:1" in region "eu" of cache "${name}" on Redis ${url}`)
       expect(out).toMatch(/^mode {7}absolute$/m)
       expect(out).toMatch(/^ttl {8}60000 ms$/m)
-      expect(out).toMatch(/^version {4}2$/m)
+      const { version } = (await cache.getItem('p:1', { region: 'eu' }))!
+      expect(out).toMatch(new RegExp(`^version {4}${version}$`, 'm'))
       expect(out).toMatch(/^size {7}\d+ bytes \(serialized value, format json\)$/m)
       expect(out).toMatch(/^value {6}\{ name: 'lamp', price: 8 \}$/m)
       const expiresAt = Date.parse(/^expiresAt {2}(\S+)/m.exec(out)![1]!)
@@ -95,6 +97,27 @@ describe('Redis', () => {
     expect(err).toBe(`key "nope" not found in cache "${name}" on Redis ${url}`)
   })
 
+  it('reads without touching: a sliding item is not extended by the inspection', async () => {
+    const name = uniqueName('inspect-sliding')
+    const cache = new CacheManager<string>({ name, handles: [redisHandle({ url })] })
+    const client = new Redis(url)
+    try {
+      const stored = storeKey(cacheKeyPrefix('cacheplane:', name), undefined, 's')
+      await cache.set('s', 'v', { expiration: { mode: 'sliding', ttl: 60_000 } })
+      const before = await client.getBuffer(stored)
+      // A touch now would move expiresAt (now + ttl) away from what the write stored.
+      const writtenAt = Date.now()
+      await waitFor(() => Date.now() > writtenAt + 2)
+      const { code, out } = await inspect('--redis', url, '--cache', name, 's')
+      expect(code).toBe(0)
+      expect(out).toMatch(/^mode {7}sliding$/m)
+      expect(await client.getBuffer(stored)).toEqual(before)
+    } finally {
+      await client.quit()
+      await cache.close()
+    }
+  })
+
   it('exits 1 saying why when the stored bytes are not a cacheplane item', async () => {
     const name = uniqueName('inspect-corrupt')
     const client = new Redis(url)
@@ -147,7 +170,8 @@ describe('Memcached', () => {
       expect(out).toContain(`key "greeting" in region "r1" of cache "${name}" on Memcached ${servers}`)
       expect(out).toMatch(/^mode {7}sliding$/m)
       expect(out).toMatch(/^ttl {8}120000 ms$/m)
-      expect(out).toMatch(/^version {4}1$/m)
+      const { version } = (await cache.getItem('greeting', { region: 'r1' }))!
+      expect(out).toMatch(new RegExp(`^version {4}${version}$`, 'm'))
       expect(out).toMatch(/^value {6}'hello'$/m)
     } finally {
       await cache.close()

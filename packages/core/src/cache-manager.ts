@@ -21,7 +21,7 @@ import {
   InvalidOptionsError,
   NotSupportedError,
 } from './errors.js'
-import { asBackplaneError, bindHandles, createBus } from './manager-lifecycle.js'
+import { asBackplaneError, bindHandles, createBus, releaseHandles } from './manager-lifecycle.js'
 import { type CacheEventName, CacheEmitter, type CacheListener } from './events.js'
 import { InvalidationFence } from './invalidation-fence.js'
 import { attempt, Layer, reportError } from './layer.js'
@@ -341,6 +341,7 @@ export class CacheManager<V = unknown> {
     for (const layer of this.#engine.layers) {
       await attempt(this.#emitter, layer, 'close', (h) => h.close(), undefined)
     }
+    releaseHandles(this.#engine.layers)
   }
 
   async #load(

@@ -7,7 +7,7 @@ import type { StoredItem } from './contracts/cache-handle.js'
 import type { Serializer } from './contracts/serializer.js'
 import { ItemCorruptError, SerializeError } from './errors.js'
 import type { CacheEmitter } from './events.js'
-import { type Layer, reportError } from './layer.js'
+import { isPromise, type Layer, notSynchronous, reportError } from './layer.js'
 
 /** A value ready to be written: the application value and, when any level stores bytes, its bytes. */
 export interface Encoded {
@@ -61,10 +61,13 @@ export class ItemCodec {
     try {
       return this.#serializer.deserialize(stored.value as Uint8Array)
     } catch (cause) {
-      const error = new ItemCorruptError(`handle '${layer.name}' returned bytes that do not decode`, {
-        cause,
-        source: layer.name,
-      })
+      // Checked here, off the hot path: a synchronous handle's promise is only ever seen as bytes that fail.
+      const error = isPromise(stored)
+        ? notSynchronous(layer, 'get', stored)
+        : new ItemCorruptError(`handle '${layer.name}' returned bytes that do not decode`, {
+            cause,
+            source: layer.name,
+          })
       reportError(this.#emitter, layer, 'get', error)
       return MISS
     }

@@ -123,6 +123,30 @@ function checkCircuit(emitter: CacheEmitter, layer: Layer, operation: string): v
   if (refused !== undefined) throw refused
 }
 
+/** True for a promise (any thenable). */
+export function isPromise(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
+}
+
+/**
+ * The error for a handle that declares `synchronous: true` and returned `promise` anyway.
+ * Core does not await such a handle, so it took the promise for the answer: a read of a
+ * bytes handle would otherwise be reported as bytes that do not decode, which sends the
+ * author looking at the serializer instead of at the declaration.
+ */
+export function notSynchronous(
+  layer: Layer,
+  operation: string,
+  promise: PromiseLike<unknown>,
+): CacheplaneError {
+  // Its outcome is never used: keep a rejection from surfacing as unhandled.
+  Promise.resolve(promise).catch(() => {})
+  return new HandleFailedError(
+    `handle '${layer.name}' declares capabilities.synchronous: true, but its ${operation} returned a promise: declare synchronous: false for a store that answers asynchronously`,
+    { source: layer.name },
+  )
+}
+
 /**
  * Calls into a handle with the error policy: circuit check, raw errors wrapped,
  * counted, reported as events and rethrown typed. Corrupt items do not count against
@@ -136,7 +160,13 @@ export async function guard<T>(
 ): Promise<T> {
   checkCircuit(emitter, layer, operation)
   try {
-    const result = layer.sync ? (call(layer.handle) as T) : await call(layer.handle)
+    let result: T
+    if (layer.sync) {
+      result = call(layer.handle) as T
+      if (isPromise(result)) throw notSynchronous(layer, operation, result)
+    } else {
+      result = await call(layer.handle)
+    }
     layerSucceeded(layer)
     return result
   } catch (raw) {

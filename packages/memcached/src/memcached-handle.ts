@@ -4,6 +4,7 @@ import {
   type HandleCapabilities,
   InvalidOptionsError,
   type ItemInput,
+  newVersion,
   type StoredItem,
   type UpdateOutcome,
   ValueTooLargeError,
@@ -37,7 +38,7 @@ export const memcachedCapabilities: HandleCapabilities = {
   synchronous: false,
 }
 
-// Compare-and-set loops inside one handle call (set, add, expire) give up after this many
+// Compare-and-set loops inside one handle call (add, expire) give up after this many
 // lost races; `update` makes one attempt and reports a conflict (core retries it). With w
 // writers racing on one key a writer loses a round with probability about (w-1)/w, so
 // the bound is generous: losing 64 rounds in a row does not happen in practice.
@@ -48,8 +49,11 @@ const maxCasAttempts = 64
  *
  * Items are one blob each (core's envelope: value bytes, expiration, created, version)
  * under keys scoped by generation counters, so `clear()`/`clearRegion()` are one
- * increment and never `flush_all`. `update` is gets + compare version + CAS; `set`
- * numbers versions the same way (previous + 1 through CAS, one extra round trip).
+ * increment and never `flush_all`. `update` is gets + compare version + CAS; `set` is one
+ * plain set. Every write takes a version the writer draws (`newVersion`), so a key removed
+ * and added again never gets a version it had. Memcached's own CAS token is not the
+ * version: it counts per server (it restarts with the server, and differs after keys move
+ * to another server), it is 64-bit, and a copy must keep its source's version.
  */
 export function memcachedHandle(options: MemcachedHandleOptions) {
   const { client, ownsClient, prefix, name, generationRefreshMs, maxValueBytes, deadlineMs } =
@@ -149,10 +153,21 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
       return { ...item, expiresAt }
     },
 
+    /**
+     * A get without the touch and without dropping corrupt bytes (they throw ItemCorruptError).
+     * A sliding item's expiresAt is the one last written: touches extend it in Memcached only.
+     */
+    async peek(key, region) {
+      const current = await getWithCas(connection, await itemKey(key, region))
+      if (current === undefined) return undefined
+      const item = bytes.decode(current.value)
+      return isLive(item, Date.now()) ? item : undefined
+    },
+
     async add(key, region, item) {
       const storeKey = await itemKey(key, region)
       const exptime = exptimeOf(item)
-      const fresh = bytes.encode(item, item.version ?? 1)
+      const fresh = bytes.encode(item, item.version ?? newVersion())
       for (let attempt = 0; attempt < maxCasAttempts; attempt++) {
         if ((await write('add', storeKey, fresh, exptime)) === 'stored') return true
         // Memcached keeps items up to ~2 s past their expiresAt (seconds granularity):
@@ -161,9 +176,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         if (current === undefined) continue
         const existing = bytes.tryDecode(current.value)
         if (existing !== undefined && isLive(existing, Date.now())) return false
-        const version = item.version ?? (existing?.version ?? 0) + 1
-        if ((await write('set', storeKey, bytes.encode(item, version), exptime, current.cas)) === 'stored')
-          return true
+        if ((await write('set', storeKey, fresh, exptime, current.cas)) === 'stored') return true
       }
       // Other writers kept getting there first: the key is taken.
       return false
@@ -171,31 +184,8 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
 
     async set(key, region, item) {
       const storeKey = await itemKey(key, region)
-      const exptime = exptimeOf(item)
-      // Checks the size before anything is written.
-      const first = bytes.encode(item, item.version ?? 1)
-      if (item.version !== undefined) {
-        await write('set', storeKey, first, exptime)
-        return item.version
-      }
-      // previous + 1, written with the previous item's CAS token (or `add` when absent) so
-      // that concurrent writers never store the same version twice.
-      let previous = 0
-      for (let attempt = 0; attempt < maxCasAttempts; attempt++) {
-        const current = await getWithCas(connection, storeKey)
-        if (current === undefined) {
-          if ((await write('add', storeKey, first, exptime)) === 'stored') return 1
-          continue
-        }
-        previous = bytes.tryDecode(current.value)?.version ?? previous
-        const version = previous + 1
-        if ((await write('set', storeKey, bytes.encode(item, version), exptime, current.cas)) === 'stored') {
-          return version
-        }
-      }
-      // A set is unconditional: after losing every race it still writes (versions may then repeat).
-      const version = previous + 1
-      await write('set', storeKey, bytes.encode(item, version), exptime)
+      const version = item.version ?? newVersion()
+      await write('set', storeKey, bytes.encode(item, version), exptimeOf(item))
       return version
     },
 
@@ -206,7 +196,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
       const existing = bytes.tryDecode(current.value)
       if (existing === undefined || !isLive(existing, Date.now())) return { status: 'missing' }
       if (existing.version !== expectedVersion) return { status: 'conflict' }
-      const version = item.version ?? expectedVersion + 1
+      const version = item.version ?? newVersion()
       const result = await write('set', storeKey, bytes.encode(item, version), exptimeOf(item), current.cas)
       if (result === 'stored') return { status: 'ok', version }
       return { status: result === 'missing' ? 'missing' : 'conflict' }
@@ -225,13 +215,8 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
         if (existing === undefined || !isLive(existing, Date.now())) return false
         const next = { value: existing.value, mode, ttl, expiresAt, created: existing.created }
         const exptime = memcachedExptime(mode, expiresAt, Date.now())
-        const result = await write(
-          'set',
-          storeKey,
-          bytes.encode(next, existing.version),
-          exptime,
-          current.cas,
-        )
+        // A write for versions: an update prepared before it must not write the old lifetime back.
+        const result = await write('set', storeKey, bytes.encode(next, newVersion()), exptime, current.cas)
         if (result !== 'exists') return result === 'stored'
       }
       throw new Error(`memcached expire '${storeKey}': the item changed during ${maxCasAttempts} attempts`)

@@ -71,11 +71,11 @@ describe('values over the size limit', () => {
     const handle = boundHandle({ maxValueBytes: 1_000 }, cacheName)
     closers.push(() => handle.close())
     const raw = client()
-    await handle.set('k', undefined, item('small'))
+    const version = await handle.set('k', undefined, item('small'))
     const big = { ...item(''), value: new Uint8Array(2_000) }
     await expect(handle.set('k', undefined, big)).rejects.toBeInstanceOf(ValueTooLargeError)
     await expect(handle.add('other', undefined, big)).rejects.toBeInstanceOf(ValueTooLargeError)
-    await expect(handle.update('k', undefined, 1, big)).rejects.toBeInstanceOf(ValueTooLargeError)
+    await expect(handle.update('k', undefined, version, big)).rejects.toBeInstanceOf(ValueTooLargeError)
     expect(text((await handle.get('k', undefined))?.value)).toBe('small')
     expect(await handle.get('other', undefined)).toBeUndefined()
     expect((await raw.get(await storedKeyOf(raw, cacheName, 'k'))).value).not.toBeNull()

@@ -45,7 +45,7 @@ export class MemoryEntry<V> implements StoredItem<V> {
   expiry: number | null
   /** Creation time as an offset from TIME_BASE. */
   born: number
-  /** Version, bumped by every write. */
+  /** Version: a new one for every write (see `StoredItem.version`). */
   readonly version: number
   /** Key, kept so LRU eviction can delete the map entry. */
   readonly key: string

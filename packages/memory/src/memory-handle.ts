@@ -19,7 +19,7 @@ import type {
   UpdateOutcome,
 } from '@cacheplane/core'
 import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
-import { addMs, MemoryEntry, TIME_BASE, timeOffset } from './memory-entry.js'
+import { addMs, MemoryEntry, TIME_BASE } from './memory-entry.js'
 import {
   type MemoryHandleOptions,
   type ResolvedMemoryOptions,
@@ -51,10 +51,12 @@ export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
   clear(): void
   /** Removes every item of one region. */
   clearRegion(region: string): void
-  /** Stops the sweep timer and removes every item. */
+  /** Stops the sweep timer and removes every item; a closed handle may be bound to a cache again. */
   close(): void
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch(key: string, region: string | undefined): boolean
+  /** Reads an item without changing anything: no sliding extension, no LRU move, an expired item is left to the sweep. */
+  peek(key: string, region: string | undefined): StoredItem<V> | undefined
   /** Reads several keys of one region, results in the order of `keys`. */
   getMany(keys: readonly string[], region: string | undefined): Array<StoredItem<V> | undefined>
   /** Registers a listener for `expired` and `evicted` items; returns an unsubscribe function. */
@@ -94,6 +96,10 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   private listeners: EvictListener[] = []
   private timer: ReturnType<typeof setInterval> | undefined
   private boundTo: string | undefined
+  // The last version assigned. One counter for every key, never reset (not by remove,
+  // clear or close): a key removed and written again never gets a version it had, so a
+  // compare-and-set prepared against the old item cannot match the new one.
+  private lastVersion = 0
 
   constructor(options: ResolvedMemoryOptions<V>) {
     this.name = options.name
@@ -145,6 +151,11 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     return entry
   }
 
+  peek(key: string, region: string | undefined): MemoryEntry<V> | undefined {
+    const entry = this.find(key, region)
+    return entry === undefined || isExpired(entry, Date.now() - TIME_BASE) ? undefined : entry
+  }
+
   getMany(keys: readonly string[], region: string | undefined): Array<MemoryEntry<V> | undefined> {
     const items = new Array<MemoryEntry<V> | undefined>(keys.length)
     for (let i = 0; i < keys.length; i++) items[i] = this.get(keys[i] as string, region)
@@ -153,12 +164,12 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
   add(key: string, region: string | undefined, item: ItemInput<V>): boolean {
     if (this.live(key, region) !== undefined) return false
-    this.store(key, region, item, item.version ?? 1)
+    this.store(key, region, item, item.version ?? ++this.lastVersion)
     return true
   }
 
   set(key: string, region: string | undefined, item: ItemInput<V>): number {
-    const version = item.version ?? (this.live(key, region)?.version ?? 0) + 1
+    const version = item.version ?? ++this.lastVersion
     this.store(key, region, item, version)
     return version
   }
@@ -172,7 +183,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const current = this.live(key, region)
     if (current === undefined) return { status: 'missing' }
     if (current.version !== expectedVersion) return { status: 'conflict' }
-    const version = item.version ?? expectedVersion + 1
+    const version = item.version ?? ++this.lastVersion
     this.store(key, region, item, version)
     return { status: 'ok', version }
   }
@@ -197,9 +208,9 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   ): boolean {
     const entry = this.live(key, region)
     if (entry === undefined) return false
-    entry.mode = mode
-    entry.ttl = mode === 'none' ? 0 : ttl
-    entry.expiry = mode === 'none' || expiresAt === 0 ? null : timeOffset(expiresAt)
+    // A write for versions: a new entry with a new version (a reader's entry is never changed).
+    const { value, created } = entry
+    this.store(key, region, { value, mode, ttl, expiresAt, created }, ++this.lastVersion)
     return true
   }
 
@@ -232,6 +243,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     this.timer = undefined
     this.clear()
     this.listeners = []
+    // Closed, it holds nothing of its cache: a new manager may bind it (core's rule).
+    this.boundTo = undefined
   }
 
   onEvict(listener: EvictListener): () => void {

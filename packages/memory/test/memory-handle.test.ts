@@ -235,10 +235,33 @@ describe('memoryHandle writes', () => {
   test('add and set treat an expired item as absent', () => {
     vi.useFakeTimers({ toFake: ['Date'] })
     const h = handle<string>()
-    h.set('a', undefined, absolute('A', 10))
+    const expired = h.set('a', undefined, absolute('A', 10))
     vi.advanceTimersByTime(10)
     expect(h.add('a', undefined, forever('B'))).toBe(true)
-    expect(h.get('a', undefined)?.version).toBe(1)
+    // A new item never takes a version the key had (an update prepared against it must fail).
+    expect(h.get('a', undefined)?.version).not.toBe(expired)
+  })
+
+  test('versions come from one counter per handle that remove and clear never reset', () => {
+    const h = handle<string>()
+    expect(h.set('a', undefined, forever('A'))).toBe(1)
+    expect(h.set('b', undefined, forever('B'))).toBe(2)
+    h.remove('a', undefined)
+    h.clear()
+    expect(h.add('a', undefined, forever('A'))).toBe(true)
+    expect(h.get('a', undefined)?.version).toBe(3)
+    expect(h.expire('a', undefined, 'absolute', 1_000, Date.now() + 1_000)).toBe(true)
+    expect(h.get('a', undefined)?.version).toBe(4)
+  })
+
+  test('expire writes a new entry: an entry a reader holds keeps its expiration and version', () => {
+    const h = handle<string>()
+    h.set('a', undefined, forever('A'))
+    const held = h.get('a', undefined)
+    h.expire('a', undefined, 'sliding', 1_000, Date.now() + 1_000)
+    expect(held).toMatchObject({ mode: 'none', expiresAt: 0, version: 1 })
+    expect(h.get('a', undefined)).toMatchObject({ value: 'A', mode: 'sliding', ttl: 1_000, version: 2 })
+    expect(h.size).toBe(1)
   })
 
   test('clearRegion drops the region and its items only', () => {

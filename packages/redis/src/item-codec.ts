@@ -7,7 +7,8 @@
  * format (a hash of six fields read with `HMGET`) cost about 1.3x the client CPU per read
  * in reply buffers and number parsing, and the value came back as one more buffer. The
  * scripts that need the metadata read the header with `GETRANGE`, and `expire` and
- * `touch` patch it in place with `SETRANGE` (see lua-scripts.ts).
+ * `touch` patch it in place with `SETRANGE` (see lua-scripts.ts). Writes are plain SETs:
+ * the writer puts the version in the header (see `newVersion` in core).
  */
 import type { ExpirationMode, ItemInput, StoredItem } from '@cacheplane/core'
 import { decodeEnvelope, encodeEnvelope, ItemCorruptError } from '@cacheplane/core'
@@ -32,11 +33,8 @@ export function pxArg(mode: ExpirationMode, expiresAt: number, now: number): str
   return String(Math.max(1, Math.trunc(expiresAt) - now))
 }
 
-/**
- * The bytes stored for a write. A write without a version is encoded as version 1: `add`
- * stores that, and the `set`/`update` scripts replace it with the version they assign.
- */
-export function itemBytes(item: ItemInput<Uint8Array>): Buffer {
+/** The bytes stored for a write of `item` with `version` (the item's own, or a new one the writer drew). */
+export function itemBytes(item: ItemInput<Uint8Array>, version: number): Buffer {
   const value = item.value
   if (!(value instanceof Uint8Array))
     throw new TypeError('redis handle stores bytes: item.value must be a Uint8Array')
@@ -46,7 +44,7 @@ export function itemBytes(item: ItemInput<Uint8Array>): Buffer {
     ttl: Math.trunc(item.ttl),
     expiresAt: Math.trunc(item.expiresAt),
     created: Math.trunc(item.created),
-    version: item.version ?? 1,
+    version,
   })
   return Buffer.from(envelope.buffer, envelope.byteOffset, envelope.byteLength)
 }

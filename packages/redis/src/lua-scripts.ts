@@ -17,7 +17,11 @@
  * header, which the handle turns into an ItemCorruptError (core: a miss plus an error
  * event); `set` overwrites it instead, as a set overwrites anything.
  *
- * `add` is no script at all: `SET key bytes NX [PX ms]` (item-codec writes the version).
+ * `add` and `set` are no scripts at all: `SET key bytes [NX] [PX ms]`. The writer draws
+ * the version (`newVersion` in core: 53 random bits) and it travels inside the bytes, so
+ * no script reads the previous version to number the next one: a counter kept in the item
+ * would restart at 1 when the key is removed and added again, and an update prepared
+ * against the old item would then match the new one.
  */
 import { createHash } from 'node:crypto'
 
@@ -37,10 +41,6 @@ function script(name: string, source: string): LuaScript {
 
 // `header()`: the key's 36-byte header, false when the key does not exist, or nil and an
 // error reply (returned as is by the caller) when it holds anything but an envelope.
-// `stamped(version)`: ARGV[1] with `version` in its header, when the caller left it to the
-// script (ARGV[3] = ''). Rebuilding the string in Lua costs less than a SETRANGE after the
-// SET: Redis' CPU per script is mostly its calls (measured: 17 us for GETRANGE, EXISTS,
-// SET and SETRANGE against about 2.5 us for an empty script).
 // `write(bytes, px)`: SET with the lifetime `px` ms ('0' = none; a plain SET also drops
 // any previous TTL).
 const PRELUDE = `
@@ -63,37 +63,14 @@ local function header()
   if version_of(h) == nil then return nil, corrupt('the version is not a positive integer') end
   return h
 end
-local function stamped(version)
-  if ARGV[3] ~= '' then return ARGV[1] end
-  return string.sub(ARGV[1], 1, 28) .. struct.pack('<d', version) .. string.sub(ARGV[1], 37)
-end
 local function write(bytes, px)
   if px == '0' then redis.call('SET', KEYS[1], bytes) else redis.call('SET', KEYS[1], bytes, 'PX', px) end
 end
 `
 
 /**
- * ARGV: bytes, px, version ('' = the stored version + 1, then written into the header).
- * Returns the version written. Overwrites a key of any other type or content, including an
- * envelope whose version is not a positive integer (such a version counts as 0).
- */
-export const SET_SCRIPT = script(
-  'set',
-  `${PRELUDE}
-local version = tonumber(ARGV[3])
-if version == nil then
-  local h = redis.pcall('GETRANGE', KEYS[1], 0, 35)
-  version = 1
-  if is_envelope(h) then version = (version_of(h) or 0) + 1 end
-end
-write(stamped(version), ARGV[2])
-return version
-`,
-)
-
-/**
- * ARGV as SET plus ARGV[4] = the expected version. Returns the new version, 0 when the
- * key is missing, -1 when its version is not the expected one.
+ * ARGV: bytes (their header carries the new version), px, the expected version. Returns 1
+ * when written, 0 when the key is missing, -1 when its version is not the expected one.
  */
 export const UPDATE_SCRIPT = script(
   'update',
@@ -101,22 +78,26 @@ export const UPDATE_SCRIPT = script(
 local h, err = header()
 if h == nil then return err end
 if h == false then return 0 end
-local current = version_of(h)
-if current ~= tonumber(ARGV[4]) then return -1 end
-local version = tonumber(ARGV[3]) or (current + 1)
-write(stamped(version), ARGV[2])
-return version
+if version_of(h) ~= tonumber(ARGV[3]) then return -1 end
+write(ARGV[1], ARGV[2])
+return 1
 `,
 )
 
-/** ARGV: mode code, ttl, expiresAt, px. Returns 1 when the item exists (and was changed), else 0. */
+/**
+ * ARGV: mode code, ttl, expiresAt, px, the new version (expire is a write: an update
+ * prepared before it must not write the old lifetime back). Returns 1 when the item exists
+ * (and was changed), else 0. The header is patched from the mode byte to the version, the
+ * item's `created` (offset 20) rewritten as it was.
+ */
 export const EXPIRE_SCRIPT = script(
   'expire',
   `${PRELUDE}
 local h, err = header()
 if h == nil then return err end
 if h == false then return 0 end
-redis.call('SETRANGE', KEYS[1], 3, struct.pack('<Bdd', tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])))
+local created = struct.unpack('<d', h, 21)
+redis.call('SETRANGE', KEYS[1], 3, struct.pack('<Bdddd', tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), created, tonumber(ARGV[5])))
 if ARGV[4] == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
 return 1
 `,

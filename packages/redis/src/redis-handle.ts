@@ -14,11 +14,12 @@ import {
   escapeSegment,
   InvalidOptionsError,
   ItemCorruptError,
+  newVersion,
   storeKey,
 } from '@cacheplane/core'
 import { decodeItem, encodeMode, isCorruptReply, itemBytes, pxArg } from './item-codec.js'
 import { type KeyspaceWatcher, unescapeSegment, watchKeyspace } from './keyspace-events.js'
-import { EXPIRE_SCRIPT, SET_SCRIPT, TOUCH_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
+import { EXPIRE_SCRIPT, TOUCH_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
 import { OwnDeletes } from './own-deletes.js'
 import { closeClient, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
 import { scanAndUnlink } from './scan-clear.js'
@@ -62,21 +63,19 @@ function rethrow(key: string, error: unknown): never {
   throw error
 }
 
-/** The script arguments of a write: the bytes, the PX lifetime, the version ('' = assigned by the script). */
-function writeArgs(item: ItemInput<Uint8Array>): [Buffer, string, string] {
-  return [
-    itemBytes(item),
-    pxArg(item.mode, item.expiresAt, Date.now()),
-    item.version === undefined ? '' : String(item.version),
-  ]
+/** A write as Redis gets it: the bytes, with the item's version or a new one in the header, and the PX lifetime. */
+function writeOf(item: ItemInput<Uint8Array>): { bytes: Buffer; px: string; version: number } {
+  const version = item.version ?? newVersion()
+  return { bytes: itemBytes(item, version), px: pxArg(item.mode, item.expiresAt, Date.now()), version }
 }
 
 /**
  * A Redis cache handle (standalone, Sentinel or Cluster) storing one STRING per item
  * under `<prefix><cacheName>:<region>:<key>`: core's envelope (a 36-byte header with
  * mode, ttl, expiresAt, created and version, then the value bytes), expired by Redis
- * itself (PX/PEXPIRE). Reads are a plain GET; add is SET NX; set, CAS update, expire and
- * the sliding touch are single-key Lua scripts (Cluster-safe).
+ * itself (PX/PEXPIRE). Reads are a plain GET; add is SET NX; set a plain SET (the writer
+ * draws the version); CAS update, expire and the sliding touch are single-key Lua scripts
+ * (Cluster-safe).
  *
  * Clears use SCAN by prefix on every master with batched UNLINK, not generation
  * counters: a read stays one round trip (no generation lookup), cleared memory is
@@ -161,8 +160,10 @@ export function redisHandle(options: RedisHandleOptions = {}) {
 
     async bind(boundName: string): Promise<void> {
       if (cachePrefix !== undefined) {
+        // Several managers of one cache may share the handle (core's rule); another cache may not.
+        if (cachePrefix === cacheKeyPrefix(prefix, boundName)) return
         throw new InvalidOptionsError(
-          `redisHandle '${name}' is already bound to a cache; use one handle per manager`,
+          `redisHandle '${name}' is already bound to another cache; create one handle per cache`,
         )
       }
       cachePrefix = cacheKeyPrefix(prefix, boundName)
@@ -180,6 +181,16 @@ export function redisHandle(options: RedisHandleOptions = {}) {
       return await read(keyOf(key, region))
     },
 
+    /** One plain GET and nothing else: a sliding item is not extended. */
+    async peek(key: string, region: string | undefined): Promise<StoredItem<Uint8Array> | undefined> {
+      const fullKey = keyOf(key, region)
+      try {
+        return decodeItem(fullKey, await client.getBuffer(fullKey))
+      } catch (error) {
+        rethrow(fullKey, error)
+      }
+    },
+
     /** Pipelined (ioredis writes every command before the first reply); Cluster-safe as each read names one key. */
     async getMany(
       keys: readonly string[],
@@ -190,8 +201,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
 
     async add(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<boolean> {
       const fullKey = keyOf(key, region)
-      const bytes = itemBytes(item)
-      const px = pxArg(item.mode, item.expiresAt, Date.now())
+      const { bytes, px } = writeOf(item)
       const reply =
         px === '0' ? await client.set(fullKey, bytes, 'NX') : await client.set(fullKey, bytes, 'PX', px, 'NX')
       return reply === 'OK'
@@ -199,7 +209,11 @@ export function redisHandle(options: RedisHandleOptions = {}) {
 
     async set(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<number> {
       const fullKey = keyOf(key, region)
-      return Number(await runScript(client, SET_SCRIPT, fullKey, writeArgs(item)))
+      const { bytes, px, version } = writeOf(item)
+      // A plain SET replaces a key of any type or content, a corrupt one included.
+      if (px === '0') await client.set(fullKey, bytes)
+      else await client.set(fullKey, bytes, 'PX', px)
+      return version
     },
 
     async update(
@@ -209,15 +223,15 @@ export function redisHandle(options: RedisHandleOptions = {}) {
       item: ItemInput<Uint8Array>,
     ): Promise<UpdateOutcome> {
       const fullKey = keyOf(key, region)
+      const { bytes, px, version } = writeOf(item)
       let reply: unknown
       try {
-        reply = await runScript(client, UPDATE_SCRIPT, fullKey, [...writeArgs(item), String(expectedVersion)])
+        reply = await runScript(client, UPDATE_SCRIPT, fullKey, [bytes, px, String(expectedVersion)])
       } catch (error) {
         rethrow(fullKey, error)
       }
-      const version = Number(reply)
-      if (version === 0) return { status: 'missing' }
-      if (version === -1) return { status: 'conflict' }
+      if (Number(reply) === 0) return { status: 'missing' }
+      if (Number(reply) === -1) return { status: 'conflict' }
       return { status: 'ok', version }
     },
 
@@ -242,6 +256,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
         String(Math.trunc(ttl)),
         String(Math.trunc(expiresAt)),
         pxArg(mode, expiresAt, Date.now()),
+        String(newVersion()),
       ]
       try {
         return (await runScript(client, EXPIRE_SCRIPT, fullKey, args)) === 1

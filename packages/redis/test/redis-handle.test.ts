@@ -18,6 +18,7 @@ import { closeAll, topologies } from './topologies.js'
 const text = (bytes: Uint8Array | undefined) =>
   bytes === undefined ? undefined : new TextDecoder().decode(bytes)
 const bytes = (value: string) => new TextEncoder().encode(value)
+const isVersion = (version: unknown) => Number.isSafeInteger(version) && (version as number) >= 1
 
 function item(
   value: string,
@@ -56,18 +57,20 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
     return { client, handle, keyOf, cacheName }
   }
 
-  it('round-trips bytes and metadata, and bumps versions on set', async () => {
+  it('round-trips bytes and metadata, and gives every set a new version', async () => {
     const { handle } = await setup()
     const binary = new Uint8Array([0, 255, 10, 13, 0, 128])
-    expect(await handle.set('k', undefined, { ...item('x'), value: binary })).toBe(1)
+    const v1 = await handle.set('k', undefined, { ...item('x'), value: binary })
+    expect(isVersion(v1)).toBe(true)
     const first = await handle.get('k', undefined)
     expect(first?.value).toEqual(binary)
     expect(first?.mode).toBe('none')
-    expect(first?.version).toBe(1)
-    expect(await handle.set('k', undefined, item('y', 'absolute', 60_000))).toBe(2)
+    expect(first?.version).toBe(v1)
+    const v2 = await handle.set('k', undefined, item('y', 'absolute', 60_000))
+    expect(isVersion(v2) && v2 !== v1).toBe(true)
     const second = await handle.get('k', undefined)
     expect(text(second?.value)).toBe('y')
-    expect(second).toMatchObject({ mode: 'absolute', ttl: 60_000, version: 2 })
+    expect(second).toMatchObject({ mode: 'absolute', ttl: 60_000, version: v2 })
     expect(await handle.set('k', undefined, item('z', 'none', 0, 41))).toBe(41)
     expect((await handle.get('k', undefined))?.version).toBe(41)
   })
@@ -88,16 +91,19 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
     expect(await handle.add('k', 'r', item('first'))).toBe(true)
     expect(await handle.add('k', 'r', item('second'))).toBe(false)
     expect(text((await handle.get('k', 'r'))?.value)).toBe('first')
-    expect((await handle.get('k', 'r'))?.version).toBe(1)
+    expect(isVersion((await handle.get('k', 'r'))?.version)).toBe(true)
   })
 
   it('updates by compare-and-set', async () => {
     const { handle } = await setup()
     expect(await handle.update('k', undefined, 1, item('x'))).toEqual({ status: 'missing' })
-    await handle.set('k', undefined, item('v1'))
-    expect(await handle.update('k', undefined, 7, item('nope'))).toEqual({ status: 'conflict' })
-    expect(await handle.update('k', undefined, 1, item('v2'))).toEqual({ status: 'ok', version: 2 })
-    expect(await handle.update('k', undefined, 2, item('v3', 'none', 0, 10))).toEqual({
+    const v1 = await handle.set('k', undefined, item('v1'))
+    expect(await handle.update('k', undefined, v1 + 1, item('nope'))).toEqual({ status: 'conflict' })
+    const outcome = await handle.update('k', undefined, v1, item('v2'))
+    const v2 = outcome.status === 'ok' ? outcome.version : 0
+    expect(isVersion(v2) && v2 !== v1).toBe(true)
+    expect((await handle.get('k', undefined))?.version).toBe(v2)
+    expect(await handle.update('k', undefined, v2, item('v3', 'none', 0, 10))).toEqual({
       status: 'ok',
       version: 10,
     })
@@ -239,7 +245,8 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
     expect(await client.get(keyOf('string'))).toBe('someone else wrote this')
     expect(await client.type(keyOf('hash'))).toBe('hash')
     for (const key of ['string', 'hash', 'list']) {
-      expect(await handle.set(key, undefined, item('fixed'))).toBe(1)
+      const version = await handle.set(key, undefined, item('fixed'))
+      expect(await handle.get(key, undefined)).toMatchObject({ version })
       expect(text((await handle.get(key, undefined))?.value)).toBe('fixed')
     }
   })
@@ -257,9 +264,9 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
       await expect(handle.get(key, undefined)).rejects.toBeInstanceOf(ItemCorruptError)
       await expect(handle.update(key, undefined, 1, item('u'))).rejects.toBeInstanceOf(ItemCorruptError)
       await expect(handle.touch(key, undefined)).rejects.toBeInstanceOf(ItemCorruptError)
-      expect(await handle.set(key, undefined, item('fixed'))).toBe(1)
+      const version = await handle.set(key, undefined, item('fixed'))
       const read = await handle.get(key, undefined)
-      expect({ value: text(read?.value), version: read?.version }).toEqual({ value: 'fixed', version: 1 })
+      expect({ value: text(read?.value), version: read?.version }).toEqual({ value: 'fixed', version })
     }
   })
 
@@ -270,52 +277,61 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
       return raw === null ? undefined : decodeEnvelope(raw)
     }
     const written = item('v1', 'absolute', 60_000)
-    expect(await handle.set('k', undefined, written)).toBe(1)
-    expect(await handle.set('k', undefined, item('v2', 'absolute', 60_000))).toBe(2)
+    await handle.set('k', undefined, written)
+    const v2 = await handle.set('k', undefined, item('v2', 'absolute', 60_000))
     let raw = await stored('k')
     expect(raw && { ...raw, value: text(raw.value) }).toMatchObject({
       value: 'v2',
       mode: 'absolute',
-      version: 2,
+      version: v2,
     })
     const pttl = await client.pttl(keyOf('k'))
     expect(pttl).toBeGreaterThan(50_000)
     expect(pttl).toBeLessThanOrEqual(60_000)
 
-    expect(await handle.update('k', undefined, 2, item('v3'))).toEqual({ status: 'ok', version: 3 })
+    const outcome = await handle.update('k', undefined, v2, item('v3'))
+    const v3 = outcome.status === 'ok' ? outcome.version : 0
     raw = await stored('k')
-    expect(raw && { ...raw, value: text(raw.value) }).toMatchObject({ value: 'v3', mode: 'none', version: 3 })
+    expect(raw && { ...raw, value: text(raw.value) }).toMatchObject({
+      value: 'v3',
+      mode: 'none',
+      version: v3,
+    })
     expect(await client.pttl(keyOf('k'))).toBe(-1)
 
     const expiresAt = Date.now() + 30_000
+    const created = raw?.created
     expect(await handle.expire('k', undefined, 'sliding', 30_000, expiresAt)).toBe(true)
     raw = await stored('k')
-    expect(raw).toMatchObject({ mode: 'sliding', ttl: 30_000, expiresAt, version: 3 })
+    // expire is a write: a new version; `created` is kept.
+    expect(raw).toMatchObject({ mode: 'sliding', ttl: 30_000, expiresAt, created })
+    expect(isVersion(raw?.version) && ![v2, v3].includes(raw?.version ?? 0)).toBe(true)
     expect(text(raw?.value)).toBe('v3')
     expect(await client.pttl(keyOf('k'))).toBeGreaterThan(20_000)
 
     expect(await handle.set('copy', undefined, item('c', 'none', 0, 41))).toBe(41)
     expect(await stored('copy')).toMatchObject({ version: 41 })
     expect(await handle.add('added', undefined, item('a'))).toBe(true)
-    expect(await stored('added')).toMatchObject({ version: 1, mode: 'none' })
+    expect(await stored('added')).toMatchObject({ mode: 'none' })
     expect(await handle.add('added', undefined, item('b'))).toBe(false)
   })
 
   it('reloads its scripts after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {
     const { client, handle } = await setup()
-    await handle.set('k', undefined, item('v'))
+    const version = await handle.set('k', undefined, item('v'))
     const nodes = client instanceof Object && 'nodes' in client ? client.nodes('master') : [client]
     await Promise.all(nodes.map((node) => node.script('FLUSH')))
     expect(text((await handle.get('k', undefined))?.value)).toBe('v')
-    expect(await handle.set('k', undefined, item('w'))).toBe(2)
+    expect((await handle.update('k', undefined, version, item('w'))).status).toBe('ok')
   })
 
-  it('refuses a second bind and use before bind', async () => {
+  it('refuses a bind to another cache and use before bind', async () => {
     const client = topology.connect()
     clients.push(client)
     const handle = redisHandle({ client })
     await expect(handle.get('k', undefined)).rejects.toBeInstanceOf(InvalidOptionsError)
     await handle.bind('a')
+    await handle.bind('a') // another manager of the same cache
     await expect(handle.bind('b')).rejects.toBeInstanceOf(InvalidOptionsError)
     await handle.close()
     expect(await client.ping()).toBe('PONG')

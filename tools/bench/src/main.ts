@@ -7,6 +7,7 @@
  *   pnpm bench                      every scenario (a few minutes)
  *   pnpm bench -- --quick           a short run
  *   pnpm bench -- --only memory-hit
+ *   pnpm bench -- --scale           every scenario plus the scale curves (long)
  */
 import { fileURLToPath } from 'node:url'
 import type { BenchContext, Scenario } from './context.js'
@@ -18,6 +19,9 @@ import { invalidation } from './scenarios/invalidation.js'
 import { memoryHit } from './scenarios/memory-hit.js'
 import { memoryPerEntry } from './scenarios/memory-per-entry.js'
 import { propagation } from './scenarios/propagation.js'
+import { scaleClearRegion } from './scenarios/scale-clear-region.js'
+import { scaleMemory } from './scenarios/scale-memory.js'
+import { scalePropagation } from './scenarios/scale-propagation.js'
 import { setScenario } from './scenarios/set.js'
 import { Servers } from './servers.js'
 import { writeReport } from './write-report.js'
@@ -31,10 +35,13 @@ const scenarios: readonly Scenario[] = [
   memoryPerEntry,
 ]
 
+/** The scale curves: run with `--scale`, or by name with `--only`. */
+const scaleScenarios: readonly Scenario[] = [scalePropagation, scaleMemory, scaleClearRegion]
+
 async function main(): Promise<void> {
   const options = parseBenchOptions(
     process.argv.slice(2),
-    scenarios.map((s) => s.name),
+    [...scenarios, ...scaleScenarios].map((s) => s.name),
   )
   if (options.help) {
     console.log(usage)
@@ -49,7 +56,10 @@ async function main(): Promise<void> {
       : { timeMs: 400, warmupMs: 100, rounds: 5 },
     log: (line) => process.stderr.write(`${line}\n`),
   }
-  const selected = scenarios.filter((s) => options.only.length === 0 || options.only.includes(s.name))
+  const selected =
+    options.only.length > 0
+      ? [...scenarios, ...scaleScenarios].filter((s) => options.only.includes(s.name))
+      : [...scenarios, ...(options.scale ? scaleScenarios : [])]
   const results: ScenarioResult[] = []
   try {
     for (const scenario of selected) {
@@ -70,7 +80,7 @@ async function main(): Promise<void> {
       scenarios: results,
     }
     // Only a full run of every scenario replaces the chart the docs show.
-    const full = !options.quick && selected.length === scenarios.length
+    const full = !options.quick && scenarios.every((s) => selected.includes(s))
     const markdown = writeReport(report, {
       json: fileURLToPath(new URL('../results/latest.json', import.meta.url)),
       markdown: fileURLToPath(new URL('../results/latest.md', import.meta.url)),

@@ -1,17 +1,26 @@
 /**
  * The other process of the cross-process scenarios. `node dist/worker.js <role> <json config>`,
  * forked by `child.ts`; it reports over IPC. Roles: the propagation listeners (a cache, raw
- * Redis pub/sub, raw NATS), the invalidation reader, and the heap footprint probe.
+ * Redis pub/sub, raw NATS), the invalidation reader, the scale scenarios' counting
+ * listener, and the heap footprint probe.
  */
-import { runCacheListener, runRawNatsSubscriber, runRawRedisSubscriber } from './roles/listeners.js'
+import {
+  runBentoListener,
+  runCacheListener,
+  runRawNatsSubscriber,
+  runRawRedisSubscriber,
+} from './roles/listeners.js'
+import { runCountListener } from './roles/count-listener.js'
 import { runFootprint } from './roles/footprint.js'
 import { runInvalidationReader } from './roles/invalidation-reader.js'
 
 const roles: Record<string, (config: never) => Promise<void>> = {
   'cache-listener': runCacheListener,
+  'bento-listener': runBentoListener,
   'raw-redis-subscriber': runRawRedisSubscriber,
   'raw-nats-subscriber': runRawNatsSubscriber,
   'invalidation-reader': runInvalidationReader,
+  'count-listener': runCountListener,
   footprint: runFootprint,
 }
 

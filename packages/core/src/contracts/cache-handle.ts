@@ -24,14 +24,21 @@ export interface StoredItem<V = unknown> {
   readonly expiresAt: number
   /** When the item was written, epoch ms. */
   readonly created: number
-  /** Version of the item in this handle; starts at 1, bumped by every write. */
+  /**
+   * Names the write that made the item: a positive safe integer this key never had before in
+   * this store, not even before a remove, expiry or clear (see `newVersion`). Compare it for
+   * equality only: versions are not ordered. Every write assigns a new one, `expire`
+   * included (else an update prepared before it would write the old lifetime back); a
+   * read, or a sliding item's `touch`, does not.
+   */
   readonly version: number
 }
 
 /**
  * What a write hands a handle. `expiresAt` is computed by core (so a copy-up keeps
  * the remaining lifetime of the lower item); `version`, when given, is stored as is
- * (copies keep the source's version), otherwise the handle assigns one.
+ * (copies keep the source's version), otherwise the handle assigns a new one (see
+ * `StoredItem.version`).
  */
 export interface ItemInput<V = unknown> {
   readonly value: V
@@ -94,7 +101,7 @@ export interface CacheHandle<V = unknown> {
   set(key: string, region: string | undefined, item: ItemInput<V>): MaybePromise<number>
   /**
    * Atomic compare-and-set: writes the item only if the stored version equals
-   * `expectedVersion`; the stored version becomes `expectedVersion + 1` unless `item.version` is given.
+   * `expectedVersion`; the item then gets a new version (never one the key had) unless `item.version` is given.
    */
   update(
     key: string,
@@ -104,7 +111,7 @@ export interface CacheHandle<V = unknown> {
   ): MaybePromise<UpdateOutcome>
   /** Removes an item. True when something was removed. */
   remove(key: string, region: string | undefined): MaybePromise<boolean>
-  /** Changes an existing item's expiration (expiresAt computed by core). True when the item exists. */
+  /** Changes an existing item's expiration (expiresAt computed by core) and gives it a new version. True when the item exists. */
   expire(
     key: string,
     region: string | undefined,
@@ -120,6 +127,11 @@ export interface CacheHandle<V = unknown> {
   close(): MaybePromise<void>
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch?(key: string, region: string | undefined): MaybePromise<boolean>
+  /**
+   * Reads an item like `get` without changing anything: a sliding item is not extended,
+   * nothing is removed or reordered. For tools that look at a store (`cacheplane inspect`).
+   */
+  peek?(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
   /** Reads several keys of one region at once, results in the order of `keys`. */
   getMany?(
     keys: readonly string[],
@@ -128,8 +140,9 @@ export interface CacheHandle<V = unknown> {
   /** Registers a listener for items the handle drops by itself; returns an unsubscribe function. */
   onEvict?(listener: EvictListener): () => void
   /**
-   * Called by core once, before first use, with the manager's cache name (handles that
-   * share a store scope their keys with it). A handle used by two managers is an error.
+   * Called by core once per manager, before first use, with the manager's cache name
+   * (handles that share a store scope their keys with it). Core lets a local handle serve
+   * one manager, and a distributed one several managers of one cache name, never two names.
    */
   bind?(cacheName: string): MaybePromise<void>
   /**

@@ -24,6 +24,7 @@ export type ChaosOperation =
   | 'remove'
   | 'expire'
   | 'touch'
+  | 'peek'
   | 'clear'
   | 'clearRegion'
   | 'onRemoteClear'
@@ -188,9 +189,10 @@ export function chaosHandle<V>(handle: CacheHandle<V>, options: ChaosHandleOptio
   }
   // Optional members exist on the wrapper only when the wrapped handle has them, so core
   // and the conformance suite see the same shape.
-  const { touch, getMany, onEvict, bind, onRemoteClear } = handle
+  const { touch, peek, getMany, onEvict, bind, onRemoteClear } = handle
   if (touch !== undefined)
     wrapper.touch = (key, region) => run('touch', () => touch.call(handle, key, region))
+  if (peek !== undefined) wrapper.peek = (key, region) => run('peek', () => peek.call(handle, key, region))
   if (getMany !== undefined) {
     wrapper.getMany = (keys, region) => run('getMany', () => getMany.call(handle, keys, region))
   }

@@ -32,6 +32,7 @@ export function describeCacheHandle(
     const caps = resolveCapabilities(probe.capabilities, options.capabilities)
     const has = {
       touch: typeof probe.touch === 'function',
+      peek: typeof probe.peek === 'function',
       getMany: typeof probe.getMany === 'function',
       onEvict: typeof probe.onEvict === 'function',
       bind: typeof probe.bind === 'function',

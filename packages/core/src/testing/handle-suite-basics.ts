@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { type HandleSuiteContext, input, key, textOf, valueFor } from './handle-suite-context.js'
+import { type HandleSuiteContext, input, isVersion, key, textOf, valueFor } from './handle-suite-context.js'
 
 /** get / add / set / remove round trips, versions, getMany. */
 export function describeBasics(ctx: HandleSuiteContext): void {
@@ -13,19 +13,23 @@ export function describeBasics(ctx: HandleSuiteContext): void {
     test('set then get returns the value and its metadata', async () => {
       const k = key()
       const written = input(valueFor(caps, 'hello'))
-      expect(await ctx.handle.set(k, undefined, written)).toBe(1)
+      const version = await ctx.handle.set(k, undefined, written)
+      expect(isVersion(version)).toBe(true)
       const item = await ctx.handle.get(k, undefined)
       expect(textOf(caps, item)).toBe('hello')
-      expect(item).toMatchObject({ mode: 'none', ttl: 0, expiresAt: 0, created: written.created, version: 1 })
+      expect(item).toMatchObject({ mode: 'none', ttl: 0, expiresAt: 0, created: written.created, version })
     })
 
-    test('every set bumps the version; an explicit version is stored as is', async () => {
+    test('every set gives a new version; an explicit version is stored as is', async () => {
       const k = key()
-      expect(await ctx.handle.set(k, undefined, input(valueFor(caps, 'a')))).toBe(1)
-      expect(await ctx.handle.set(k, undefined, input(valueFor(caps, 'b')))).toBe(2)
+      const a = await ctx.handle.set(k, undefined, input(valueFor(caps, 'a')))
+      const b = await ctx.handle.set(k, undefined, input(valueFor(caps, 'b')))
+      expect(isVersion(b) && b !== a).toBe(true)
       expect(await ctx.handle.set(k, undefined, input(valueFor(caps, 'c'), 'none', 0, 42))).toBe(42)
       expect((await ctx.handle.get(k, undefined))?.version).toBe(42)
-      expect(await ctx.handle.set(k, undefined, input(valueFor(caps, 'd')))).toBe(43)
+      const d = await ctx.handle.set(k, undefined, input(valueFor(caps, 'd')))
+      expect(isVersion(d) && ![a, b, 42].includes(d)).toBe(true)
+      expect((await ctx.handle.get(k, undefined))?.version).toBe(d)
       expect(textOf(caps, await ctx.handle.get(k, undefined))).toBe('d')
     })
 
@@ -35,7 +39,7 @@ export function describeBasics(ctx: HandleSuiteContext): void {
       expect(await ctx.handle.add(k, undefined, input(valueFor(caps, 'second')))).toBe(false)
       const item = await ctx.handle.get(k, undefined)
       expect(textOf(caps, item)).toBe('first')
-      expect(item?.version).toBe(1)
+      expect(isVersion(item?.version)).toBe(true)
       const other = key()
       expect(await ctx.handle.add(other, undefined, input(valueFor(caps, 'x'), 'none', 0, 7))).toBe(true)
       expect((await ctx.handle.get(other, undefined))?.version).toBe(7)
@@ -75,6 +79,20 @@ export function describeBasics(ctx: HandleSuiteContext): void {
     } else {
       test('has no getMany (optional member absent)', () => expect(ctx.handle.getMany).toBeUndefined())
     }
+    if (ctx.has.peek) describePeek(ctx)
+  })
+}
+
+/** `peek` (optional): a read that changes nothing; the sliding group checks it does not extend. */
+function describePeek(ctx: HandleSuiteContext): void {
+  const { caps } = ctx
+  test('peek returns the item as get does, and undefined for a missing key', async () => {
+    const k = key()
+    const version = await ctx.handle.set(k, 'r', input(valueFor(caps, 'seen'), 'absolute', 60_000))
+    const item = await ctx.handle.peek!(k, 'r')
+    expect(item).toMatchObject({ mode: 'absolute', ttl: 60_000, version })
+    expect(textOf(caps, item)).toBe('seen')
+    expect(await ctx.handle.peek!(k, undefined)).toBeUndefined()
   })
 }
 

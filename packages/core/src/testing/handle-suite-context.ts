@@ -31,7 +31,7 @@ export interface DescribeCacheHandleOptions {
 }
 
 /** Optional CacheHandle members whose tests run only when the handle has them. */
-export type OptionalMember = 'touch' | 'getMany' | 'onEvict' | 'bind'
+export type OptionalMember = 'touch' | 'peek' | 'getMany' | 'onEvict' | 'bind'
 
 /** What a suite test reaches: the handle under test and helpers that follow its capabilities. */
 export interface HandleSuiteContext {
@@ -61,6 +61,11 @@ export const key = (): string => randomKey('k')
 /** A value for the handle: bytes for `bytes` handles, a plain object otherwise. */
 export function valueFor(caps: HandleCapabilities, text: string): unknown {
   return caps.bytes ? new TextEncoder().encode(text) : { text }
+}
+
+/** True for what a version must be: a positive safe integer. */
+export function isVersion(version: unknown): version is number {
+  return typeof version === 'number' && Number.isSafeInteger(version) && version >= 1
 }
 
 /** The text a value made by {@link valueFor} carries (undefined for a miss). */

@@ -151,5 +151,19 @@ export function describeSliding(ctx: HandleSuiteContext): void {
     } else {
       test('has no touch (optional member absent)', () => expect(ctx.handle.touch).toBeUndefined())
     }
+
+    if (ctx.has.peek) {
+      test('peek() reads a sliding item without extending it', async () => {
+        const k = key()
+        await ctx.handle.set(k, undefined, input(valueFor(caps, 'v'), 'sliding', ctx.ttl))
+        expect(textOf(caps, await ctx.handle.peek!(k, undefined))).toBe('v')
+        // Peeked without pause, the item still expires: a peek that extended it would keep it forever.
+        await waitFor(async () => (await ctx.handle.peek!(k, undefined)) === undefined, {
+          timeoutMs: ctx.expiryDeadlineMs,
+          intervalMs: 5,
+          message: `sliding item ${k} to expire while only peeked at`,
+        })
+      })
+    }
   })
 }

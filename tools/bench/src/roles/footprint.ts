@@ -12,6 +12,8 @@ import { smallObject } from '../fixtures.js'
 export interface FootprintConfig {
   readonly entries: number
   readonly repeats: number
+  /** Only these structures (all when omitted). */
+  readonly only?: readonly string[]
 }
 
 type Builder = (keys: readonly string[], values: readonly object[]) => unknown
@@ -83,6 +85,7 @@ export async function runFootprint(config: FootprintConfig): Promise<void> {
   })()
   const results: Record<string, number> = {}
   for (const [name, build] of Object.entries(builders)) {
+    if (config.only !== undefined && !config.only.includes(name)) continue
     const samples: number[] = []
     for (let r = 0; r < config.repeats; r++) {
       const before = collect(gc)

@@ -8,6 +8,7 @@ import { memoryHandle } from '@cacheplane/memory'
 import { redisHandle } from '@cacheplane/redis'
 import { connect } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
+import { createBentoCache } from '../peers.js'
 import { monotonicMs } from '../percentiles.js'
 import { type BackplaneChoice, createBackplane } from './backplane-choice.js'
 
@@ -49,6 +50,40 @@ export async function runCacheListener(config: CacheListenerConfig): Promise<voi
       (error: unknown) => send({ type: 'error', message: String(error) }),
     )
   })
+  send({ type: 'ready' })
+}
+
+/** Config of {@link runBentoListener}. */
+export interface BentoListenerConfig {
+  readonly key: string
+  readonly redisUrl: string
+}
+
+/**
+ * The same listener on BentoCache (memory + Redis + Redis bus): on each bus message naming
+ * the key it notes the time, reads the key and reports the probe.
+ */
+export async function runBentoListener(config: BentoListenerConfig): Promise<void> {
+  const bento = createBentoCache(config.redisUrl, 1_000)
+  await bento.get({ key: config.key }) // connects L2 and subscribes the bus
+  // BentoCache may deliver more than one bus message per write: one report per new value.
+  let reported = 0
+  bento.on('bus:message:received', ({ message }) => {
+    if (!message.keys.some((key) => key.endsWith(config.key))) return
+    const te = monotonicMs()
+    // The event is emitted before BentoCache drops its memory copy: read on the next turn.
+    setImmediate(() => read(te))
+  })
+  const read = (te: number): void => {
+    bento.get<Probe>({ key: config.key }).then(
+      (value) => {
+        if (value !== undefined && value !== null && value.seq <= reported) return
+        reported = value?.seq ?? reported
+        send({ type: 'seen', seq: value?.seq ?? -1, t0: value?.t0 ?? 0, te, tr: monotonicMs() })
+      },
+      (error: unknown) => send({ type: 'error', message: String(error) }),
+    )
+  }
   send({ type: 'ready' })
 }
 

@@ -14,6 +14,7 @@ import { connect } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
 import { WorkerProcess } from '../child.js'
 import type { BenchContext, Scenario } from '../context.js'
+import { createBentoCache } from '../peers.js'
 import { type LatencySummary, monotonicMs, summarize } from '../percentiles.js'
 import type { Cell, ScenarioResult, TargetCheck } from '../results.js'
 import { type BackplaneChoice, createBackplane } from '../roles/backplane-choice.js'
@@ -77,6 +78,20 @@ async function measureCache(choice: BackplaneChoice, redisUrl: string, samples: 
     return await probe(worker, samples, (p) => writer.set(key, p))
   } finally {
     await writer.close()
+    await worker.stop()
+  }
+}
+
+/** BentoCache (memory + Redis + its Redis bus) doing the same: the peer users would pick instead. */
+async function measureBento(redisUrl: string, samples: number): Promise<Outcome> {
+  const key = `bench-bento-${randomUUID().slice(0, 8)}`
+  const worker = new WorkerProcess('bento-listener', { key, redisUrl })
+  const writer = createBentoCache(redisUrl, 1_000)
+  try {
+    await worker.next('ready', 10_000)
+    return await probe(worker, samples, (p) => writer.set({ key, value: p }))
+  } finally {
+    await writer.disconnect()
     await worker.stop()
   }
 }
@@ -184,6 +199,23 @@ export const propagation: Scenario = {
         },
       )
     }
+    context.log(`propagation: BentoCache over Redis, ${samples} writes`)
+    const bento = await measureBento(redisUrl, samples)
+    rows.push(
+      row('BentoCache over Redis pub/sub', "writer's own set() call", summarize(bento.write), bento),
+      row(
+        'BentoCache over Redis pub/sub',
+        'set() called -> bus message received',
+        summarize(bento.event),
+        bento,
+      ),
+      row(
+        'BentoCache over Redis pub/sub',
+        'set() called -> new value read remotely',
+        summarize(bento.read),
+        bento,
+      ),
+    )
     return {
       name: 'propagation',
       title: 'Propagation across two processes',
