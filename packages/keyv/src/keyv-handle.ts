@@ -6,11 +6,11 @@ import {
   type ItemInput,
   ItemCorruptError,
   NotSupportedError,
+  newVersion,
   type StoredItem,
 } from '@cacheplane/core'
 import { Generations, isToken } from './generations.js'
 import { decodeItem, encodeItem, isLive, tryDecodeItem } from './item-text.js'
-import { newVersion } from './item-version.js'
 import { KeyLayout } from './key-layout.js'
 import { KeyLock } from './key-lock.js'
 import { type KeyvHandleOptions, type KeyvStorage, resolveKeyvOptions } from './keyv-handle-options.js'
@@ -43,7 +43,8 @@ function storeCalls(store: KeyvStorage) {
  *
  * Items are core's envelope in base64 under `<prefix><cache>:<generation>:<region>:<key>`;
  * clears write a new generation token (see generations.ts). Keyv has no conditional write,
- * so the handle declares no `cas` and no `sliding` (see `keyvCapabilities`), and `add` and
+ * so the handle declares no `cas` and no `sliding` (see `keyvCapabilities`). Versions are
+ * core's `newVersion()`: random, so a key never gets one it had before. `add` and
  * `expire` read then write: atomic within a process (a per-key queue), not between
  * processes, where a write racing them may be lost (the later write wins).
  */
@@ -118,6 +119,14 @@ export function keyvHandle(options: KeyvHandleOptions) {
 
     async get(key, region) {
       return readLive(await itemKey(key, region))
+    },
+
+    async peek(key, region) {
+      // Like get, but an expired item is left where it is: a peek changes nothing.
+      const stored = await calls.get(await itemKey(key, region))
+      if (stored === undefined || stored === null) return undefined
+      const item = decodeItem(stored, name)
+      return isLive(item, Date.now()) ? item : undefined
     },
 
     async getMany(keys, region) {
