@@ -174,6 +174,21 @@ export class Worker {
   }
 }
 
+/**
+ * The test process's Node flags without vitest's `--conditions`: a fork inherits them, and with
+ * `import` among them a CommonJS require of a dual package gets its ES module (pg's pg-pool then
+ * fails to load). Workers resolve like a plain Node process, as an application would.
+ */
+function workerExecArgv(): string[] {
+  const flags: string[] = []
+  for (let i = 0; i < process.execArgv.length; i++) {
+    const flag = process.execArgv[i] as string
+    if (flag === '--conditions' || flag === '-C') i++
+    else if (!flag.startsWith('--conditions=')) flags.push(flag)
+  }
+  return flags
+}
+
 /** Spawns workers and kills them after each test of the file that created it. */
 export class WorkerPool {
   private readonly workers = new Set<Worker>()
@@ -196,7 +211,10 @@ export class WorkerPool {
         `integration: ${workerEntry} is missing; the global setup compiles it (test/global-setup.ts)`,
       )
     }
-    const child = fork(workerEntry, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'] })
+    const child = fork(workerEntry, [], {
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      execArgv: workerExecArgv(),
+    })
     const worker = new Worker(spec.workerId, child)
     this.workers.add(worker)
     await worker.call({ op: 'init', spec, waitReady: options.waitReady ?? true }, 60_000)

@@ -57,3 +57,20 @@ export function memoryOnlyTopologies(): Topology[] {
     { label: 'memory only + Redis backplane', backplane: { kind: 'redis', url: inject('redisUrl') } },
   ]
 }
+
+/** Memory + PostgreSQL (through `@keyv/postgres` and `keyvHandle`) with each backplane. */
+export function keyvPostgresTopologies(): Topology[] {
+  const store = { kind: 'keyvPostgres', url: inject('postgresUrl') } as const
+  return [
+    {
+      label: 'memory + PostgreSQL (keyv) + Redis backplane',
+      store,
+      backplane: { kind: 'redis', url: inject('redisUrl') },
+    },
+    {
+      label: 'memory + PostgreSQL (keyv) + NATS backplane',
+      store,
+      backplane: { kind: 'nats', servers: [inject('natsUrl')] },
+    },
+  ]
+}

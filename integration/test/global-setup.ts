@@ -44,6 +44,7 @@ const ENV_NAMES: Record<string, string> = {
   memcachedServers: 'MEMCACHED_URL',
   memcachedServers2: 'MEMCACHED_URL',
   natsUrl: 'NATS_URL',
+  postgresUrl: 'POSTGRES_URL',
 }
 
 /**
@@ -62,7 +63,7 @@ async function checkProvided(provided: Map<string, unknown>): Promise<void> {
               : `${(entry as { host: string }).host}:${(entry as { port: number }).port}`,
           )
     for (const address of addresses) {
-      const match = /^(?:[a-z]+:\/\/)?([^:/]+):(\d+)/i.exec(address.trim())
+      const match = /^(?:[a-z]+:\/\/)?(?:[^@/]*@)?([^:/]+):(\d+)/i.exec(address.trim())
       if (match === null) continue
       try {
         await reachable(match[1] as string, Number(match[2]))
@@ -80,7 +81,7 @@ async function checkProvided(provided: Map<string, unknown>): Promise<void> {
     throw new Error(
       `integration: some servers cannot be reached:\n  ${problems.join('\n  ')}\n` +
         'Unset the *_URL variables to let the suite start its own servers (needs redis-server, redis-cli, ' +
-        'memcached and nats-server on PATH, or a container engine), or point them at running servers.',
+        'memcached, nats-server and PostgreSQL installed, or a container engine), or point them at running servers.',
     )
   }
 }
@@ -95,7 +96,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
     },
   } as unknown as TestProject
   const [teardown] = await Promise.all([
-    provideServers(recording, ['redis', 'redisCluster', 'memcached', 'memcached2', 'nats', 'natsCluster']),
+    provideServers(recording, [
+      'redis',
+      'redisCluster',
+      'memcached',
+      'memcached2',
+      'nats',
+      'natsCluster',
+      'postgres',
+    ]),
     compileWorkers(),
   ])
   try {

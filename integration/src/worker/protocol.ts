@@ -2,6 +2,7 @@
  * What the test process and a worker process say to each other over the IPC channel.
  * Everything here is plain data (structured-clone serializable): it crosses a process boundary.
  */
+import type { CacheManagerCall } from './cache-manager-calls.js'
 import type { ManagerSpec } from './topology.js'
 
 /** The value every scenario stores: a per-key version and who wrote it. */
@@ -128,6 +129,8 @@ export type Command =
   | { readonly op: 'clear' }
   | { readonly op: 'clearRegion'; readonly region: string }
   | { readonly op: 'stats' }
+  /** A call through cache-manager 7 over `keyvStore(manager)`. */
+  | { readonly op: 'cacheManager'; readonly call: CacheManagerCall }
   | { readonly op: 'soak'; readonly options: SoakOptions }
   | { readonly op: 'setThenDie'; readonly key: string; readonly value: Value }
   /** An update adding `add` whose function waits for `release` of `gate`; emits `updateRead` when it has read. */

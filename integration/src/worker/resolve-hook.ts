@@ -4,7 +4,7 @@
  * in the working tree, without depending on each package's own (possibly stale) build.
  */
 
-const PACKAGES = new Set(['core', 'memory', 'redis', 'memcached', 'nats'])
+const PACKAGES = new Set(['core', 'memory', 'redis', 'memcached', 'nats', 'keyv'])
 const SPECIFIER = /^@cacheplane\/([a-z-]+)(\/testing)?$/
 // This file is dist/integration/src/worker/resolve-hook.js; the packages are in dist/packages.
 const packagesRoot = new URL('../../../packages/', import.meta.url)

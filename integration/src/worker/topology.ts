@@ -3,6 +3,8 @@
  * it. The test process describes; every worker builds its own manager from the same description.
  */
 import { type Backplane, type BackplaneSubscription, type CacheHandle, CacheManager } from '@cacheplane/core'
+import { keyvHandle } from '@cacheplane/keyv'
+import KeyvPostgres from '@keyv/postgres'
 import { memcachedHandle } from '@cacheplane/memcached'
 import { memoryHandle } from '@cacheplane/memory'
 import { natsBackplane } from '@cacheplane/nats'
@@ -20,6 +22,8 @@ export type StoreSpec =
   | { readonly kind: 'redis'; readonly url: string }
   | { readonly kind: 'redisCluster'; readonly nodes: readonly Address[] }
   | { readonly kind: 'memcached'; readonly servers: string }
+  /** PostgreSQL through `@keyv/postgres` and `keyvHandle` (no CAS: `update` is refused). */
+  | { readonly kind: 'keyvPostgres'; readonly url: string }
 
 /** The backplane. */
 export type BackplaneSpec =
@@ -84,7 +88,19 @@ function store(spec: StoreSpec, generationRefreshMs = 500): CacheHandle<unknown>
         generationRefreshMs,
         timeoutMs: STORE_TIMEOUT_MS,
       })
+    case 'keyvPostgres':
+      return keyvHandle({ name: 'postgres', store: postgresStore(spec.url), generationRefreshMs: 500 })
   }
+}
+
+/** A `@keyv/postgres` store; its connection errors (emitted, not thrown) are printed for the test log. */
+function postgresStore(url: string): KeyvPostgres {
+  const store = new KeyvPostgres({ uri: url, table: 'cacheplane_integration' })
+  // @keyv/postgres' types lose `on` without esModuleInterop (its class extends a default import).
+  ;(store as unknown as NodeJS.EventEmitter).on('error', (error: unknown) => {
+    console.error(`worker ${process.pid}: @keyv/postgres: ${String(error)}`)
+  })
+  return store
 }
 
 function backplane(spec: BackplaneSpec): Backplane {

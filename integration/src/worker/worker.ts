@@ -12,6 +12,7 @@ import type {
   WorkerEvent,
   WorkerMessage,
 } from './protocol.js'
+import { runCacheManagerCall } from './cache-manager-calls.js'
 import { factoryCallsOf, runLoad } from './load-command.js'
 import { InvalidationLog, runSoak } from './soak.js'
 import { buildManagers, releaseSubscription } from './topology.js'
@@ -166,6 +167,8 @@ async function run(command: Command): Promise<unknown> {
       return null
     case 'stats':
       return manager().stats()
+    case 'cacheManager':
+      return runCacheManagerCall(manager(), command.call)
     case 'soak': {
       forwarding = false
       try {

@@ -5,10 +5,12 @@
  */
 import * as core from '@cacheplane/core'
 import * as testing from '@cacheplane/core/testing'
+import * as keyvBridge from '@cacheplane/keyv'
 import * as memcached from '@cacheplane/memcached'
 import * as memory from '@cacheplane/memory'
 import * as nats from '@cacheplane/nats'
 import * as redis from '@cacheplane/redis'
+import Keyv from 'keyv'
 
 const DEADLINE_MS = 5_000
 
@@ -58,6 +60,26 @@ async function roundTrip(): Promise<void> {
   }
 }
 
+/** A Keyv store (a Map) as a layer under memory, and the manager as a Keyv store, both ways round. */
+async function keyvRoundTrip(): Promise<void> {
+  const manager = new core.CacheManager({
+    name: 'pack-check-keyv',
+    handles: [memory.memoryHandle(), keyvBridge.keyvHandle({ store: new Map() })],
+  })
+  try {
+    const keyv = new Keyv({ store: keyvBridge.keyvStore(manager) })
+    await keyv.set('k', { n: 1 })
+    check('Keyv over keyvStore reads what it wrote', (await keyv.get<{ n: number }>('k'))?.n === 1)
+    // Keyv prefixes its keys with the namespace, which keyvStore also makes the region.
+    check(
+      'the manager holds it in the Keyv namespace',
+      (await manager.has('keyv:k', { region: 'keyv' })) === true,
+    )
+  } finally {
+    await manager.close()
+  }
+}
+
 try {
   exportsFunctions('@cacheplane/core', core, [
     'CacheManager',
@@ -70,7 +92,9 @@ try {
   exportsFunctions('@cacheplane/redis', redis, ['redisHandle', 'redisBackplane'])
   exportsFunctions('@cacheplane/memcached', memcached, ['memcachedHandle'])
   exportsFunctions('@cacheplane/nats', nats, ['natsBackplane'])
+  exportsFunctions('@cacheplane/keyv', keyvBridge, ['keyvHandle', 'keyvStore'])
   await roundTrip()
+  await keyvRoundTrip()
 } catch (error) {
   console.error(`  FAILED  ${error instanceof Error ? error.message : String(error)}`)
   process.exitCode = 1

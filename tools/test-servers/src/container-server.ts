@@ -10,6 +10,8 @@ export interface ContainerSpec {
   containerPort: number
   /** Command (arguments after the image's entrypoint). */
   command: string[]
+  /** Environment variables of the container. */
+  environment?: Record<string, string>
   /** Connection string for a client. */
   url(host: string, port: number): string
 }
@@ -22,6 +24,7 @@ export async function startContainerServer(spec: ContainerSpec): Promise<Running
   const hostPort = await freePort()
   const container: StartedTestContainer = await new GenericContainer(spec.image)
     .withCommand(spec.command)
+    .withEnvironment(spec.environment ?? {})
     .withExposedPorts({ container: spec.containerPort, host: hostPort })
     .withWaitStrategy(Wait.forListeningPorts())
     .start()

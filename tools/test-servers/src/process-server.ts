@@ -15,8 +15,16 @@ export interface ProcessSpec {
   binary: string
   /** Command-line arguments for a server on `port` whose files live in `dir`. */
   args(port: number, dir: string): string[]
-  /** Readiness probe for the process with this pid. */
-  probe(pid: number): Probe
+  /** Readiness probe for the process with this pid (servers without a text probe give `ready`). */
+  probe?(pid: number): Probe
+  /** Readiness check used instead of `probe`: true once the process `pid` serves `port`. */
+  ready?(pid: number, port: number, dir: string): Promise<boolean>
+  /** Runs once in the fresh directory before the first start (e.g. creating a database cluster). */
+  prepare?(dir: string): Promise<void>
+  /** Runs the server as this user (servers that refuse root); the directory is the caller's to chown. */
+  user?: { readonly uid: number; readonly gid: number }
+  /** Signal of a graceful stop (default SIGTERM). */
+  stopSignal?: NodeJS.Signals
   /** Connection string for a client. */
   url(host: string, port: number): string
   /** Fixed port (clusters know their ports up front); a free port is picked otherwise. */
@@ -32,6 +40,12 @@ const outputLimit = 8_000
 export async function startProcessServer(spec: ProcessSpec): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), `cacheplane-${spec.kind}-`))
   trackDirectory(dir)
+  try {
+    await spec.prepare?.(dir)
+  } catch (error) {
+    removeDirectory(dir)
+    throw error
+  }
   // A port picked by freePort() can be taken by someone else before the server binds it: try a few.
   const attempts = spec.port === undefined ? 3 : 1
   let lastError: unknown
@@ -64,12 +78,12 @@ function processServer(spec: ProcessSpec, port: number, dir: string, first: Chil
     async stop() {
       if (stopped) return
       stopped = true
-      await halt('SIGTERM')
+      await halt(spec.stopSignal ?? 'SIGTERM')
       removeDirectory(dir)
     },
     async restart() {
       if (stopped) throw new Error(`test-servers: ${spec.kind} on port ${port} was stopped; start a new one`)
-      await halt('SIGTERM')
+      await halt(spec.stopSignal ?? 'SIGTERM')
       child = await launch(spec, port, dir)
     },
     async kill() {
@@ -80,7 +94,7 @@ function processServer(spec: ProcessSpec, port: number, dir: string, first: Chil
 
 async function launch(spec: ProcessSpec, port: number, dir: string): Promise<ChildProcess> {
   const args = spec.args(port, dir)
-  const child = spawn(spec.binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(spec.binary, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], ...spec.user })
   trackChild(child)
   let output = ''
   let spawnError: Error | undefined
@@ -97,7 +111,7 @@ async function launch(spec: ProcessSpec, port: number, dir: string): Promise<Chi
   const deadline = Date.now() + (spec.startTimeoutMs ?? 20_000)
   for (;;) {
     const exited = child.exitCode !== null || child.signalCode !== null || spawnError !== undefined
-    if (!exited && child.pid !== undefined && (await probeOnce(host, port, spec.probe(child.pid)))) {
+    if (!exited && child.pid !== undefined && (await isReady(spec, child.pid, port, dir))) {
       ;(child.stdout as { unref?: () => void } | null)?.unref?.()
       ;(child.stderr as { unref?: () => void } | null)?.unref?.()
       return child
@@ -114,6 +128,12 @@ async function launch(spec: ProcessSpec, port: number, dir: string): Promise<Chi
     }
     await delay(50)
   }
+}
+
+function isReady(spec: ProcessSpec, pid: number, port: number, dir: string): Promise<boolean> {
+  if (spec.ready !== undefined) return spec.ready(pid, port, dir)
+  if (spec.probe === undefined) throw new Error(`test-servers: ${spec.kind} has neither probe nor ready`)
+  return probeOnce(host, port, spec.probe(pid))
 }
 
 /** Sends `signal` and waits for the exit, escalating to SIGKILL after 5 s. */

@@ -2,12 +2,20 @@ import type { TestProject } from 'vitest/node'
 import { startMemcached, startOwnMemcached } from './memcached.js'
 import { startNats } from './nats.js'
 import { startNatsCluster } from './nats-cluster.js'
+import { startPostgres } from './postgres.js'
 import './provided-context.js'
 import { startRedis } from './redis.js'
 import { startRedisCluster } from './redis-cluster.js'
 
 /** The server topologies a test project can ask for. */
-export type ServerKindName = 'redis' | 'redisCluster' | 'memcached' | 'memcached2' | 'nats' | 'natsCluster'
+export type ServerKindName =
+  | 'redis'
+  | 'redisCluster'
+  | 'memcached'
+  | 'memcached2'
+  | 'nats'
+  | 'natsCluster'
+  | 'postgres'
 
 interface Started {
   stop(): Promise<void>
@@ -54,6 +62,11 @@ const starters: Record<ServerKindName, Starter> = {
     const cluster = await startNatsCluster()
     project.provide('natsClusterUrls', cluster.urls)
     return cluster
+  },
+  async postgres(project) {
+    const server = await startPostgres()
+    project.provide('postgresUrl', server.url)
+    return server
   },
 }
 

@@ -15,6 +15,8 @@ export interface ProvidedServers {
   natsUrl: string
   /** The client URLs of a 3-node NATS cluster with JetStream. */
   natsClusterUrls: string[]
+  /** A PostgreSQL server, `postgresql://postgres@host:port/postgres` (trust authentication). */
+  postgresUrl: string
 }
 
 declare module 'vitest' {

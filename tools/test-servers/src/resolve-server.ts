@@ -15,6 +15,10 @@ export interface ServerKind {
   defaultPort: number
   /** Executable to run when no container engine answers. */
   binaryName: string
+  /** Finds the executable when it is not simply on PATH (default: `findBinary(binaryName)`). */
+  findBinary?(): string | undefined
+  /** Debian packages that provide the binary, for the error when it is missing. */
+  packages?: string
   /** The container to run when an engine answers. */
   container(): ContainerSpec
   /** The process to run otherwise. */
@@ -37,7 +41,7 @@ export async function startOwnServer(kind: ServerKind): Promise<RunningServer> {
     const { startContainerServer } = await import('./container-server.js')
     return startContainerServer(kind.container())
   }
-  const binary = findBinary(kind.binaryName)
-  if (binary === undefined) throw missingServerError(kind.name, kind.binaryName, kind.envName)
+  const binary = kind.findBinary === undefined ? findBinary(kind.binaryName) : kind.findBinary()
+  if (binary === undefined) throw missingServerError(kind.name, kind.binaryName, kind.envName, kind.packages)
   return startProcessServer(kind.process(binary))
 }
