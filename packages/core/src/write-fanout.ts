@@ -112,6 +112,11 @@ export class WriteFanout {
     return failure
   }
 
+  /** Drops the key from every level above the bottom without failing (errors are reported). */
+  evictAbove(key: string, region: string | undefined): Promise<void> {
+    return this.#evictFrom(this.#engine.bottom.index - 1, key, region)
+  }
+
   /** Drops the key from levels `from` .. 0 without failing the write (errors are reported). */
   async #evictFrom(from: number, key: string, region: string | undefined): Promise<void> {
     for (let j = from; j >= 0; j--) {

@@ -14,6 +14,7 @@ import {
 import { newItem, updatedItem } from './expiration.js'
 import { isStale } from './grace.js'
 import { guard } from './layer.js'
+import type { FenceTicket } from './invalidation-fence.js'
 import { keyId } from './single-flight.js'
 import { type Encoded, MISS } from './item-codec.js'
 import type { SyncEngine } from './sync-engine.js'
@@ -164,7 +165,7 @@ export class WriteLoops {
   /**
    * getOrAdd after a miss: add the factory's value on the bottom; if another writer won,
    * return what the bottom holds so every caller everywhere agrees on one value. The
-   * winner is copied up with `add` under the fence, like any lower read.
+   * winner replaces whatever the levels above hold ({@link #installAbove}).
    * When the bottom cannot be written or read, the factory's value is returned unwritten
    * (reads fall back; the failure was reported as an `error` event).
    */
@@ -191,7 +192,7 @@ export class WriteLoops {
         }
         if (added) {
           bottom.stats.adds++
-          await engine.copyUp(bottom.index, key, region, input, encoded.value, ticket)
+          await this.#installAbove(key, region, input, encoded.value, ticket)
           engine.changed(key, region, 'add')
           return encoded.value
         }
@@ -206,7 +207,7 @@ export class WriteLoops {
           // Only a stale item was there: replace it (CAS), then go on as the add's winner.
           if (!(await this.#replaceStale(key, region, stored, input).catch(() => undefined))) continue
           bottom.stats.sets++
-          await engine.copyUp(bottom.index, key, region, input, encoded.value, ticket)
+          await this.#installAbove(key, region, input, encoded.value, ticket)
           engine.changed(key, region, 'set')
           return encoded.value
         }
@@ -216,13 +217,30 @@ export class WriteLoops {
           await this.#fanout.set(key, region, encoded, expiration, grace)
           return encoded.value
         }
-        await engine.copyUp(bottom.index, key, region, stored, value, ticket)
+        await this.#installAbove(key, region, stored, value, ticket)
         return value
       } finally {
         engine.fence.leave(ticket)
       }
     }
     return encoded.value
+  }
+
+  /**
+   * Puts what the bottom holds into the levels above: evicts them first, since they may hold
+   * an older value that `add` would not replace (one this instance wrote before a clear or
+   * remove it has not heard of yet: found by the model-based tests), then copies the item up
+   * under the fence like any lower read.
+   */
+  async #installAbove(
+    key: string,
+    region: string | undefined,
+    item: ItemInput<unknown>,
+    value: unknown,
+    ticket: FenceTicket,
+  ): Promise<void> {
+    await this.#fanout.evictAbove(key, region)
+    await this.#engine.copyUp(this.#engine.bottom.index, key, region, item, value, ticket)
   }
 }
 

@@ -66,4 +66,32 @@ describe('histories found by the model', () => {
       drain: [],
     })
   })
+  it('getOrAdd that wins the add replaces an older copy above (one written before an unheard clear)', async () => {
+    // i0's set(a, s1) is in memory; i1 clears the store, which i0 has not heard yet; i0's
+    // getOrAdd then adds g3 to the store. Copied up with `add`, g3 could not replace s1, and
+    // i0 served s1 although the store held g3 (found by a 100,000-history run).
+    await expectClean({
+      instances: 2,
+      unordered: false,
+      steps: [
+        set(0, 'a'),
+        run(0),
+        { kind: 'op', instance: 0, op: { kind: 'update', slot: 'b' } },
+        { kind: 'op', instance: 0, op: { kind: 'getOrAdd', slot: 'a', ttl: 0 } },
+        { kind: 'op', instance: 1, op: { kind: 'clear' } },
+        run(1),
+        run(0),
+        run(1),
+        run(0),
+        run(0),
+        { kind: 'op', instance: 1, op: { kind: 'expire', slot: 'a', ttl: 0 } },
+        run(10),
+        { kind: 'op', instance: 0, op: { kind: 'remove', slot: 'r/a' } },
+        run(3),
+        run(14),
+        { kind: 'op', instance: 0, op: { kind: 'get', slot: 'a' } },
+      ],
+      drain: [],
+    })
+  })
 })
