@@ -22,6 +22,7 @@ function instances(namespace?: string) {
     const manager = new CacheManager({
       name,
       handles: [memoryHandle({ name: 'memory' }), shared],
+      shared: [shared],
       backplane: memoryBackplane({ hub, name: `hub-${i}` }),
     })
     managers.push(manager)
