@@ -25,6 +25,7 @@ export async function main() {
     const manager = new CacheManager({
       name: 'api',
       handles: [memoryHandle({ maxEntries: 10_000 }), shared],
+      shared: [shared], // used by both managers: neither closes it
       backplane: memoryBackplane({ hub }),
     })
     // cache-manager 7 as usual; its store is the cacheplane manager.
