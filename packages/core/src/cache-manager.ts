@@ -34,7 +34,7 @@ import { keyId, SingleFlight } from './single-flight.js'
 import type { CacheStats, HandleStats } from './stats.js'
 import { MISS } from './item-codec.js'
 import { SyncEngine } from './sync-engine.js'
-import { instrumentTracing } from './tracing.js'
+import { instrumentTracing, traceFactory } from './tracing.js'
 import { WriteFanout } from './write-fanout.js'
 import { checkExpiration, checkKey, checkRegion, checkValue, isValidKey } from './validation.js'
 import { type UpdateResult, unwrapUpdate, WriteLoops } from './write-loops.js'
@@ -351,7 +351,7 @@ export class CacheManager<V = unknown> {
   ): Promise<unknown> {
     const found = await this.#engine.read(key, region, this.#engine.afterPeek)
     if (found !== undefined) return found.value
-    const value = await factory(key, region)
+    const value = await traceFactory(this.name, key, region, factory)
     if (value === undefined)
       throw new FactoryUndefinedError(`the getOrAdd factory returned undefined for '${key}'`)
     return this.#loops.addOrGet(key, region, this.#engine.codec.encode(value), expiration)

@@ -47,7 +47,13 @@ export function createBus(
     retry: options.retry,
     closeTimeoutMs: options.closeTimeoutMs,
     handlers: {
-      onMessages: (messages) => engine.applyRemote(messages),
+      onMessages: (messages, _sender, sentAt) => {
+        engine.applyRemote(messages)
+        if (emitter.has('frame')) {
+          const latencyMs = sentAt === undefined ? undefined : Date.now() - sentAt
+          emitter.emit('frame', { messages: messages.length, sentAt, latencyMs })
+        }
+      },
       onGap: (gap) => engine.applyGap(gap),
       onState: (state) => engine.applyState(state),
       onError: (error) => reportError(emitter, undefined, 'backplane', error),

@@ -53,7 +53,7 @@ export class BackplaneBus {
   private readonly packer: FramePacker
   /** Our sender id as the 16 bytes a frame carries, for skipping our own frames by their header. */
   private readonly sender: Uint8Array
-  private readonly counters: Omit<BackplaneBusStats, 'connected' | 'overflows'> = {
+  private readonly counters: Omit<BackplaneBusStats, 'connected' | 'overflows' | 'queued'> = {
     framesSent: 0,
     messagesSent: 0,
     framesReceived: 0,
@@ -147,7 +147,13 @@ export class BackplaneBus {
 
   /** A snapshot of the counters. */
   stats(): BackplaneBusStats {
-    return { ...this.counters, overflows: this.queue.overflows, connected: this.connected }
+    const inflight = this.inflight === undefined ? 0 : this.inflight.messages.length - this.inflightFrom
+    return {
+      ...this.counters,
+      overflows: this.queue.overflows,
+      queued: this.queue.size + inflight,
+      connected: this.connected,
+    }
   }
 
   private async connect(): Promise<void> {
@@ -219,7 +225,7 @@ export class BackplaneBus {
     }
     if (decoded.messages.length === 0) return
     this.counters.messagesReceived += decoded.messages.length
-    this.call(() => this.handlers.onMessages(decoded.messages, decoded.senderId))
+    this.call(() => this.handlers.onMessages(decoded.messages, decoded.senderId, decoded.sentAt))
   }
 
   private schedule(): void {
