@@ -17,6 +17,7 @@ import { distributedHit } from './scenarios/distributed-hit.js'
 import { invalidation } from './scenarios/invalidation.js'
 import { memoryHit } from './scenarios/memory-hit.js'
 import { memoryPerEntry } from './scenarios/memory-per-entry.js'
+import { otelOverhead } from './scenarios/otel-overhead.js'
 import { propagation } from './scenarios/propagation.js'
 import { setScenario } from './scenarios/set.js'
 import { Servers } from './servers.js'
@@ -29,6 +30,7 @@ const scenarios: readonly Scenario[] = [
   propagation,
   invalidation,
   memoryPerEntry,
+  otelOverhead,
 ]
 
 async function main(): Promise<void> {

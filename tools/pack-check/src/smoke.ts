@@ -8,6 +8,7 @@ import * as testing from '@cacheplane/core/testing'
 import * as memcached from '@cacheplane/memcached'
 import * as memory from '@cacheplane/memory'
 import * as nats from '@cacheplane/nats'
+import * as opentelemetry from '@cacheplane/opentelemetry'
 import * as redis from '@cacheplane/redis'
 
 const DEADLINE_MS = 5_000
@@ -56,6 +57,19 @@ async function roundTrip(): Promise<void> {
   }
 }
 
+/** The instrumentation over the API's no-op providers (no SDK installed): it must load, trace and stop. */
+async function instrumented(): Promise<void> {
+  const cache = new core.CacheManager<number>({ name: 'pack-check-otel', handles: [memory.memoryHandle()] })
+  const instrumentation = opentelemetry.cacheInstrumentation({ caches: [cache] })
+  try {
+    await cache.set('k', 1)
+    check('an instrumented cache reads what it wrote', (await cache.get('k')) === 1)
+  } finally {
+    instrumentation.disable()
+    await cache.close()
+  }
+}
+
 try {
   exportsFunctions('@cacheplane/core', core, [
     'CacheManager',
@@ -68,7 +82,9 @@ try {
   exportsFunctions('@cacheplane/redis', redis, ['redisHandle', 'redisBackplane'])
   exportsFunctions('@cacheplane/memcached', memcached, ['memcachedHandle'])
   exportsFunctions('@cacheplane/nats', nats, ['natsBackplane'])
+  exportsFunctions('@cacheplane/opentelemetry', opentelemetry, ['cacheInstrumentation'])
   await roundTrip()
+  await instrumented()
 } catch (error) {
   console.error(`  FAILED  ${error instanceof Error ? error.message : String(error)}`)
   process.exitCode = 1
