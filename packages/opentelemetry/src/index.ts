@@ -5,5 +5,6 @@ export {
   type CacheInstrumentationOptions,
   cacheInstrumentation,
   INSTRUMENTATION_SCOPE,
+  type TracedOperation,
 } from './instrumentation.js'
 export * from './attributes.js'

@@ -11,7 +11,9 @@
 import { type CacheManager, type GetEvent, InvalidOptionsError } from '@cacheplane/core'
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api'
 import { CacheMetrics } from './cache-metrics.js'
-import { SpanTracer } from './span-tracer.js'
+import { SpanTracer, TRACED_OPERATIONS, type TracedOperation } from './span-tracer.js'
+
+export type { TracedOperation } from './span-tracer.js'
 
 /** Name of the tracer and meter this package creates (the instrumentation scope). */
 export const INSTRUMENTATION_SCOPE = '@cacheplane/opentelemetry'
@@ -31,6 +33,12 @@ export interface CacheInstrumentationOptions {
   readonly metrics?: boolean | undefined
   /** Start a span only inside another span (as HTTP-request-scoped tracing wants); default false. */
   readonly requireParentSpan?: boolean | undefined
+  /**
+   * The operations to trace; default all. Tracing an operation costs every call of it, in
+   * every cache (core's tracing channel runs once subscribed): leave out `get` and `peek`
+   * to keep memory hits free and still trace writes, `getOrAdd` and its factory.
+   */
+  readonly operations?: readonly TracedOperation[] | undefined
   /** Put the region on spans as `cacheplane.region`; default false (regions may be unbounded). */
   readonly regionAttribute?: boolean | undefined
   /** Caches to instrument right away; more can be added with {@link CacheInstrumentation.instrument}. */
@@ -59,6 +67,7 @@ export function cacheInstrumentation(options: CacheInstrumentationOptions = {}):
           {
             requireParentSpan: resolved.requireParentSpan === true,
             regionAttribute: resolved.regionAttribute === true,
+            operations: resolved.operations ?? TRACED_OPERATIONS,
           },
         )
   const cacheMetrics =
@@ -81,9 +90,9 @@ export function cacheInstrumentation(options: CacheInstrumentationOptions = {}):
     const stopMetrics = cacheMetrics?.add(cache)
     // A `get` listener makes core build an event per read: only worth it when spans want the level.
     const onGet =
-      tracer === undefined
-        ? undefined
-        : (event: GetEvent) => tracer.noteRead(cache.name, event.level, event.handle)
+      tracer?.tracesReads === true
+        ? (event: GetEvent) => tracer.noteRead(cache.name, event.level, event.handle)
+        : undefined
     if (onGet !== undefined) cache.on('get', onGet)
     const stop = () => {
       if (stops.get(cache) !== stop) return
@@ -123,6 +132,15 @@ function validate(options: CacheInstrumentationOptions): CacheInstrumentationOpt
   }
   if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
     throw new InvalidOptionsError('cacheInstrumentation: meterProvider must have getMeter()')
+  }
+  const { operations } = options
+  if (
+    operations !== undefined &&
+    (!Array.isArray(operations) || !operations.every((op) => TRACED_OPERATIONS.includes(op)))
+  ) {
+    throw new InvalidOptionsError(
+      `cacheInstrumentation: operations must be a list of ${TRACED_OPERATIONS.join(', ')}`,
+    )
   }
   if (options.caches !== undefined && !Array.isArray(options.caches)) {
     throw new InvalidOptionsError('cacheInstrumentation: caches must be an array of CacheManager')

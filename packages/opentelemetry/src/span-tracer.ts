@@ -31,7 +31,7 @@ import {
 } from './attributes.js'
 
 /** Core's traced operations (`cacheplane.<operation>`), as in `packages/core/src/tracing.ts`. */
-const OPERATIONS = [
+export const TRACED_OPERATIONS = [
   'get',
   'peek',
   'getItem',
@@ -47,6 +47,9 @@ const OPERATIONS = [
   'clear',
   'clearRegion',
 ] as const
+
+/** An operation that can be traced. */
+export type TracedOperation = (typeof TRACED_OPERATIONS)[number]
 
 /** Operations whose span says which level answered, from the manager's `get` events. */
 const LEVELLED: ReadonlySet<string> = new Set(['get', 'peek', 'getItem', 'getOrAdd'])
@@ -78,6 +81,8 @@ export interface SpanTracerOptions {
   readonly requireParentSpan: boolean
   /** Put the region on spans. */
   readonly regionAttribute: boolean
+  /** The operations to trace; the others' channels are left alone, so core pays nothing for them. */
+  readonly operations: readonly TracedOperation[]
 }
 
 type Handlers = Parameters<TracingChannel<Traced, Traced>['subscribe']>[0]
@@ -94,10 +99,15 @@ export class SpanTracer {
     this.#options = options
   }
 
+  /** True when a traced operation's span names the level that answered (it needs the caches' `get` events). */
+  get tracesReads(): boolean {
+    return this.#options.operations.some((operation) => LEVELLED.has(operation))
+  }
+
   /** Subscribes to every channel (idempotent). */
   enable(): void {
     if (this.#unsubscribe.length !== 0) return
-    for (const operation of OPERATIONS) {
+    for (const operation of this.#options.operations) {
       const channel = tracingChannel<Traced, Traced>(`cacheplane.${operation}`)
       const handlers = this.#handlers(SYNCHRONOUS.has(operation), (c) => this.#start(c))
       channel.subscribe(handlers)
@@ -107,6 +117,7 @@ export class SpanTracer {
         if (LEVELLED.has(operation)) channel.start.unbindStore(this.#store)
       })
     }
+    if (!this.#options.operations.includes('getOrAdd')) return
     const factory = tracingChannel<Traced, Traced>('cacheplane.factory')
     const handlers = this.#handlers(false, (c) => this.#startFactory(c))
     factory.subscribe(handlers)
@@ -116,6 +127,9 @@ export class SpanTracer {
   /** Unsubscribes from every channel; spans in flight end normally. */
   disable(): void {
     for (const off of this.#unsubscribe.splice(0)) off()
+    // An AsyncLocalStorage that has run keeps Node 20's promise hooks on (a cost on every
+    // promise of the process) until it is disabled.
+    this.#store.disable()
   }
 
   /** A read of `cache` was answered at `level` by `handle` (-1: a miss): noted on the call in progress. */

@@ -160,3 +160,14 @@ describe('spans', () => {
     expect(() => cacheInstrumentation(null as never)).toThrow(InvalidOptionsError)
   })
 })
+
+describe('operations', () => {
+  it('traces only the operations listed, and leaves the others alone', async () => {
+    const { sdk, cache } = setup({ operations: ['set', 'getOrAdd'] })
+    await cache.set('k', 1)
+    await cache.get('k')
+    await cache.getOrAdd('j', async () => 2)
+    expect(sdk.spans().map((span) => span.name)).toEqual(['cache.set', 'cache.factory', 'cache.getOrAdd'])
+    expect(() => cacheInstrumentation({ operations: ['fetch' as never] })).toThrow(InvalidOptionsError)
+  })
+})

@@ -5,9 +5,11 @@
  * The same memory-only manager and loop as `memory-hit` (10,000 keys, awaited gets, CPU
  * clock), measured first before the package is even imported, then under each setup:
  * metrics only (read from stats at collection time: no hook on the read path), metrics and
- * traces where nothing is traced (`requireParentSpan` without a parent span), metrics and
+ * traces of every operation but `get` and `peek` (their channels stay unsubscribed), metrics
+ * and traces where nothing is traced (`requireParentSpan` without a parent span), metrics and
  * traces where every get becomes an unsampled span (AlwaysOff sampler), where every get is a
- * recorded span exported in batches, and after `disable()`. Tracing channels are
+ * recorded span exported in batches, and after `disable()`. Each traced setup runs with an
+ * AsyncLocalStorage context manager, as `@opentelemetry/sdk-node` registers. Tracing channels are
  * process-wide, so the setups are measured one after another (each keeps its best round),
  * not interleaved like the other scenarios' tasks.
  */
@@ -35,6 +37,21 @@ import { type BatchTask, measureRates } from '../measure.js'
 import type { ScenarioResult } from '../results.js'
 
 const BATCH = 1_000
+
+const ALL_BUT_READS = [
+  'getItem',
+  'has',
+  'set',
+  'add',
+  'getOrAdd',
+  'update',
+  'tryUpdate',
+  'addOrUpdate',
+  'remove',
+  'expire',
+  'clear',
+  'clearRegion',
+] as const
 
 /** Discards spans: the cost measured is the instrumentation's and the SDK's, not an exporter's I/O. */
 const discard: SpanExporter = {
@@ -68,6 +85,9 @@ function setups(cacheInstrumentation: Instrument): Setup[] {
     async (cache: CacheManager<SmallObject>) => {
       const meters = meterProvider()
       const tracers = tracerProvider(sampler)
+      // As the SDK registers it: parent spans are found through it.
+      const contextManager = new AsyncLocalStorageContextManager().enable()
+      otelContext.setGlobalContextManager(contextManager)
       const instrumentation = cacheInstrumentation({
         ...options,
         meterProvider: meters,
@@ -76,12 +96,17 @@ function setups(cacheInstrumentation: Instrument): Setup[] {
       })
       return async () => {
         instrumentation.disable()
+        otelContext.disable()
         await tracers.shutdown()
         await meters.shutdown()
       }
     }
   return [
     { name: 'metrics only', start: enabled({ traces: false }) },
+    {
+      name: 'metrics + traces of every operation but get and peek',
+      start: enabled({ operations: ALL_BUT_READS }),
+    },
     {
       name: 'metrics + traces, requireParentSpan, no parent (no span)',
       start: enabled({ requireParentSpan: true }),
@@ -124,8 +149,6 @@ export const otelOverhead: Scenario = {
         (await measureRates([getTask('not loaded', cache, keys)], measure)).get('not loaded') ?? 0
       // Loaded only now: the baseline above ran with no subscriber on any channel.
       const { cacheInstrumentation } = await import('@cacheplane/opentelemetry')
-      const contextManager = new AsyncLocalStorageContextManager().enable()
-      otelContext.setGlobalContextManager(contextManager)
       const rates = new Map<string, number>()
       for (let round = 0; round < measure.rounds; round++) {
         for (const setup of setups(cacheInstrumentation)) {
@@ -138,7 +161,6 @@ export const otelOverhead: Scenario = {
           rates.set(setup.name, Math.max(rates.get(setup.name) ?? 0, rate ?? 0))
         }
       }
-      otelContext.disable()
       return report(baseline, rates)
     } finally {
       await cache.close()
@@ -158,6 +180,7 @@ function report(baseline: number, rates: ReadonlyMap<string, number>): ScenarioR
   const overhead = (name: string) => 1 - (rates.get(name) ?? 0) / baseline
   const metrics = overhead('metrics only')
   const unsampled = overhead('metrics + traces, every get unsampled (AlwaysOff)')
+  const allButReads = overhead('metrics + traces of every operation but get and peek')
   const disabled = overhead('after disable()')
   return {
     name: 'otel-overhead',
@@ -173,9 +196,9 @@ function report(baseline: number, rates: ReadonlyMap<string, number>): ScenarioR
     rows,
     targets: [
       {
-        target: 'instrumentation enabled (metrics) <= 10% on a memory-hit get',
-        measured: `${(metrics * 100).toFixed(1)}% (traces with every get an unsampled span: ${(unsampled * 100).toFixed(1)}%)`,
-        met: metrics <= 0.1,
+        target: 'instrumentation enabled (metrics; traces of all but get/peek) <= 10% on a memory-hit get',
+        measured: `${(metrics * 100).toFixed(1)}% metrics only, ${(allButReads * 100).toFixed(1)}% with traces of all but get/peek (tracing get itself, unsampled: ${(unsampled * 100).toFixed(1)}%)`,
+        met: metrics <= 0.1 && allButReads <= 0.1,
       },
       {
         target: '0% when not loaded',
