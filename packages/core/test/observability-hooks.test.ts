@@ -21,6 +21,7 @@ import {
   createBackplaneHub,
   type DecodedFrame,
   FrameInvalidError,
+  FrameSignatureError,
   memoryBackplane,
 } from '../src/index.js'
 import type { TraceContext } from '../src/tracing.js'
@@ -67,6 +68,43 @@ describe('timestamped frames', () => {
     expect(() => decodeFrame(nan)).toThrow(FrameInvalidError)
     for (const cut of [FRAME_HEADER_BYTES + 1, FRAME_HEADER_BYTES + FRAME_TIMESTAMP_BYTES]) {
       expect(() => decodeFrame(bytes.subarray(0, cut))).toThrow(FrameInvalidError)
+    }
+  })
+})
+
+describe('timestamped frames under mutation', () => {
+  it('decode or fail with a typed error, never anything else, signed or not', () => {
+    let seed = 0x5eed
+    const random = (max: number) => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0
+      return seed % max
+    }
+    const base: DecodedFrame = {
+      senderId: SENDER,
+      messages: [
+        { type: 'changed', change: 'set', key: 'k', region: 'eu' },
+        { type: 'removed', key: 'ключ', region: undefined },
+        { type: 'cleared' },
+      ],
+      sentAt: 1_767_225_600_000,
+    }
+    for (const secret of [undefined, 's3cret']) {
+      const valid = encodeFrame(base, { secret })
+      for (let i = 0; i < 3_000; i++) {
+        const bytes = valid.slice(0, valid.length - random(4))
+        for (let flips = 1 + random(3); flips > 0; flips--) {
+          // Aim at the header and the send time half of the time: the new field's neighbourhood.
+          const at =
+            random(2) === 0 ? random(FRAME_HEADER_BYTES + FRAME_TIMESTAMP_BYTES + 2) : random(bytes.length)
+          bytes[at] = random(256)
+        }
+        try {
+          const decoded = decodeFrame(bytes, { secret })
+          if (decoded.sentAt !== undefined) expect(Number.isFinite(decoded.sentAt)).toBe(true)
+        } catch (error) {
+          expect(error instanceof FrameInvalidError || error instanceof FrameSignatureError).toBe(true)
+        }
+      }
     }
   })
 })
