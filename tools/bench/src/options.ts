@@ -14,7 +14,8 @@ export interface BenchOptions {
 export const usage = `usage: pnpm bench [-- [--quick] [--only NAME[,NAME]]]
   --quick       short run (fewer samples, shorter tasks)
   --only NAME   run only these scenarios (repeatable or comma-separated):
-                memory-hit, distributed-hit, set, propagation, invalidation, memory-per-entry`
+                memory-hit, distributed-hit, set, propagation, invalidation, memory-per-entry,
+                otel-overhead`
 
 /** A bad command line: printed without a stack. */
 export class UsageError extends Error {}
