@@ -125,6 +125,7 @@ export class CacheManager<V = unknown> {
       this.#emitter,
       newFactoryStats(),
       resolved.policy.grace,
+      resolved.name,
     )
     this.#eagerByDefault = resolved.policy.eagerRefresh !== 0
     try {

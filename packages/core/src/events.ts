@@ -73,6 +73,19 @@ export type BackplaneEvent =
       readonly action: 'cleared' | 'kept'
     }
 
+/** A frame from another instance, applied to the local handles. */
+export interface FrameEvent {
+  /** Messages (invalidations) the frame carried. */
+  readonly messages: number
+  /** When the sender encoded the frame, ms since the epoch by its clock; undefined for a frame without a send time. */
+  readonly sentAt: number | undefined
+  /**
+   * Propagation latency, ms: from `sentAt` to the moment the messages were applied here
+   * (by this host's clock, so clock offset between hosts is included); undefined without `sentAt`.
+   */
+  readonly latencyMs: number | undefined
+}
+
 /** A failure that did not (or not only) surface to a caller. */
 export interface ErrorEvent {
   /** The operation that failed: `get`, `set`, `touch`, `remote-invalidate`, `backplane`, ... */
@@ -145,6 +158,8 @@ export interface CacheEvents {
   evict: EvictEvent
   /** The backplane changed state or reported a gap. */
   backplane: BackplaneEvent
+  /** A frame from another instance was applied (for propagation latency). */
+  frame: FrameEvent
   /** Something failed. */
   error: ErrorEvent
   /** getOrAdd served a graced value because the factory or the store failed or timed out. */

@@ -9,6 +9,7 @@ import { FactoryUndefinedError } from './errors.js'
 import { callGrace } from './resilience-options.js'
 import type { FactoryStats } from './stats.js'
 import { checkExpiration } from './validation.js'
+import { traceFactory } from './tracing.js'
 
 /** How a factory call ended. */
 export type FactoryOutcome =
@@ -39,6 +40,8 @@ export interface FactoryRun {
 
 /** What a factory call needs besides the factory. */
 export interface FactoryCall {
+  /** The cache's name (for tracing). */
+  readonly cache: string
   /** The key. */
   readonly key: string
   /** Its region, if any. */
@@ -115,7 +118,7 @@ export function runFactory(factory: Factory<unknown>, call: FactoryCall, stats: 
   stats.calls++
   let done: Promise<FactoryOutcome>
   try {
-    const result = factory(call.key, call.region, ctx)
+    const result = traceFactory(call.cache, call.key, call.region, () => factory(call.key, call.region, ctx))
     done = Promise.resolve(result).then(
       (value) => ctx.outcome(value),
       (error: unknown) => ({ ok: false, error }) as const,

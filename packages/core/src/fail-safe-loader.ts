@@ -63,6 +63,7 @@ export class FailSafeLoader {
   readonly #loops: WriteLoops
   readonly #emitter: CacheEmitter
   readonly #defaultGrace: number
+  readonly #cacheName: string
   readonly #throttle = new FailSafeThrottle()
   readonly #background = new BackgroundRuns()
   #closed = false
@@ -74,6 +75,7 @@ export class FailSafeLoader {
     emitter: CacheEmitter,
     stats: FactoryStats,
     defaultGrace: number,
+    cacheName: string,
   ) {
     this.#engine = engine
     this.#fanout = fanout
@@ -81,6 +83,7 @@ export class FailSafeLoader {
     this.#emitter = emitter
     this.stats = stats
     this.#defaultGrace = defaultGrace
+    this.#cacheName = cacheName
   }
 
   /** Reads every level (soft timeout included when a graced value is known at once), then falls back or loads. */
@@ -221,7 +224,7 @@ export class FailSafeLoader {
   #start(request: LoadRequest, stale: { readonly value: unknown } | undefined): FactoryRun {
     const run = runFactory(
       request.factory,
-      { ...request, stale, defaultGrace: this.#defaultGrace },
+      { ...request, cache: this.#cacheName, stale, defaultGrace: this.#defaultGrace },
       this.stats,
     )
     this.#background.track(run.abort, run.done)

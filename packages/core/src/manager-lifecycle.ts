@@ -49,7 +49,13 @@ export function createBus(
     retry: options.retry,
     closeTimeoutMs: options.closeTimeoutMs,
     handlers: {
-      onMessages: (messages) => engine.applyRemote(messages),
+      onMessages: (messages, _sender, sentAt) => {
+        engine.applyRemote(messages)
+        if (emitter.has('frame')) {
+          const latencyMs = sentAt === undefined ? undefined : Date.now() - sentAt
+          emitter.emit('frame', { messages: messages.length, sentAt, latencyMs })
+        }
+      },
       onGap: (gap) => trust.onGap(gap),
       onState: (state) => trust.onState(state),
       onError: (error) => reportError(emitter, undefined, 'backplane', error),

@@ -5,6 +5,10 @@
  * `traceSync`, every other operation with `tracePromise`. The wrapper costs one property
  * read when nobody subscribed (`hasSubscribers`, Node >= 20.13; older Nodes never trace):
  * no context object, no closure, no extra promise.
+ *
+ * The factory a `getOrAdd` miss calls is traced on `cacheplane.factory` (operation
+ * `factory`), inside the `getOrAdd` trace: a subscriber that binds a store to
+ * `cacheplane.getOrAdd` finds it there and can nest the factory under the operation.
  */
 import { type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
 
@@ -74,4 +78,19 @@ export function instrumentTracing(prototype: object): void {
       return channel.tracePromise(() => original.call(this, a, b, c, d) as Promise<unknown>, context)
     }
   }
+}
+
+const factoryChannel: TracingChannel<TraceContext> = tracingChannel('cacheplane.factory')
+
+/** Runs a `getOrAdd` factory call (`run`), traced on `cacheplane.factory` while someone subscribes. */
+export function traceFactory<V>(
+  cache: string,
+  key: string,
+  region: string | undefined,
+  run: () => V | Promise<V>,
+): V | Promise<V> {
+  if (factoryChannel.hasSubscribers !== true) return run()
+  const context: TraceContext = { operation: 'factory', cache, key, region }
+  // tracePromise needs a promise; an async wrapper also turns a synchronous throw into one.
+  return factoryChannel.tracePromise(async () => run(), context)
 }

@@ -19,6 +19,7 @@ import { distributedHit } from './scenarios/distributed-hit.js'
 import { invalidation } from './scenarios/invalidation.js'
 import { memoryHit } from './scenarios/memory-hit.js'
 import { memoryPerEntry } from './scenarios/memory-per-entry.js'
+import { otelOverhead } from './scenarios/otel-overhead.js'
 import { propagation } from './scenarios/propagation.js'
 import { scaleClearRegion } from './scenarios/scale-clear-region.js'
 import { scaleMemory } from './scenarios/scale-memory.js'
@@ -37,6 +38,7 @@ const scenarios: readonly Scenario[] = [
   memoryPerEntry,
   connections,
   sharedPropagation,
+  otelOverhead,
 ]
 
 /** The scale curves: run with `--scale`, or by name with `--only`. */

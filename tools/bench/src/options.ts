@@ -18,8 +18,8 @@ export const usage = `usage: pnpm bench [-- [--quick] [--scale] [--only NAME[,NA
   --scale       also run the scale curves (2-16 instances, 10k-1M entries, region sizes)
   --only NAME   run only these scenarios (repeatable or comma-separated):
                 memory-hit, distributed-hit, set, propagation, invalidation, memory-per-entry,
-                connections, shared-propagation, scale-propagation, scale-memory,
-                scale-clear-region`
+                connections, shared-propagation, otel-overhead, scale-propagation,
+                scale-memory, scale-clear-region`
 
 /** A bad command line: printed without a stack. */
 export class UsageError extends Error {}

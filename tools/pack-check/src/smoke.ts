@@ -9,6 +9,7 @@ import * as keyvBridge from '@cacheplane/keyv'
 import * as memcached from '@cacheplane/memcached'
 import * as memory from '@cacheplane/memory'
 import * as nats from '@cacheplane/nats'
+import * as opentelemetry from '@cacheplane/opentelemetry'
 import * as redis from '@cacheplane/redis'
 import Keyv from 'keyv'
 
@@ -80,6 +81,19 @@ async function keyvRoundTrip(): Promise<void> {
   }
 }
 
+/** The instrumentation over the API's no-op providers (no SDK installed): it must load, trace and stop. */
+async function instrumented(): Promise<void> {
+  const cache = new core.CacheManager<number>({ name: 'pack-check-otel', handles: [memory.memoryHandle()] })
+  const instrumentation = opentelemetry.cacheInstrumentation({ caches: [cache] })
+  try {
+    await cache.set('k', 1)
+    check('an instrumented cache reads what it wrote', (await cache.get('k')) === 1)
+  } finally {
+    instrumentation.disable()
+    await cache.close()
+  }
+}
+
 try {
   exportsFunctions('@cacheplane/core', core, [
     'CacheManager',
@@ -93,8 +107,10 @@ try {
   exportsFunctions('@cacheplane/memcached', memcached, ['memcachedHandle'])
   exportsFunctions('@cacheplane/nats', nats, ['natsBackplane'])
   exportsFunctions('@cacheplane/keyv', keyvBridge, ['keyvHandle', 'keyvStore'])
+  exportsFunctions('@cacheplane/opentelemetry', opentelemetry, ['cacheInstrumentation'])
   await roundTrip()
   await keyvRoundTrip()
+  await instrumented()
 } catch (error) {
   console.error(`  FAILED  ${error instanceof Error ? error.message : String(error)}`)
   process.exitCode = 1

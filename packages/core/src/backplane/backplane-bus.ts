@@ -64,7 +64,7 @@ export class BackplaneBus {
   private readonly packer: FramePacker
   /** Our sender id as the 16 bytes a frame carries, for skipping our own frames by their header. */
   private readonly sender: Uint8Array
-  private readonly counters: Omit<BackplaneBusStats, 'connected' | 'state' | 'overflows'> = {
+  private readonly counters: Omit<BackplaneBusStats, 'connected' | 'state' | 'overflows' | 'queued'> = {
     framesSent: 0,
     messagesSent: 0,
     framesReceived: 0,
@@ -161,9 +161,11 @@ export class BackplaneBus {
 
   /** A snapshot of the counters. */
   stats(): BackplaneBusStats {
+    const inflight = this.inflight === undefined ? 0 : this.inflight.messages.length - this.inflightFrom
     return {
       ...this.counters,
       overflows: this.queue.overflows,
+      queued: this.queue.size + inflight,
       connected: this.connected,
       state: this.state,
     }
@@ -242,7 +244,7 @@ export class BackplaneBus {
     }
     if (decoded.messages.length === 0) return
     this.counters.messagesReceived += decoded.messages.length
-    this.call(() => this.handlers.onMessages(decoded.messages, decoded.senderId))
+    this.call(() => this.handlers.onMessages(decoded.messages, decoded.senderId, decoded.sentAt))
   }
 
   private schedule(): void {

@@ -10,8 +10,8 @@ const SENDER_ID_PATTERN = /^[0-9a-f]{32}$/
 
 /** What the bus reports to its owner (the CacheManager). */
 export interface BackplaneBusHandlers {
-  /** Messages of one remote frame, decoded and verified; never our own. */
-  onMessages(messages: readonly BackplaneMessage[], senderId: string): void
+  /** Messages of one remote frame, decoded and verified; never our own. `sentAt`: the frame's send time, if it carries one. */
+  onMessages(messages: readonly BackplaneMessage[], senderId: string, sentAt: number | undefined): void
   /** The transport reported that frames may have been missed. */
   onGap(gap: BackplaneGap): void
   /** The transport's connection state changed. */
@@ -66,6 +66,8 @@ export interface BackplaneBusStats {
   overflows: number
   /** Gaps reported by the transport. */
   gaps: number
+  /** Messages waiting to be published now: queued, or in a batch whose publish has not finished. */
+  queued: number
   /** Whether the transport is connected, as last reported. */
   connected: boolean
   /** The transport's state, as last reported (`suspect`: silent past its `maxSilenceMs`). */

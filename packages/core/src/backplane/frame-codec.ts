@@ -2,7 +2,8 @@
  * The backplane frame: a versioned little-endian binary envelope for a batch of
  * key-only messages.
  *
- *   magic 'C' 'P' | version u8 | flags u8 (bit 0 = signed) | sender id 16 raw bytes
+ *   magic 'C' 'P' | version u8 | flags u8 (bit 0 = signed, bit 1 = timestamped)
+ *   | sender id 16 raw bytes | [send time f64 ms since the epoch when timestamped]
  *   | message count varint | messages... | [HMAC-SHA256 32 bytes when signed]
  *
  * A message is a type byte (1 changed, 2 removed, 3 cleared, 4 regionCleared); `changed`
@@ -15,6 +16,12 @@
  * length, and the only errors that ever leave `decodeFrame` are `FrameInvalidError` and
  * `FrameSignatureError`. The signature covers every byte before it and is checked before
  * the body is parsed, so with a secret a forged frame never reaches the parser.
+ *
+ * The send time (added after version 1 shipped in the repository, so it is a flag, not a
+ * new version) lets a receiver measure propagation latency. Frames without it still decode;
+ * a decoder from before the flag rejects timestamped frames (unknown flags), which only
+ * matters for a cluster mixing those builds. The time is the sender's wall clock: across
+ * hosts the latency includes their clock offset.
  */
 import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
 import { FrameInvalidError, FrameSignatureError } from '../errors.js'
@@ -43,6 +50,10 @@ export interface FrameCodecOptions {
 const MAGIC_0 = 0x43 // 'C'
 const MAGIC_1 = 0x50 // 'P'
 const FLAG_SIGNED = 0x01
+const FLAG_TIMESTAMPED = 0x02
+const KNOWN_FLAGS = FLAG_SIGNED | FLAG_TIMESTAMPED
+/** Bytes of the send time a timestamped frame carries after its sender id. */
+export const FRAME_TIMESTAMP_BYTES = 8
 const SENDER_ID_BYTES = 16
 const SENDER_ID_PATTERN = /^[0-9a-f]{32}$/
 
@@ -117,8 +128,13 @@ function keyedSize(region: string | undefined, key: string): number {
 }
 
 /** Bytes a frame of `count` messages adds around the messages themselves. */
-export function frameOverheadBytes(count: number, signed: boolean): number {
-  return FRAME_HEADER_BYTES + varintSize(count) + (signed ? FRAME_SIGNATURE_BYTES : 0)
+export function frameOverheadBytes(count: number, signed: boolean, timestamped = false): number {
+  return (
+    FRAME_HEADER_BYTES +
+    (timestamped ? FRAME_TIMESTAMP_BYTES : 0) +
+    varintSize(count) +
+    (signed ? FRAME_SIGNATURE_BYTES : 0)
+  )
 }
 
 function hmac(secret: FrameSecret, bytes: Uint8Array): Buffer {
@@ -132,17 +148,20 @@ function hmac(secret: FrameSecret, bytes: Uint8Array): Buffer {
 export function encodeFrame(frame: DecodedFrame, options?: FrameCodecOptions): Uint8Array {
   const maxFrameBytes = options?.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
   const secret = options?.secret
-  const { senderId, messages } = frame
+  const { senderId, messages, sentAt } = frame
+  if (sentAt !== undefined && !Number.isFinite(sentAt)) {
+    throw new FrameInvalidError('cannot encode frame: the send time must be a finite number')
+  }
   if (typeof senderId !== 'string' || !SENDER_ID_PATTERN.test(senderId)) {
     throw new FrameInvalidError('cannot encode frame: sender id must be 32 lowercase hex characters')
   }
   let body = 0
   for (const message of messages) body += encodedMessageSize(message)
-  const size = frameOverheadBytes(messages.length, secret !== undefined) + body
+  const size = frameOverheadBytes(messages.length, secret !== undefined, sentAt !== undefined) + body
   if (size > maxFrameBytes) {
     throw new FrameInvalidError(`cannot encode frame: ${size} bytes exceed the maximum of ${maxFrameBytes}`)
   }
-  return writeFrame(senderIdBytes(senderId), messages, 0, messages.length, body, secret)
+  return writeFrame(senderIdBytes(senderId), messages, 0, messages.length, body, secret, sentAt)
 }
 
 /** The 16 raw bytes of a sender id of 32 lowercase hex characters (validated by the caller). */
@@ -159,7 +178,8 @@ export function senderIdBytes(senderId: string): Uint8Array {
  * caller vouches for everything `encodeFrame` checks: a valid sender id, messages that
  * can be encoded (sized with {@link encodedMessageSize}), a frame within its limit. The
  * packer sizes each message once when it is announced; sizing it again per frame was a
- * visible part of a busy writer's profile.
+ * visible part of a busy writer's profile. `sentAt` (finite, ms since the epoch) makes it
+ * a timestamped frame.
  */
 export function writeFrame(
   senderId: Uint8Array,
@@ -168,16 +188,23 @@ export function writeFrame(
   to: number,
   bodyBytes: number,
   secret: FrameSecret | undefined,
+  sentAt?: number,
 ): Uint8Array {
   const count = to - from
+  const timestamped = sentAt !== undefined
   // A plain Uint8Array, not a Buffer: callers' `slice()` must copy, as it does for Uint8Array.
-  const out = new Uint8Array(frameOverheadBytes(count, secret !== undefined) + bodyBytes)
+  const out = new Uint8Array(frameOverheadBytes(count, secret !== undefined, timestamped) + bodyBytes)
   out[0] = MAGIC_0
   out[1] = MAGIC_1
   out[2] = FRAME_VERSION
-  out[3] = secret === undefined ? 0 : FLAG_SIGNED
+  out[3] = (secret === undefined ? 0 : FLAG_SIGNED) | (timestamped ? FLAG_TIMESTAMPED : 0)
   out.set(senderId, 4)
-  let pos = writeVarint(out, FRAME_HEADER_BYTES, count)
+  let pos = FRAME_HEADER_BYTES
+  if (timestamped) {
+    new DataView(out.buffer, out.byteOffset, out.byteLength).setFloat64(pos, sentAt, true)
+    pos += FRAME_TIMESTAMP_BYTES
+  }
+  pos = writeVarint(out, pos, count)
   for (let i = from; i < to; i++) {
     const message = messages[i]!
     switch (message.type) {
@@ -250,7 +277,7 @@ function writeString(out: Uint8Array, pos: number, text: string): number {
 export function isFrameFrom(bytes: Uint8Array, senderId: Uint8Array, maxFrameBytes: number): boolean {
   if (bytes.length < FRAME_HEADER_BYTES + 1 || bytes.length > maxFrameBytes) return false
   if (bytes[0] !== MAGIC_0 || bytes[1] !== MAGIC_1 || bytes[2] !== FRAME_VERSION) return false
-  if ((bytes[3]! & ~FLAG_SIGNED) !== 0) return false
+  if ((bytes[3]! & ~KNOWN_FLAGS) !== 0) return false
   for (let i = 0; i < SENDER_ID_BYTES; i++) if (bytes[4 + i] !== senderId[i]) return false
   return true
 }
@@ -293,13 +320,14 @@ function decodeUnsafe(bytes: Uint8Array, options: FrameCodecOptions | undefined)
     throw new FrameInvalidError('not a cacheplane frame (bad magic)')
   if (bytes[2] !== FRAME_VERSION) throw new FrameInvalidError(`unsupported frame version ${bytes[2]}`)
   const flags = bytes[3]!
-  if ((flags & ~FLAG_SIGNED) !== 0) throw new FrameInvalidError(`unknown frame flags 0x${HEX[flags]}`)
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new FrameInvalidError(`unknown frame flags 0x${HEX[flags]}`)
   const signed = (flags & FLAG_SIGNED) !== 0
+  const bodyStart = FRAME_HEADER_BYTES + ((flags & FLAG_TIMESTAMPED) !== 0 ? FRAME_TIMESTAMP_BYTES : 0)
 
   let end = bytes.length
   if (signed) {
     end -= FRAME_SIGNATURE_BYTES
-    if (end < FRAME_HEADER_BYTES + 1) throw new FrameInvalidError('signed frame is truncated')
+    if (end < bodyStart + 1) throw new FrameInvalidError('signed frame is truncated')
     if (secret !== undefined) {
       const expected = hmac(secret, bytes.subarray(0, end))
       if (!timingSafeEqual(expected, bytes.subarray(end)))
@@ -309,9 +337,11 @@ function decodeUnsafe(bytes: Uint8Array, options: FrameCodecOptions | undefined)
     throw new FrameSignatureError('frame is not signed but a secret is configured')
   }
 
+  if (end < bodyStart + 1) throw new FrameInvalidError('frame is truncated')
   let senderId = ''
   for (let i = 4; i < FRAME_HEADER_BYTES; i++) senderId += HEX[bytes[i]!]
-  const reader = new Reader(bytes, FRAME_HEADER_BYTES, end)
+  const sentAt = bodyStart === FRAME_HEADER_BYTES ? undefined : readSentAt(bytes)
+  const reader = new Reader(bytes, bodyStart, end)
   const count = reader.varint()
   // Every message takes at least one byte: a larger count is a lie, caught before looping.
   if (count > end - reader.pos)
@@ -320,7 +350,17 @@ function decodeUnsafe(bytes: Uint8Array, options: FrameCodecOptions | undefined)
   for (let i = 0; i < count; i++) messages.push(reader.message())
   if (reader.pos !== end)
     throw new FrameInvalidError(`${end - reader.pos} trailing bytes after the last message`)
-  return { senderId, messages }
+  return sentAt === undefined ? { senderId, messages } : { senderId, messages, sentAt }
+}
+
+/** The send time of a timestamped frame (its length was checked); a non-finite one is invalid. */
+function readSentAt(bytes: Uint8Array): number {
+  const sentAt = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(
+    FRAME_HEADER_BYTES,
+    true,
+  )
+  if (!Number.isFinite(sentAt)) throw new FrameInvalidError('frame send time is not a finite number')
+  return sentAt
 }
 
 /** A bounds-checked cursor over the frame body. */

@@ -6,6 +6,9 @@
  * A message that no frame can carry (a key longer than the limit, an ill-formed string)
  * is replaced by the narrowest clear that covers it — `regionCleared` of its region,
  * else `cleared` — and reported: receivers evict more than needed, never less.
+ *
+ * Every frame is timestamped with the wall clock when it is encoded (just before it is
+ * published), so receivers can measure propagation latency.
  */
 import type { Backplane } from '../contracts/backplane.js'
 import type { KeyObject } from 'node:crypto'
@@ -46,7 +49,7 @@ export class FramePacker {
 
   /** Smallest limit that can carry a message at all (a `cleared`). */
   minimumLimit(): number {
-    return frameOverheadBytes(1, this.secret !== undefined) + 1
+    return frameOverheadBytes(1, this.secret !== undefined, true) + 1
   }
 
   /**
@@ -55,7 +58,7 @@ export class FramePacker {
    * runs once per write, and the size travels with the message so no frame sizes it again).
    */
   fit(message: BackplaneMessage, limit = this.limit()): BackplaneMessage {
-    const budget = limit - frameOverheadBytes(1, this.secret !== undefined)
+    const budget = limit - frameOverheadBytes(1, this.secret !== undefined, true)
     const size = sizeOf(message)
     if (size <= budget) {
       this.fittedSize = size
@@ -91,7 +94,7 @@ export class FramePacker {
   *frames(batch: OutboundBatch, from: number): Generator<PackedFrame> {
     const signed = this.secret !== undefined
     const limit = this.limit()
-    const budget = limit - frameOverheadBytes(1, signed)
+    const budget = limit - frameOverheadBytes(1, signed, true)
     const { messages, sizes } = batch
     let start = from
     let body = 0
@@ -101,8 +104,9 @@ export class FramePacker {
         messages[i] = this.fit(messages[i]!, limit)
         size = sizes[i] = this.fittedSize
       }
-      if (i > start && frameOverheadBytes(i - start + 1, signed) + body + size > limit) {
-        yield { bytes: writeFrame(this.sender, messages, start, i, body, this.secret), count: i - start }
+      if (i > start && frameOverheadBytes(i - start + 1, signed, true) + body + size > limit) {
+        const bytes = writeFrame(this.sender, messages, start, i, body, this.secret, Date.now())
+        yield { bytes, count: i - start }
         start = i
         body = 0
       }
@@ -110,7 +114,7 @@ export class FramePacker {
     }
     if (messages.length > start) {
       yield {
-        bytes: writeFrame(this.sender, messages, start, messages.length, body, this.secret),
+        bytes: writeFrame(this.sender, messages, start, messages.length, body, this.secret, Date.now()),
         count: messages.length - start,
       }
     }

@@ -22,4 +22,6 @@ export interface DecodedFrame {
   readonly senderId: string
   /** The messages, in the order they were queued. */
   readonly messages: readonly BackplaneMessage[]
+  /** When the sender encoded the frame, ms since the epoch (its wall clock); absent in older frames. */
+  readonly sentAt?: number | undefined
 }

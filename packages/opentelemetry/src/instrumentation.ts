@@ -1,0 +1,149 @@
+/**
+ * `cacheInstrumentation()`: OpenTelemetry spans and metrics for cacheplane, from the
+ * outside. Spans come from core's `diagnostics_channel` tracing channels, which cover every
+ * `CacheManager` in the process once subscribed; metrics need the manager itself (its
+ * stats and events), so each cache is added with `instrument(cache)` or the `caches` option.
+ * Nothing wraps or patches the manager.
+ *
+ * Create one instrumentation per process: two would both subscribe to the channels and
+ * every call would be traced twice.
+ */
+import { type CacheManager, type GetEvent, InvalidOptionsError } from '@cacheplane/core'
+import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api'
+import { CacheMetrics } from './cache-metrics.js'
+import { SpanTracer, TRACED_OPERATIONS, type TracedOperation } from './span-tracer.js'
+
+export type { TracedOperation } from './span-tracer.js'
+
+/** Name of the tracer and meter this package creates (the instrumentation scope). */
+export const INSTRUMENTATION_SCOPE = '@cacheplane/opentelemetry'
+
+// biome-ignore lint/suspicious/noExplicitAny: any value type; only name, stats and events are used.
+type AnyCache = CacheManager<any>
+
+/** Options of {@link cacheInstrumentation}. */
+export interface CacheInstrumentationOptions {
+  /** Where spans go; the global tracer provider (`trace.getTracerProvider()`) by default. */
+  readonly tracerProvider?: TracerProvider | undefined
+  /** Where metrics go; the global meter provider (`metrics.getMeterProvider()`) by default. */
+  readonly meterProvider?: MeterProvider | undefined
+  /** Record a span per operation; default true. */
+  readonly traces?: boolean | undefined
+  /** Record metrics of the instrumented caches; default true. */
+  readonly metrics?: boolean | undefined
+  /** Start a span only inside another span (as HTTP-request-scoped tracing wants); default false. */
+  readonly requireParentSpan?: boolean | undefined
+  /**
+   * The operations to trace; default all. Tracing an operation costs every call of it, in
+   * every cache (core's tracing channel runs once subscribed): leave out `get` and `peek`
+   * to keep memory hits free and still trace writes, `getOrAdd` and its factory.
+   */
+  readonly operations?: readonly TracedOperation[] | undefined
+  /** Put the region on spans as `cacheplane.region`; default false (regions may be unbounded). */
+  readonly regionAttribute?: boolean | undefined
+  /** Caches to instrument right away; more can be added with {@link CacheInstrumentation.instrument}. */
+  readonly caches?: readonly AnyCache[] | undefined
+}
+
+/** What {@link cacheInstrumentation} returns. */
+export interface CacheInstrumentation {
+  /**
+   * Records the metrics of `cache`, and the level that answered its reads on their spans.
+   * Returns a function that stops both; instrumenting a cache twice is a no-op.
+   */
+  instrument(cache: AnyCache): () => void
+  /** Stops everything: channels unsubscribed, listeners removed, observable callbacks detached. Idempotent. */
+  disable(): void
+}
+
+/** Starts tracing every cache of the process and returns the handle that adds caches' metrics. */
+export function cacheInstrumentation(options: CacheInstrumentationOptions = {}): CacheInstrumentation {
+  const resolved = validate(options)
+  const tracer =
+    resolved.traces === false
+      ? undefined
+      : new SpanTracer(
+          (resolved.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_SCOPE),
+          {
+            requireParentSpan: resolved.requireParentSpan === true,
+            regionAttribute: resolved.regionAttribute === true,
+            operations: resolved.operations ?? TRACED_OPERATIONS,
+          },
+        )
+  const cacheMetrics =
+    resolved.metrics === false
+      ? undefined
+      : new CacheMetrics(
+          (resolved.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE),
+        )
+  const stops = new Map<AnyCache, () => void>()
+  let disabled = false
+  tracer?.enable()
+
+  const instrument = (cache: AnyCache): (() => void) => {
+    if (disabled) throw new InvalidOptionsError('cacheInstrumentation: instrument() after disable()')
+    if (typeof cache !== 'object' || cache === null || typeof cache.stats !== 'function') {
+      throw new InvalidOptionsError('cacheInstrumentation: instrument() needs a CacheManager')
+    }
+    const existing = stops.get(cache)
+    if (existing !== undefined) return existing
+    const stopMetrics = cacheMetrics?.add(cache)
+    // A `get` listener makes core build an event per read: only worth it when spans want the level.
+    const onGet =
+      tracer?.tracesReads === true
+        ? (event: GetEvent) => tracer.noteRead(cache.name, event.level, event.handle)
+        : undefined
+    if (onGet !== undefined) cache.on('get', onGet)
+    const stop = () => {
+      if (stops.get(cache) !== stop) return
+      stops.delete(cache)
+      stopMetrics?.()
+      if (onGet !== undefined) cache.off('get', onGet)
+    }
+    stops.set(cache, stop)
+    return stop
+  }
+
+  for (const cache of resolved.caches ?? []) instrument(cache)
+  return {
+    instrument,
+    disable() {
+      if (disabled) return
+      disabled = true
+      for (const stop of [...stops.values()]) stop()
+      tracer?.disable()
+      cacheMetrics?.close()
+    },
+  }
+}
+
+function validate(options: CacheInstrumentationOptions): CacheInstrumentationOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionsError('cacheInstrumentation: options must be an object')
+  }
+  for (const flag of ['traces', 'metrics', 'requireParentSpan', 'regionAttribute'] as const) {
+    const value = options[flag]
+    if (value !== undefined && typeof value !== 'boolean') {
+      throw new InvalidOptionsError(`cacheInstrumentation: ${flag} must be a boolean`)
+    }
+  }
+  if (options.tracerProvider !== undefined && typeof options.tracerProvider?.getTracer !== 'function') {
+    throw new InvalidOptionsError('cacheInstrumentation: tracerProvider must have getTracer()')
+  }
+  if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
+    throw new InvalidOptionsError('cacheInstrumentation: meterProvider must have getMeter()')
+  }
+  const { operations } = options
+  if (
+    operations !== undefined &&
+    (!Array.isArray(operations) || !operations.every((op) => TRACED_OPERATIONS.includes(op)))
+  ) {
+    throw new InvalidOptionsError(
+      `cacheInstrumentation: operations must be a list of ${TRACED_OPERATIONS.join(', ')}`,
+    )
+  }
+  if (options.caches !== undefined && !Array.isArray(options.caches)) {
+    throw new InvalidOptionsError('cacheInstrumentation: caches must be an array of CacheManager')
+  }
+  return options
+}
