@@ -156,24 +156,29 @@ export class WriteFanout {
     return removed
   }
 
-  /** Changes the key's expiration on every level that has it; true when the bottom (source) has it. */
+  /**
+   * Changes the key's expiration on the bottom (source), then evicts the key from the levels
+   * above; true when the bottom has it. The copies above are dropped, not re-timed: an expire
+   * applied to a copy after a newer write of the key landed there (or after the store refused
+   * the expire) would give that copy a lifetime the stored item does not have, and it would be
+   * served past the store's expiry (found by the model-based tests). The next read copies the
+   * item up with its new lifetime.
+   */
   async expire(key: string, region: string | undefined, expiration: Expiration): Promise<boolean> {
-    const now = Date.now()
+    const bottom = this.#engine.bottom
+    const { mode, ttl, expiresAt } = fitExpiration(expiration, bottom.limits, Date.now())
     let exists = false
     let failure: CacheplaneError | undefined
-    for (let j = this.#engine.bottom.index; j >= 0; j--) {
-      const layer = this.#engine.layers[j]!
-      const { mode, ttl, expiresAt } = fitExpiration(expiration, layer.limits, now)
-      try {
-        const found = await guard(this.#emitter, layer, 'expire', (h) =>
-          h.expire(key, region, mode, ttl, expiresAt),
-        )
-        if (j === this.#engine.bottom.index) exists = found
-      } catch (error) {
-        failure ??= error as CacheplaneError
-      }
+    try {
+      exists = await guard(this.#emitter, bottom, 'expire', (h) =>
+        h.expire(key, region, mode, ttl, expiresAt),
+      )
+    } catch (error) {
+      failure = error as CacheplaneError
     }
+    const evicted = await this.#removeFrom(bottom.index - 1, key, region)
     this.#engine.changed(key, region, 'expire')
+    failure ??= evicted
     if (failure !== undefined) throw failure
     return exists
   }
