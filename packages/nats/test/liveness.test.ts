@@ -4,8 +4,10 @@
 import { type BackplaneSubscription, InvalidOptionsError } from '@cacheplane/core'
 import { waitFor } from '@cacheplane/core/testing'
 import { startTcpProxy } from '@cacheplane/test-servers'
+import { connect } from '@nats-io/transport-node'
 import { afterEach, describe, expect, inject, it } from 'vitest'
 import { natsBackplane } from '../src/index.js'
+import type { NatsConnectionLike } from '../src/nats-connection.js'
 import { frame, type Recorder, recorder } from './recorder.js'
 
 const closers: (() => Promise<unknown>)[] = []
@@ -40,6 +42,23 @@ async function peerOn(channel: string) {
   const subscription = peer.connect(channel, recorder())
   await subscription.ready
   return subscription
+}
+
+/** The connection without its `reconnect()`, like a client that cannot reconnect on demand. */
+function withoutReconnect(nc: NatsConnectionLike): NatsConnectionLike {
+  return {
+    get info() {
+      return nc.info
+    },
+    publish: (subject, payload) => nc.publish(subject, payload),
+    subscribe: (subject, options) => nc.subscribe(subject, options),
+    flush: () => nc.flush(),
+    status: () => nc.status(),
+    getServer: () => nc.getServer(),
+    isClosed: () => nc.isClosed(),
+    close: () => nc.close(),
+    closed: () => nc.closed(),
+  }
 }
 
 describe('natsBackplane liveness', () => {
@@ -92,6 +111,33 @@ describe('natsBackplane liveness', () => {
     await waitFor(() => recorders.every((r, i) => r.frames.includes(`after-${i}`)), {
       message: 'a frame on every channel after healing',
     })
+  })
+
+  it('without reconnect() on the connection, answers resuming make every channel connected with a silence gap', async () => {
+    const { hostname, port } = new URL(inject('natsUrl'))
+    const proxy = await startTcpProxy({ host: hostname, port: Number(port) })
+    closers.push(() => proxy.close())
+    const nc = await connect({ servers: `nats://127.0.0.1:${proxy.port}` })
+    closers.push(() => nc.close())
+    const bp = natsBackplane({ connection: withoutReconnect(nc), maxSilenceMs: 400 })
+    closers.push(() => bp.close())
+    const recorders = [recorder(), recorder()]
+    const subscriptions = recorders.map((r) => bp.connect(channelName(), r))
+    await Promise.all(subscriptions.map((subscription) => subscription.ready))
+    // Held, not lost: the same connection answers again once healed.
+    proxy.stall()
+    await waitFor(() => recorders.every((r) => r.states.includes('suspect')), {
+      message: 'suspect on every channel',
+      timeoutMs: 5_000,
+    })
+    proxy.heal()
+    await waitFor(() => recorders.every((r) => r.gaps.length === 1), {
+      message: 'a silence gap on every channel',
+      timeoutMs: 5_000,
+    })
+    for (const r of recorders) {
+      expect(r.log).toEqual(['state:suspect', 'state:connected', 'gap:silence:false'])
+    }
   })
 
   it('a healthy connection is never suspect', async () => {
