@@ -146,7 +146,8 @@ export class SharedSubscriber {
 
   /** A silent connection: every channel it carries is `suspect` until it is dropped (right after). */
   #suspect(link: PubSubSubscription): void {
-    for (const [channel, state] of this.#channels) if (state.link === link) this.#router.state(channel, 'suspect')
+    for (const [channel, state] of this.#channels)
+      if (state.link === link) this.#router.state(channel, 'suspect')
   }
 
   #lost(node: string, link: PubSubSubscription, reason: string): void {

@@ -52,7 +52,8 @@ describe('redisBackplane liveness', () => {
       message: 'suspect on every channel',
       timeoutMs: 5_000,
     })
-    for (const listener of listeners) expect(listener.states).toEqual(['connected', 'suspect', 'disconnected'])
+    for (const listener of listeners)
+      expect(listener.states).toEqual(['connected', 'suspect', 'disconnected'])
     proxy.heal()
     await waitFor(() => listeners.every((listener) => listener.gaps.length === 1), {
       message: 'the gap on every channel after healing',
