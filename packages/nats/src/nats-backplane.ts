@@ -3,6 +3,7 @@ import {
   type BackplaneListener,
   type BackplaneSubscription,
   ClosedError,
+  resolveMaxSilenceMs,
 } from '@cacheplane/core'
 import { startCoreTransport } from './core-transport.js'
 import type { FrameTransport } from './frame-transport.js'
@@ -22,7 +23,9 @@ import { channelSubject, validateSubjectPrefix } from './subject.js'
  * reconnect (a `failover` when the client moved to another server), and with
  * `replay` the missed frames are fetched back from a JetStream stream instead. One
  * backplane serves every cache of a process: one connection, one subscription (and with
- * replay one stream and consumer, so one position) per cache.
+ * replay one stream and consumer, so one position) per cache. The connection is flushed
+ * every `maxSilenceMs / 2`; a silence makes every cache's channel `suspect` and the client
+ * reconnect.
  */
 export function natsBackplane(options: NatsBackplaneOptions) {
   checkOptions(options)
@@ -30,11 +33,13 @@ export function natsBackplane(options: NatsBackplaneOptions) {
   const prefix = options.subjectPrefix ?? 'cacheplane.'
   validateSubjectPrefix(prefix)
   const name = options.name ?? 'nats'
+  const maxSilenceMs = resolveMaxSilenceMs(options.maxSilenceMs, 'natsBackplane')
   const shared = new SharedConnection({
     name,
     connection: options.connection,
     servers: options.servers,
     connectOptions: options.connectOptions,
+    maxSilenceMs,
   })
   const open = new Set<BackplaneSubscription>()
   let closed = false
@@ -48,6 +53,7 @@ export function natsBackplane(options: NatsBackplaneOptions) {
       get maxFrameBytes() {
         return shared.maxPayload
       },
+      maxSilenceMs,
     },
 
     connect(channel, listener) {
@@ -81,7 +87,7 @@ function subscribe(
   let transport: FrameTransport | undefined
   let active = true
   // A reconnect while the transport is still starting is handed to it once it runs.
-  let missedReconnect: { reason: 'reconnect' | 'failover'; detail: string } | undefined
+  let missedReconnect: { reason: 'reconnect' | 'failover' | 'silence'; detail: string } | undefined
   const user: ConnectionUser = {
     onState: (state) => {
       if (active) listener.onState(state)
@@ -128,7 +134,8 @@ function subscribe(
         throw new Error(`natsBackplane '${name}': publish() before the subscription was ready`)
       // The client would buffer the frame until it reconnects, and the caller could not tell whether it
       // ever reached the server; refusing now lets core retry (and, meanwhile, its gap policy applies).
-      if (!shared.connected)
+      // A silent (suspect) connection would swallow the frame just the same.
+      if (!shared.connected || shared.suspect)
         throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
       await transport.publish(frame)
     },

@@ -1,6 +1,7 @@
 import { type BackplaneState, ClosedError } from '@cacheplane/core'
 import type { ConnectionOptions } from '@nats-io/transport-node'
 import { type ConnectionMonitor, monitorConnection } from './connection-monitor.js'
+import { type ConnectionProbe, probeConnection } from './liveness-probe.js'
 import type { NatsConnectionLike } from './nats-connection.js'
 
 /** NATS's default `max_payload`, used until the server has told us its own. */
@@ -10,8 +11,11 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024
 export interface ConnectionUser {
   /** The connection changed state. */
   onState(state: BackplaneState): void
-  /** The client reconnected (`failover`: to another server); frames may have been missed. */
-  reconnected(reason: 'reconnect' | 'failover', detail: string): void
+  /**
+   * The client reconnected (`failover`: to another server), or a silent connection answered
+   * again without reconnecting (`silence`); frames may have been missed.
+   */
+  reconnected(reason: 'reconnect' | 'failover' | 'silence', detail: string): void
 }
 
 /** Where the shared connection comes from: one the application gave, or servers we connect to. */
@@ -24,13 +28,17 @@ export interface SharedConnectionOptions {
   readonly servers?: string | readonly string[] | undefined
   /** Extra client options for a connection we open. */
   readonly connectOptions?: Omit<ConnectionOptions, 'servers'> | undefined
+  /** Longest silence of the connection before every user hears `suspect`, ms. */
+  readonly maxSilenceMs: number
 }
 
 /**
  * The one NATS connection of a backplane, shared by every cache on it: opened with the
  * first user (unless the application gave it), watched once, its disconnects and reconnects
  * fanned out to every user, and closed with the last user when we opened it (a later user
- * opens a new one). Per-channel subscriptions live in the transports, not here.
+ * opens a new one). Per-channel subscriptions live in the transports, not here. Its liveness
+ * is probed here too, once for every channel: a silent connection makes every user `suspect`
+ * and the client reconnect (see {@link probeConnection}).
  */
 export class SharedConnection {
   readonly #options: SharedConnectionOptions
@@ -38,6 +46,9 @@ export class SharedConnection {
   #connection: NatsConnectionLike | undefined
   #opening: Promise<NatsConnectionLike> | undefined
   #monitor: ConnectionMonitor | undefined
+  #probe: ConnectionProbe | undefined
+  /** Connected, but the liveness probe got no answer in time. */
+  #suspect = false
   #maxPayload: number
   #connected = false
   #closed = false
@@ -53,6 +64,11 @@ export class SharedConnection {
   /** True while the client is connected to a server. */
   get connected(): boolean {
     return this.#connected
+  }
+
+  /** True while the connection looks open but did not answer the liveness probe in time. */
+  get suspect(): boolean {
+    return this.#suspect
   }
 
   /** The server's `max_payload` once known, bytes. */
@@ -108,6 +124,7 @@ export class SharedConnection {
       this.#connected = !connection.isClosed()
       this.#maxPayload = connection.info?.max_payload ?? this.#maxPayload
       this.#monitor = this.#watch(connection)
+      this.#probe = this.#probeLiveness(connection)
       return connection
     } catch (error) {
       if (generation === this.#generation) this.#opening = undefined
@@ -122,6 +139,9 @@ export class SharedConnection {
     this.#opening = undefined
     this.#monitor?.stop()
     this.#monitor = undefined
+    this.#probe?.stop()
+    this.#probe = undefined
+    this.#suspect = false
     const connection = this.#connection
     this.#connection = undefined
     this.#connected = false
@@ -132,10 +152,12 @@ export class SharedConnection {
     return monitorConnection(connection, {
       disconnected: () => {
         this.#connected = false
+        this.#suspect = false
         this.#each((user) => user.onState('disconnected'))
       },
       reconnected: (reason, detail) => {
         this.#connected = true
+        this.#suspect = false
         this.#maxPayload = connection.info?.max_payload ?? this.#maxPayload
         this.#each((user) => {
           user.onState('connected')
@@ -144,7 +166,33 @@ export class SharedConnection {
       },
       closed: () => {
         this.#connected = false
+        this.#suspect = false
+        // Closed for good: nothing left to probe (a probe would keep failing flushes).
+        this.#probe?.stop()
         if (!this.#closed) this.#each((user) => user.onState('disconnected'))
+      },
+    })
+  }
+
+  /**
+   * Flushes the connection on a timer. A silence makes every user `suspect` (the client is
+   * made to reconnect, and the monitor reports what follows); answers resuming without a
+   * reconnect (a client that cannot reconnect on demand) make them `connected` with a gap.
+   */
+  #probeLiveness(connection: NatsConnectionLike): ConnectionProbe {
+    return probeConnection(connection, this.#options.maxSilenceMs, {
+      suspect: () => {
+        if (!this.#connected || this.#suspect || this.#closed) return
+        this.#suspect = true
+        this.#each((user) => user.onState('suspect'))
+      },
+      live: (detail) => {
+        if (!this.#connected || !this.#suspect || this.#closed) return
+        this.#suspect = false
+        this.#each((user) => {
+          user.onState('connected')
+          user.reconnected('silence', detail)
+        })
       },
     })
   }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis'
+import { probeSubscriber, type SubscriberProbe } from './liveness-probe.js'
 
 /** A (S)SUBSCRIBE that got no answer in this time counts as failed (a MOVED reply leaves ioredis waiting). */
 const SUBSCRIBE_TIMEOUT_MS = 5000
@@ -20,6 +21,10 @@ export interface PubSubSubscriptionOptions {
   readonly onFrame: (channel: string, frame: Uint8Array) => void
   /** The connection is gone (called once); its channels must be subscribed again elsewhere. */
   readonly onLost: (reason: string) => void
+  /** A connection whose PING goes unanswered this long is reported through `onSuspect` and dropped, ms. */
+  readonly maxSilenceMs: number
+  /** The connection went silent (called once, just before `onLost` with reason `'silence'`). */
+  readonly onSuspect: (detail: string) => void
 }
 
 function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -33,8 +38,8 @@ function timeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 /**
  * One subscriber connection carrying the subscriptions of any number of channels, kept by
  * hand rather than by ioredis' reconnect and auto-resubscribe, so we know exactly when
- * frames may have been lost: any close, error, MOVED or server-sent SUNSUBSCRIBE (a slot
- * migrated or failed over) drops the connection and reports it once through `onLost`. It
+ * frames may have been lost: any close, error, MOVED, server-sent SUNSUBSCRIBE (a slot
+ * migrated or failed over) or unanswered PING (a silent partition) drops the connection and reports it once through `onLost`. It
  * never reconnects itself: the owner ({@link SharedSubscriber}) opens a new connection (for
  * sharded pub/sub, to each slot's current owner), subscribes the channels again and reports
  * the gaps — after the subscriptions are live, so nothing published after core's recovery
@@ -48,6 +53,7 @@ export class PubSubSubscription {
   #started: Promise<void> | undefined
   #lost = false
   #closed = false
+  #probe: SubscriberProbe | undefined
 
   /** Nothing is opened before `start()`. */
   constructor(options: PubSubSubscriptionOptions) {
@@ -104,6 +110,7 @@ export class PubSubSubscription {
   /** Closes the connection; `onLost` is not called. */
   async close(): Promise<void> {
     this.#closed = true
+    this.#probe?.stop()
     this.#channels.clear()
     const current = this.#connection
     this.#connection = undefined
@@ -140,11 +147,26 @@ export class PubSubSubscription {
     }
     if (this.#closed) connection.disconnect()
     if (this.dead) throw new Error('the subscriber connection closed while connecting')
+    this.#probe = this.#watch(connection)
+  }
+
+  /**
+   * PINGs the connection (valid in subscriber mode) for as long as it lives: a silent one (a
+   * partition that leaves the socket open) is reported `suspect`, then dropped like a lost one,
+   * so every channel it carries is subscribed again and hears a gap with reason `'silence'`.
+   */
+  #watch(connection: Redis): SubscriberProbe {
+    return probeSubscriber(connection, this.#options.maxSilenceMs, (detail) => {
+      if (this.#connection !== connection || this.dead) return
+      this.#options.onSuspect(detail)
+      this.#drop('silence')
+    })
   }
 
   #drop(reason: string): void {
     if (this.#lost || this.#closed) return
     this.#lost = true
+    this.#probe?.stop()
     // Closing on purpose (QUIT sent) never gets here: a disconnect() then would arm ioredis'
     // socket-destroy timer and keep the process alive for another 2 s after close().
     this.#connection?.disconnect()

@@ -4,7 +4,7 @@ import type {
   BackplaneListener,
   BackplaneSubscription,
 } from '@cacheplane/core'
-import { ClosedError, InvalidOptionsError } from '@cacheplane/core'
+import { ClosedError, InvalidOptionsError, resolveMaxSilenceMs } from '@cacheplane/core'
 import { BackplaneClient } from './backplane-client.js'
 import type { RedisConnectionOptions } from './redis-connection.js'
 import { SharedSubscriber } from './shared-subscriber.js'
@@ -19,6 +19,13 @@ export interface RedisBackplaneOptions extends RedisConnectionOptions {
    * where plain PUBLISH would be broadcast to every node of the cluster.
    */
   sharded?: boolean | 'auto'
+  /**
+   * Longest a dead or silent subscriber connection goes unnoticed, ms (default 1,500): each is
+   * PINGed every `maxSilenceMs / 2`; an answer missing for as long again reports `suspect` to
+   * every channel it carries and the connection is replaced. One PING per connection (one per
+   * master with sharded pub/sub), never traffic to the other instances.
+   */
+  maxSilenceMs?: number
 }
 
 /**
@@ -26,7 +33,7 @@ export interface RedisBackplaneOptions extends RedisConnectionOptions {
  * pubsub` (default 32 MiB hard, 8 MiB for 60 s), so frames stay well below it; key-only
  * invalidation frames are far smaller anyway, and core splits batches to fit.
  */
-const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 4 * 1024 * 1024, multiplex: true }
+const MAX_FRAME_BYTES = 4 * 1024 * 1024
 
 /**
  * A Redis pub/sub backplane: frames are published on the channel core names
@@ -39,7 +46,8 @@ const CAPABILITIES: BackplaneCapabilities = { replay: false, maxFrameBytes: 4 * 
  * lost connection carried: the subscriber connection closed or errored and a new
  * subscription was confirmed (`reconnect`), the server unsubscribed us because the
  * channel's slot moved (`resubscribe`), a sharded subscribe hit MOVED after a failover
- * (`failover`). The connections it opened close with its last subscription.
+ * (`failover`), a subscriber connection stayed silent past `maxSilenceMs` and was replaced
+ * (`silence`, after `suspect`). The connections it opened close with its last subscription.
  */
 export function redisBackplane(options: RedisBackplaneOptions = {}) {
   const name = options.name ?? 'redis'
@@ -47,14 +55,21 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
   if (shardedOption !== true && shardedOption !== false && shardedOption !== 'auto') {
     throw new InvalidOptionsError(`redisBackplane: 'sharded' must be true, false or 'auto'`)
   }
+  const maxSilenceMs = resolveMaxSilenceMs(options.maxSilenceMs, 'redisBackplane')
+  const capabilities: BackplaneCapabilities = {
+    replay: false,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    multiplex: true,
+    maxSilenceMs,
+  }
   const client = new BackplaneClient(options, shardedOption)
-  const subscriber = new SharedSubscriber((channel) => client.locate(channel))
+  const subscriber = new SharedSubscriber((channel) => client.locate(channel), maxSilenceMs)
   let closed = false
   let open = 0
 
   return {
     name,
-    capabilities: CAPABILITIES,
+    capabilities,
 
     connect(channel: string, listener: BackplaneListener): BackplaneSubscription {
       if (closed) throw new ClosedError(`redisBackplane '${name}' is closed`)

@@ -27,7 +27,7 @@ interface ChannelState {
  * per server (standalone and plain pub/sub: one in all; sharded pub/sub on a Cluster: one per
  * master owning a subscribed channel's slot), each channel subscribed once however many
  * listeners it has. When a connection drops, every channel it carried is reported
- * `disconnected`, then placed again (for sharded pub/sub, on its slot's current owner) with
+ * `disconnected` (first `suspect` when it was dropped for going silent), then placed again (for sharded pub/sub, on its slot's current owner) with
  * backoff, and once its new subscription is confirmed its listeners hear `connected` and an
  * unrecovered gap. The last channel unsubscribed closes the last connection.
  */
@@ -37,9 +37,15 @@ export class SharedSubscriber {
   readonly #links = new Map<string, PubSubSubscription>()
   readonly #channels = new Map<string, ChannelState>()
 
-  /** `locate` says where each channel must be subscribed; nothing is opened before the first `subscribe`. */
-  constructor(locate: (channel: string) => Promise<ChannelLocation>) {
+  readonly #maxSilenceMs: number
+
+  /**
+   * `locate` says where each channel must be subscribed; every connection is PINGed so that a
+   * silence longer than `maxSilenceMs` is noticed. Nothing is opened before the first `subscribe`.
+   */
+  constructor(locate: (channel: string) => Promise<ChannelLocation>, maxSilenceMs: number) {
     this.#locate = locate
+    this.#maxSilenceMs = maxSilenceMs
   }
 
   /** Channels subscribed (or being subscribed) now. */
@@ -109,6 +115,8 @@ export class SharedSubscriber {
         open,
         onFrame: (from, frame) => this.#router.frame(from, frame),
         onLost: (reason) => this.#lost(node, created, reason),
+        maxSilenceMs: this.#maxSilenceMs,
+        onSuspect: () => this.#suspect(created),
       })
       this.#links.set(node, created)
       link = created
@@ -134,6 +142,12 @@ export class SharedSubscriber {
     if (link.channels.size > 0) return
     for (const [node, current] of this.#links) if (current === link) this.#links.delete(node)
     await link.close()
+  }
+
+  /** A silent connection: every channel it carries is `suspect` until it is dropped (right after). */
+  #suspect(link: PubSubSubscription): void {
+    for (const [channel, state] of this.#channels)
+      if (state.link === link) this.#router.state(channel, 'suspect')
   }
 
   #lost(node: string, link: PubSubSubscription, reason: string): void {
