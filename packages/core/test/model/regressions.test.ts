@@ -94,4 +94,45 @@ describe('histories found by the model', () => {
       drain: [],
     })
   })
+  it('expire does not re-time a copy written by a later set (the copy outlived the stored item)', async () => {
+    // i1's expire(r/a) found nothing in the store; its set(r/a, ttl 50) landed meanwhile; the
+    // expire then made i1's memory copy of s5 eternal, served past the store's expiry.
+    await expectClean({
+      instances: 2,
+      unordered: true,
+      steps: [
+        { kind: 'op', instance: 0, op: { kind: 'add', slot: 'a', ttl: 0 } },
+        { kind: 'op', instance: 0, op: { kind: 'expire', slot: 'a', ttl: 0 } },
+        { kind: 'op', instance: 1, op: { kind: 'expire', slot: 'r/a', ttl: 0 } },
+        run(11),
+        { kind: 'op', instance: 0, op: { kind: 'get', slot: 'a' } },
+        run(0),
+        { kind: 'op', instance: 1, op: { kind: 'set', slot: 'r/a', ttl: 50 } },
+        run(4),
+        run(14),
+        run(0),
+        run(0),
+        { kind: 'clock', ms: 250 },
+        run(0),
+      ],
+      drain: [],
+    })
+  })
+
+  it('an expire the store refused does not re-time the copy above', async () => {
+    await expectClean({
+      instances: 2,
+      unordered: false,
+      steps: [
+        { kind: 'op', instance: 1, op: { kind: 'set', slot: 'a', ttl: 50 } },
+        run(0),
+        run(0),
+        { kind: 'op', instance: 1, op: { kind: 'expire', slot: 'a', ttl: 0 } },
+        { kind: 'fault', pick: 0 },
+        { kind: 'fault', pick: 0 },
+        { kind: 'clock', ms: 100 },
+      ],
+      drain: [],
+    })
+  })
 })
