@@ -1,5 +1,5 @@
 import { CacheManager, createBackplaneHub, memoryBackplane } from '@cacheplane/core'
-import { randomKey, waitFor } from '@cacheplane/core/testing'
+import { randomKey, removeAndReAddDuringUpdate } from '@cacheplane/core/testing'
 import { memoryHandle } from '@cacheplane/memory'
 import { afterEach, expect, it } from 'vitest'
 import { memcachedHandle } from '../src/index.js'
@@ -19,39 +19,6 @@ function instance(name: string, hub: ReturnType<typeof createBackplaneHub>): Cac
   })
   open.push(cache)
   return cache
-}
-
-/**
- * The ABA sequence of issue 17: `updater` reads `k` (value 1) and holds its update function
- * while `other` removes the key and adds 5. The compare-and-set prepared against the old
- * item must not match the new one (before the fix both had version 1, and the add was
- * lost as 101): it conflicts, the update runs again on 5, and the result is 105.
- */
-async function removeAndReAddDuringUpdate(updater: CacheManager<number>, other: CacheManager<number>) {
-  const k = randomKey('k')
-  await updater.set(k, 1)
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  let read!: () => void
-  const hasRead = new Promise<void>((resolve) => {
-    read = resolve
-  })
-  const pending = updater.update(k, async (v) => {
-    read()
-    await gate
-    return v + 100
-  })
-  await hasRead
-  await other.remove(k)
-  expect(await other.add(k, 5)).toBe(true)
-  release()
-  const result = await pending
-  await waitFor(async () => (await other.get(k)) === result, {
-    message: `${k} = ${result} on the other instance`,
-  })
-  return result
 }
 
 it('one instance: the update retries on the new item and returns 105', async () => {

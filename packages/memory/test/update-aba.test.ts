@@ -1,5 +1,5 @@
 import { CacheManager } from '@cacheplane/core'
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, removeAndReAddDuringUpdate } from '@cacheplane/core/testing'
 import { afterEach, expect, test } from 'vitest'
 import { memoryHandle } from '../src/index.js'
 
@@ -7,35 +7,6 @@ const open: CacheManager<number>[] = []
 afterEach(async () => {
   for (const cache of open.splice(0)) await cache.close()
 })
-
-/**
- * The ABA sequence of issue 17: an update reads version v of `k`; meanwhile `k` is removed
- * and added again. The update's compare-and-set must not match the new item (which would
- * silently lose the add): it conflicts, retries on the new value, and returns 105.
- */
-async function removeAndReAddDuringUpdate(cache: CacheManager<number>): Promise<number> {
-  const k = randomKey('k')
-  await cache.set(k, 1)
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => {
-    release = resolve
-  })
-  let read!: () => void
-  const hasRead = new Promise<void>((resolve) => {
-    read = resolve
-  })
-  const pending = cache.update(k, async (v) => {
-    read()
-    await gate
-    return v + 100
-  })
-  await hasRead
-  await cache.remove(k)
-  expect(await cache.add(k, 5)).toBe(true)
-  release()
-  expect(await pending).toBe(105)
-  return (await cache.get(k)) as number
-}
 
 test('memory only: an update prepared before remove + add retries on the new item', async () => {
   const cache = new CacheManager<number>({ name: randomKey('c'), handles: [memoryHandle()] })

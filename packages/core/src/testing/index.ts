@@ -15,4 +15,5 @@ export {
   describeCacheHandle,
   type HandleSuiteContext,
 } from './describe-cache-handle.js'
+export { removeAndReAddDuringUpdate } from './update-race.js'
 export { randomKey, type WaitForOptions, waitFor } from './wait-for.js'
