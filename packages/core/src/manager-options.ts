@@ -96,6 +96,41 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   if (typeof options !== 'object' || options === null)
     throw new InvalidOptionsError('CacheManager needs options')
   const { name, handles } = options
+  checkName(name)
+  checkHandles(handles)
+  const shared = sharedHandles(options.shared, handles)
+  const expiration = options.expiration ?? { mode: 'none' }
+  checkExpiration(expiration, 'options.expiration')
+  const serializer = options.serializer ?? jsonSerializer
+  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
+    throw new InvalidOptionsError('CacheManager: serializer needs serialize() and deserialize()')
+  }
+  const channelPrefix = options.channelPrefix ?? 'cacheplane:'
+  if (typeof channelPrefix !== 'string')
+    throw new InvalidOptionsError('CacheManager: channelPrefix must be a string')
+  const secret = options.secret
+  if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
+    throw new InvalidOptionsError('CacheManager: secret must be a string or a Uint8Array')
+  }
+  const policy = resolveResilience(options, expiration)
+  const sync = resolveSyncOptions(options)
+  // Before anything is bound or opened: a refused cache must leave nothing behind.
+  if (options.backplane !== undefined && options.backplane !== null) checkBackplaneFree(options.backplane)
+  return {
+    ...sync,
+    policy,
+    name,
+    handles,
+    shared,
+    backplane: options.backplane,
+    expiration,
+    serializer,
+    channel: channelPrefix + name,
+    secret,
+  }
+}
+
+function checkName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || name.length === 0) {
     throw new InvalidOptionsError('CacheManager: name is required (a non-empty string)')
   }
@@ -104,11 +139,14 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   } catch (cause) {
     throw new InvalidOptionsError('CacheManager: name is too long', { cause })
   }
+}
+
+function checkHandles(handles: unknown): asserts handles is readonly CacheHandle<unknown>[] {
   if (!Array.isArray(handles) || handles.length === 0) {
     throw new InvalidOptionsError('CacheManager: handles must be a non-empty array (top to bottom)')
   }
   const names = new Set<string>()
-  for (const handle of handles) {
+  for (const handle of handles as CacheHandle<unknown>[]) {
     if (
       typeof handle !== 'object' ||
       handle === null ||
@@ -121,16 +159,10 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
       throw new InvalidOptionsError(`CacheManager: duplicate handle name '${handle.name}'`)
     names.add(handle.name)
   }
-  const shared = sharedHandles(options.shared, handles)
-  const expiration = options.expiration ?? { mode: 'none' }
-  checkExpiration(expiration, 'options.expiration')
-  const serializer = options.serializer ?? jsonSerializer
-  if (typeof serializer?.serialize !== 'function' || typeof serializer.deserialize !== 'function') {
-    throw new InvalidOptionsError('CacheManager: serializer needs serialize() and deserialize()')
-  }
-  const channelPrefix = options.channelPrefix ?? 'cacheplane:'
-  if (typeof channelPrefix !== 'string')
-    throw new InvalidOptionsError('CacheManager: channelPrefix must be a string')
+}
+
+/** The options of the sync algorithm, the bus and the breaker, checked, with their defaults. */
+function resolveSyncOptions(options: CacheManagerOptions) {
   const gapPolicy = options.gapPolicy ?? 'clear'
   if (gapPolicy !== 'clear' && gapPolicy !== 'keep' && typeof gapPolicy !== 'function') {
     throw new InvalidOptionsError(`CacheManager: gapPolicy must be 'clear', 'keep' or a function`)
@@ -156,25 +188,10 @@ export function resolveManagerOptions(options: CacheManagerOptions): ResolvedMan
   checkPositive(closeTimeoutMs, 'closeTimeoutMs')
   const slidingTouchRatio = options.slidingTouchRatio ?? 0.25
   checkPositive(slidingTouchRatio, 'slidingTouchRatio', 1)
-  const secret = options.secret
-  if (secret !== undefined && typeof secret !== 'string' && !(secret instanceof Uint8Array)) {
-    throw new InvalidOptionsError('CacheManager: secret must be a string or a Uint8Array')
-  }
-  const policy = resolveResilience(options, expiration)
-  // Before anything is bound or opened: a refused cache must leave nothing behind.
-  if (options.backplane !== undefined && options.backplane !== null) checkBackplaneFree(options.backplane)
+  const maxLocalTtlMs = options.maxLocalTtlMs
   return {
-    policy,
-    name,
-    handles,
-    shared,
-    backplane: options.backplane,
-    expiration,
-    serializer,
-    channel: channelPrefix + name,
-    secret,
     gapPolicy,
-    maxLocalTtlMs: options.maxLocalTtlMs,
+    maxLocalTtlMs,
     backplaneDown,
     updateRetries,
     circuitBreaker,
