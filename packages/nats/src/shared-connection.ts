@@ -159,10 +159,20 @@ export class SharedConnection {
         this.#connected = true
         this.#suspect = false
         this.#maxPayload = connection.info?.max_payload ?? this.#maxPayload
-        this.#each((user) => {
-          user.onState('connected')
-          user.reconnected(reason, detail)
-        })
+        // The client re-sends our SUBs on reconnect; only once the server answered a PING behind
+        // them are frames published from now on delivered. Reporting `connected` and the gap
+        // before that would let core trust its local layers while an invalidation can still
+        // be missed. A failed flush means the connection dropped again: its events follow.
+        connection.flush().then(
+          () => {
+            if (this.#closed || !this.#connected || this.#connection !== connection) return
+            this.#each((user) => {
+              user.onState('connected')
+              user.reconnected(reason, detail)
+            })
+          },
+          () => {},
+        )
       },
       closed: () => {
         this.#connected = false
