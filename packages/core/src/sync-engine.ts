@@ -21,11 +21,15 @@
  *   would install its value after a newer writer's invalidation had already been applied
  *   (to nothing), and serve the replaced value forever. Every path that writes a local
  *   level after awaiting a lower one follows this rule (copy-ups use `add` under a read
- *   ticket; `set` uses `set` under a write ticket). `add`/`update`/`addOrUpdate` run on the bottom only (atomic there)
- *   and evict the key from the levels above. `remove`/`expire`/`clear`/`clearRegion`
- *   run on every level. Every successful write bumps the fence for its key, then
- *   announces a key-only message: values never travel, so a receiver can only ever
- *   drop data, never install a wrong value.
+ *   ticket; `set` uses `set` under a write ticket).
+ * - `add`/`update`/`addOrUpdate`/`expire` run on the bottom only (atomic there) and evict
+ *   the key from the levels above: a copy re-timed or kept after the bottom changed could
+ *   outlive or misstate the stored item. getOrAdd's add-or-read evicts the levels above
+ *   before copying the bottom's item up with `add`, since a copy this instance wrote before
+ *   a clear it has not heard of yet would otherwise survive the `add`.
+ * - `remove`/`clear`/`clearRegion` run on every level. Every successful write bumps the
+ *   fence for its key, then announces a key-only message: values never travel, so a
+ *   receiver can only ever drop data, never install a wrong value.
  * - A remote message (our own frames are filtered by the bus) evicts the key, the
  *   region or everything from the LOCAL handles only; distributed handles were written
  *   by the sender and are never touched (they only hear `onRemoteClear`).
