@@ -12,7 +12,7 @@ export async function main() {
   await sessions.set('s1', { user: 'ada' }) // sliding 20 min: every read extends it
   await sessions.set('s2', { user: 'bob' }, { expiration: { mode: 'absolute', ttl: 5 * 60_000 } })
   await sessions.set('s3', { user: 'eve' }, { expiration: { mode: 'none' } })
-  await sessions.expire('s3', { mode: 'absolute', ttl: 10_000 }) // every level
+  await sessions.expire('s3', { mode: 'absolute', ttl: 10_000 }) // the store; memory drops its copy
 
   // Memory holds capped copies: at most 60 s, and absolute (a sliding copy that is read
   // often would otherwise outlive any cap).
