@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { InvalidOptionsError } from '@cacheplane/core'
+import { Backoff, InvalidOptionsError } from '@cacheplane/core'
 import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream'
 import type { ReplaySettings } from './nats-options.js'
 
 /** The `@nats-io/jetstream` module, loaded on demand (it is an optional peer dependency). */
 export type JetStreamModule = typeof import('@nats-io/jetstream')
+
+/** Backoff between JetStream retries, ms: a leader election takes seconds, so retry often but not in a spin. */
+export const JETSTREAM_BACKOFF = { baseDelayMs: 100, maxDelayMs: 2_000 }
 
 /**
  * Runs `task`, retrying failures for up to `timeoutMs`: a JetStream cluster that just
@@ -17,12 +20,13 @@ export async function retryWithin<T>(
   fatal: (err: unknown) => boolean,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
-  for (let attempt = 0; ; attempt++) {
+  const backoff = new Backoff(JETSTREAM_BACKOFF)
+  for (;;) {
     try {
       return await task()
     } catch (err) {
       if (fatal(err) || Date.now() >= deadline) throw err
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)))
+      await backoff.wait()
     }
   }
 }

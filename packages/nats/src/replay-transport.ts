@@ -1,4 +1,4 @@
-import { type BackplaneGap, type BackplaneListener, InvalidOptionsError } from '@cacheplane/core'
+import { Backoff, type BackplaneGap, type BackplaneListener, InvalidOptionsError } from '@cacheplane/core'
 import type { Consumer, ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { FrameTransport } from './frame-transport.js'
@@ -6,6 +6,7 @@ import type { NatsConnectionLike } from './nats-connection.js'
 import type { ReplaySettings } from './nats-options.js'
 import {
   ensureStream,
+  JETSTREAM_BACKOFF,
   type JetStreamModule,
   retryWithin,
   streamIdentity,
@@ -74,6 +75,8 @@ class ReplayTransport implements FrameTransport {
   private waiter: { target: number; resolve: () => void; cancel: () => void } | undefined
   private queue: Promise<void> = Promise.resolve()
   private stopped = false
+  /** Aborted by stop(), so that a resync waiting out its backoff ends at once. */
+  private readonly stopping = new AbortController()
   /** A loss found by a resync whose consumer restart then failed: the retry must still report it. */
   private unreported: BackplaneGap | undefined
 
@@ -114,6 +117,7 @@ class ReplayTransport implements FrameTransport {
 
   async stop(): Promise<void> {
     this.stopped = true
+    this.stopping.abort()
     this.generation++
     this.waiter?.cancel()
     this.waiter = undefined
@@ -143,7 +147,8 @@ class ReplayTransport implements FrameTransport {
     // seconds); past it core is told (`replay-failed`, it clears) and we keep trying to resume.
     const deadline = Date.now() + this.settings.timeoutMs
     let reported = false
-    for (let attempt = 0; !this.stopped; attempt++) {
+    const backoff = new Backoff(JETSTREAM_BACKOFF)
+    while (!this.stopped) {
       // While disconnected there is nothing to do: the next `reconnect` queues another resync.
       if (!this.isConnected()) return
       try {
@@ -157,7 +162,7 @@ class ReplayTransport implements FrameTransport {
           this.unreported = undefined
           this.listener.onGap({ reason: 'replay-failed', recovered: false, detail: describe(err) })
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 2_000)))
+        if (!(await backoff.wait(this.stopping.signal))) return
       }
     }
   }

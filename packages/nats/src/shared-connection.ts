@@ -1,4 +1,4 @@
-import { type BackplaneState, ClosedError } from '@cacheplane/core'
+import { Backoff, type BackplaneState, ClosedError } from '@cacheplane/core'
 import type { ConnectionOptions } from '@nats-io/transport-node'
 import { type ConnectionMonitor, monitorConnection } from './connection-monitor.js'
 import { type ConnectionProbe, probeConnection } from './liveness-probe.js'
@@ -6,6 +6,9 @@ import type { NatsConnectionLike } from './nats-connection.js'
 
 /** NATS's default `max_payload`, used until the server has told us its own. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024
+
+/** Backoff between connect attempts while no server answers, ms. */
+const CONNECT_BACKOFF = { baseDelayMs: 250, maxDelayMs: 5_000 }
 
 /** One cache's view of the shared connection: what it must hear about it. */
 export interface ConnectionUser {
@@ -54,6 +57,8 @@ export class SharedConnection {
   #closed = false
   /** Bumped on every release, so that a connect that finishes afterwards knows it is not wanted. */
   #generation = 0
+  /** Aborted on every release, so that a connect loop waiting out its backoff gives up at once. */
+  #released = new AbortController()
 
   /** Nothing is opened before the first `attach`. */
   constructor(options: SharedConnectionOptions) {
@@ -136,6 +141,8 @@ export class SharedConnection {
   async #release(): Promise<void> {
     // A connect still in flight sees the new generation and closes what it opens.
     this.#generation++
+    this.#released.abort()
+    this.#released = new AbortController()
     this.#opening = undefined
     this.#monitor?.stop()
     this.#monitor = undefined
@@ -217,7 +224,9 @@ export class SharedConnection {
   async #connect(servers: string | readonly string[]): Promise<NatsConnectionLike> {
     const { connect } = await import('@nats-io/transport-node')
     const { name, connectOptions } = this.#options
-    for (let attempt = 0; ; attempt++) {
+    const backoff = new Backoff(CONNECT_BACKOFF)
+    const released = this.#released.signal
+    for (;;) {
       try {
         // Reconnect forever once connected: every reconnect becomes a gap for core.
         const connection = await connect({
@@ -226,13 +235,12 @@ export class SharedConnection {
           ...connectOptions,
           servers: [...[servers].flat()],
         })
-        if (attempt > 0) this.#each((user) => user.onState('connected'))
+        if (backoff.attempts > 0) this.#each((user) => user.onState('connected'))
         return connection
       } catch (err) {
         if (!(err instanceof Error) || err.name !== 'ConnectionError' || this.#idle()) throw err
-        if (attempt === 0) this.#each((user) => user.onState('disconnected'))
-        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * 2 ** attempt, 5_000)))
-        if (this.#idle()) throw this.#closedError()
+        if (backoff.attempts === 0) this.#each((user) => user.onState('disconnected'))
+        if (!(await backoff.wait(released)) || this.#idle()) throw this.#closedError()
       }
     }
   }

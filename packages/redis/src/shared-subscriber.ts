@@ -1,10 +1,9 @@
-import type { BackplaneListener } from '@cacheplane/core'
+import { Backoff, type BackplaneListener } from '@cacheplane/core'
 import { ChannelRouter } from './channel-router.js'
 import { PubSubSubscription, type SubscriberFactory } from './pubsub-subscription.js'
 
-/** Backoff between resubscribe attempts, ms. */
-const MIN_DELAY_MS = 50
-const MAX_DELAY_MS = 2000
+/** Backoff between resubscribe attempts, ms: quick after a blip, at most 2 s while the server stays away. */
+const RESUBSCRIBE_BACKOFF = { baseDelayMs: 50, maxDelayMs: 2_000 }
 
 /** Where a channel must be subscribed: a key naming the server (`''` when any will do) and how to connect there. */
 export interface ChannelLocation {
@@ -19,7 +18,7 @@ interface ChannelState {
   link: PubSubSubscription | undefined
   ready: Promise<void>
   timer: NodeJS.Timeout | undefined
-  delay: number
+  readonly backoff: Backoff
 }
 
 /**
@@ -67,7 +66,7 @@ export class SharedSubscriber {
       link: undefined,
       ready: Promise.resolve(),
       timer: undefined,
-      delay: MIN_DELAY_MS,
+      backoff: new Backoff(RESUBSCRIBE_BACKOFF),
     }
     this.#channels.set(channel, state)
     state.ready = this.#first(channel, state)
@@ -132,7 +131,7 @@ export class SharedSubscriber {
       return false
     }
     state.link = link
-    state.delay = MIN_DELAY_MS
+    state.backoff.reset()
     return true
   }
 
@@ -163,6 +162,7 @@ export class SharedSubscriber {
   #schedule(channel: string, state: ChannelState, reason: string): void {
     if (this.#channels.get(channel) !== state) return
     clearTimeout(state.timer)
+    // A timer, not an awaited wait: unsubscribe() and close() cancel it with the channel.
     state.timer = setTimeout(() => {
       this.#place(channel, state).then(
         (placed) => {
@@ -174,12 +174,9 @@ export class SharedSubscriber {
             detail: `the subscription to '${channel}' was re-established`,
           })
         },
-        () => {
-          state.delay = Math.min(state.delay * 2, MAX_DELAY_MS)
-          this.#schedule(channel, state, reason)
-        },
+        () => this.#schedule(channel, state, reason),
       )
-    }, state.delay)
+    }, state.backoff.next())
     state.timer.unref()
   }
 }

@@ -25,6 +25,7 @@ import type {
   BackplaneState,
   BackplaneSubscription,
 } from '../contracts/backplane.js'
+import { Backoff } from '../backoff.js'
 import { BackplaneFailedError, CacheplaneError, InvalidOptionsError } from '../errors.js'
 import { claimBackplane } from './backplane-claims.js'
 import {
@@ -92,7 +93,7 @@ export class BackplaneBus {
   private inflightFrom = 0
   private immediate: NodeJS.Immediate | undefined
   private retryTimer: NodeJS.Timeout | undefined
-  private attempt = 0
+  private readonly backoff: Backoff
   private waiters: FlushWaiter[] = []
 
   /** Validates the options; throws `InvalidOptionsError`. Nothing is connected before `start()`. */
@@ -101,6 +102,7 @@ export class BackplaneBus {
     this.options = options
     this.backplane = options.backplane
     this.handlers = options.handlers
+    this.backoff = new Backoff(options.retry)
     this.secret = options.secret === undefined ? undefined : createSecretKey(toSecretBytes(options.secret))
     this.packer = new FramePacker(
       this.backplane,
@@ -294,21 +296,17 @@ export class BackplaneBus {
       return
     }
     this.inflight = undefined
-    this.attempt = 0
+    this.backoff.reset()
     this.schedule()
   }
 
   private scheduleRetry(): void {
-    const { baseDelayMs, maxDelayMs } = this.options.retry
-    const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(this.attempt, 30))
-    this.attempt++
-    // Equal jitter: instances that failed together do not retry in lockstep.
-    const delay = ceiling / 2 + (Math.random() * ceiling) / 2
+    // A timer, not an awaited wait: a reconnect cancels it to retry at once (see onState).
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined
       this.counters.retried++
       void this.publishBatch()
-    }, delay)
+    }, this.backoff.next())
     this.retryTimer.unref()
   }
 
