@@ -2,4 +2,4 @@
 
 export { type RedisBackplaneOptions, redisBackplane } from './redis-backplane.js'
 export type { RedisClient, RedisConnectionOptions } from './redis-connection.js'
-export { type RedisHandleOptions, redisHandle } from './redis-handle.js'
+export { type RedisCacheHandle, type RedisHandleOptions, redisHandle } from './redis-handle.js'

@@ -73,3 +73,13 @@ export function isCorruptReply(error: unknown): boolean {
     (error.message.includes('CACHEPLANE_CORRUPT') || error.message.startsWith('WRONGTYPE'))
   )
 }
+
+/** Re-throws a "not an item" reply (WRONGTYPE, a script's CACHEPLANE_CORRUPT) as ItemCorruptError (core: a miss plus an error event). */
+export function rethrowCorrupt(key: string, error: unknown): never {
+  if (isCorruptReply(error)) {
+    throw new ItemCorruptError(`redis item '${key}' does not decode: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  throw error
+}
