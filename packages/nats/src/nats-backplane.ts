@@ -1,21 +1,12 @@
 import {
   type Backplane,
-  type BackplaneListener,
   type BackplaneSubscription,
   ClosedError,
   resolveMaxSilenceMs,
 } from '@cacheplane/core'
-import { startCoreTransport } from './core-transport.js'
-import type { FrameTransport } from './frame-transport.js'
-import {
-  checkOptions,
-  checkReplay,
-  type NatsBackplaneOptions,
-  type ReplaySettings,
-  replaySettings,
-} from './nats-options.js'
-import { startReplayTransport } from './replay-transport.js'
-import { type ConnectionUser, SharedConnection } from './shared-connection.js'
+import { ChannelSubscription } from './channel-subscription.js'
+import { checkOptions, checkReplay, type NatsBackplaneOptions, replaySettings } from './nats-options.js'
+import { SharedConnection } from './shared-connection.js'
 import { channelSubject, validateSubjectPrefix } from './subject.js'
 
 /**
@@ -60,7 +51,14 @@ export function natsBackplane(options: NatsBackplaneOptions) {
       if (closed) throw new ClosedError(`natsBackplane '${name}' is closed`, { source: name })
       const subject = channelSubject(prefix, channel)
       const replay = options.replay === undefined ? undefined : replaySettings(subject, options.replay)
-      const subscription = subscribe(name, shared, subject, replay, listener, () => open.delete(subscription))
+      const subscription: ChannelSubscription = new ChannelSubscription({
+        name,
+        shared,
+        subject,
+        replay,
+        listener,
+        onClose: () => open.delete(subscription),
+      })
       open.add(subscription)
       return subscription
     },
@@ -73,78 +71,4 @@ export function natsBackplane(options: NatsBackplaneOptions) {
     },
   } satisfies Backplane
   return backplane
-}
-
-/** One channel on the shared connection: its own core NATS subscription or JetStream consumer. */
-function subscribe(
-  name: string,
-  shared: SharedConnection,
-  subject: string,
-  replay: ReplaySettings | undefined,
-  listener: BackplaneListener,
-  onClose: () => void,
-): BackplaneSubscription {
-  let transport: FrameTransport | undefined
-  let active = true
-  // A reconnect while the transport is still starting is handed to it once it runs.
-  let missedReconnect: { reason: 'reconnect' | 'failover' | 'silence'; detail: string } | undefined
-  const user: ConnectionUser = {
-    onState: (state) => {
-      if (active) listener.onState(state)
-    },
-    reconnected(reason, detail) {
-      if (!active) return
-      if (transport === undefined) missedReconnect = { reason, detail }
-      else transport.reconnected(reason, detail)
-    },
-  }
-  const closedError = () =>
-    new ClosedError(`natsBackplane '${name}': the subscription is closed`, { source: name })
-
-  const start = async (): Promise<void> => {
-    const nc = await shared.attach(user)
-    let started: FrameTransport
-    try {
-      if (!active) throw closedError()
-      started =
-        replay === undefined
-          ? await startCoreTransport(nc, subject, listener)
-          : await startReplayTransport(nc, subject, replay, listener, () => shared.connected)
-    } catch (err) {
-      await shared.detach(user)
-      throw err
-    }
-    if (!active) {
-      // close() ran while we were subscribing and found nothing to release: release it here.
-      await started.stop()
-      throw closedError()
-    }
-    transport = started
-    if (missedReconnect !== undefined) started.reconnected(missedReconnect.reason, missedReconnect.detail)
-  }
-  const ready = start()
-  // Awaited by the subscription's owner; a rejection nobody awaits must not crash the process.
-  ready.catch(() => {})
-
-  return {
-    ready,
-    async publish(frame) {
-      if (!active) throw closedError()
-      if (transport === undefined)
-        throw new Error(`natsBackplane '${name}': publish() before the subscription was ready`)
-      // The client would buffer the frame until it reconnects, and the caller could not tell whether it
-      // ever reached the server; refusing now lets core retry (and, meanwhile, its gap policy applies).
-      // A silent (suspect) connection would swallow the frame just the same.
-      if (!shared.connected || shared.suspect)
-        throw new Error(`natsBackplane '${name}': not connected to a NATS server; frame not sent`)
-      await transport.publish(frame)
-    },
-    async close() {
-      if (!active) return
-      active = false
-      onClose()
-      await transport?.stop()
-      await shared.detach(user)
-    },
-  }
 }
