@@ -21,6 +21,8 @@ export interface RedisConnectionOptions {
   clusterOptions?: ClusterOptions
   /** Per-command timeout (ms) on connections cacheplane opens; default 2000. Configure your own client's `commandTimeout` yourself. */
   commandTimeoutMs?: number
+  /** Connect timeout (ms) on connections cacheplane opens; default 2000. Configure your own client's `connectTimeout` yourself. */
+  connectTimeoutMs?: number
 }
 
 /** A resolved connection and whether we own it (and so must close it). */
@@ -32,10 +34,10 @@ export interface ResolvedConnection {
 }
 
 /** Options that make a connection we own fail fast when Redis is down (core's circuit breaker does the rest). */
-function failFast(commandTimeoutMs: number | undefined): RedisOptions {
+function failFast(options: RedisConnectionOptions): RedisOptions {
   return {
-    commandTimeout: commandTimeoutMs ?? 2000,
-    connectTimeout: 2000,
+    commandTimeout: options.commandTimeoutMs ?? 2000,
+    connectTimeout: options.connectTimeoutMs ?? 2000,
     maxRetriesPerRequest: 1,
     enableAutoPipelining: true,
   }
@@ -54,17 +56,8 @@ export function resolveConnection(what: string, options: RedisConnectionOptions)
       `${what}: give exactly one of 'client', 'url', 'redis' or 'cluster' (got ${given.length})`,
     )
   }
-  if (options.commandTimeoutMs !== undefined && !(options.commandTimeoutMs > 0)) {
-    throw new InvalidOptionsError(`${what}: 'commandTimeoutMs' must be a positive number of ms`)
-  }
-  if (options.client !== undefined) {
-    if (options.commandTimeoutMs !== undefined) {
-      throw new InvalidOptionsError(
-        `${what}: 'commandTimeoutMs' applies to connections cacheplane opens; set 'commandTimeout' on your client instead`,
-      )
-    }
-    return { client: options.client, owned: false }
-  }
+  checkTimeouts(what, options)
+  if (options.client !== undefined) return { client: options.client, owned: false }
   const client = open(options)
   // Failures reach core through the commands that fail; without a listener ioredis would
   // also print every reconnect attempt as an "unhandled error event".
@@ -72,12 +65,31 @@ export function resolveConnection(what: string, options: RedisConnectionOptions)
   return { client, owned: true }
 }
 
+/** The timeouts are positive, and only given for connections we open (a given client keeps its own). */
+function checkTimeouts(what: string, options: RedisConnectionOptions): void {
+  const timeouts = [
+    ['commandTimeoutMs', options.commandTimeoutMs, 'commandTimeout'],
+    ['connectTimeoutMs', options.connectTimeoutMs, 'connectTimeout'],
+  ] as const
+  for (const [option, value, ioredisOption] of timeouts) {
+    if (value === undefined) continue
+    if (!(value > 0) || !Number.isFinite(value)) {
+      throw new InvalidOptionsError(`${what}: '${option}' must be a positive number of ms, got ${value}`)
+    }
+    if (options.client !== undefined) {
+      throw new InvalidOptionsError(
+        `${what}: '${option}' applies to connections cacheplane opens; set '${ioredisOption}' on your client instead`,
+      )
+    }
+  }
+}
+
 function open(options: RedisConnectionOptions): RedisClient {
-  const fast = failFast(options.commandTimeoutMs)
+  const fast = failFast(options)
   if (options.url !== undefined) return new Redis(options.url, fast)
   if (options.redis !== undefined) return new Redis({ ...fast, ...options.redis })
   const nodes = options.cluster ?? []
-  if (nodes.length === 0) throw new InvalidOptionsError("'cluster' needs at least one startup node")
+  if (nodes.length === 0) throw new InvalidOptionsError("redis: 'cluster' needs at least one startup node")
   const clusterOptions: ClusterOptions = {
     enableAutoPipelining: true,
     ...options.clusterOptions,

@@ -358,11 +358,16 @@ describe('redisHandle options', () => {
     expect(() => redisHandle({ url: 'redis://127.0.0.1:1', commandTimeoutMs: -1 })).toThrow(
       InvalidOptionsError,
     )
+    expect(() => redisHandle({ url: 'redis://127.0.0.1:1', connectTimeoutMs: 0 })).toThrow(
+      InvalidOptionsError,
+    )
+    expect(() => redisHandle({ cluster: [] })).toThrow(InvalidOptionsError)
     expect(() => redisHandle({ url: 'redis://127.0.0.1:1', configureServer: true })).toThrow(
       InvalidOptionsError,
     )
     const client = new Redis({ lazyConnect: true })
     expect(() => redisHandle({ client, commandTimeoutMs: 100 })).toThrow(/commandTimeout/)
+    expect(() => redisHandle({ client, connectTimeoutMs: 100 })).toThrow(/connectTimeout/)
     client.disconnect()
   })
 
