@@ -14,7 +14,7 @@ export async function main(
     name: 'pages',
     handles: [memoryHandle(), redisHandle({ url: redisUrl })],
     backplane: natsBackplane({
-      connection: nc, // yours: never closed by cacheplane
+      client: nc, // yours: never closed by cacheplane
       replay: {
         maxAgeMs: 5 * 60_000, // an instance away longer than this clears its local handles
         storage: 'file', // survives a server restart

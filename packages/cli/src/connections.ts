@@ -29,15 +29,15 @@ function causeText(error: unknown): string {
   return message === '' && error instanceof Error && 'code' in error ? String(error.code) : message
 }
 
-/** Connects to Redis (`redis://` or `rediss://`); UnreachableError when it does not answer in time. */
-export async function connectRedis(url: string, timeoutMs: number): Promise<Redis> {
+/** Connects to Redis (`redis://` or `rediss://`); UnreachableError when it does not answer in time (also each command's bound). */
+export async function connectRedis(url: string, connectTimeoutMs: number): Promise<Redis> {
   if (!/^rediss?:\/\//.test(url)) {
     throw new UsageError(`--redis needs a redis:// or rediss:// URL, got '${url}'`)
   }
   const client = new Redis(url, {
     lazyConnect: true,
-    connectTimeout: timeoutMs,
-    commandTimeout: timeoutMs,
+    connectTimeout: connectTimeoutMs,
+    commandTimeout: connectTimeoutMs,
     maxRetriesPerRequest: 1,
     // The backplane opens its own subscriber connections and reconnects those itself.
     retryStrategy: () => null,
@@ -72,12 +72,12 @@ export async function closeRedis(client: Redis): Promise<void> {
 }
 
 /** Connects to NATS; UnreachableError when the server does not answer in time. */
-export async function connectNats(url: string, timeoutMs: number): Promise<NatsConnection> {
+export async function connectNats(url: string, connectTimeoutMs: number): Promise<NatsConnection> {
   try {
     // Once connected, reconnect forever: `watch` reports the gaps the backplane sees.
     return await connectNatsServer({
       servers: url,
-      timeout: timeoutMs,
+      timeout: connectTimeoutMs,
       name: 'cacheplane-cli',
       maxReconnectAttempts: -1,
     })
@@ -90,8 +90,8 @@ export async function connectNats(url: string, timeoutMs: number): Promise<NatsC
 
 const silentLogger = { log: (): void => {} }
 
-/** Connects to every Memcached server of `servers` (`host:port[,host:port...]`) and checks each answers. */
-export async function connectMemcached(servers: string, timeoutMs: number): Promise<MemcachedClient> {
+/** Connects to every Memcached server of `servers` (`host:port[,host:port...]`) and checks each answers (also each request's bound). */
+export async function connectMemcached(servers: string, connectTimeoutMs: number): Promise<MemcachedClient> {
   const list = servers.split(',').map((server) => server.trim())
   if (list.some((server) => !/^[^\s/]+:\d+$/.test(server))) {
     throw new UsageError(`--memcached needs host:port[,host:port...], got '${servers}'`)
@@ -99,8 +99,8 @@ export async function connectMemcached(servers: string, timeoutMs: number): Prom
   const client = MemcachedClient.create(list.join(','), {
     retries: 0,
     failover: false,
-    timeout: timeoutMs / 1000,
-    conntimeout: timeoutMs / 1000,
+    timeout: connectTimeoutMs / 1000,
+    conntimeout: connectTimeoutMs / 1000,
     logger: silentLogger,
   })
   const failures = await new Promise<string[]>((resolve) => {
@@ -108,7 +108,7 @@ export async function connectMemcached(servers: string, timeoutMs: number): Prom
     const failed: string[] = []
     const timer = setTimeout(
       () => resolve([...failed, ...[...pending].map((s) => `${s}: no answer`)]),
-      timeoutMs * 2,
+      connectTimeoutMs * 2,
     )
     client.stats((error, server) => {
       pending.delete(server)

@@ -31,7 +31,7 @@ Options:
   --nats URL               NATS server (nats://host:port)
   --cache NAME             cache name, as given to CacheManager({ name })
   --prefix P               channel prefix (CacheManager channelPrefix); default 'cacheplane:'
-  --subject-prefix P       NATS subject prefix (natsBackplane subjectPrefix); default 'cacheplane.'
+  --subject-prefix P       NATS subject prefix (natsBackplane prefix); default 'cacheplane.'
   --secret S               verify frame signatures with this shared secret
   --count N                exit after N frames
   --timeout-ms MS          exit after MS milliseconds
@@ -76,7 +76,7 @@ async function open(
   const connection = await connectNats(server.value, timeoutMs)
   try {
     return {
-      backplane: natsBackplane({ connection, name: 'watch', subjectPrefix }),
+      backplane: natsBackplane({ client: connection, name: 'watch', prefix: subjectPrefix }),
       where: `NATS ${redactUrl(server.value)}`,
       release: () => connection.close(),
     }

@@ -206,7 +206,7 @@ describe('over NATS', () => {
     const cache = new CacheManager<string>({
       name,
       handles: [memoryHandle()],
-      backplane: natsBackplane({ servers: url, subjectPrefix: 'app1.' }),
+      backplane: natsBackplane({ servers: url, prefix: 'app1.' }),
     })
     try {
       await cache.ready()

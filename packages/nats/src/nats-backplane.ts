@@ -21,13 +21,13 @@ import { channelSubject, validateSubjectPrefix } from './subject.js'
 export function natsBackplane(options: NatsBackplaneOptions) {
   checkOptions(options)
   if (options.replay !== undefined) checkReplay(options.replay)
-  const prefix = options.subjectPrefix ?? 'cacheplane.'
+  const prefix = options.prefix ?? 'cacheplane.'
   validateSubjectPrefix(prefix)
   const name = options.name ?? 'nats'
   const maxSilenceMs = resolveMaxSilenceMs(options.maxSilenceMs, 'natsBackplane')
   const shared = new SharedConnection({
     name,
-    connection: options.connection,
+    client: options.client,
     servers: options.servers,
     connectOptions: options.connectOptions,
     maxSilenceMs,

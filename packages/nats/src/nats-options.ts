@@ -33,7 +33,7 @@ export interface ReplaySettings {
 
 interface NatsBackplaneCommonOptions {
   /** Prepended to the channel to form the subject; default `cacheplane.`. */
-  readonly subjectPrefix?: string
+  readonly prefix?: string
   /** Name for stats and events, and the NATS connection name when we open it; default `nats`. */
   readonly name?: string
   /** Turns on JetStream replay (needs `@nats-io/jetstream` and a JetStream-enabled server). */
@@ -46,12 +46,12 @@ interface NatsBackplaneCommonOptions {
   readonly maxSilenceMs?: number
 }
 
-/** Options of {@link natsBackplane}: an existing connection, or servers to connect to. */
+/** Options of {@link natsBackplane}: an existing client (connection), or servers to connect to. */
 export type NatsBackplaneOptions = NatsBackplaneCommonOptions &
   (
     | {
         /** A connection the application owns (`@nats-io/transport-node`, or the `nats` package without replay); never closed by us. */
-        readonly connection: NatsConnectionLike
+        readonly client: NatsConnectionLike
         readonly servers?: undefined
         readonly connectOptions?: undefined
       }
@@ -60,7 +60,7 @@ export type NatsBackplaneOptions = NatsBackplaneCommonOptions &
         readonly servers: string | readonly string[]
         /** Extra options for `connect()` (credentials, TLS, timeouts). */
         readonly connectOptions?: Omit<ConnectionOptions, 'servers'>
-        readonly connection?: undefined
+        readonly client?: undefined
       }
   )
 
@@ -95,23 +95,19 @@ export function replaySettings(subject: string, replay: NatsReplayOptions): Repl
 }
 
 export function checkOptions(options: NatsBackplaneOptions): void {
-  const hasConnection = options.connection !== undefined
+  const hasClient = options.client !== undefined
   const hasServers = options.servers !== undefined
-  if (hasConnection === hasServers) {
-    throw new InvalidOptionsError('natsBackplane: give exactly one of `connection` or `servers`')
+  if (hasClient === hasServers) {
+    throw new InvalidOptionsError('natsBackplane: give exactly one of `client` or `servers`')
   }
   if (hasServers && [options.servers].flat().length === 0) {
     throw new InvalidOptionsError('natsBackplane: `servers` must name at least one server')
   }
   // @nats-io/jetstream drives internals only the v3 client has (close listeners among them).
-  const connection = options.connection as { addCloseListener?: unknown } | undefined
-  if (
-    options.replay !== undefined &&
-    connection !== undefined &&
-    typeof connection.addCloseListener !== 'function'
-  ) {
+  const client = options.client as { addCloseListener?: unknown } | undefined
+  if (options.replay !== undefined && client !== undefined && typeof client.addCloseListener !== 'function') {
     throw new InvalidOptionsError(
-      'natsBackplane: replay needs a connection from @nats-io/transport-node (v3); ' +
+      'natsBackplane: replay needs a `client` from @nats-io/transport-node (v3); ' +
         'a connection from the older `nats` package works only without replay',
     )
   }

@@ -25,8 +25,8 @@ export interface ConnectionUser {
 export interface SharedConnectionOptions {
   /** Backplane name: the connection name when we connect, and the source of errors. */
   readonly name: string
-  /** The application's connection; never closed. */
-  readonly connection?: NatsConnectionLike | undefined
+  /** The application's connection (its `client` option); never closed. */
+  readonly client?: NatsConnectionLike | undefined
   /** Servers to connect to when no connection was given. */
   readonly servers?: string | readonly string[] | undefined
   /** Extra client options for a connection we open. */
@@ -63,7 +63,7 @@ export class SharedConnection {
   /** Nothing is opened before the first `attach`. */
   constructor(options: SharedConnectionOptions) {
     this.#options = options
-    this.#maxPayload = options.connection?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
+    this.#maxPayload = options.client?.info?.max_payload ?? DEFAULT_MAX_PAYLOAD
   }
 
   /** True while the client is connected to a server. */
@@ -116,7 +116,7 @@ export class SharedConnection {
   }
 
   async #open(): Promise<NatsConnectionLike> {
-    const { connection: given, servers } = this.#options
+    const { client: given, servers } = this.#options
     const generation = this.#generation
     try {
       const connection = given ?? (await this.#connect(servers ?? []))
@@ -152,7 +152,7 @@ export class SharedConnection {
     const connection = this.#connection
     this.#connection = undefined
     this.#connected = false
-    if (connection !== undefined && connection !== this.#options.connection) await connection.close()
+    if (connection !== undefined && connection !== this.#options.client) await connection.close()
   }
 
   #watch(connection: NatsConnectionLike): ConnectionMonitor {

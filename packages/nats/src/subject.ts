@@ -30,7 +30,7 @@ export function validateSubjectPrefix(prefix: string): void {
   const bad = tokens.some((token) => token === '' || /[\s*>]/.test(token))
   if (bad) {
     throw new InvalidOptionsError(
-      `natsBackplane: subjectPrefix '${prefix}' is not a valid NATS subject prefix ` +
+      `natsBackplane: prefix '${prefix}' is not a valid NATS subject prefix ` +
         `(no whitespace, no '*' or '>', no empty tokens such as '..' or a leading '.')`,
     )
   }

@@ -25,10 +25,10 @@ describe('on a connection the application owns', () => {
   }
   // A forced reconnect of the application's connection: every channel on it must hear a gap.
   const interrupt = () => shared().reconnect()
-  describeBackplane('natsBackplane (plain)', () => natsBackplane({ connection: shared() }), { interrupt })
+  describeBackplane('natsBackplane (plain)', () => natsBackplane({ client: shared() }), { interrupt })
   describeBackplane(
     'natsBackplane (replay)',
-    () => natsBackplane({ connection: shared(), replay: { maxAgeMs: 60_000, storage: 'memory' } }),
+    () => natsBackplane({ client: shared(), replay: { maxAgeMs: 60_000, storage: 'memory' } }),
     { interrupt },
   )
 })

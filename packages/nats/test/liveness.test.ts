@@ -119,7 +119,7 @@ describe('natsBackplane liveness', () => {
     closers.push(() => proxy.close())
     const nc = await connect({ servers: `nats://127.0.0.1:${proxy.port}` })
     closers.push(() => nc.close())
-    const bp = natsBackplane({ connection: withoutReconnect(nc), maxSilenceMs: 400 })
+    const bp = natsBackplane({ client: withoutReconnect(nc), maxSilenceMs: 400 })
     closers.push(() => bp.close())
     const recorders = [recorder(), recorder()]
     const subscriptions = recorders.map((r) => bp.connect(channelName(), r))

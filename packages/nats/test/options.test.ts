@@ -32,11 +32,12 @@ describe('subjects and stream names', () => {
 
 describe('natsBackplane options', () => {
   it.each([
-    ['neither connection nor servers', {}],
+    ['neither client nor servers', {}],
+    ['both a client and servers', { client: {}, servers: 'nats://127.0.0.1:1' }],
     ['an empty server list', { servers: [] }],
-    ['a subject prefix with a wildcard', { servers: 'nats://127.0.0.1:1', subjectPrefix: 'a.*.' }],
-    ['a subject prefix with an empty token', { servers: 'nats://127.0.0.1:1', subjectPrefix: 'a..' }],
-    ['a subject prefix with a space', { servers: 'nats://127.0.0.1:1', subjectPrefix: 'a b.' }],
+    ['a subject prefix with a wildcard', { servers: 'nats://127.0.0.1:1', prefix: 'a.*.' }],
+    ['a subject prefix with an empty token', { servers: 'nats://127.0.0.1:1', prefix: 'a..' }],
+    ['a subject prefix with a space', { servers: 'nats://127.0.0.1:1', prefix: 'a b.' }],
   ])('rejects %s with InvalidOptionsError', (_, options) => {
     expect(() => natsBackplane(options as never)).toThrow(errors.E_INVALID_OPTIONS)
   })
@@ -78,7 +79,7 @@ describe('a connection from the older `nats` package (v2)', () => {
     const nc = await connectV2({ servers: inject('natsUrl') })
     closers.push(() => nc.close())
     const channel = `v2-${Math.random().toString(16).slice(2)}`
-    const a = natsBackplane({ connection: nc })
+    const a = natsBackplane({ client: nc })
     const b = natsBackplane({ servers: inject('natsUrl') })
     closers.push(() => b.close())
     const ra = recorder()
@@ -98,7 +99,7 @@ describe('a connection from the older `nats` package (v2)', () => {
   it('is refused for replay with a clear error', async () => {
     const nc = await connectV2({ servers: inject('natsUrl') })
     closers.push(() => nc.close())
-    expect(() => natsBackplane({ connection: nc, replay: { maxAgeMs: 1000 } })).toThrow(
+    expect(() => natsBackplane({ client: nc, replay: { maxAgeMs: 1000 } })).toThrow(
       /@nats-io\/transport-node/,
     )
   })

@@ -61,7 +61,7 @@ describe('natsBackplane (core NATS)', () => {
   it('never closes a connection it was given', async () => {
     const nc = await connect({ servers: inject('natsUrl') })
     closers.push(() => nc.close())
-    const bp = natsBackplane({ connection: nc })
+    const bp = natsBackplane({ client: nc })
     const r = recorder()
     const subscription = bp.connect(channelName(), r)
     await subscription.ready

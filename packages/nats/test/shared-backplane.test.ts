@@ -82,7 +82,7 @@ describe('a reconnect of the shared connection', () => {
   it('is a gap for every channel on it (plain)', async () => {
     const nc = await connect({ servers: inject('natsUrl') })
     closers.push(() => nc.close())
-    const shared = natsBackplane({ connection: nc })
+    const shared = natsBackplane({ client: nc })
     closers.push(() => shared.close())
     const { recorders } = await subscribeAll(shared, channels(3))
     await nc.reconnect()
