@@ -11,7 +11,7 @@
  * the writer puts the version in the header (see `newVersion` in core).
  */
 import type { ExpirationMode, ItemInput, StoredItem } from '@cacheplane/core'
-import { decodeEnvelope, encodeEnvelope, ItemCorruptError } from '@cacheplane/core'
+import { decodeEnvelope, encodeEnvelope, InvalidValueError, ItemCorruptError } from '@cacheplane/core'
 
 /** The mode byte of the envelope header (offset 3), as the scripts receive it. */
 const MODE_CODE: Record<ExpirationMode, string> = { none: '0', absolute: '1', sliding: '2' }
@@ -37,7 +37,7 @@ export function pxArg(mode: ExpirationMode, expiresAt: number, now: number): str
 export function itemBytes(item: ItemInput<Uint8Array>, version: number): Buffer {
   const value = item.value
   if (!(value instanceof Uint8Array))
-    throw new TypeError('redis handle stores bytes: item.value must be a Uint8Array')
+    throw new InvalidValueError('redis handle stores bytes: item.value must be a Uint8Array')
   const envelope = encodeEnvelope({
     value,
     mode: item.mode,

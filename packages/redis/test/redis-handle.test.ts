@@ -2,6 +2,7 @@ import {
   ClosedError,
   type ItemInput,
   InvalidOptionsError,
+  InvalidValueError,
   ItemCorruptError,
   storeKey,
   cacheKeyPrefix,
@@ -56,6 +57,14 @@ describe.each(topologies)('redisHandle on $name Redis', (topology) => {
       storeKey(cacheKeyPrefix(prefix ?? 'cacheplane:', cacheName), region, key)
     return { client, handle, keyOf, cacheName }
   }
+
+  it('refuses a value that is not bytes with InvalidValueError and writes nothing', async () => {
+    const { handle, client, keyOf } = await setup()
+    const notBytes = { ...item('x'), value: 'text' as unknown as Uint8Array }
+    await expect(handle.set('k', undefined, notBytes)).rejects.toThrow(InvalidValueError)
+    await expect(handle.add('k', undefined, notBytes)).rejects.toThrow(InvalidValueError)
+    expect(await client.exists(keyOf('k'))).toBe(0)
+  })
 
   it('round-trips bytes and metadata, and gives every set a new version', async () => {
     const { handle } = await setup()
