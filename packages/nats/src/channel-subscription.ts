@@ -13,6 +13,7 @@ import {
 } from '@cacheplane/core'
 import { startCoreTransport } from './core-transport.js'
 import type { FrameTransport } from './frame-transport.js'
+import type { NatsConnectionLike } from './nats-connection.js'
 import type { ReplaySettings } from './nats-options.js'
 import { startReplayTransport } from './replay-transport.js'
 import type { ConnectionUser, SharedConnection } from './shared-connection.js'
@@ -118,7 +119,7 @@ export class ChannelSubscription implements BackplaneSubscription {
     if (missed !== undefined) started.reconnected(missed.reason, missed.detail)
   }
 
-  #startTransport(connection: Awaited<ReturnType<SharedConnection['attach']>>): Promise<FrameTransport> {
+  #startTransport(connection: NatsConnectionLike): Promise<FrameTransport> {
     const { shared, subject, replay, listener } = this.#options
     if (replay === undefined) return startCoreTransport(connection, subject, listener)
     return startReplayTransport(connection, subject, replay, listener, () => shared.connected)
