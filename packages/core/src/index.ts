@@ -24,7 +24,7 @@ export type {
 } from './contracts/backplane.js'
 export type { Serializer } from './contracts/serializer.js'
 export * from './errors.js'
-export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey } from './store-key.js'
+export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey, unescapeSegment } from './store-key.js'
 export type { BackplaneMessage, ChangeKind, DecodedFrame } from './backplane/messages.js'
 export * from './backplane/frame-codec.js'
 export * from './backplane/memory-backplane.js'
@@ -32,6 +32,22 @@ export * from './backplane/liveness-probe.js'
 export * from './serializers.js'
 export * from './envelope.js'
 export { newVersion } from './item-version.js'
+// Parts for adapter authors: generations (stores that cannot delete by prefix), binding, CAS loops, corrupt items.
+export {
+  type GenerationCountersOptions,
+  type GenerationKeyBuilder,
+  type GenerationStore,
+  GenerationCounters,
+} from './generation-counters.js'
+export { ExternalClearSweep, type Sweepable } from './external-clear-sweep.js'
+export { HandleBinding } from './handle-binding.js'
+export {
+  type CompareAndSetContext,
+  defaultCasAttempts,
+  RETRY_ROUND,
+  retryCompareAndSet,
+} from './compare-and-set.js'
+export { decodeStoredItem } from './stored-item.js'
 export * from './cache-manager.js'
 export type * from './events.js'
 export type * from './stats.js'
