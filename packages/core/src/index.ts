@@ -41,6 +41,7 @@ export {
 } from './generation-counters.js'
 export { ExternalClearSweep, type Sweepable } from './external-clear-sweep.js'
 export { HandleBinding } from './handle-binding.js'
+export { GenerationBinding, type GenerationScope } from './generation-binding.js'
 export {
   type CompareAndSetContext,
   defaultCasAttempts,

@@ -48,22 +48,7 @@ export function bindCache(context: KeyvContext, cacheName: string): BoundCache {
     cacheKey: layout.cacheGenerationKey,
     regionKey: (region) => layout.regionGenerationKey(region),
     refreshMs: context.generationRefreshMs,
-    onUnannounced: context.externalClears.report,
+    onUnannounced: context.cache.report,
   })
   return { layout, generations, buildKey: layout.itemKey.bind(layout) }
-}
-
-/** `clear()`: a new cache token. */
-export async function clear(context: KeyvContext): Promise<void> {
-  await context.binding.scope().generations.bumpCache()
-}
-
-/** `clearRegion()`: a new token for the region. */
-export async function clearRegion(context: KeyvContext, region: string): Promise<void> {
-  await context.binding.scope().generations.bumpRegion(region)
-}
-
-/** `onRemoteClear()`: re-read what another instance cleared (every token after a gap). */
-export async function onRemoteClear(context: KeyvContext, region: string | undefined): Promise<void> {
-  await context.binding.scope().generations.refresh(region)
 }

@@ -3,7 +3,7 @@
  * the cache the handle is bound to (its key layout and generation tokens). Each group of
  * methods (reads.ts, writes.ts, generations.ts) is a set of functions over this context.
  */
-import type { ExternalClearSweep, GenerationCounters, HandleBinding } from '@cacheplane/core'
+import type { GenerationBinding, GenerationCounters } from '@cacheplane/core'
 import type { KeyLayout } from './key-layout.js'
 import type { KeyLock } from './key-lock.js'
 import type { StoreCalls } from './store-calls.js'
@@ -21,8 +21,8 @@ export interface KeyvContext {
   readonly name: string
   readonly calls: StoreCalls
   readonly lock: KeyLock
-  readonly binding: HandleBinding<BoundCache>
-  readonly externalClears: ExternalClearSweep
+  /** The cache the handle is bound to, and its clears. */
+  readonly cache: GenerationBinding<string, BoundCache>
   readonly prefix: string
   readonly maxKeyBytes: number
   readonly generationRefreshMs: number
@@ -34,6 +34,6 @@ export function itemKey(
   key: string,
   region: string | undefined,
 ): string | Promise<string> {
-  const { generations, buildKey } = context.binding.scope()
+  const { generations, buildKey } = context.cache.scope()
   return generations.itemKey(key, region, buildKey)
 }

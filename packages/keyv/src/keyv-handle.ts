@@ -1,5 +1,5 @@
-import { type CacheHandle, ExternalClearSweep, HandleBinding } from '@cacheplane/core'
-import { bindCache, clear, clearRegion, onRemoteClear } from './generations.js'
+import { type CacheHandle, GenerationBinding } from '@cacheplane/core'
+import { bindCache } from './generations.js'
 import type { KeyvContext } from './handle-context.js'
 import { KeyLock } from './key-lock.js'
 import { type KeyvHandleOptions, resolveKeyvOptions } from './keyv-handle-options.js'
@@ -23,8 +23,7 @@ export function keyvHandle(options: KeyvHandleOptions) {
     name,
     calls: storeCalls(resolved.store),
     lock: new KeyLock(),
-    binding: new HandleBinding(`keyv handle '${name}'`, name),
-    externalClears: new ExternalClearSweep(resolved.generationRefreshMs),
+    cache: new GenerationBinding(`keyv handle '${name}'`, name, resolved.generationRefreshMs),
     prefix: resolved.prefix,
     maxKeyBytes: resolved.maxKeyBytes,
     generationRefreshMs: resolved.generationRefreshMs,
@@ -40,18 +39,15 @@ export function keyvHandle(options: KeyvHandleOptions) {
     update: (_key, _region, _expectedVersion, _item) => update(context),
     remove: (key, region) => remove(context, key, region),
     expire: (key, region, mode, ttl, expiresAt) => expire(context, key, region, { mode, ttl, expiresAt }),
-    clear: () => clear(context),
-    clearRegion: (region) => clearRegion(context, region),
-    onRemoteClear: (region) => onRemoteClear(context, region),
+    clear: () => context.cache.clear(),
+    clearRegion: (region) => context.cache.clearRegion(region),
+    onRemoteClear: (region) => context.cache.onRemoteClear(region),
     /** A generation token found changed without `onRemoteClear` (swept every `generationRefreshMs`). */
-    onExternalClear: (listener) => context.externalClears.listen(listener),
-    bind(cacheName) {
-      const bound = context.binding.bind(cacheName, (cache) => bindCache(context, cache))
-      if (bound !== undefined) context.externalClears.watch(bound.generations)
-    },
+    onExternalClear: (listener) => context.cache.onExternalClear(listener),
+    bind: (cacheName) => context.cache.bind(cacheName, (cache) => bindCache(context, cache)),
     close() {
       // The store was given to the handle: disconnecting it is the application's call.
-      if (context.binding.close()) context.externalClears.close()
+      context.cache.close()
     },
   } satisfies CacheHandle<Uint8Array>
 }

@@ -34,22 +34,7 @@ export function bindCache(context: MemcachedContext, cacheName: string): BoundCa
     regionKey: (region) => layout.regionGenerationKey(region),
     refreshMs: context.generationRefreshMs,
     newer: grown,
-    onUnannounced: context.externalClears.report,
+    onUnannounced: context.cache.report,
   })
   return { layout, generations, buildKey: layout.itemKeyAt.bind(layout) }
-}
-
-/** `clear()`: a new cache generation. */
-export async function clear(context: MemcachedContext): Promise<void> {
-  await context.binding.scope().generations.bumpCache()
-}
-
-/** `clearRegion()`: a new generation of the region. */
-export async function clearRegion(context: MemcachedContext, region: string): Promise<void> {
-  await context.binding.scope().generations.bumpRegion(region)
-}
-
-/** `onRemoteClear()`: re-read what another instance cleared (everything after a gap). */
-export async function onRemoteClear(context: MemcachedContext, region: string | undefined): Promise<void> {
-  await context.binding.scope().generations.refresh(region)
 }

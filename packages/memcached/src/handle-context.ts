@@ -3,7 +3,7 @@
  * cache the handle is bound to (its key layout and generation counters). Each group of
  * methods (reads.ts, writes.ts, generations.ts) is a set of functions over this context.
  */
-import type { ExternalClearSweep, GenerationCounters, HandleBinding } from '@cacheplane/core'
+import type { GenerationBinding, GenerationCounters } from '@cacheplane/core'
 import type { Connection } from './connection.js'
 import type { ItemBytes } from './item-bytes.js'
 import type { KeyLayout } from './key-layout.js'
@@ -21,8 +21,8 @@ export interface MemcachedContext {
   readonly name: string
   readonly connection: Connection
   readonly bytes: ItemBytes
-  readonly binding: HandleBinding<BoundCache>
-  readonly externalClears: ExternalClearSweep
+  /** The cache the handle is bound to, and its clears. */
+  readonly cache: GenerationBinding<number, BoundCache>
   readonly prefix: string
   readonly generationRefreshMs: number
 }
@@ -36,6 +36,6 @@ export function itemKey(
   key: string,
   region: string | undefined,
 ): string | Promise<string> {
-  const { generations, buildKey } = context.binding.scope()
+  const { generations, buildKey } = context.cache.scope()
   return generations.itemKey(key, region, buildKey)
 }

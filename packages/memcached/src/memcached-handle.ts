@@ -1,12 +1,7 @@
-import {
-  type CacheHandle,
-  ExternalClearSweep,
-  type HandleCapabilities,
-  HandleBinding,
-} from '@cacheplane/core'
+import { type CacheHandle, type HandleCapabilities, GenerationBinding } from '@cacheplane/core'
 import { Connection } from './connection.js'
 import { maxTtlMs } from './expiration-time.js'
-import { bindCache, clear, clearRegion, onRemoteClear } from './generations.js'
+import { bindCache } from './generations.js'
 import type { MemcachedContext } from './handle-context.js'
 import { ItemBytes } from './item-bytes.js'
 import { type MemcachedHandleOptions, resolveMemcachedOptions } from './memcached-options.js'
@@ -43,8 +38,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     name,
     connection: new Connection(client, resolved.deadlineMs),
     bytes: new ItemBytes(name, resolved.maxValueBytes),
-    binding: new HandleBinding(`memcached handle '${name}'`, name),
-    externalClears: new ExternalClearSweep(resolved.generationRefreshMs),
+    cache: new GenerationBinding(`memcached handle '${name}'`, name, resolved.generationRefreshMs),
     prefix: resolved.prefix,
     generationRefreshMs: resolved.generationRefreshMs,
   }
@@ -59,18 +53,14 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     remove: (key, region) => remove(context, key, region),
     expire: (key, region, mode, ttl, expiresAt) => expire(context, key, region, { mode, ttl, expiresAt }),
     touch: (key, region) => touch(context, key, region),
-    clear: () => clear(context),
-    clearRegion: (region) => clearRegion(context, region),
-    onRemoteClear: (region) => onRemoteClear(context, region),
+    clear: () => context.cache.clear(),
+    clearRegion: (region) => context.cache.clearRegion(region),
+    onRemoteClear: (region) => context.cache.onRemoteClear(region),
     /** A generation counter found grown without `onRemoteClear` (swept every `generationRefreshMs`). */
-    onExternalClear: (listener) => context.externalClears.listen(listener),
-    bind(cacheName) {
-      const bound = context.binding.bind(cacheName, (cache) => bindCache(context, cache))
-      if (bound !== undefined) context.externalClears.watch(bound.generations)
-    },
+    onExternalClear: (listener) => context.cache.onExternalClear(listener),
+    bind: (cacheName) => context.cache.bind(cacheName, (cache) => bindCache(context, cache)),
     close() {
-      if (!context.binding.close()) return
-      context.externalClears.close()
+      if (!context.cache.close()) return
       // A client the application gave us is the application's to close.
       if (ownsClient) client.close()
     },
