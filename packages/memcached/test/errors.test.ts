@@ -121,7 +121,10 @@ describe('a server that goes down', () => {
     closers.push(() => server.stop())
     const cache = new CacheManager<string>({
       name: randomKey('down'),
-      handles: [memoryHandle({ maxEntries: 100 }), memcachedHandle({ servers: server.url, timeoutMs: 300 })],
+      handles: [
+        memoryHandle({ maxEntries: 100 }),
+        memcachedHandle({ servers: server.url, commandTimeoutMs: 300 }),
+      ],
     })
     closers.push(() => cache.close())
     const errors: ErrorEvent[] = []
@@ -159,7 +162,11 @@ describe('a server that accepts connections and closes them at once', () => {
     await once(server, 'listening')
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     const { port } = server.address() as AddressInfo
-    const handle = memcachedHandle({ servers: `127.0.0.1:${port}`, timeoutMs: 100, connectTimeoutMs: 100 })
+    const handle = memcachedHandle({
+      servers: `127.0.0.1:${port}`,
+      commandTimeoutMs: 100,
+      connectTimeoutMs: 100,
+    })
     closers.push(() => handle.close())
     handle.bind(randomKey('deadline'))
     await expect(handle.get('k', undefined)).rejects.toThrow(/did not answer within 200 ms/)
