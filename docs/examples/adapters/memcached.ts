@@ -13,7 +13,7 @@ export async function main(
       memoryHandle({ maxEntries: 20_000 }),
       memcachedHandle({
         servers, // keys are spread over them by memjs; list them in the same order everywhere
-        timeoutMs: 500, // per request; one attempt, then core's circuit breaker decides
+        commandTimeoutMs: 500, // per command; one attempt, then core's circuit breaker decides
         generationRefreshMs: 5_000, // re-read clear counters at least this often
       }),
     ],

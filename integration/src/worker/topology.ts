@@ -86,7 +86,7 @@ function store(spec: StoreSpec, generationRefreshMs = 500): CacheHandle<unknown>
         name: 'memcached',
         servers: spec.servers,
         generationRefreshMs,
-        timeoutMs: STORE_TIMEOUT_MS,
+        commandTimeoutMs: STORE_TIMEOUT_MS,
       })
     case 'keyvPostgres':
       return keyvHandle({ name: 'postgres', store: postgresStore(spec.url), generationRefreshMs: 500 })

@@ -26,8 +26,13 @@ export const ENVELOPE_GRACE_HEADER_BYTES = 44
 
 const MAGIC_0 = 0x43 // 'C'
 const MAGIC_1 = 0x45 // 'E'
+/** The mode byte of the header (offset 3) for each expiration mode; scripts that patch headers in place use it too. */
+export const ENVELOPE_MODE_CODES: Readonly<Record<ExpirationMode, number>> = Object.freeze({
+  none: 0,
+  absolute: 1,
+  sliding: 2,
+})
 const MODES: readonly ExpirationMode[] = ['none', 'absolute', 'sliding']
-const MODE_CODES: Record<ExpirationMode, number> = { none: 0, absolute: 1, sliding: 2 }
 
 function isTime(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0
@@ -42,7 +47,7 @@ export function encodeEnvelope(item: ItemInput<Uint8Array> & { version: number }
   const { value, mode, ttl, expiresAt, created, version } = item
   const grace = item.grace ?? 0
   if (!(value instanceof Uint8Array)) throw new InvalidValueError('envelope value must be a Uint8Array')
-  if (!Object.hasOwn(MODE_CODES, mode))
+  if (!Object.hasOwn(ENVELOPE_MODE_CODES, mode))
     throw new InvalidValueError(`envelope: unknown expiration mode ${String(mode)}`)
   if (!isTime(ttl) || !isTime(expiresAt) || !isTime(created)) {
     throw new InvalidValueError('envelope: ttl, expiresAt and created must be finite non-negative numbers')
@@ -55,7 +60,7 @@ export function encodeEnvelope(item: ItemInput<Uint8Array> & { version: number }
   bytes[0] = MAGIC_0
   bytes[1] = MAGIC_1
   bytes[2] = grace === 0 ? ENVELOPE_VERSION : ENVELOPE_GRACE_VERSION
-  bytes[3] = MODE_CODES[mode]
+  bytes[3] = ENVELOPE_MODE_CODES[mode]
   view.setFloat64(4, ttl, true)
   view.setFloat64(12, expiresAt, true)
   view.setFloat64(20, created, true)

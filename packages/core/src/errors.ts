@@ -49,6 +49,8 @@ export const CircuitOpenError = define('E_CIRCUIT_OPEN', 'CircuitOpenError')
 export const NotSupportedError = define('E_NOT_SUPPORTED', 'NotSupportedError')
 /** `update` ran out of retries: other writers kept changing the item. */
 export const UpdateConflictError = define('E_UPDATE_CONFLICT', 'UpdateConflictError')
+/** A compare-and-set loop inside a handle (expire, add) lost every round to other writers. */
+export const ConflictError = define('E_CONFLICT', 'ConflictError')
 /** `update` found no item to update. */
 export const UpdateMissingError = define('E_UPDATE_MISSING', 'UpdateMissingError')
 /** A factory or update function returned `undefined`. */
@@ -81,6 +83,7 @@ export const errors = {
   E_CIRCUIT_OPEN: CircuitOpenError,
   E_NOT_SUPPORTED: NotSupportedError,
   E_UPDATE_CONFLICT: UpdateConflictError,
+  E_CONFLICT: ConflictError,
   E_UPDATE_MISSING: UpdateMissingError,
   E_FACTORY_UNDEFINED: FactoryUndefinedError,
   E_FACTORY_FAILED: FactoryError,

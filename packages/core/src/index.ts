@@ -24,7 +24,7 @@ export type {
 } from './contracts/backplane.js'
 export type { Serializer } from './contracts/serializer.js'
 export * from './errors.js'
-export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey } from './store-key.js'
+export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey, unescapeSegment } from './store-key.js'
 export type { BackplaneMessage, ChangeKind, DecodedFrame } from './backplane/messages.js'
 export * from './backplane/frame-codec.js'
 export * from './backplane/memory-backplane.js'
@@ -33,6 +33,23 @@ export * from './serializers.js'
 export * from './envelope.js'
 export { newVersion } from './item-version.js'
 export { Backoff, type BackoffOptions } from './backoff.js'
+// Parts for adapter authors: generations (stores that cannot delete by prefix), binding, CAS loops, corrupt items.
+export {
+  type GenerationCountersOptions,
+  type GenerationKeyBuilder,
+  type GenerationStore,
+  GenerationCounters,
+} from './generation-counters.js'
+export { ExternalClearSweep, type Sweepable } from './external-clear-sweep.js'
+export { HandleBinding } from './handle-binding.js'
+export { GenerationBinding, type GenerationScope } from './generation-binding.js'
+export {
+  type CompareAndSetContext,
+  defaultCasAttempts,
+  RETRY_ROUND,
+  retryCompareAndSet,
+} from './compare-and-set.js'
+export { decodeStoredItem } from './stored-item.js'
 export * from './cache-manager.js'
 export type * from './events.js'
 export type * from './stats.js'

@@ -15,6 +15,13 @@ export function escapeSegment(segment: string): string {
   return NEEDS_ESCAPE.test(segment) ? segment.replaceAll('%', '%25').replaceAll(':', '%3A') : segment
 }
 
+const ESCAPED = /%(25|3A)/g
+
+/** The segment {@link escapeSegment} was given: `%3A` -> `:` and `%25` -> `%`, in one pass. */
+export function unescapeSegment(segment: string): string {
+  return segment.includes('%') ? segment.replace(ESCAPED, (match) => (match === '%25' ? '%' : ':')) : segment
+}
+
 /** The part every key of one cache starts with: `<prefix><escaped cacheName>:`. */
 export function cacheKeyPrefix(prefix: string, cacheName: string): string {
   return `${prefix}${escapeSegment(cacheName)}:`

@@ -7,6 +7,7 @@
 import type { Expiration, ItemInput, StoredItem } from './contracts/cache-handle.js'
 import {
   FactoryUndefinedError,
+  ItemCorruptError,
   NotSupportedError,
   UpdateConflictError,
   UpdateMissingError,
@@ -62,7 +63,7 @@ export class WriteLoops {
   }
 
   /**
-   * After a refused add: when the bottom holds only a stale item, replace it with `input`
+   * After a refused add: when the bottom holds only a stale item (or a corrupt one), replace it with `input`
    * (compare-and-set on its version, so a concurrent writer still wins; a plain set on a
    * handle without CAS). True when written.
    */
@@ -72,7 +73,15 @@ export class WriteLoops {
     input: ItemInput<unknown>,
   ): Promise<boolean> {
     const bottom = this.#engine.bottom
-    const stored = await guard(this.#emitter, bottom, 'add', (h) => h.get(key, region))
+    let stored: StoredItem<unknown> | undefined
+    try {
+      stored = await guard(this.#emitter, bottom, 'add', (h) => h.get(key, region))
+    } catch (error) {
+      if (!(error instanceof ItemCorruptError)) throw error
+      // Bytes that are not an item (reported; see stored-item.ts) read as absent: the add replaces them.
+      await guard(this.#emitter, bottom, 'add', (h) => h.set(key, region, input))
+      return true
+    }
     if (stored === undefined || !isStale(stored, Date.now())) return false
     return this.#replaceStale(key, region, stored, input)
   }
@@ -199,7 +208,10 @@ export class WriteLoops {
         let stored: Awaited<ReturnType<typeof bottom.handle.get>>
         try {
           stored = await guard(this.#emitter, bottom, 'get', (h) => h.get(key, region))
-        } catch {
+        } catch (error) {
+          // The key is taken by bytes that are not an item (reported; see stored-item.ts): replace them.
+          if (error instanceof ItemCorruptError)
+            await this.#fanout.set(key, region, encoded, expiration, grace)
           return encoded.value
         }
         if (stored === undefined) continue // removed or expired between our add and our read: try again

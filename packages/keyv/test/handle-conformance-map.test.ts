@@ -7,8 +7,10 @@ describeCacheHandle('keyvHandle on a Map (in-process)', () => keyvHandle({ store
 
 // One Map shared by every handle plays a shared database: bind scopes the keys per cache.
 const shared = new Map<string, unknown>()
-describeCacheHandle('keyvHandle on a shared Map (distributed)', () =>
-  keyvHandle({ store: shared, distributed: true }),
+describeCacheHandle(
+  'keyvHandle on a shared Map (distributed)',
+  () => keyvHandle({ store: shared, distributed: true, generationRefreshMs: 200 }),
+  { externalClearWithinMs: 3_000 },
 )
 
 // A Keyv instance is itself a store (get/set/delete): its own serialization and TTL apply underneath.

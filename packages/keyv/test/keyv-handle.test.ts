@@ -103,14 +103,20 @@ describe('keyvHandle', () => {
     expect(store.has('cacheplane:exp:0::a')).toBe(false)
   })
 
-  it('reports corrupt items and tokens with ItemCorruptError; writes replace them', async () => {
+  it("follows core's corrupt-item policy for items and tokens: an error to reads and expire, a taken key to add; writes replace them", async () => {
     const store = new Map<string, unknown>()
     const handle = bound(store, 'bad')
     for (const garbage of [42, 'not base64!', Buffer.from('not an envelope').toString('base64')]) {
       store.set('cacheplane:bad:0::k', garbage)
       await expect(handle.get('k', undefined)).rejects.toThrow(ItemCorruptError)
+      await expect(handle.peek('k', undefined)).rejects.toThrow(ItemCorruptError)
       await expect(handle.getMany(['k'], undefined)).rejects.toThrow(ItemCorruptError)
-      expect(await handle.add('k', undefined, item('fresh'))).toBe(true)
+      await expect(handle.expire('k', undefined, 'absolute', 1_000, Date.now() + 1_000)).rejects.toThrow(
+        ItemCorruptError,
+      )
+      expect(await handle.add('k', undefined, item('fresh'))).toBe(false)
+      expect(store.get('cacheplane:bad:0::k')).toBe(garbage)
+      await handle.set('k', undefined, item('fresh'))
       expect(text((await handle.get('k', undefined))?.value)).toBe('fresh')
     }
     store.set('cacheplane:bad:gen:r', 'x:y')

@@ -1,5 +1,5 @@
 import {
-  decodeEnvelope,
+  decodeStoredItem,
   encodeEnvelope,
   type ItemInput,
   ItemCorruptError,
@@ -7,7 +7,7 @@ import {
   ValueTooLargeError,
 } from '@cacheplane/core'
 
-/** How items are turned into the single blob Memcached stores, and back. */
+/** How items are turned into the single blob Memcached stores (core's envelope), and back. */
 export class ItemBytes {
   constructor(
     private readonly source: string,
@@ -26,34 +26,27 @@ export class ItemBytes {
     return bytes
   }
 
-  /** The stored item; throws `ItemCorruptError` when the bytes are not an envelope. */
-  decode(bytes: Uint8Array): StoredItem<Uint8Array> {
-    try {
-      return decodeEnvelope(bytes)
-    } catch (error) {
-      if (error instanceof ItemCorruptError) throw error
-      throw new ItemCorruptError(`stored bytes (${bytes.byteLength}) are not a cacheplane item`, {
-        cause: error,
-        source: this.source,
-      })
-    }
+  /** The stored item; throws `ItemCorruptError` when the bytes under `key` are not an envelope. */
+  decode(bytes: Uint8Array, key?: string): StoredItem<Uint8Array> {
+    return decodeStoredItem(bytes, this.source, key)
   }
 
-  /** The stored item, or undefined when the bytes are corrupt (writers overwrite those). */
-  tryDecode(bytes: Uint8Array): StoredItem<Uint8Array> | undefined {
+  /** For `add`: true when the bytes hold a live item, or are not an item (core's policy: never overwrite what cannot be read). */
+  isTaken(bytes: Uint8Array, now: number): boolean {
     try {
-      return decodeEnvelope(bytes)
-    } catch {
-      return undefined
+      return isLive(this.decode(bytes), now)
+    } catch (error) {
+      if (error instanceof ItemCorruptError) return true
+      throw error
     }
   }
 }
 
 /**
- * True while an item may be returned (an item with grace until expiresAt + grace). Absolute items expire to the millisecond from the
- * envelope (Memcached keeps them up to ~2 s longer: seconds, rounded up, plus a tick);
- * sliding items are extended on every hit with a touch, which cannot rewrite the
- * envelope, so for them Memcached's own expiry decides.
+ * True while an item may be returned (an item with grace until expiresAt + grace). Absolute
+ * items expire to the millisecond from the envelope (Memcached keeps them up to ~2 s longer:
+ * seconds, rounded up, plus a tick); sliding items are extended on every hit with a touch,
+ * which cannot rewrite the envelope, so for them Memcached's own expiry decides.
  */
 export function isLive(item: StoredItem<Uint8Array>, now: number): boolean {
   return item.mode !== 'absolute' || item.expiresAt + (item.grace ?? 0) > now

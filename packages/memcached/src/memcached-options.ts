@@ -18,12 +18,12 @@ export interface MemcachedHandleOptions {
    */
   generationRefreshMs?: number
   /**
-   * Per-request timeout, ms (default 500). A client the handle creates gets it as memjs'
-   * timeout; on top, the handle fails every request that has not settled after
-   * `connectTimeoutMs + timeoutMs`, whatever the client: memjs never settles a request
-   * whose connection is accepted and then closed without an error.
+   * Per-command timeout, ms (default 500). A client the handle creates gets it as memjs'
+   * timeout; on top, the handle fails every command that has not settled after
+   * `connectTimeoutMs + commandTimeoutMs`, whatever the client: memjs never settles a
+   * request whose connection is accepted and then closed without an error.
    */
-  timeoutMs?: number
+  commandTimeoutMs?: number
   /** Connection timeout of a client the handle creates, ms (default 1000). */
   connectTimeoutMs?: number
   /** Largest stored item (value plus metadata), bytes; larger writes throw `ValueTooLargeError` (default 1 MiB - 512). */
@@ -85,10 +85,10 @@ export function resolveMemcachedOptions(options: MemcachedHandleOptions): Resolv
   }
   const generationRefreshMs = positive('generationRefreshMs', options.generationRefreshMs, 5_000)
   const maxValueBytes = positive('maxValueBytes', options.maxValueBytes, defaultMaxValueBytes)
-  const timeoutMs = positive('timeoutMs', options.timeoutMs, 500)
+  const commandTimeoutMs = positive('commandTimeoutMs', options.commandTimeoutMs, 500)
   const connectTimeoutMs = positive('connectTimeoutMs', options.connectTimeoutMs, 1_000)
   if (options.client !== undefined) {
-    const deadlineMs = connectTimeoutMs + timeoutMs
+    const deadlineMs = connectTimeoutMs + commandTimeoutMs
     return {
       client: options.client,
       ownsClient: false,
@@ -103,12 +103,12 @@ export function resolveMemcachedOptions(options: MemcachedHandleOptions): Resolv
     // One attempt per request: core's circuit breaker decides what happens next.
     retries: 0,
     failover: false,
-    timeout: timeoutMs / 1000,
+    timeout: commandTimeoutMs / 1000,
     conntimeout: connectTimeoutMs / 1000,
     keepAlive: true,
     // Failures reach core as errors (events, stats); memjs would also print them.
     logger: silentLogger,
   }) as Client<unknown, unknown>
-  const deadlineMs = connectTimeoutMs + timeoutMs
+  const deadlineMs = connectTimeoutMs + commandTimeoutMs
   return { client, ownsClient: true, prefix, name, generationRefreshMs, maxValueBytes, deadlineMs }
 }

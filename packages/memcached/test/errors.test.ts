@@ -27,7 +27,7 @@ function client() {
 }
 
 describe('corrupt bytes', () => {
-  it('are a miss plus an error event, and the bad bytes are dropped', async () => {
+  it('are a miss plus an error event; the bytes stay until a write, and getOrAdd replaces them', async () => {
     const cacheName = randomKey('corrupt')
     const cache = new CacheManager<string>({
       name: cacheName,
@@ -44,13 +44,13 @@ describe('corrupt bytes', () => {
     await waitFor(() => errors.length > 0)
     expect(errors[0]!.error).toBeInstanceOf(ItemCorruptError)
     expect(errors[0]!.handle).toBe('memcached')
-    expect((await raw.get(stored)).value).toBeNull()
-    // The key is usable again.
-    await cache.set('k', 'fresh')
+    // A read changes nothing (core's corrupt-item policy, the same for every handle).
+    expect(text((await raw.get(stored)).value ?? undefined)).toBe('definitely not an envelope')
+    expect(await cache.getOrAdd('k', () => 'fresh')).toBe('fresh')
     expect(await cache.get('k')).toBe('fresh')
   })
 
-  it('throw ItemCorruptError from the handle and count as absent for writers', async () => {
+  it("follow core's policy: an error to reads, update, expire and touch, a taken key to add; set replaces them", async () => {
     const cacheName = randomKey('corrupt')
     const handle = boundHandle({}, cacheName)
     closers.push(() => handle.close())
@@ -58,10 +58,17 @@ describe('corrupt bytes', () => {
     await handle.set('k', undefined, item('good'))
     const stored = await storedKeyOf(raw, cacheName, 'k')
     await raw.set(stored, Buffer.from([0x43, 0x45, 0x01]), { expires: 60 })
-    expect(await handle.update('k', undefined, 1, item('x'))).toEqual({ status: 'missing' })
-    expect(await handle.add('k', undefined, item('added over garbage'))).toBe(true)
-    await raw.set(stored, Buffer.from('garbage'), { expires: 60 })
     await expect(handle.get('k', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await expect(handle.peek('k', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await expect(handle.update('k', undefined, 1, item('x'))).rejects.toBeInstanceOf(ItemCorruptError)
+    await expect(handle.touch('k', undefined)).rejects.toBeInstanceOf(ItemCorruptError)
+    await expect(handle.expire('k', undefined, 'absolute', 1_000, Date.now() + 1_000)).rejects.toBeInstanceOf(
+      ItemCorruptError,
+    )
+    expect(await handle.add('k', undefined, item('added over garbage'))).toBe(false)
+    expect(Buffer.from((await raw.get(stored)).value ?? [])).toEqual(Buffer.from([0x43, 0x45, 0x01]))
+    const version = await handle.set('k', undefined, item('fixed'))
+    expect(await handle.get('k', undefined)).toMatchObject({ version })
   })
 })
 
@@ -114,7 +121,10 @@ describe('a server that goes down', () => {
     closers.push(() => server.stop())
     const cache = new CacheManager<string>({
       name: randomKey('down'),
-      handles: [memoryHandle({ maxEntries: 100 }), memcachedHandle({ servers: server.url, timeoutMs: 300 })],
+      handles: [
+        memoryHandle({ maxEntries: 100 }),
+        memcachedHandle({ servers: server.url, commandTimeoutMs: 300 }),
+      ],
     })
     closers.push(() => cache.close())
     const errors: ErrorEvent[] = []
@@ -152,7 +162,11 @@ describe('a server that accepts connections and closes them at once', () => {
     await once(server, 'listening')
     closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     const { port } = server.address() as AddressInfo
-    const handle = memcachedHandle({ servers: `127.0.0.1:${port}`, timeoutMs: 100, connectTimeoutMs: 100 })
+    const handle = memcachedHandle({
+      servers: `127.0.0.1:${port}`,
+      commandTimeoutMs: 100,
+      connectTimeoutMs: 100,
+    })
     closers.push(() => handle.close())
     handle.bind(randomKey('deadline'))
     await expect(handle.get('k', undefined)).rejects.toThrow(/did not answer within 200 ms/)

@@ -11,14 +11,17 @@
  * the writer puts the version in the header (see `newVersion` in core).
  */
 import type { ExpirationMode, ItemInput, StoredItem } from '@cacheplane/core'
-import { decodeEnvelope, encodeEnvelope, InvalidValueError, ItemCorruptError } from '@cacheplane/core'
+import {
+  decodeEnvelope,
+  ENVELOPE_MODE_CODES,
+  encodeEnvelope,
+  InvalidValueError,
+  ItemCorruptError,
+} from '@cacheplane/core'
 
-/** The mode byte of the envelope header (offset 3), as the scripts receive it. */
-const MODE_CODE: Record<ExpirationMode, string> = { none: '0', absolute: '1', sliding: '2' }
-
-/** The envelope's mode code of `mode`, as a script argument. */
+/** The envelope's mode code of `mode` (the header's byte 3), as a script argument. */
 export function encodeMode(mode: ExpirationMode): string {
-  return MODE_CODE[mode]
+  return String(ENVELOPE_MODE_CODES[mode])
 }
 
 /**

@@ -3,8 +3,14 @@
  * once `bind()` named the cache. A key is only computed for a bound, open handle, so a call
  * before `bind()` or after `close()` fails before anything reaches Redis.
  */
-import { ClosedError, cacheKeyPrefix, escapeSegment, InvalidOptionsError, storeKey } from '@cacheplane/core'
-import { unescapeSegment } from './keyspace-events.js'
+import {
+  ClosedError,
+  cacheKeyPrefix,
+  escapeSegment,
+  InvalidOptionsError,
+  storeKey,
+  unescapeSegment,
+} from '@cacheplane/core'
 
 /** A key of this cache taken apart: what core calls it. */
 export interface ParsedKey {

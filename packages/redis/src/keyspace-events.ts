@@ -62,11 +62,6 @@ async function ensureConfigured(node: Redis, configureServer: boolean): Promise<
   await node.config('SET', 'notify-keyspace-events', `${flags}${missing.join('')}`)
 }
 
-/** `%3A` -> `:` and `%25` -> `%`, in one pass (the inverse of core's escapeSegment). */
-export function unescapeSegment(segment: string): string {
-  return segment.replace(/%(25|3A)/g, (match) => (match === '%25' ? '%' : ':'))
-}
-
 /**
  * Subscribes to `__keyevent@<db>__:expired|evicted|del` on every master with a
  * dedicated connection each (notifications are node-local on a Cluster) and

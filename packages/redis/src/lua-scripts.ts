@@ -25,6 +25,7 @@
  * against the old item would then match the new one.
  */
 import { createHash } from 'node:crypto'
+import { ENVELOPE_MODE_CODES } from '@cacheplane/core'
 
 /** A script with its SHA1, computed once. */
 export interface LuaScript {
@@ -116,7 +117,7 @@ export const TOUCH_SCRIPT = script(
 local h, err = header()
 if h == nil then return err end
 if h == false then return 0 end
-if string.byte(h, 4) == 2 then
+if string.byte(h, 4) == ${ENVELOPE_MODE_CODES.sliding} then
   local ttl = struct.unpack('<d', h, 5)
   if ttl > 0 then
     redis.call('SETRANGE', KEYS[1], 12, struct.pack('<d', tonumber(ARGV[1]) + ttl))
