@@ -14,6 +14,7 @@ import {
   escapeSegment,
   InvalidOptionsError,
   ItemCorruptError,
+  lockKeyPrefix,
   newVersion,
   storeKey,
 } from '@cacheplane/core'
@@ -21,6 +22,7 @@ import { decodeItem, encodeMode, isCorruptReply, itemBytes, pxArg } from './item
 import { type KeyspaceWatcher, unescapeSegment, watchKeyspace } from './keyspace-events.js'
 import { EXPIRE_SCRIPT, TOUCH_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
 import { OwnDeletes } from './own-deletes.js'
+import { redisLock } from './redis-lock.js'
 import { closeClient, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
 import { scanAndUnlink } from './scan-clear.js'
 import { runScript } from './script-runner.js'
@@ -104,6 +106,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
   const evictListeners = new Set<EvictListener>()
   const ownDeletes = new OwnDeletes()
   let cachePrefix: string | undefined
+  let lockedCache: string | undefined
   let watcher: KeyspaceWatcher | undefined
 
   let closed = false
@@ -162,6 +165,10 @@ export function redisHandle(options: RedisHandleOptions = {}) {
   return {
     name,
     capabilities: CAPABILITIES,
+    lock: redisLock(client, () => {
+      boundPrefix() // closed or unbound: the same errors as every other call
+      return lockKeyPrefix(prefix, lockedCache!)
+    }),
 
     async bind(boundName: string): Promise<void> {
       if (cachePrefix !== undefined) {
@@ -172,6 +179,7 @@ export function redisHandle(options: RedisHandleOptions = {}) {
         )
       }
       cachePrefix = cacheKeyPrefix(prefix, boundName)
+      lockedCache = boundName
       if (options.keyspaceNotifications === true) {
         watcher = await watchKeyspace({
           client,
