@@ -25,6 +25,7 @@ import { ExternalClears } from './external-clears.js'
 import { Generations } from './generations.js'
 import { isLive, ItemBytes } from './item-bytes.js'
 import { KeyLayout } from './key-layout.js'
+import { memcachedLock } from './memcached-lock.js'
 import { type MemcachedHandleOptions, resolveMemcachedOptions } from './memcached-options.js'
 
 /** What the Memcached handle can do. */
@@ -150,6 +151,10 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   return {
     name,
     capabilities: memcachedCapabilities,
+    lock: memcachedLock(connection, prefix, () => {
+      bound() // closed or unbound: the same errors as every other call
+      return boundTo!
+    }),
 
     async get(key, region) {
       const pendingKey = itemKey(key, region)
