@@ -63,7 +63,7 @@ async function measure(
   const config = { cacheName, redisUrl, backplane, lock, factoryMs: FACTORY_MS, callers: CALLERS }
   const workers = Array.from({ length: INSTANCES }, () => new WorkerProcess('cold-loader', config))
   try {
-    await Promise.all(workers.map((worker) => worker.next('ready', 30_000)))
+    await Promise.all(workers.map((worker) => worker.next('ready', 120_000)))
     await runRounds(workers, 5) // warm-up: connections, scripts, JIT
     return await runRounds(workers, rounds)
   } finally {
