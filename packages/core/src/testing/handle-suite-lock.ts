@@ -52,20 +52,23 @@ export function describeLock(ctx: HandleSuiteContext): void {
       expect(await lockOf().release(k, undefined, 'crashed')).toBe(false)
     })
 
-    if (ctx.sharedStore) {
-      test('handles of one cache share locks; another cache has its own', async () => {
-        const name = randomKey('cache')
-        const [one, two, other] = [
-          await ctx.another(name),
-          await ctx.another(name),
-          await ctx.another(randomKey('c')),
-        ]
-        const k = key()
-        expect(await one.lock!.acquire(k, undefined, 'a', 60_000)).toBe(true)
-        expect(await two.lock!.acquire(k, undefined, 'b', 60_000)).toBe(false)
-        expect(await other.lock!.acquire(k, undefined, 'c', 60_000)).toBe(true)
-        expect(await two.lock!.release(k, undefined, 'a')).toBe(true)
-      })
-    }
+    if (ctx.sharedStore) describeSharedLocks(ctx)
+  })
+}
+
+/** Handles on one store: one cache name shares locks, two cache names do not. */
+function describeSharedLocks(ctx: HandleSuiteContext): void {
+  test('handles of one cache share locks; another cache has its own', async () => {
+    const name = randomKey('cache')
+    const [one, two, other] = [
+      await ctx.another(name),
+      await ctx.another(name),
+      await ctx.another(randomKey('c')),
+    ]
+    const k = key()
+    expect(await one.lock!.acquire(k, undefined, 'a', 60_000)).toBe(true)
+    expect(await two.lock!.acquire(k, undefined, 'b', 60_000)).toBe(false)
+    expect(await other.lock!.acquire(k, undefined, 'c', 60_000)).toBe(true)
+    expect(await two.lock!.release(k, undefined, 'a')).toBe(true)
   })
 }
