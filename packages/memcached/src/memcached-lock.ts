@@ -42,7 +42,9 @@ export function memcachedLock(connection: Connection, prefix: string, cacheName:
     if (name !== headFor) {
       const readable = lockKeyPrefix(prefix, name)
       // A name too long for a key is hashed as item keys hash it (escaped names never hold `%H`).
-      head = isFitKey(`${readable}%H${'x'.repeat(43)}`) ? readable : `${lockKeyPrefix(prefix, '')}%H${hash(name)}:`
+      head = isFitKey(`${readable}%H${'x'.repeat(43)}`)
+        ? readable
+        : `${lockKeyPrefix(prefix, '')}%H${hash(name)}:`
       headFor = name
     }
     return head
