@@ -176,6 +176,29 @@ describe('distributedLock', () => {
     expect(events[0]).toEqual([expect.objectContaining({ type: 'woken', reason: 'local-write' })])
   })
 
+  it('wakes a waiter when its own process’s timed-out factory writes in the background', async () => {
+    const shared = store()
+    const { caches, events } = managers(1, shared, {
+      distributedLock: { ttlMs: 60_000, checkIntervalMs: 60_000 },
+    })
+    const gate = deferred<string>()
+    let calls = 0
+    const factory = () => {
+      calls++
+      return gate.promise
+    }
+    await expect(caches[0]!.getOrAdd('k', factory, { hardTimeoutMs: 30 })).rejects.toBeInstanceOf(
+      errors.E_FACTORY_TIMEOUT,
+    )
+    // The timed-out run goes on in the background and still holds the lock: this call waits for it.
+    const second = caches[0]!.getOrAdd('k', factory)
+    await nextTurn()
+    gate.resolve('late')
+    expect(await second).toBe('late')
+    expect(calls).toBe(1)
+    expect(events[0]).toEqual([expect.objectContaining({ type: 'woken', reason: 'local-write' })])
+  })
+
   it('bounds a wait by the hard timeout', async () => {
     const shared = store()
     shared.lock.acquire('k', undefined, 'slow-instance', 60_000)
