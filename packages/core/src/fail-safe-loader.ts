@@ -14,6 +14,9 @@
  *   refresh) through the fenced `set` fan-out, so it propagates like any write and the
  *   write fence keeps it out of the upper levels if the key changes meanwhile. Nothing
  *   here writes a handle directly.
+ * - With `distributedLock`, the foreground factory (and eager refresh) runs only in the
+ *   instance holding the key's cluster lock (`cluster-flight.ts`); the lock is released after
+ *   the result is written, by the background completion when a timeout fired first.
  */
 import type { Factory } from './call-options.js'
 import { ClusterFlight } from './cluster-flight.js'

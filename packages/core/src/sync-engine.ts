@@ -62,6 +62,11 @@
  *   before the write: no older value, no removed or cleared one;
  * - nothing is returned past its expiry; every operation settles; no unhandled rejection.
  *
+ * - getOrAdd's cluster lock (`distributedLock`, `cluster-flight.ts`): calls waiting for another
+ *   instance's factory are woken where a change of their key is applied here (a remote
+ *   message, a local write, a remote clear) and then only read, so they add nothing to the
+ *   invariant; with nobody waiting the hook is one size test.
+ *
  * This file holds the read path and the receive side. The write fan-out is in
  * `write-fanout.ts`, the bottom-only loops (add, CAS update, getOrAdd's add-or-read)
  * in `write-loops.ts`, the fence in `invalidation-fence.ts`.
