@@ -20,10 +20,12 @@ function options(spec: LoadOptionsSpec | undefined): GetOrAddOptions | undefined
 export async function runLoad(
   cache: CacheManager<Value>,
   command: Extract<Command, { op: 'load' }>,
+  onFactory: () => void = () => {},
 ): Promise<LoadResult> {
   const { key, value, factoryDelayMs, calls = 1, concurrent = false } = command
   const factory = async (): Promise<Value> => {
     factoryCalls.set(key, factoryCallsOf(key) + 1)
+    onFactory()
     if (factoryDelayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, factoryDelayMs))
     if (command.factory === 'throw') throw new Error('the source is down (integration factory)')
     return value

@@ -57,6 +57,8 @@ export interface LoadOptionsSpec {
   readonly softTimeoutMs?: number
   readonly hardTimeoutMs?: number
   readonly eagerRefresh?: number
+  /** getOrAdd's cluster lock (issue 14). */
+  readonly distributedLock?: boolean | { readonly ttlMs?: number; readonly checkIntervalMs?: number }
 }
 
 /** What a `load` command saw: every answer, and how long the whole command took. */
@@ -161,7 +163,11 @@ export type Reply =
 /** An event of the worker's `CacheManager`, forwarded as it happens. */
 export interface WorkerEvent {
   readonly type: 'event'
-  /** Event name: add, set, update, expire, remove, clear, clearRegion, backplane, error, evict, failSafe, factoryTimeout, eagerRefresh. */
+  /**
+   * Event name: add, set, update, expire, remove, clear, clearRegion, backplane, error, evict, failSafe,
+   * factoryTimeout, eagerRefresh, distributedLock (detail: its type, action: a wake reason), or
+   * `factory` (a `load` factory started).
+   */
   readonly name: string
   /** The cache that emitted it (a worker may run several on one backplane). */
   readonly cache?: string

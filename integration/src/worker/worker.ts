@@ -75,6 +75,11 @@ function listen(manager: CacheManager<Value>): void {
   for (const name of ['failSafe', 'factoryTimeout', 'eagerRefresh'] as const) {
     manager.on(name, (event) => forward({ name, key: event.key, detail: event.reason }))
   }
+  manager.on('distributedLock', (event) => {
+    const key = event.type === 'unsupported' ? undefined : event.key
+    const action = event.type === 'woken' || event.type === 'unsupported' ? event.reason : undefined
+    forward({ name: 'distributedLock', key, detail: event.type, action })
+  })
 }
 
 function expiration(spec: ExpirationSpec): Expiration {
@@ -152,7 +157,8 @@ async function run(command: Command): Promise<unknown> {
         return command.value
       })
     case 'load':
-      return runLoad(manager(), command)
+      // The event lets a test kill the process whose factory is running (the lock holder).
+      return runLoad(manager(), command, () => forward({ name: 'factory', key: command.key }))
     case 'factoryCalls':
       return factoryCallsOf(command.key)
     case 'remove':

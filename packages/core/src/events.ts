@@ -6,6 +6,7 @@
 import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
 import type { EvictReason } from './contracts/cache-handle.js'
 import type { CacheplaneError } from './errors.js'
+import type { WakeReason } from './lock-waiters.js'
 
 /**
  * Whether a change was made by this instance or by another one: heard on the backplane or,
@@ -136,6 +137,46 @@ export interface EagerRefreshEvent {
   readonly error?: unknown
 }
 
+/**
+ * getOrAdd's cluster lock (`distributedLock`): why a call coalesced in-process only, or how a
+ * waiter got another instance's value.
+ */
+export type DistributedLockEvent =
+  | {
+      /** The bottom handle cannot hold cluster locks (emitted once per manager). */
+      readonly type: 'unsupported'
+      /** The bottom handle's name. */
+      readonly handle: string
+      /** `no-lock`: it has no `lock`; `not-distributed`: it is in-process. */
+      readonly reason: 'no-lock' | 'not-distributed'
+    }
+  | {
+      /** Taking the lock failed (store down, circuit open): this call coalesced in-process only. */
+      readonly type: 'unavailable'
+      readonly key: string
+      readonly region: string | undefined
+      /** The typed error (also reported as an `error` event). */
+      readonly error: unknown
+    }
+  | {
+      /** A waiter read the holder's value. */
+      readonly type: 'woken'
+      readonly key: string
+      readonly region: string | undefined
+      /** What woke it: the holder's backplane `message`, a `local-write`, a `clear`, or the fallback `check`. */
+      readonly reason: WakeReason
+      /** How long it waited, ms. */
+      readonly waitedMs: number
+    }
+  | {
+      /** A waiter took the lock after waiting (the holder crashed, failed or wrote nothing) and runs the factory. */
+      readonly type: 'takeover'
+      readonly key: string
+      readonly region: string | undefined
+      /** How long it waited, ms. */
+      readonly waitedMs: number
+    }
+
 /** Every event a `CacheManager` emits, by name. */
 export interface CacheEvents {
   /** An item was added (only if absent). */
@@ -168,6 +209,8 @@ export interface CacheEvents {
   factoryTimeout: FactoryTimeoutEvent
   /** An eager refresh started or ended. */
   eagerRefresh: EagerRefreshEvent
+  /** getOrAdd's cluster lock fell back to in-process coalescing, or a waiter got its value. */
+  distributedLock: DistributedLockEvent
 }
 
 /** An event name. */

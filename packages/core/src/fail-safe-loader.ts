@@ -14,8 +14,13 @@
  *   refresh) through the fenced `set` fan-out, so it propagates like any write and the
  *   write fence keeps it out of the upper levels if the key changes meanwhile. Nothing
  *   here writes a handle directly.
+ * - With `distributedLock`, the foreground factory (and eager refresh) runs only in the
+ *   instance holding the key's cluster lock (`cluster-flight.ts`); the lock is released after
+ *   the result is written, by the background completion when a timeout fired first.
  */
 import type { Factory } from './call-options.js'
+import { ClusterFlight } from './cluster-flight.js'
+import { type Acquired, ClusterLock, type Lease } from './distributed-lock.js'
 import type { Expiration, StoredItem } from './contracts/cache-handle.js'
 import { ClosedError, FactoryError, FactoryTimeoutError, FactoryUndefinedError } from './errors.js'
 import type { CacheEmitter, FailSafeReason } from './events.js'
@@ -66,6 +71,8 @@ export class FailSafeLoader {
   readonly #cacheName: string
   readonly #throttle = new FailSafeThrottle()
   readonly #background = new BackgroundRuns()
+  readonly #lock: ClusterLock
+  readonly #flight: ClusterFlight
   #closed = false
 
   constructor(
@@ -84,6 +91,8 @@ export class FailSafeLoader {
     this.stats = stats
     this.#defaultGrace = defaultGrace
     this.#cacheName = cacheName
+    this.#lock = new ClusterLock(engine.bottom, emitter)
+    this.#flight = new ClusterFlight(engine, this.#lock, engine.lockWaiters, emitter)
   }
 
   /** Reads every level (soft timeout included when a graced value is known at once), then falls back or loads. */
@@ -110,7 +119,26 @@ export class FailSafeLoader {
         return this.#failSafe(request, stale, 'store-failed')
       }
     }
-    return this.#runForeground(request, stale)
+    if (policy.lock === undefined) return this.#runForeground(request, stale, undefined)
+    return this.#runLocked(request, stale)
+  }
+
+  /**
+   * The foreground load under the cluster lock (`cluster-flight.ts`): another instance's value,
+   * or the factory here under the lease, or the timeouts of a wait that lasted too long.
+   */
+  async #runLocked(request: LoadRequest, stale: Found | undefined): Promise<unknown> {
+    const { key, region, policy } = request
+    const softTimeoutMs = stale === undefined ? 0 : policy.softTimeoutMs
+    const limits = { softTimeoutMs, hardTimeoutMs: policy.hardTimeoutMs }
+    const outcome = await this.#flight.enter(key, region, policy.lock!, limits)
+    if (outcome.kind === 'found') return outcome.value
+    if (outcome.kind === 'run') return this.#runForeground(request, stale, outcome.lease)
+    this.#timedOut(request, outcome.reason)
+    if (stale !== undefined) {
+      return this.#failSafe(request, stale, outcome.reason === 'soft' ? 'soft-timeout' : 'hard-timeout')
+    }
+    throw this.#timeoutError(request)
   }
 
   /** Eager refresh: a hit on `stored` past the policy's share of its lifetime refreshes it in the background. */
@@ -127,11 +155,20 @@ export class FailSafeLoader {
   close(): void {
     this.#closed = true
     this.#throttle.clear()
+    this.#flight.close()
     this.#background.abortAll(new ClosedError('the cache was closed'))
   }
 
-  /** Runs the factory in the foreground with its timeouts, then settles the call. */
-  async #runForeground(request: LoadRequest, stale: Found | undefined): Promise<unknown> {
+  /**
+   * Runs the factory in the foreground with its timeouts, then settles the call. A cluster
+   * `lease` is released once the result is written (by the background completion after a
+   * timeout), so other instances keep waiting for this write rather than start their own.
+   */
+  async #runForeground(
+    request: LoadRequest,
+    stale: Found | undefined,
+    lease: Lease | undefined,
+  ): Promise<unknown> {
     const { policy } = request
     const run = this.#start(request, stale)
     const softMs = stale === undefined ? 0 : policy.softTimeoutMs
@@ -139,17 +176,24 @@ export class FailSafeLoader {
     if (first === 'soft') {
       this.#timedOut(request, 'soft')
       const hardLeft = policy.hardTimeoutMs === 0 ? 0 : policy.hardTimeoutMs - policy.softTimeoutMs
-      this.#completeInBackground(request, run, hardLeft)
+      this.#completeInBackground(request, run, hardLeft, lease)
       return this.#failSafe(request, stale!, 'soft-timeout')
     }
     if (first === 'hard') {
       this.#timedOut(request, 'hard')
-      if (policy.backgroundCompletion) this.#completeInBackground(request, run, 0)
-      else run.abort(this.#timeoutError(request))
+      if (policy.backgroundCompletion) this.#completeInBackground(request, run, 0, lease)
+      else {
+        run.abort(this.#timeoutError(request))
+        lease?.release()
+      }
       if (stale !== undefined) return this.#failSafe(request, stale, 'hard-timeout')
       throw this.#timeoutError(request)
     }
-    return this.#settle(request, first, stale)
+    try {
+      return await this.#settle(request, first, stale)
+    } finally {
+      lease?.release()
+    }
   }
 
   /** A foreground outcome: the value written the normal way, or fail-safe, or the typed error. */
@@ -169,23 +213,48 @@ export class FailSafeLoader {
   }
 
   /** Lets a timed-out factory finish and write its result (a hard limit left aborts it then). */
-  #completeInBackground(request: LoadRequest, run: FactoryRun, hardLeftMs: number): void {
+  #completeInBackground(
+    request: LoadRequest,
+    run: FactoryRun,
+    hardLeftMs: number,
+    lease: Lease | undefined,
+  ): void {
     const id = keyId(request.key, request.region)
     const work = async () => {
-      const first = await raceTimeouts(run.done, 0, request.policy.backgroundCompletion ? 0 : hardLeftMs)
-      if (first === 'hard' || first === 'soft') {
-        this.#timedOut(request, 'hard')
-        run.abort(this.#timeoutError(request))
-        return
+      try {
+        const first = await raceTimeouts(run.done, 0, request.policy.backgroundCompletion ? 0 : hardLeftMs)
+        if (first === 'hard' || first === 'soft') {
+          this.#timedOut(request, 'hard')
+          run.abort(this.#timeoutError(request))
+          return
+        }
+        await this.#writeBackground(request, first)
+      } finally {
+        lease?.release()
       }
-      await this.#writeBackground(request, first)
     }
     // A second timed-out run for the key (rare: after the first finished) still completes.
     if (!this.#background.start(id, work)) void work()
   }
 
-  /** An eager refresh: the factory, then a normal `set`; events say how it ended. */
+  /**
+   * An eager refresh under the cluster lock when the call asks for one: an instance that finds
+   * it held leaves the refresh to the holder, whose write evicts this instance's copy.
+   */
   async #refresh(request: LoadRequest, current: unknown): Promise<void> {
+    const lock = request.policy.lock
+    let acquired: Acquired = 'unavailable'
+    if (lock !== undefined) acquired = await this.#lock.acquire(request.key, request.region, lock.ttlMs)
+    if (acquired === 'held') return
+    try {
+      await this.#refreshNow(request, current)
+    } finally {
+      if (acquired !== 'unavailable') acquired.release()
+    }
+  }
+
+  /** An eager refresh: the factory, then a normal `set`; events say how it ended. */
+  async #refreshNow(request: LoadRequest, current: unknown): Promise<void> {
     this.stats.eagerRefreshes++
     this.#emitRefresh(request, 'started')
     const run = this.#start(request, { value: current })

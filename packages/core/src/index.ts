@@ -23,6 +23,10 @@ export type {
   BackplaneSubscription,
 } from './contracts/backplane.js'
 export type { Serializer } from './contracts/serializer.js'
+export type { HandleLock } from './contracts/handle-lock.js'
+export { lockKeyPrefix } from './lock-key.js'
+export type { DistributedLockOption, DistributedLockOptions } from './distributed-lock.js'
+export type { WakeReason } from './lock-waiters.js'
 export * from './errors.js'
 export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey, unescapeSegment } from './store-key.js'
 export type { BackplaneMessage, ChangeKind, DecodedFrame } from './backplane/messages.js'

@@ -5,6 +5,7 @@
  * policy object, so getOrAdd's hot path allocates nothing for options.
  */
 import type { Expiration } from './contracts/cache-handle.js'
+import { type DistributedLockOption, type LockPolicy, resolveLockOption } from './distributed-lock.js'
 import { InvalidExpirationError, InvalidOptionsError } from './errors.js'
 import { MAX_TTL_MS } from './validation.js'
 
@@ -22,6 +23,12 @@ export interface ResilienceOptions {
   readonly backgroundCompletion?: boolean | undefined
   /** A getOrAdd hit past this share of the item's lifetime (0 < x < 1) refreshes it in the background; 0 (default) = off. */
   readonly eagerRefresh?: number | undefined
+  /**
+   * One factory call per key across the cluster: a lock in the bottom handle, waiters woken by
+   * the winner's backplane message (see `docs/resilience.md`); `true` for the defaults, or
+   * `{ ttlMs, checkIntervalMs }`; default false (one call per key per process).
+   */
+  readonly distributedLock?: DistributedLockOption | undefined
 }
 
 /** The resolved policy of one getOrAdd call (or the manager's defaults). */
@@ -38,6 +45,8 @@ export interface LoadPolicy {
   readonly backgroundCompletion: boolean
   /** Eager refresh threshold (0 = off). */
   readonly eagerRefresh: number
+  /** The cluster lock of getOrAdd and its background runs; undefined = in-process coalescing only. */
+  readonly lock: LockPolicy | undefined
 }
 
 const KEYS = [
@@ -47,6 +56,7 @@ const KEYS = [
   'hardTimeoutMs',
   'backgroundCompletion',
   'eagerRefresh',
+  'distributedLock',
 ] as const
 
 /** The manager's default policy; throws for bad values (a default grace needs absolute or no expiration). */
@@ -105,7 +115,8 @@ function mergePolicy(options: ResilienceOptions, base: LoadPolicy | undefined, w
       `${what}.eagerRefresh must be a share of the lifetime in (0, 1), or 0 for off; got ${String(eagerRefresh)}`,
     )
   }
-  return { grace, failSafeThrottleMs, softTimeoutMs, hardTimeoutMs, backgroundCompletion, eagerRefresh }
+  const lock = resolveLockOption(options.distributedLock, base?.lock, `${what}.distributedLock`)
+  return { grace, failSafeThrottleMs, softTimeoutMs, hardTimeoutMs, backgroundCompletion, eagerRefresh, lock }
 }
 
 /** Throws InvalidExpirationError unless `grace` is a finite number of ms in [0, MAX_TTL_MS]. */

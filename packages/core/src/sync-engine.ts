@@ -62,6 +62,11 @@
  *   before the write: no older value, no removed or cleared one;
  * - nothing is returned past its expiry; every operation settles; no unhandled rejection.
  *
+ * - getOrAdd's cluster lock (`distributedLock`, `cluster-flight.ts`): calls waiting for another
+ *   instance's factory are woken where a change of their key is applied here (a remote
+ *   message, a local write, a remote clear) and then only read, so they add nothing to the
+ *   invariant; with nobody waiting the hook is one size test.
+ *
  * This file holds the read path and the receive side. The write fan-out is in
  * `write-fanout.ts`, the bottom-only loops (add, CAS update, getOrAdd's add-or-read)
  * in `write-loops.ts`, the fence in `invalidation-fence.ts`.
@@ -85,6 +90,7 @@ import {
 } from './layer.js'
 import { isStale, type ReadProbe } from './grace.js'
 import { keyId } from './single-flight.js'
+import { LockWaiters } from './lock-waiters.js'
 import { SlidingToucher } from './sliding-touch.js'
 
 /** What a gap policy decides: clear the local handles or keep them. */
@@ -122,6 +128,8 @@ export class SyncEngine {
   readonly top: Layer
   readonly bottom: Layer
   readonly fence: InvalidationFence
+  /** getOrAdd calls waiting for another instance's factory (`distributedLock`), woken by the changes applied here. */
+  readonly lockWaiters = new LockWaiters()
   /** Where announcements go; set by the manager once the bus exists. */
   announcer: Announcer | undefined
   /**
@@ -509,7 +517,9 @@ export class SyncEngine {
 
   /** A successful local change of one key: bump the fence, announce, emit. */
   changed(key: string, region: string | undefined, change: ChangeKind): void {
-    this.fence.invalidate(keyId(key, region))
+    const id = keyId(key, region)
+    this.fence.invalidate(id)
+    if (this.lockWaiters.size !== 0) this.lockWaiters.wake(id, 'local-write')
     this.announcer?.announce({ type: 'changed', change, key, region })
     if (this.#emitter.has(change)) this.#emitter.emit(change, { key, region, origin: 'local' })
   }
@@ -519,7 +529,9 @@ export class SyncEngine {
     for (const message of messages) {
       if (message.type === 'changed' || message.type === 'removed') {
         const { key, region } = message
-        this.fence.invalidate(keyId(key, region))
+        const id = keyId(key, region)
+        this.fence.invalidate(id)
+        if (this.lockWaiters.size !== 0) this.lockWaiters.wake(id, 'message')
         const keepStale = message.type === 'changed'
         for (const layer of this.layers) {
           if (!layer.local) continue
@@ -531,6 +543,7 @@ export class SyncEngine {
       } else {
         const region = message.type === 'regionCleared' ? message.region : undefined
         this.#clearLocal(region, true)
+        if (this.lockWaiters.size !== 0) this.lockWaiters.wakeAll('clear')
         this.#emitRemoteClear(region)
       }
     }

@@ -36,5 +36,5 @@ export function bindCache(context: MemcachedContext, cacheName: string): BoundCa
     newer: grown,
     onUnannounced: context.cache.report,
   })
-  return { layout, generations, buildKey: layout.itemKeyAt.bind(layout) }
+  return { cacheName, layout, generations, buildKey: layout.itemKeyAt.bind(layout) }
 }

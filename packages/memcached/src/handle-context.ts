@@ -10,6 +10,7 @@ import type { KeyLayout } from './key-layout.js'
 
 /** What `bind(cacheName)` sets up. */
 export interface BoundCache {
+  readonly cacheName: string
   readonly layout: KeyLayout
   readonly generations: GenerationCounters<number>
   /** `layout.itemKeyAt`, bound once: every operation builds a key with it. */

@@ -4,6 +4,7 @@ import { maxTtlMs } from './expiration-time.js'
 import { bindCache } from './generations.js'
 import type { MemcachedContext } from './handle-context.js'
 import { ItemBytes } from './item-bytes.js'
+import { memcachedLock } from './memcached-lock.js'
 import { type MemcachedHandleOptions, resolveMemcachedOptions } from './memcached-options.js'
 import { get, peek } from './reads.js'
 import { add, expire, remove, set, touch, update } from './writes.js'
@@ -45,6 +46,7 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
   return {
     name,
     capabilities: memcachedCapabilities,
+    lock: memcachedLock(context.connection, context.prefix, () => context.cache.scope().cacheName),
     get: (key, region) => get(context, key, region),
     peek: (key, region) => peek(context, key, region),
     add: (key, region, item) => add(context, key, region, item),

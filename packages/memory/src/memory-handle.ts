@@ -20,6 +20,7 @@ import type {
 } from '@cacheplane/core'
 import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
 import { addMs, MemoryEntry, TIME_BASE } from './memory-entry.js'
+import { MemoryLock } from './memory-lock.js'
 import {
   type MemoryHandleOptions,
   type ResolvedMemoryOptions,
@@ -79,6 +80,8 @@ export function memoryHandle<V = unknown>(options?: MemoryHandleOptions<V>): Mem
 class MemoryHandle<V> implements MemoryCacheHandle<V> {
   readonly name: string
   readonly capabilities: HandleCapabilities
+  /** getOrAdd's cluster lock, when the handle plays a shared store (`distributed: true`). */
+  readonly lock: MemoryLock | undefined
   // Items without a region live in `root`; each region gets its own map, created on
   // first write and dropped when it empties (regions never accumulate).
   private readonly root = new Map<string, MemoryEntry<V>>()
@@ -118,6 +121,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       synchronous: true,
       grace: true,
     })
+    this.lock = options.distributed ? new MemoryLock() : undefined
     this.head = new MemoryEntry<V>('', undefined, undefined as V, 'none', 0, 0, TIME_BASE, 0, 0)
     if (options.sweepIntervalMs > 0) {
       // unref: a cache must never keep the process alive.

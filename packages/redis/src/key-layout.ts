@@ -8,6 +8,7 @@ import {
   cacheKeyPrefix,
   escapeSegment,
   InvalidOptionsError,
+  lockKeyPrefix,
   storeKey,
   unescapeSegment,
 } from '@cacheplane/core'
@@ -25,6 +26,7 @@ export class KeyLayout {
   readonly #name: string
   readonly #prefix: string
   #cachePrefix: string | undefined
+  #cacheName: string | undefined
   #closed = false
 
   /** `name` is the handle's (for errors); `prefix` goes in front of the cache name. */
@@ -50,6 +52,7 @@ export class KeyLayout {
       )
     }
     this.#cachePrefix = cacheKeyPrefix(this.#prefix, cacheName)
+    this.#cacheName = cacheName
     return true
   }
 
@@ -64,6 +67,12 @@ export class KeyLayout {
     if (this.#cachePrefix === undefined)
       throw new InvalidOptionsError(`redisHandle '${this.#name}' was used before bind()`)
     return this.#cachePrefix
+  }
+
+  /** Where the bound cache's cluster locks live (core's `lockKeyPrefix`: no item key can equal one). */
+  lockPrefix(): string {
+    this.bound()
+    return lockKeyPrefix(this.#prefix, this.#cacheName as string)
   }
 
   /** The Redis key of an item. */

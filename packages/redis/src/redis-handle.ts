@@ -1,4 +1,5 @@
 import type {
+  HandleLock,
   CacheHandle,
   HandleCapabilities,
   EvictListener,
@@ -11,6 +12,7 @@ import { EvictNotifier } from './evict-notifier.js'
 import { peekItem, readItem, touchItem } from './item-reads.js'
 import { addItem, expireItem, setItem, updateItem } from './item-writes.js'
 import { KeyLayout } from './key-layout.js'
+import { redisLock } from './redis-lock.js'
 import { closeClient, type RedisClient, resolveConnection } from './redis-connection.js'
 import {
   REDIS_CAPABILITIES,
@@ -54,6 +56,8 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
   readonly #owned: boolean
   readonly #keys: KeyLayout
   readonly #evictions: EvictNotifier
+  /** getOrAdd's cluster lock (`distributedLock`), next to the items but never one of them. */
+  readonly lock: HandleLock
   #closed = false
 
   /** Use {@link redisHandle}: it checks the options and resolves the connection. */
@@ -64,6 +68,7 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
     this.#owned = owned
     this.#keys = new KeyLayout(settings.name, settings.prefix)
     this.#evictions = new EvictNotifier(this.#keys)
+    this.lock = redisLock(client, () => this.#keys.lockPrefix())
   }
 
   /** Binds to one cache (several managers of that cache may share the handle); watches keyspace events if asked. */

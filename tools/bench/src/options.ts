@@ -18,7 +18,7 @@ export const usage = `usage: pnpm bench [-- [--quick] [--scale] [--only NAME[,NA
   --scale       also run the scale curves (2-16 instances, 10k-1M entries, region sizes)
   --only NAME   run only these scenarios (repeatable or comma-separated):
                 memory-hit, distributed-hit, set, propagation, invalidation, memory-per-entry,
-                connections, shared-propagation, otel-overhead, scale-propagation,
+                connections, shared-propagation, otel-overhead, cold-key, scale-propagation,
                 scale-memory, scale-clear-region`
 
 /** A bad command line: printed without a stack. */

@@ -10,6 +10,7 @@ import {
   runRawNatsSubscriber,
   runRawRedisSubscriber,
 } from './roles/listeners.js'
+import { runColdLoader } from './roles/cold-loader.js'
 import { runCountListener } from './roles/count-listener.js'
 import { runFootprint } from './roles/footprint.js'
 import { runInvalidationReader } from './roles/invalidation-reader.js'
@@ -23,6 +24,7 @@ const roles: Record<string, (config: never) => Promise<void>> = {
   'raw-nats-subscriber': runRawNatsSubscriber,
   'invalidation-reader': runInvalidationReader,
   'count-listener': runCountListener,
+  'cold-loader': runColdLoader,
   footprint: runFootprint,
 }
 

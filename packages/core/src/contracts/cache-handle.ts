@@ -1,3 +1,5 @@
+import type { HandleLock } from './handle-lock.js'
+
 /** A value or a promise of it: synchronous handles (memory) do not pay for a promise. */
 export type MaybePromise<T> = T | Promise<T>
 
@@ -188,4 +190,10 @@ export interface CacheHandle<V = unknown> {
    * re-read finds is not reported through `onExternalClear`: core already dropped that scope.
    */
   onRemoteClear?(region: string | undefined): MaybePromise<void>
+  /**
+   * The handle's cluster lock (see {@link HandleLock}); getOrAdd's `distributedLock` uses the
+   * bottom handle's. Without it, such calls coalesce in-process only (one `distributedLock`
+   * event of type `unsupported` says so).
+   */
+  readonly lock?: HandleLock | undefined
 }

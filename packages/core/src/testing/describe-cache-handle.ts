@@ -16,6 +16,7 @@ import { describeCas } from './handle-suite-cas.js'
 import type { DescribeCacheHandleOptions, HandleSuiteContext } from './handle-suite-context.js'
 import { describeExpiry, describeSliding } from './handle-suite-expiry.js'
 import { describeGrace } from './handle-suite-grace.js'
+import { describeLock } from './handle-suite-lock.js'
 import { describeLifecycle, describeSharedStore } from './handle-suite-store.js'
 import { randomKey } from './wait-for.js'
 
@@ -38,6 +39,7 @@ export function describeCacheHandle(
       onEvict: typeof probe.onEvict === 'function',
       bind: typeof probe.bind === 'function',
       onExternalClear: typeof probe.onExternalClear === 'function',
+      lock: probe.lock !== undefined,
     }
     await probe.close()
     const ctx = createContext(factory, caps, has, options)
@@ -50,6 +52,7 @@ export function describeCacheHandle(
     describeSliding(ctx)
     describeGrace(ctx)
     describeSharedStore(ctx)
+    describeLock(ctx)
     describeLifecycle(ctx)
   })
 }

@@ -1,0 +1,80 @@
+/**
+ * The instances of the `cold-key` scenario: memory + Redis + backplane, with or without
+ * `distributedLock`. On each `go` they wait for the shared start time (CLOCK_MONOTONIC is
+ * one clock for every process on the machine), start `callers` concurrent getOrAdd of the
+ * round's cold key with a factory that takes `factoryMs`, and report when the last caller
+ * had its value, how many factory calls ran here and how the waiters were woken.
+ */
+import { CacheManager } from '@cacheplane/core'
+import { memoryHandle } from '@cacheplane/memory'
+import { redisHandle } from '@cacheplane/redis'
+import { monotonicMs } from '../percentiles.js'
+import { type BackplaneChoice, createBackplane } from './backplane-choice.js'
+
+/** Config of {@link runColdLoader}. */
+export interface ColdLoaderConfig {
+  readonly cacheName: string
+  readonly redisUrl: string
+  readonly backplane: BackplaneChoice
+  readonly lock: boolean
+  readonly factoryMs: number
+  readonly callers: number
+}
+
+/** A round: the key, and the monotonic time every instance starts at. */
+interface Go {
+  readonly type: 'go'
+  readonly key: string
+  readonly at: number
+}
+
+function send(message: Record<string, unknown>): void {
+  process.send?.(message)
+}
+
+/** Sleeps most of the way with a timer, then spins: a timer alone starts up to a millisecond late. */
+async function until(at: number): Promise<void> {
+  const left = at - monotonicMs()
+  if (left > 2) await new Promise((resolve) => setTimeout(resolve, left - 2))
+  while (monotonicMs() < at) {
+    // spin
+  }
+}
+
+export async function runColdLoader(config: ColdLoaderConfig): Promise<void> {
+  const cache = new CacheManager<string>({
+    name: config.cacheName,
+    handles: [memoryHandle({ maxEntries: 10_000 }), redisHandle({ url: config.redisUrl })],
+    backplane: createBackplane(config.backplane),
+    // The check is far past the factory: a waiter that is on time was woken by the message.
+    distributedLock: config.lock ? { ttlMs: 10_000, checkIntervalMs: 1_000 } : false,
+  })
+  await cache.ready()
+  const wakes: Record<string, number> = {}
+  cache.on('distributedLock', (event) => {
+    const kind = event.type === 'woken' ? `woken:${event.reason}` : event.type
+    wakes[kind] = (wakes[kind] ?? 0) + 1
+  })
+  let factoryCalls = 0
+  let factoryMs = 0
+  const factory = async (key: string) => {
+    factoryCalls++
+    const started = monotonicMs()
+    await new Promise((resolve) => setTimeout(resolve, config.factoryMs))
+    factoryMs = monotonicMs() - started
+    return `value of ${key}`
+  }
+  process.on('message', (message: Go | { type: string }) => {
+    if (message.type !== 'go') return
+    const go = message as Go
+    void (async () => {
+      await until(go.at)
+      factoryCalls = 0
+      factoryMs = 0
+      for (const kind of Object.keys(wakes)) delete wakes[kind]
+      await Promise.all(Array.from({ length: config.callers }, () => cache.getOrAdd(go.key, factory)))
+      send({ type: 'done', key: go.key, end: monotonicMs(), factoryCalls, factoryMs, wakes: { ...wakes } })
+    })().catch((error: unknown) => send({ type: 'error', message: String(error) }))
+  })
+  send({ type: 'ready' })
+}
