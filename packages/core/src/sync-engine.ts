@@ -179,6 +179,11 @@ export class SyncEngine {
     this.fence.invalidateAll()
   }
 
+  /** First level a read may use: 0, or the first distributed level while local handles are bypassed. */
+  get readFrom(): number {
+    return this.#readFrom
+  }
+
   /** Level a read starts at after {@link peekTop} missed (1 when the top was peeked, else 0). */
   get afterPeek(): number {
     return this.#fastTop ? 1 : 0
