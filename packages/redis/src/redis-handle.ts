@@ -23,6 +23,7 @@ import { EXPIRE_SCRIPT, TOUCH_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
 import { OwnDeletes } from './own-deletes.js'
 import { closeClient, type RedisConnectionOptions, resolveConnection } from './redis-connection.js'
 import { scanAndUnlink } from './scan-clear.js'
+import { redisBulk } from './bulk.js'
 import { runScript } from './script-runner.js'
 
 /** Options of {@link redisHandle}: a connection plus how keys are laid out and cleared. */
@@ -196,13 +197,14 @@ export function redisHandle(options: RedisHandleOptions = {}) {
       }
     },
 
-    /** Pipelined (ioredis writes every command before the first reply); Cluster-safe as each read names one key. */
-    async getMany(
-      keys: readonly string[],
-      region: string | undefined,
-    ): Promise<Array<StoredItem<Uint8Array> | undefined>> {
-      return await Promise.all(keys.map((key) => read(keyOf(key, region))))
-    },
+    // MGET / pipelined SET / UNLINK, grouped by hash slot on a Cluster (bulk.ts).
+    ...redisBulk({
+      client,
+      keyOf,
+      writeOf,
+      rethrow,
+      ownDeletes: () => (watcher === undefined ? undefined : ownDeletes),
+    }),
 
     async add(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<boolean> {
       const fullKey = keyOf(key, region)
