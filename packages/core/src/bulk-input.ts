@@ -27,7 +27,8 @@ export interface DistinctKeys {
 
 /** Checks a bulk read's or remove's keys and region (InvalidKeyError); returns the region. */
 export function checkKeys(keys: unknown, region: unknown, operation: string): string | undefined {
-  if (!Array.isArray(keys)) throw new InvalidKeyError(`${operation} needs an array of keys, got ${typeof keys}`)
+  if (!Array.isArray(keys))
+    throw new InvalidKeyError(`${operation} needs an array of keys, got ${typeof keys}`)
   for (const key of keys) checkKey(key)
   checkRegion(region)
   return region as string | undefined

@@ -54,7 +54,11 @@ export class BulkReads {
   }
 
   /** The values of `keys` (checked) in their order, undefined for a miss; duplicates are read once. */
-  async getMany(keys: readonly string[], region: string | undefined, allowStale: boolean): Promise<unknown[]> {
+  async getMany(
+    keys: readonly string[],
+    region: string | undefined,
+    allowStale: boolean,
+  ): Promise<unknown[]> {
     if (keys.length === 0) return []
     const distinct = distinctKeys(keys)
     const values = await this.#read(distinct.keys, region, allowStale)

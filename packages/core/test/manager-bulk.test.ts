@@ -217,7 +217,9 @@ describe('setMany and removeMany', () => {
     await writer.setMany(['a', 'b', 'c'].map((key, i) => ({ key, value: i + 1 })))
     await writer.flush()
     expect(writer.stats().backplane!.framesSent - framesBefore).toBe(1)
-    await waitFor(async () => (await reader.getMany(['a', 'b', 'c'])).join() === '1,2,3', { timeoutMs: 5_000 })
+    await waitFor(async () => (await reader.getMany(['a', 'b', 'c'])).join() === '1,2,3', {
+      timeoutMs: 5_000,
+    })
     expect(shared.get('b', undefined)).toBeDefined()
     await writer.removeMany(['a', 'c', 'a'])
     await writer.flush()

@@ -36,7 +36,15 @@ export interface DescribeCacheHandleOptions {
 }
 
 /** Optional CacheHandle members whose tests run only when the handle has them. */
-export type OptionalMember = 'touch' | 'peek' | 'getMany' | 'onEvict' | 'bind' | 'onExternalClear'
+export type OptionalMember =
+  | 'touch'
+  | 'peek'
+  | 'getMany'
+  | 'setMany'
+  | 'removeMany'
+  | 'onEvict'
+  | 'bind'
+  | 'onExternalClear'
 
 /** What a suite test reaches: the handle under test and helpers that follow its capabilities. */
 export interface HandleSuiteContext {
