@@ -19,6 +19,7 @@ import {
   store,
   touch,
 } from './binary-protocol.js'
+import { memcachedBulk } from './bulk.js'
 import { Connection } from './connection.js'
 import { maxTtlMs, memcachedExptime } from './expiration-time.js'
 import { ExternalClears } from './external-clears.js'
@@ -173,6 +174,9 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
       const item = bytes.decode(current.value)
       return isLive(item, Date.now()) ? item : undefined
     },
+
+    // GETKQ/NOOP multi-get, writes and deletes in one corked turn (bulk.ts).
+    ...memcachedBulk({ connection, bytes, itemKey, write, exptimeOf }),
 
     async add(key, region, item) {
       const storeKey = await itemKey(key, region)
