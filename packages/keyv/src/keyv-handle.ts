@@ -9,6 +9,7 @@ import {
   newVersion,
   type StoredItem,
 } from '@cacheplane/core'
+import { type KeyvBulkStore, keyvBulk } from './bulk.js'
 import { Generations, isToken } from './generations.js'
 import { decodeItem, encodeItem, isLive, tryDecodeItem } from './item-text.js'
 import { KeyLayout } from './key-layout.js'
@@ -141,6 +142,9 @@ export function keyvHandle(options: KeyvHandleOptions) {
         return isLive(item, now) ? item : undefined
       })
     },
+
+    // The adapter's setMany / deleteMany under every key's lock, when it has them (bulk.ts).
+    ...keyvBulk({ store: store as KeyvBulkStore, lock, itemKey, storeTtl }),
 
     async add(key, region, item) {
       const storeKey = await itemKey(key, region)
