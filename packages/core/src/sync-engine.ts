@@ -64,7 +64,10 @@
  *
  * This file holds the read path and the receive side. The write fan-out is in
  * `write-fanout.ts`, the bottom-only loops (add, CAS update, getOrAdd's add-or-read)
- * in `write-loops.ts`, the fence in `invalidation-fence.ts`.
+ * in `write-loops.ts`, the fence in `invalidation-fence.ts`. The bulk calls (`getMany`,
+ * `setMany`, `removeMany`: `bulk-reads.ts`, `bulk-writes.ts`) apply the same rules per key
+ * (a ticket per key; copy-ups through {@link SyncEngine.copyUp}) with one handle call per
+ * level for all the keys, and announce every key in one turn, so the bus sends one frame.
  */
 import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
 import type { EvictReason, ItemInput, StoredItem } from './contracts/cache-handle.js'

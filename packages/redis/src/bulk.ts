@@ -38,79 +38,92 @@ type Bulk = Required<Pick<CacheHandle<Uint8Array>, 'getMany' | 'setMany' | 'remo
 
 /** `getMany`, `setMany` and `removeMany` for a Redis handle. */
 export function redisBulk(ctx: RedisBulkContext): Bulk {
-  const { client } = ctx
-  const cluster = isCluster(client)
-
-  /** A sliding item read by MGET: extended as `get` extends it (undefined if it vanished meanwhile). */
-  async function touched(
-    fullKey: string,
-    item: StoredItem<Uint8Array>,
-  ): Promise<StoredItem<Uint8Array> | undefined> {
-    const now = Date.now()
-    try {
-      if ((await runScript(client, TOUCH_SCRIPT, fullKey, [String(now)])) !== 1) return undefined
-    } catch (error) {
-      ctx.rethrow(fullKey, error)
-    }
-    return { ...item, expiresAt: now + item.ttl }
-  }
-
+  const cluster = isCluster(ctx.client)
   return {
-    async getMany(keys, region) {
-      const fullKeys = keys.map((key) => ctx.keyOf(key, region))
-      const items = new Array<StoredItem<Uint8Array> | undefined>(keys.length)
-      const sliding: Promise<void>[] = []
-      await Promise.all(
-        groups(fullKeys, cluster).map(async (group) => {
-          const replies = await client.mgetBuffer(...group.map((i) => fullKeys[i]!))
-          for (let g = 0; g < group.length; g++) {
-            const i = group[g]!
-            const item = decodeItem(fullKeys[i]!, replies[g] ?? null)
-            items[i] = item
-            if (item !== undefined && item.mode === 'sliding' && item.ttl > 0) {
-              const extend = touched(fullKeys[i]!, item).then((extended) => {
-                items[i] = extended
-              })
-              sliding.push(extend)
-            }
-          }
-        }),
-      )
-      await Promise.all(sliding)
-      return items
-    },
-
-    async setMany(entries: ReadonlyArray<BulkEntry<Uint8Array>>, region) {
-      const fullKeys = entries.map((entry) => ctx.keyOf(entry.key, region))
-      const versions = new Array<number>(entries.length)
-      await Promise.all(
-        groups(fullKeys, cluster).map(async (group) => {
-          const pipeline = client.pipeline()
-          for (const i of group) {
-            const { bytes, px, version } = ctx.writeOf(entries[i]!.item)
-            versions[i] = version
-            // A plain SET replaces a key of any type or content, a corrupt one included.
-            if (px === '0') pipeline.set(fullKeys[i]!, bytes)
-            else pipeline.set(fullKeys[i]!, bytes, 'PX', px)
-          }
-          throwFirst(await pipeline.exec())
-        }),
-      )
-      return versions
-    },
-
+    getMany: (keys, region) => readMany(ctx, cluster, keys, region),
+    setMany: (entries, region) => writeMany(ctx, cluster, entries, region),
     async removeMany(keys, region) {
       const fullKeys = keys.map((key) => ctx.keyOf(key, region))
       const own = ctx.ownDeletes()
       const counts = await Promise.all(
         groups(fullKeys, cluster).map((group) => {
           const names = group.map((i) => fullKeys[i]!)
-          return own === undefined ? client.unlink(...names) : unlinkTracked(client, own, names)
+          return own === undefined ? ctx.client.unlink(...names) : unlinkTracked(ctx.client, own, names)
         }),
       )
       return counts.reduce((sum, n) => sum + n, 0)
     },
   }
+}
+
+/** MGET per group; sliding items are then extended as `get` extends them. */
+async function readMany(
+  ctx: RedisBulkContext,
+  cluster: boolean,
+  keys: readonly string[],
+  region: string | undefined,
+): Promise<Array<StoredItem<Uint8Array> | undefined>> {
+  const fullKeys = keys.map((key) => ctx.keyOf(key, region))
+  const items = new Array<StoredItem<Uint8Array> | undefined>(keys.length)
+  const sliding: Promise<void>[] = []
+  await Promise.all(
+    groups(fullKeys, cluster).map(async (group) => {
+      const replies = await ctx.client.mgetBuffer(...group.map((i) => fullKeys[i]!))
+      for (let g = 0; g < group.length; g++) {
+        const i = group[g]!
+        const item = decodeItem(fullKeys[i]!, replies[g] ?? null)
+        items[i] = item
+        if (item !== undefined && item.mode === 'sliding' && item.ttl > 0) {
+          const extend = touched(ctx, fullKeys[i]!, item).then((extended) => {
+            items[i] = extended
+          })
+          sliding.push(extend)
+        }
+      }
+    }),
+  )
+  await Promise.all(sliding)
+  return items
+}
+
+/** A sliding item read by MGET, extended by the touch script (undefined if it vanished meanwhile). */
+async function touched(
+  ctx: RedisBulkContext,
+  fullKey: string,
+  item: StoredItem<Uint8Array>,
+): Promise<StoredItem<Uint8Array> | undefined> {
+  const now = Date.now()
+  try {
+    if ((await runScript(ctx.client, TOUCH_SCRIPT, fullKey, [String(now)])) !== 1) return undefined
+  } catch (error) {
+    ctx.rethrow(fullKey, error)
+  }
+  return { ...item, expiresAt: now + item.ttl }
+}
+
+/** One pipeline of SETs per group; the versions written, in order. */
+async function writeMany(
+  ctx: RedisBulkContext,
+  cluster: boolean,
+  entries: ReadonlyArray<BulkEntry<Uint8Array>>,
+  region: string | undefined,
+): Promise<number[]> {
+  const fullKeys = entries.map((entry) => ctx.keyOf(entry.key, region))
+  const versions = new Array<number>(entries.length)
+  await Promise.all(
+    groups(fullKeys, cluster).map(async (group) => {
+      const pipeline = ctx.client.pipeline()
+      for (const i of group) {
+        const { bytes, px, version } = ctx.writeOf(entries[i]!.item)
+        versions[i] = version
+        // A plain SET replaces a key of any type or content, a corrupt one included.
+        if (px === '0') pipeline.set(fullKeys[i]!, bytes)
+        else pipeline.set(fullKeys[i]!, bytes, 'PX', px)
+      }
+      throwFirst(await pipeline.exec())
+    }),
+  )
+  return versions
 }
 
 /**
