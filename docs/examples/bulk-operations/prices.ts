@@ -23,9 +23,12 @@ async function pricesFor(cache: CacheManager<Price>, skus: readonly string[]) {
   const missing = skus.filter((_, i) => cached[i] === undefined)
   if (missing.length === 0) return cached
   const loaded = await loadPrices(missing)
-  await cache.setMany([...loaded].map(([key, value]) => ({ key, value })), {
-    expiration: { mode: 'absolute', ttl: 60_000 },
-  })
+  await cache.setMany(
+    [...loaded].map(([key, value]) => ({ key, value })),
+    {
+      expiration: { mode: 'absolute', ttl: 60_000 },
+    },
+  )
   return skus.map((sku, i) => cached[i] ?? loaded.get(sku))
 }
 

@@ -134,14 +134,18 @@ function checkWritten(record: Recorder, op: OpRecord): void {
 function checkReadMany(record: Recorder, read: OpRecord, slots: readonly Slot[]): void {
   const values = read.result as readonly unknown[]
   if (!Array.isArray(values) || values.length !== slots.length) {
-    record.violate('phantom', `i${read.instance} #${read.id} getMany returned ${String(values)} for ${slots.length} keys`)
+    record.violate(
+      'phantom',
+      `i${read.instance} #${read.id} getMany returned ${String(values)} for ${slots.length} keys`,
+    )
     return
   }
   slots.forEach((slot, i) => {
     const value = values[i]
     if (typeof value !== 'string') return
     const write = writeOf(record, read, value, slot)
-    if (write !== undefined && !checkStale(record, read, value, write)) checkExpiry(record, read, value, write)
+    if (write !== undefined && !checkStale(record, read, value, write))
+      checkExpiry(record, read, value, write)
   })
 }
 
