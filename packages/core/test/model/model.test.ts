@@ -17,8 +17,9 @@
  *
  * Operations: get, peek, set, add, update, tryUpdate, addOrUpdate, getOrAdd, remove, expire
  * (absolute or none), clear, clearRegion, and getMany / setMany / removeMany over keys of one
- * region (a key may repeat; the shared store has no bulk methods, so core's per-key fallback
- * runs under the scheduler, each key's store call a task of its own). (Sliding expiration,
+ * region (a key may repeat). Even instances reach the store through its bulk members (one
+ * store call for all the keys), odd ones key by key (core's fallback: a task per key), so
+ * both paths run in every history. (Sliding expiration,
  * tags, grace/fail-safe reads and the lock join the model when they exist.) Every value written is unique and names its write (`s7`: operation
  * 7's set; `u9<s7`: operation 9's update computed from `s7`).
  *
