@@ -227,6 +227,25 @@ describe('setMany and removeMany', () => {
     expect(shared.get('a', undefined)).toBeUndefined()
   })
 
+  it('announce a batch larger than one frame in as few frames as the frame size allows', async () => {
+    const { writer, reader } = await pair()
+    const keys = Array.from({ length: 3000 }, (_, i) => `${'k'.repeat(1000)}${i}`)
+    await writer.setMany(keys.map((key) => ({ key, value: 0 })))
+    await quiesce([writer, reader])
+    expect((await reader.getMany(keys)).every((v) => v === 0)).toBe(true) // copied into reader's memory
+    const clears: unknown[] = []
+    reader.on('clear', (e) => clears.push(e))
+    const framesBefore = writer.stats().backplane!.framesSent
+    await writer.setMany(keys.map((key) => ({ key, value: 1 })))
+    await writer.flush()
+    const frames = writer.stats().backplane!.framesSent - framesBefore
+    // ~3 MB of keys: more than one frame, and no more than the bytes need.
+    expect(frames).toBeGreaterThan(1)
+    expect(frames).toBeLessThanOrEqual(4)
+    await waitFor(async () => (await reader.getMany(keys)).every((v) => v === 1), { timeoutMs: 10_000 })
+    expect(clears).toEqual([]) // key messages, not a queue overflow collapsed into a clear
+  })
+
   it('keeps the last value of a repeated key', async () => {
     const { writer } = await pair()
     await writer.setMany([
