@@ -4,6 +4,9 @@
  * protocol) and the bottom-only write loops (`write-loops.ts`).
  */
 import type { BackplaneBus } from './backplane/backplane-bus.js'
+import { checkEntries, checkKeys, distinctKeys, type SetManyEntry } from './bulk-input.js'
+import { BulkReads } from './bulk-reads.js'
+import { BulkWrites } from './bulk-writes.js'
 import {
   type CacheItem,
   callExpiration,
@@ -52,6 +55,7 @@ export type {
   WriteOptions,
 } from './call-options.js'
 export type { ResilienceOptions } from './resilience-options.js'
+export type { SetManyEntry } from './bulk-input.js'
 export type { CacheManagerOptions } from './manager-options.js'
 export type { GapAction, GapPolicy } from './sync-engine.js'
 export type { BackplaneDownMode } from './local-trust.js'
@@ -68,6 +72,8 @@ export class CacheManager<V = unknown> {
   readonly #fanout: WriteFanout
   readonly #loops: WriteLoops
   readonly #loader: FailSafeLoader
+  readonly #bulkReads: BulkReads
+  readonly #bulkWrites: BulkWrites
   /** The manager's default policy refreshes eagerly (read once per getOrAdd hit, so kept as a boolean). */
   readonly #eagerByDefault: boolean
   readonly #flights = new SingleFlight<unknown>()
@@ -128,6 +134,8 @@ export class CacheManager<V = unknown> {
       resolved.name,
     )
     this.#eagerByDefault = resolved.policy.eagerRefresh !== 0
+    this.#bulkReads = new BulkReads(this.#engine, this.#emitter, this.#loader.stats)
+    this.#bulkWrites = new BulkWrites(this.#engine, this.#emitter)
     try {
       this.#bound = this.#bind(layers)
     } catch (error) {
@@ -398,6 +406,40 @@ export class CacheManager<V = unknown> {
   async remove(key: string, options?: ReadOptions): Promise<boolean> {
     if (this.#gate) await this.#enter()
     return this.#fanout.remove(key, this.#region(key, options))
+  }
+
+  /**
+   * The values of `keys` in their order, undefined where no level has one (with
+   * `allowStale`, a graced value past its expiry too). Each level is asked once for the keys
+   * still missing (a handle's `getMany`: one round trip); hits are copied up as `get` does.
+   * One invalid key rejects the whole call (InvalidKeyError).
+   */
+  async getMany(keys: readonly string[], options?: GetOptions): Promise<Array<V | undefined>> {
+    if (this.#gate) await this.#enter()
+    const region = checkKeys(keys, options?.region, 'getMany')
+    const allowStale = options?.allowStale === true
+    return (await this.#bulkReads.getMany(keys, region, allowStale)) as Array<V | undefined>
+  }
+
+  /**
+   * Writes every entry as `set` would (bottom first, one call per level for all of them)
+   * and tells other instances in one backplane frame where it fits. The last entry of a
+   * repeated key wins. Every entry is checked and serialized before anything is written.
+   */
+  async setMany(entries: ReadonlyArray<SetManyEntry<V>>, options?: WriteOptions): Promise<void> {
+    if (this.#gate) await this.#enter()
+    const { keys, values, region } = checkEntries<V>(entries, options?.region)
+    const expiration = this.#expiration(options)
+    const grace = this.#grace(options, expiration)
+    const encoded = values.map((value) => this.#engine.codec.encode(value))
+    await this.#bulkWrites.setMany(keys, encoded, region, expiration, grace)
+  }
+
+  /** Removes `keys` from every level (one call per level) and tells other instances; one invalid key rejects the call. */
+  async removeMany(keys: readonly string[], options?: ReadOptions): Promise<void> {
+    if (this.#gate) await this.#enter()
+    const region = checkKeys(keys, options?.region, 'removeMany')
+    await this.#bulkWrites.removeMany(distinctKeys(keys).keys, region)
   }
 
   /** Changes the expiration of `key` on every level; true when the source of truth has it. */

@@ -1,6 +1,7 @@
 // Public API of @cacheplane/core. Each line names the module that owns the export.
 
 export type {
+  BulkEntry,
   CacheHandle,
   EvictListener,
   EvictReason,

@@ -69,7 +69,10 @@
  *
  * This file holds the read path and the receive side. The write fan-out is in
  * `write-fanout.ts`, the bottom-only loops (add, CAS update, getOrAdd's add-or-read)
- * in `write-loops.ts`, the fence in `invalidation-fence.ts`.
+ * in `write-loops.ts`, the fence in `invalidation-fence.ts`. The bulk calls (`getMany`,
+ * `setMany`, `removeMany`: `bulk-reads.ts`, `bulk-writes.ts`) apply the same rules per key
+ * (a ticket per key; copy-ups through {@link SyncEngine.copyUp}) with one handle call per
+ * level for all the keys, and announce every key in one turn, so the bus sends one frame.
  */
 import type { BackplaneGap, BackplaneState } from './contracts/backplane.js'
 import type { EvictReason, ItemInput, StoredItem } from './contracts/cache-handle.js'
@@ -185,6 +188,11 @@ export class SyncEngine {
     const shared = this.layers.findIndex((layer) => !layer.local)
     this.#readFrom = trusted ? 0 : shared === -1 ? this.layers.length : shared
     this.fence.invalidateAll()
+  }
+
+  /** First level a read may use: 0, or the first distributed level while local handles are bypassed. */
+  get readFrom(): number {
+    return this.#readFrom
   }
 
   /** Level a read starts at after {@link peekTop} missed (1 when the top was peeked, else 0). */

@@ -299,7 +299,7 @@ export class WriteFanout {
  * limits; undefined when its lifetime is already over. `version` only when known; `grace`
  * only on absolute items that have one (items without keep their shape).
  */
-function setItem(
+export function setItem(
   layer: Layer,
   encoded: Encoded,
   expiration: Expiration,

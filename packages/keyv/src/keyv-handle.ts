@@ -1,10 +1,11 @@
 import { type CacheHandle, GenerationBinding } from '@cacheplane/core'
+import { type KeyvBulkStore, keyvBulk } from './bulk.js'
 import { bindCache } from './generations.js'
-import type { KeyvContext } from './handle-context.js'
+import { itemKey, type KeyvContext } from './handle-context.js'
 import { KeyLock } from './key-lock.js'
 import { type KeyvHandleOptions, resolveKeyvOptions } from './keyv-handle-options.js'
 import { get, getMany, peek } from './reads.js'
-import { storeCalls } from './store-calls.js'
+import { storeCalls, storeTtl } from './store-calls.js'
 import { add, expire, remove, set, update } from './writes.js'
 
 /**
@@ -36,6 +37,13 @@ export function keyvHandle(options: KeyvHandleOptions) {
     getMany: (keys, region) => getMany(context, keys, region),
     add: (key, region, item) => add(context, key, region, item),
     set: (key, region, item) => set(context, key, region, item),
+    // The adapter's setMany / deleteMany under every key's lock, when it has them (bulk.ts).
+    ...keyvBulk({
+      store: resolved.store as KeyvBulkStore,
+      lock: context.lock,
+      itemKey: (key, region) => itemKey(context, key, region),
+      storeTtl,
+    }),
     update: (_key, _region, _expectedVersion, _item) => update(context),
     remove: (key, region) => remove(context, key, region),
     expire: (key, region, mode, ttl, expiresAt) => expire(context, key, region, { mode, ttl, expiresAt }),

@@ -30,9 +30,9 @@ export class KeyvCacheplaneStore<V = unknown> extends EventEmitter implements Ke
     return (await this.manager.get(key, this.#region())) as Value | undefined
   }
 
-  /** The values of `keys` in order, undefined for misses. */
+  /** The values of `keys` in order, undefined for misses (one `getMany`: one round trip per layer). */
   async getMany<Value>(keys: string[]): Promise<Array<Value | undefined>> {
-    return Promise.all(keys.map((key) => this.get<Value>(key)))
+    return (await this.manager.getMany(keys, this.#region())) as Array<Value | undefined>
   }
 
   /** Writes `value` on every layer and tells the other instances; `ttl` in ms, none for the default. */

@@ -1,13 +1,14 @@
 import { type CacheHandle, type HandleCapabilities, GenerationBinding } from '@cacheplane/core'
+import { memcachedBulk } from './bulk.js'
 import { Connection } from './connection.js'
 import { maxTtlMs } from './expiration-time.js'
 import { bindCache } from './generations.js'
-import type { MemcachedContext } from './handle-context.js'
+import { itemKey, type MemcachedContext } from './handle-context.js'
 import { ItemBytes } from './item-bytes.js'
 import { memcachedLock } from './memcached-lock.js'
 import { type MemcachedHandleOptions, resolveMemcachedOptions } from './memcached-options.js'
 import { get, peek } from './reads.js'
-import { add, expire, remove, set, touch, update } from './writes.js'
+import { add, expire, exptimeOf, remove, set, touch, update, write } from './writes.js'
 
 /** What the Memcached handle can do. */
 export const memcachedCapabilities: HandleCapabilities = {
@@ -49,6 +50,14 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     lock: memcachedLock(context.connection, context.prefix, () => context.cache.scope().cacheName),
     get: (key, region) => get(context, key, region),
     peek: (key, region) => peek(context, key, region),
+    // GETKQ/NOOP multi-get, writes and deletes in one corked turn (bulk.ts).
+    ...memcachedBulk({
+      connection: context.connection,
+      bytes: context.bytes,
+      itemKey: (key, region) => itemKey(context, key, region),
+      write: (mode, key, value, exptime) => write(context, mode, key, value, exptime),
+      exptimeOf,
+    }),
     add: (key, region, item) => add(context, key, region, item),
     set: (key, region, item) => set(context, key, region, item),
     update: (key, region, expectedVersion, item) => update(context, key, region, expectedVersion, item),

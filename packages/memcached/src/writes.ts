@@ -29,7 +29,7 @@ import { itemKey, type MemcachedContext } from './handle-context.js'
 import { isLive } from './item-bytes.js'
 
 /** Stores `value`; a server refusing it as too large is ValueTooLargeError. */
-async function write(
+export async function write(
   context: MemcachedContext,
   mode: 'set' | 'add',
   key: string,
@@ -49,7 +49,7 @@ async function write(
 }
 
 /** Memcached's expiration field of an item: one with grace is kept (and returned) until expiresAt + grace. */
-function exptimeOf(item: ItemInput<Uint8Array>): number {
+export function exptimeOf(item: ItemInput<Uint8Array>): number {
   return memcachedExptime(item.mode, item.expiresAt + (item.grace ?? 0), Date.now())
 }
 

@@ -9,6 +9,7 @@
  * a composite key string.
  */
 import type {
+  BulkEntry,
   CacheHandle,
   EvictListener,
   EvictReason,
@@ -60,6 +61,10 @@ export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
   peek(key: string, region: string | undefined): StoredItem<V> | undefined
   /** Reads several keys of one region, results in the order of `keys`. */
   getMany(keys: readonly string[], region: string | undefined): Array<StoredItem<V> | undefined>
+  /** Writes several items of one region (each as `set`); the versions stored, in order. */
+  setMany(entries: ReadonlyArray<BulkEntry<V>>, region: string | undefined): number[]
+  /** Removes several keys of one region; how many live items were removed. */
+  removeMany(keys: readonly string[], region: string | undefined): number
   /** Registers a listener for `expired` and `evicted` items; returns an unsubscribe function. */
   onEvict(listener: EvictListener): () => void
   /** Binds the handle to one cache name (a local handle belongs to one manager). */
@@ -168,6 +173,21 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const items = new Array<MemoryEntry<V> | undefined>(keys.length)
     for (let i = 0; i < keys.length; i++) items[i] = this.get(keys[i] as string, region)
     return items
+  }
+
+  setMany(entries: ReadonlyArray<BulkEntry<V>>, region: string | undefined): number[] {
+    const versions = new Array<number>(entries.length)
+    for (let i = 0; i < entries.length; i++) {
+      const { key, item } = entries[i]!
+      versions[i] = this.set(key, region, item)
+    }
+    return versions
+  }
+
+  removeMany(keys: readonly string[], region: string | undefined): number {
+    let removed = 0
+    for (const key of keys) if (this.remove(key, region)) removed++
+    return removed
   }
 
   add(key: string, region: string | undefined, item: ItemInput<V>): boolean {

@@ -40,6 +40,11 @@ export class EvictNotifier {
     })
   }
 
+  /** The own-delete tracker while notifications are watched (bulk removes register their keys in it), else undefined. */
+  trackedDeletes(): OwnDeletes | undefined {
+    return this.#watcher === undefined ? undefined : this.#ownDeletes
+  }
+
   /** Runs the UNLINK of one key; its `del` notification is ours, not an external delete. */
   async removing(fullKey: string, unlink: () => Promise<number>): Promise<number> {
     if (this.#watcher !== undefined) this.#ownDeletes.expect(fullKey)

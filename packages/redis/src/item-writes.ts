@@ -20,7 +20,7 @@ interface RedisWrite {
  * The bytes, with the item's version or a new one in the header, and the PX lifetime (the
  * item's grace included: Redis keeps it until its physical expiry).
  */
-function writeOf(item: ItemInput<Uint8Array>): RedisWrite {
+export function writeOf(item: ItemInput<Uint8Array>): RedisWrite {
   const version = item.version ?? newVersion()
   const px = pxArg(item.mode, item.expiresAt + (item.grace ?? 0), Date.now())
   return { bytes: itemBytes(item, version), px, version }

@@ -1,4 +1,5 @@
 import type {
+  BulkEntry,
   HandleLock,
   CacheHandle,
   HandleCapabilities,
@@ -10,7 +11,9 @@ import type {
 } from '@cacheplane/core'
 import { EvictNotifier } from './evict-notifier.js'
 import { peekItem, readItem, touchItem } from './item-reads.js'
-import { addItem, expireItem, setItem, updateItem } from './item-writes.js'
+import { type RedisBulk, redisBulk } from './bulk.js'
+import { rethrowCorrupt } from './item-codec.js'
+import { addItem, expireItem, setItem, updateItem, writeOf } from './item-writes.js'
 import { KeyLayout } from './key-layout.js'
 import { redisLock } from './redis-lock.js'
 import { closeClient, type RedisClient, resolveConnection } from './redis-connection.js'
@@ -58,6 +61,7 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
   readonly #evictions: EvictNotifier
   /** getOrAdd's cluster lock (`distributedLock`), next to the items but never one of them. */
   readonly lock: HandleLock
+  readonly #bulk: RedisBulk
   #closed = false
 
   /** Use {@link redisHandle}: it checks the options and resolves the connection. */
@@ -69,6 +73,13 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
     this.#keys = new KeyLayout(settings.name, settings.prefix)
     this.#evictions = new EvictNotifier(this.#keys)
     this.lock = redisLock(client, () => this.#keys.lockPrefix())
+    this.#bulk = redisBulk({
+      client,
+      keyOf: (key, region) => this.#keys.itemKey(key, region),
+      writeOf,
+      rethrow: rethrowCorrupt,
+      ownDeletes: () => this.#evictions.trackedDeletes(),
+    })
   }
 
   /** Binds to one cache (several managers of that cache may share the handle); watches keyspace events if asked. */
@@ -88,12 +99,25 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
     return await peekItem(this.#client, this.#keys.itemKey(key, region))
   }
 
-  /** Pipelined (ioredis writes every command before the first reply); Cluster-safe as each read names one key. */
+  /** MGET per hash slot; sliding items extended as `get` extends them (bulk.ts). */
   async getMany(
     keys: readonly string[],
     region: string | undefined,
-  ): Promise<Array<StoredItem<Uint8Array> | undefined>> {
-    return await Promise.all(keys.map((key) => readItem(this.#client, this.#keys.itemKey(key, region))))
+  ): Promise<ReadonlyArray<StoredItem<Uint8Array> | undefined>> {
+    return await this.#bulk.getMany(keys, region)
+  }
+
+  /** One pipeline of SETs (per hash slot on a Cluster); the versions written, in order. */
+  async setMany(
+    entries: ReadonlyArray<BulkEntry<Uint8Array>>,
+    region: string | undefined,
+  ): Promise<readonly number[]> {
+    return await this.#bulk.setMany(entries, region)
+  }
+
+  /** UNLINK of many keys (per hash slot on a Cluster); how many were removed. */
+  async removeMany(keys: readonly string[], region: string | undefined): Promise<number> {
+    return await this.#bulk.removeMany(keys, region)
   }
 
   /** SET NX. */

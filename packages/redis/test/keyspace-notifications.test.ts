@@ -71,15 +71,23 @@ describe.each(topologies)('keyspace notifications on $name Redis', (topology) =>
     await cache.set('cleared', 'v', { region: 'c' })
     await cache.remove('mine')
     await cache.clearRegion('c')
+    await cache.setMany([
+      { key: 'bulk1', value: 'v' },
+      { key: 'bulk2', value: 'v' },
+    ])
+    await cache.removeMany(['bulk1', 'bulk2', 'absent'])
     // A foreign delete after ours: once its event arrived, any event for ours would have too.
-    await cache.set('sentinel', 'v')
-    await client.unlink(`cacheplane:${name}::sentinel`)
-    await next('evict', (e) => e.key === 'sentinel')
+    // 'absent' was not there when removeMany ran: its foreign delete now must still be reported.
+    await cache.set('absent', 'v')
+    await client.unlink(`cacheplane:${name}::absent`)
+    await next('evict', (e) => e.key === 'absent' && e.reason === 'external')
     const evicted = events.flatMap((e) =>
       e.name === 'evict' && e.event.handle === 'redis' ? [e.event.key] : [],
     )
     expect(evicted).not.toContain('mine')
     expect(evicted).not.toContain('cleared')
+    expect(evicted).not.toContain('bulk1')
+    expect(evicted).not.toContain('bulk2')
   })
 })
 

@@ -14,6 +14,7 @@ import type { BenchContext, Scenario } from './context.js'
 import { machineInfo } from './machine.js'
 import { parseBenchOptions, UsageError, usage } from './options.js'
 import type { ScenarioResult } from './results.js'
+import { bulk } from './scenarios/bulk.js'
 import { coldKey } from './scenarios/cold-key.js'
 import { connections } from './scenarios/connections.js'
 import { distributedHit } from './scenarios/distributed-hit.js'
@@ -40,6 +41,7 @@ const scenarios: readonly Scenario[] = [
   connections,
   sharedPropagation,
   otelOverhead,
+  bulk,
   coldKey,
 ]
 

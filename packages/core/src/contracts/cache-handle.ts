@@ -59,6 +59,12 @@ export interface ItemInput<V = unknown> {
   readonly grace?: number | undefined
 }
 
+/** One write of a {@link CacheHandle.setMany}: a key and its item (as `set` gets them). */
+export interface BulkEntry<V = unknown> {
+  readonly key: string
+  readonly item: ItemInput<V>
+}
+
 /** Result of a compare-and-set update. */
 export type UpdateOutcome =
   | { readonly status: 'ok'; readonly version: number }
@@ -157,11 +163,26 @@ export interface CacheHandle<V = unknown> {
    * handle that declares `sliding` should have it), and so does `cacheplane inspect`.
    */
   peek?(key: string, region: string | undefined): MaybePromise<StoredItem<V> | undefined>
-  /** Reads several keys of one region at once, results in the order of `keys`. */
+  /**
+   * Reads several keys of one region in one round trip, results in the order of `keys` (each
+   * as `get` returns it: sliding items extended, expired ones absent). Optional: core reads
+   * key by key without it. Keys are distinct (core removes duplicates).
+   */
   getMany?(
     keys: readonly string[],
     region: string | undefined,
   ): MaybePromise<ReadonlyArray<StoredItem<V> | undefined>>
+  /**
+   * Writes several items of one region unconditionally, each as `set` would (not atomic as a
+   * whole), in one round trip; returns the versions stored, in the order of `entries`.
+   * Optional: core writes key by key without it. Keys are distinct.
+   */
+  setMany?(entries: ReadonlyArray<BulkEntry<V>>, region: string | undefined): MaybePromise<readonly number[]>
+  /**
+   * Removes several keys of one region in one round trip; returns how many were removed.
+   * Optional: core removes key by key without it. Keys are distinct.
+   */
+  removeMany?(keys: readonly string[], region: string | undefined): MaybePromise<number>
   /** Registers a listener for items the handle drops by itself; returns an unsubscribe function. */
   onEvict?(listener: EvictListener): () => void
   /**

@@ -18,6 +18,8 @@ import type {
 export type ChaosOperation =
   | 'get'
   | 'getMany'
+  | 'setMany'
+  | 'removeMany'
   | 'add'
   | 'set'
   | 'update'
@@ -189,7 +191,7 @@ export function chaosHandle<V>(handle: CacheHandle<V>, options: ChaosHandleOptio
   }
   // Optional members exist on the wrapper only when the wrapped handle has them, so core
   // and the conformance suite see the same shape.
-  const { touch, peek, getMany, onEvict, bind, onRemoteClear, onExternalClear } = handle
+  const { touch, peek, getMany, setMany, removeMany, onEvict, bind, onRemoteClear, onExternalClear } = handle
   if (onExternalClear !== undefined)
     wrapper.onExternalClear = (listener) => onExternalClear.call(handle, listener)
   if (touch !== undefined)
@@ -197,6 +199,12 @@ export function chaosHandle<V>(handle: CacheHandle<V>, options: ChaosHandleOptio
   if (peek !== undefined) wrapper.peek = (key, region) => run('peek', () => peek.call(handle, key, region))
   if (getMany !== undefined) {
     wrapper.getMany = (keys, region) => run('getMany', () => getMany.call(handle, keys, region))
+  }
+  if (setMany !== undefined) {
+    wrapper.setMany = (entries, region) => run('setMany', () => setMany.call(handle, entries, region))
+  }
+  if (removeMany !== undefined) {
+    wrapper.removeMany = (keys, region) => run('removeMany', () => removeMany.call(handle, keys, region))
   }
   if (onEvict !== undefined) wrapper.onEvict = (listener) => onEvict.call(handle, listener)
   if (bind !== undefined) wrapper.bind = (cacheName) => bind.call(handle, cacheName)

@@ -11,6 +11,7 @@
  */
 import { afterEach, beforeEach, describe } from 'vitest'
 import type { CacheHandle, HandleCapabilities, MaybePromise } from '../contracts/cache-handle.js'
+import { describeBulk } from './handle-suite-bulk.js'
 import { describeBasics, describeKeysAndValues, describeRegions } from './handle-suite-basics.js'
 import { describeCas } from './handle-suite-cas.js'
 import type { DescribeCacheHandleOptions, HandleSuiteContext } from './handle-suite-context.js'
@@ -36,6 +37,8 @@ export function describeCacheHandle(
       touch: typeof probe.touch === 'function',
       peek: typeof probe.peek === 'function',
       getMany: typeof probe.getMany === 'function',
+      setMany: typeof probe.setMany === 'function',
+      removeMany: typeof probe.removeMany === 'function',
       onEvict: typeof probe.onEvict === 'function',
       bind: typeof probe.bind === 'function',
       onExternalClear: typeof probe.onExternalClear === 'function',
@@ -54,6 +57,7 @@ export function describeCacheHandle(
     describeSharedStore(ctx)
     describeLock(ctx)
     describeLifecycle(ctx)
+    describeBulk(ctx)
   })
 }
 

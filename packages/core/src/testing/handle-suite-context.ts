@@ -36,7 +36,16 @@ export interface DescribeCacheHandleOptions {
 }
 
 /** Optional CacheHandle members whose tests run only when the handle has them. */
-export type OptionalMember = 'touch' | 'peek' | 'getMany' | 'onEvict' | 'bind' | 'onExternalClear' | 'lock'
+export type OptionalMember =
+  | 'touch'
+  | 'peek'
+  | 'getMany'
+  | 'setMany'
+  | 'removeMany'
+  | 'onEvict'
+  | 'bind'
+  | 'onExternalClear'
+  | 'lock'
 
 /** What a suite test reaches: the handle under test and helpers that follow its capabilities. */
 export interface HandleSuiteContext {

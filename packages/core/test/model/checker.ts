@@ -130,6 +130,25 @@ function checkWritten(record: Recorder, op: OpRecord): void {
   }
 }
 
+/** A getMany is a read of each of its slots, all starting when the call started. */
+function checkReadMany(record: Recorder, read: OpRecord, slots: readonly Slot[]): void {
+  const values = read.result as readonly unknown[]
+  if (!Array.isArray(values) || values.length !== slots.length) {
+    record.violate(
+      'phantom',
+      `i${read.instance} #${read.id} getMany returned ${String(values)} for ${slots.length} keys`,
+    )
+    return
+  }
+  slots.forEach((slot, i) => {
+    const value = values[i]
+    if (typeof value !== 'string') return
+    const write = writeOf(record, read, value, slot)
+    if (write !== undefined && !checkStale(record, read, value, write))
+      checkExpiry(record, read, value, write)
+  })
+}
+
 /** Checks every finished history invariant on `record`. */
 export function checkHistory(record: Recorder): void {
   for (const op of record.ops) {
@@ -139,6 +158,10 @@ export function checkHistory(record: Recorder): void {
     }
     if (op.status !== 'ok') continue
     checkWritten(record, op)
+    if (op.op.kind === 'getMany') {
+      checkReadMany(record, op, op.op.slots)
+      continue
+    }
     const kind = op.op.kind
     if ((kind !== 'get' && kind !== 'peek' && kind !== 'getOrAdd') || typeof op.result !== 'string') continue
     const write = writeOf(record, op, op.result, op.op.slot)

@@ -40,7 +40,7 @@ export function slotsIn(region: string | undefined): Slot[] {
 /** Lifetime of a write: 0 = no expiry, else an absolute TTL in ms. */
 export type Ttl = number
 
-/** One operation on a `CacheManager`. `getMany`/`setMany`/`removeMany` do not exist yet. */
+/** One operation on a `CacheManager`. */
 export type Operation =
   | { readonly kind: 'get' | 'peek' | 'remove' | 'update' | 'tryUpdate'; readonly slot: Slot }
   | {
@@ -49,6 +49,17 @@ export type Operation =
       readonly ttl: Ttl
     }
   | { readonly kind: 'clear' | 'clearRegion' }
+  | BulkOperation
+
+/** A bulk operation: slots of one region, repeats allowed (a call may name a key twice). */
+export type BulkOperation =
+  | { readonly kind: 'getMany' | 'removeMany'; readonly slots: readonly Slot[] }
+  | { readonly kind: 'setMany'; readonly slots: readonly Slot[]; readonly ttl: Ttl }
+
+/** True for getMany / setMany / removeMany. */
+export function isBulk(op: Operation): op is BulkOperation {
+  return 'slots' in op
+}
 
 /** One step of a history. Instance numbers are taken modulo the history's instance count. */
 export type Step =
@@ -113,6 +124,16 @@ function operation(options: GenerateOptions): fc.Arbitrary<Operation> {
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('remove' as const), slot }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const), slot, ttl }) },
   ]
+  // The keys of one bulk call share a region: some of a and b, or r/a (once or twice).
+  const slots = fc.oneof(
+    fc.array(fc.constantFrom<Slot>('a', 'b'), { minLength: 1, maxLength: 3 }),
+    fc.array(fc.constant<Slot>('r/a'), { minLength: 1, maxLength: 2 }),
+  )
+  ops.push(
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('getMany' as const), slots }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('setMany' as const), slots, ttl }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('removeMany' as const), slots }) },
+  )
   if (options.clears !== false) {
     ops.push({
       weight: 1,

@@ -16,9 +16,11 @@
  * `pnpm test:model -- --property <id> --seed <s> --path <p>` replays it.
  *
  * Operations: get, peek, set, add, update, tryUpdate, addOrUpdate, getOrAdd, remove, expire
- * (absolute or none), clear, clearRegion. (`getMany`/`setMany`/`removeMany` are not in
- * `CacheManager` yet; sliding expiration, tags, grace/fail-safe reads and the lock join the
- * model when they exist.) Every value written is unique and names its write (`s7`: operation
+ * (absolute or none), clear, clearRegion, and getMany / setMany / removeMany over keys of one
+ * region (a key may repeat). Even instances reach the store through its bulk members (one
+ * store call for all the keys), odd ones key by key (core's fallback: a task per key), so
+ * both paths run in every history. (Sliding expiration,
+ * tags, grace/fail-safe reads and the lock join the model when they exist.) Every value written is unique and names its write (`s7`: operation
  * 7's set; `u9<s7`: operation 9's update computed from `s7`).
  *
  * The reference model is the shared store's history (`store-model.ts`): what each key holds

@@ -6,7 +6,7 @@
  */
 import type { Expiration } from '../../src/contracts/cache-handle.js'
 import type { CacheManager } from '../../src/cache-manager.js'
-import { type Operation, REGION, slotKey } from './history.js'
+import { type BulkOperation, isBulk, type Operation, REGION, type Slot, slotKey } from './history.js'
 import type { OpRecord, Recorder } from './record.js'
 import type { Scheduler } from './scheduler.js'
 import { currentOp } from './scheduled-store.js'
@@ -14,6 +14,11 @@ import { origin } from './store-model.js'
 
 /** How an operation reads on the timeline. */
 export function describeOp(op: Operation, id: number): string {
+  if (isBulk(op)) {
+    if (op.kind !== 'setMany') return `${op.kind}(${op.slots.join(', ')})`
+    const ttl = op.ttl > 0 ? `, ttl ${op.ttl}ms` : ''
+    return `setMany(${op.slots.map((slot) => `${slot}=${bulkValue(id, slot)}`).join(', ')}${ttl})`
+  }
   if (!('slot' in op)) return op.kind === 'clear' ? 'clear()' : `clearRegion(${REGION})`
   const ttl = 'ttl' in op && op.ttl > 0 ? `, ttl ${op.ttl}ms` : ''
   const value = written(op, id)
@@ -32,6 +37,22 @@ function written(op: Operation, id: number): string | undefined {
   return undefined
 }
 
+/** The value a setMany writes to one slot: unique per operation and slot (`m7.a`, `m7.r/a`). */
+export function bulkValue(id: number, slot: Slot): string {
+  return `m${id}.${slot}`
+}
+
+/** Starts a bulk operation: its slots are of one region. */
+function invokeBulk(manager: CacheManager<unknown>, op: BulkOperation, id: number): unknown {
+  const region = slotKey(op.slots[0]!).region
+  const keys = op.slots.map((slot) => slotKey(slot).key)
+  if (op.kind === 'getMany') return manager.getMany(keys, { region })
+  if (op.kind !== 'setMany') return manager.removeMany(keys, { region })
+  const expiration: Expiration = op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
+  const entries = op.slots.map((slot, i) => ({ key: keys[i]!, value: bulkValue(id, slot) }))
+  return manager.setMany(entries, { region, expiration })
+}
+
 /** Short text of a result. */
 export function show(value: unknown): string {
   if (value === undefined) return 'undefined'
@@ -41,6 +62,7 @@ export function show(value: unknown): string {
 
 /** Starts `op` on `manager` as operation `id` (its store calls are attributed to it). */
 function invoke(manager: CacheManager<unknown>, op: Operation, id: number): unknown {
+  if (isBulk(op)) return invokeBulk(manager, op, id)
   if (!('slot' in op)) return op.kind === 'clear' ? manager.clear() : manager.clearRegion(REGION)
   const { key, region } = slotKey(op.slot)
   const expiration: Expiration =

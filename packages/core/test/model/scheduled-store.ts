@@ -10,6 +10,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type {
+  BulkEntry,
   CacheHandle,
   ExpirationMode,
   ItemInput,
@@ -61,6 +62,9 @@ export function scheduledStore(inner: CacheHandle<unknown>, context: Context): C
     ...clearCalls(inner, context, call),
     close: () => inner.close(),
   }
+  // Even instances reach the store through its bulk members, odd ones key by key (core's
+  // fallback), so every history with bulk operations runs both paths.
+  if (context.instance % 2 === 0) Object.assign(handle, bulkCalls(inner, context, call))
   if (inner.bind !== undefined) handle.bind = (name) => inner.bind!(name)
   const onRemoteClear = inner.onRemoteClear
   if (onRemoteClear !== undefined) {
@@ -99,6 +103,45 @@ function itemCalls(inner: CacheHandle<unknown>, { instance, model }: Context, ca
         if (outcome.status !== 'ok') return outcome
         model.updated(instance, opId, slot(key, region), decode(item.value), outcome.version, item.expiresAt)
         return outcome
+      }),
+  }
+}
+
+/** getMany, setMany and removeMany, when the store has them: one store call, applied per key. */
+function bulkCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+  const { getMany, setMany, removeMany } = inner
+  if (getMany === undefined || setMany === undefined || removeMany === undefined) return {}
+  const slots = (keys: readonly string[], region: string | undefined) =>
+    keys.map((key) => slot(key, region)).join(',')
+  return {
+    getMany: (keys: readonly string[], region: string | undefined) =>
+      call(`getMany(${slots(keys, region)})`, async () => {
+        const items = await getMany.call(inner, keys, region)
+        keys.forEach((key, i) => {
+          const item = items[i]
+          model.read(instance, slot(key, region), item === undefined ? undefined : decode(item.value))
+        })
+        return items
+      }),
+    setMany: (entries: ReadonlyArray<BulkEntry<unknown>>, region: string | undefined) =>
+      call(
+        `setMany(${slots(
+          entries.map((e) => e.key),
+          region,
+        )})`,
+        async (opId) => {
+          const versions = await setMany.call(inner, entries, region)
+          entries.forEach(({ key, item }, i) => {
+            model.set(instance, opId, slot(key, region), decode(item.value), versions[i]!, item.expiresAt)
+          })
+          return versions
+        },
+      ),
+    removeMany: (keys: readonly string[], region: string | undefined) =>
+      call(`removeMany(${slots(keys, region)})`, async (opId) => {
+        const removed = await removeMany.call(inner, keys, region)
+        for (const key of keys) model.removed(instance, opId, slot(key, region))
+        return removed
       }),
   }
 }
