@@ -3,7 +3,8 @@ import { expect } from 'vitest'
 import { checkStaleness, describeResult } from './checker.js'
 import type { Worker } from './harness.js'
 import { type KeyLoad, pause } from './load.js'
-import { waitUntil } from './wait.js'
+import { waitFor } from '@cacheplane/core/testing'
+import { slowSystem } from './slow-system.js'
 
 /** True when `worker` reported a backplane gap after its event number `from`. */
 export function gapsAfter(worker: Worker, from: number): boolean {
@@ -21,18 +22,18 @@ export async function finish(load: KeyLoad, writer: Worker, readers: Worker[], l
   await pause(1_000) // load keeps running after the recovery (an outcome is awaited below)
   await load.stop()
   const last = await load.write(writer)
-  await waitUntil(
-    async () => (await Promise.all(readers.map((r) => load.read(r)))).every((v) => v === last),
-    `every reader to read the last acknowledged write (${last})`,
-    20_000,
-  )
+  await waitFor(async () => (await Promise.all(readers.map((r) => load.read(r)))).every((v) => v === last), {
+    ...slowSystem,
+    timeoutMs: 20_000,
+    message: `every reader to read the last acknowledged write (${last})`,
+  })
   // Converged readers may have read the store before the last invalidations reached them: let
   // those arrive (every write's invalidation must, if only as a cleared gap) before checking.
-  await waitUntil(
-    () => checkStaleness(load.logs()).undelivered === 0,
-    'every write to be followed by an invalidation in every other process',
-    10_000,
-  ).catch(() => {})
+  await waitFor(() => checkStaleness(load.logs()).undelivered === 0, {
+    ...slowSystem,
+    timeoutMs: 10_000,
+    message: 'every write to be followed by an invalidation in every other process',
+  }).catch(() => {})
   const result = checkStaleness(load.logs())
   console.log(describeResult(label, result))
   expect(result.violations).toEqual([])

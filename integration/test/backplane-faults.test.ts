@@ -4,7 +4,7 @@
  * had to know about (the staleness checker, with cleared gaps as invalidations), and every
  * process converges on the last acknowledged write.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import {
   type RunningServer,
   startNats,
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, inject, it } from 'vitest'
 import { connectedAfter, finish, gapsAfter } from '../src/fault-steps.js'
 import { WorkerPool } from '../src/harness.js'
 import { KeyLoad, pause } from '../src/load.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { BackplaneSpec, StoreSpec, Topology } from '../src/worker/topology.js'
 
 const pool = new WorkerPool()
@@ -74,13 +74,12 @@ describe.each(cases)('$label', (testCase) => {
     const key = randomKey('k')
     const load = new KeyLoad(key, [writer, ...readers])
     load.start(writer, readers)
-    await waitUntil(() => load.lastAcked >= 20, 'the writer to get going')
+    await waitFor(() => load.lastAcked >= 20, { ...slowSystem, message: 'the writer to get going' })
     const from = readers.map((r) => r.events.length)
     await server.restart()
-    await waitUntil(
+    await waitFor(
       () => readers.every((r, i) => gapsAfter(r, from[i] ?? 0) && connectedAfter(r, from[i] ?? 0)),
-      'every reader to report a gap and to be connected again',
-      30_000,
+      { ...slowSystem, timeoutMs: 30_000, message: 'every reader to report a gap and to be connected again' },
     )
     await finish(load, writer, readers, `restart (${testCase.label})`)
   })
@@ -101,24 +100,23 @@ describe.each(cases)('$label', (testCase) => {
       const key = randomKey('k')
       const load = new KeyLoad(key, [writer, reader, cut])
       load.start(writer, [reader, cut])
-      await waitUntil(() => load.lastAcked >= 20, 'the writer to get going')
+      await waitFor(() => load.lastAcked >= 20, { ...slowSystem, message: 'the writer to get going' })
       const from = cut.events.length
       proxy.cut()
-      await waitUntil(
+      await waitFor(
         () =>
           cut.events
             .slice(from)
             .some((e) => e.name === 'backplane' && e.detail === 'state' && e.action !== 'connected'),
-        'the cut process to notice it lost the backplane',
-        15_000,
+        { ...slowSystem, timeoutMs: 15_000, message: 'the cut process to notice it lost the backplane' },
       )
       await pause(3_000) // the partition lasts a few seconds; nothing is asserted across it
       proxy.heal()
-      await waitUntil(
-        () => gapsAfter(cut, from) && connectedAfter(cut, from),
-        'the cut process to report a gap and reconnect',
-        30_000,
-      )
+      await waitFor(() => gapsAfter(cut, from) && connectedAfter(cut, from), {
+        ...slowSystem,
+        timeoutMs: 30_000,
+        message: 'the cut process to report a gap and reconnect',
+      })
       await finish(load, writer, [reader, cut], `cut 3 s (${testCase.label})`)
     } finally {
       await proxy.close()

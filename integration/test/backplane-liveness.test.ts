@@ -10,13 +10,13 @@
  * Every scenario prints the staleness it measured.
  */
 import { DEFAULT_MAX_SILENCE_MS } from '@cacheplane/core'
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { type RunningServer, startNats, startRedis, startTcpProxy } from '@cacheplane/test-servers'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { gapsAfter } from '../src/fault-steps.js'
 import { type Worker, WorkerPool } from '../src/harness.js'
 import { KeyLoad, pause } from '../src/load.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { BackplaneSpec, StoreSpec, Topology } from '../src/worker/topology.js'
 
 const pool = new WorkerPool()
@@ -97,13 +97,16 @@ function maxStaleness(load: KeyLoad, writer: Worker, reader: Worker, from: numbe
 
 /** B reads `key` until it answers from memory with at least `version` (it caches again). */
 async function cachesAgain(reader: Worker, key: string, version: number, what: string): Promise<void> {
-  await waitUntil(
+  await waitFor(
     async () => {
       const read = await reader.call({ op: 'get', key })
       return read !== null && read.value.v >= version && read.level === 0
     },
-    `${reader.name} to serve ${key} v${version} from memory (${what})`,
-    30_000,
+    {
+      ...slowSystem,
+      timeoutMs: 30_000,
+      message: `${reader.name} to serve ${key} v${version} from memory (${what})`,
+    },
   )
 }
 
@@ -141,7 +144,11 @@ describe.each(cases)('$label', (testCase) => {
     await load.stop()
     const staleMs = maxStaleness(load, a, b, killedAt)
     await server.restart()
-    await waitUntil(() => gapsAfter(b, mark), 'B to report a gap', 30_000)
+    await waitFor(() => gapsAfter(b, mark), {
+      ...slowSystem,
+      timeoutMs: 30_000,
+      message: 'B to report a gap',
+    })
     const last = await load.write(a)
     await cachesAgain(b, key, last, 'after the restart')
     console.log(

@@ -5,12 +5,12 @@
  * write fence, the late writer installed its own, already replaced value in its memory layer after
  * the other writer's invalidation had been applied (to nothing), and served it forever.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { startTcpProxy } from '@cacheplane/test-servers'
 import { describe, expect, inject, it } from 'vitest'
 import { addressOf } from '../src/addresses.js'
 import { type Worker, WorkerPool } from '../src/harness.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { Address, BackplaneSpec, StoreSpec } from '../src/worker/topology.js'
 
 const pool = new WorkerPool()
@@ -89,7 +89,7 @@ describe.each(cases)('memory + $store.label + $backplane.label', ({ store, backp
 async function converged(workers: Worker[], source: Worker, keys: string[]): Promise<void> {
   const stored = await Promise.all(keys.map((key) => source.call({ op: 'get', key })))
   let differing: string[] = []
-  await waitUntil(
+  await waitFor(
     async () => {
       differing = []
       for (const worker of workers) {
@@ -106,9 +106,12 @@ async function converged(workers: Worker[], source: Worker, keys: string[]): Pro
       }
       return differing.length === 0
     },
-    'every process to read what the store holds',
-    10_000,
-    100,
+    {
+      ...slowSystem,
+      timeoutMs: 10_000,
+      intervalMs: 100,
+      message: 'every process to read what the store holds',
+    },
   ).catch((error: Error) => {
     throw new Error(`${error.message}; ${differing.length} reads differ: ${differing.slice(0, 5).join('; ')}`)
   })

@@ -4,13 +4,13 @@
  * factory's late result lands and propagates, eager refresh calls the factory once for 100
  * concurrent hits, and a removed value is never served by anyone, even with `allowStale`.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { type RunningServer, startRedis, startTcpProxy, type TcpProxy } from '@cacheplane/test-servers'
 import { addressOf } from '../src/addresses.js'
 import { describe, expect, inject, it } from 'vitest'
 import { expectRemote, marks } from '../src/expect-events.js'
 import { type Worker, WorkerPool } from '../src/harness.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { LoadOptionsSpec } from '../src/worker/protocol.js'
 import type { Topology } from '../src/worker/topology.js'
 
@@ -50,7 +50,10 @@ async function staleEverywhere(a: Worker, b: Worker, key: string): Promise<void>
   ])
   await expectRemote([b], from, 'add', { key })
   expect((await b.call({ op: 'get', key }))?.level).toBe(1) // copied into b's memory
-  await waitUntil(async () => (await b.call({ op: 'get', key })) === null, 'the item to expire logically')
+  await waitFor(async () => (await b.call({ op: 'get', key })) === null, {
+    ...slowSystem,
+    message: 'the item to expire logically',
+  })
   expect(await b.call({ op: 'get', key, allowStale: true })).toMatchObject({ value: { v: 1 }, stale: true })
 }
 
@@ -73,14 +76,12 @@ describe('memory + Redis + Redis backplane', () => {
       // "softTimeoutMs plus a few ms": the margin is for a loaded 2-core machine, not for the cache.
       expect(answer.elapsedMs).toBeLessThan(soft + 100)
       await own.restart()
-      await waitUntil(
+      await waitFor(
         async () => {
           const fresh = await b.call({ op: 'load', key, value: { v: 3, by: 'b' }, options }, 10_000)
           return fresh.values[0]?.v === 3
         },
-        'a fresh value once Redis is back',
-        30_000,
-        100,
+        { ...slowSystem, timeoutMs: 30_000, intervalMs: 100, message: 'a fresh value once Redis is back' },
       )
     } finally {
       await own?.stop()
@@ -162,7 +163,10 @@ describe('memory + Redis + Redis backplane', () => {
     await a.call({ op: 'load', key, value: { v: 1, by: 'a' }, options })
     const item = await a.call({ op: 'get', key })
     if (item === null) throw new Error('a lost its item')
-    await waitUntil(async () => Date.now() >= item.expiresAt - 900, 'the item to pass half of its lifetime')
+    await waitFor(async () => Date.now() >= item.expiresAt - 900, {
+      ...slowSystem,
+      message: 'the item to pass half of its lifetime',
+    })
     const from = marks([a, b])
     const hits = await a.call({
       op: 'load',

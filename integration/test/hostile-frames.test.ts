@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { encodeFrame } from '@cacheplane/core'
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { describe, expect, inject, it } from 'vitest'
 import { expectRemote, marks } from '../src/expect-events.js'
 import {
@@ -17,7 +17,7 @@ import {
 } from '../src/foreign-publisher.js'
 import { type Worker, WorkerPool } from '../src/harness.js'
 import { distributedTopologies, memcachedNatsTopology, redisTopology } from '../src/topologies.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { Topology } from '../src/worker/topology.js'
 
 const pool = new WorkerPool()
@@ -90,10 +90,10 @@ describe.each(cases)('$topology.label', ({ topology, publisher: connectPublisher
       await a.call({ op: 'set', key, value: { v: 1, by: 'a' } })
       await expectRemote(others, from, 'set', { key })
       for (const w of workers) {
-        await waitUntil(
-          async () => (await w.call({ op: 'get', key }))?.level === 0,
-          `${w.name} to hold a copy`,
-        )
+        await waitFor(async () => (await w.call({ op: 'get', key }))?.level === 0, {
+          ...slowSystem,
+          message: `${w.name} to hold a copy`,
+        })
       }
       const droppedBefore = await Promise.all(workers.map(dropped))
       const eventsFrom = marks(workers)
@@ -102,10 +102,10 @@ describe.each(cases)('$topology.label', ({ topology, publisher: connectPublisher
       await publisher.publish(frames)
       await Promise.all(
         workers.map((w, i) =>
-          waitUntil(
-            async () => (await dropped(w)) >= (droppedBefore[i] ?? 0) + frames.length,
-            `${w.name} to count ${frames.length} dropped frames`,
-          ),
+          waitFor(async () => (await dropped(w)) >= (droppedBefore[i] ?? 0) + frames.length, {
+            ...slowSystem,
+            message: `${w.name} to count ${frames.length} dropped frames`,
+          }),
         ),
       )
       // A legitimate frame still gets through afterwards.

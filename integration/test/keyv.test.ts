@@ -5,12 +5,12 @@
  * tokens. Then cache-manager 7 on top (`keyvStore(manager)`): what one process writes through
  * cache-manager, the other reads through cache-manager once the change propagated.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { describe, expect, it } from 'vitest'
 import { expectRemote, marks } from '../src/expect-events.js'
 import { type Worker, WorkerCommandError, WorkerPool } from '../src/harness.js'
 import { keyvPostgresTopologies } from '../src/topologies.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { CacheManagerCall } from '../src/worker/cache-manager-calls.js'
 import type { Value } from '../src/worker/protocol.js'
 
@@ -98,14 +98,23 @@ describe('cache-manager 7 over keyvStore, two processes (memory + PostgreSQL + R
     expect(await value(b, key)).toBe(1)
     // b has it in memory now; a's next set must reach b through the backplane.
     await cm(a, { fn: 'set', key, value: { v: 2, by: 'a' } })
-    await waitUntil(async () => (await value(b, key)) === 2, "b reading a's second set")
+    await waitFor(async () => (await value(b, key)) === 2, {
+      ...slowSystem,
+      message: "b reading a's second set",
+    })
     expect(await cm(b, { fn: 'del', key })).toBe(true)
-    await waitUntil(async () => (await value(a, key)) === null, "a missing after b's del")
+    await waitFor(async () => (await value(a, key)) === null, {
+      ...slowSystem,
+      message: "a missing after b's del",
+    })
 
     await cm(a, { fn: 'set', key, value: { v: 3, by: 'a' } })
     expect(await value(b, key)).toBe(3)
     await cm(b, { fn: 'clear' })
-    await waitUntil(async () => (await value(a, key)) === null, "a missing after b's clear")
+    await waitFor(async () => (await value(a, key)) === null, {
+      ...slowSystem,
+      message: "a missing after b's clear",
+    })
   })
 
   it('TTLs expire on both processes, and wrap runs its function once across them', async () => {
@@ -118,7 +127,10 @@ describe('cache-manager 7 over keyvStore, two processes (memory + PostgreSQL + R
     const expires = (await cm(b, { fn: 'ttl', key })) as number
     expect(expires).toBeGreaterThanOrEqual(before + 1_000)
     expect(expires).toBeLessThanOrEqual(Date.now() + 1_000)
-    await waitUntil(async () => (await value(a, key)) === null && (await value(b, key)) === null, 'expiry')
+    await waitFor(async () => (await value(a, key)) === null && (await value(b, key)) === null, {
+      ...slowSystem,
+      message: 'expiry',
+    })
 
     const wrapped = randomKey('w')
     const wrap = (worker: Worker, v: number) =>
@@ -128,7 +140,10 @@ describe('cache-manager 7 over keyvStore, two processes (memory + PostgreSQL + R
       }>
     expect(await wrap(a, 1)).toEqual({ value: { v: 1, by: a.name }, ran: true })
     expect(await wrap(b, 2)).toEqual({ value: { v: 1, by: a.name }, ran: false })
-    await waitUntil(async () => (await value(b, wrapped)) === null, 'the wrapped value to expire')
+    await waitFor(async () => (await value(b, wrapped)) === null, {
+      ...slowSystem,
+      message: 'the wrapped value to expire',
+    })
     expect(await wrap(b, 3)).toEqual({ value: { v: 3, by: b.name }, ran: true })
   })
 })

@@ -3,13 +3,13 @@
  * nodes they learnt from the cluster, report a gap, and the staleness checker finds no stale read;
  * everybody converges on the last acknowledged write.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { type NatsCluster, startNatsCluster } from '@cacheplane/test-servers'
 import { afterAll, beforeAll, describe, inject, it } from 'vitest'
 import { connectedAfter, finish, gapsAfter } from '../src/fault-steps.js'
 import { WorkerPool } from '../src/harness.js'
 import { KeyLoad } from '../src/load.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { Topology } from '../src/worker/topology.js'
 
 const pool = new WorkerPool()
@@ -39,13 +39,16 @@ describe('memory + Redis + 3-node NATS cluster backplane', () => {
     const key = randomKey('k')
     const load = new KeyLoad(key, [writer, ...readers])
     load.start(writer, readers)
-    await waitUntil(() => load.lastAcked >= 20, 'the writer to get going')
+    await waitFor(() => load.lastAcked >= 20, { ...slowSystem, message: 'the writer to get going' })
     const from = readers.map((r) => r.events.length)
     await cluster.nodes[0]?.kill()
-    await waitUntil(
+    await waitFor(
       () => readers.every((r, i) => gapsAfter(r, from[i] ?? 0) && connectedAfter(r, from[i] ?? 0)),
-      'both readers to report a gap and to be connected to another node',
-      30_000,
+      {
+        ...slowSystem,
+        timeoutMs: 30_000,
+        message: 'both readers to report a gap and to be connected to another node',
+      },
     )
     await finish(load, writer, readers, 'NATS cluster node killed')
   })

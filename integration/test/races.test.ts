@@ -2,11 +2,11 @@
  * Concurrency across processes: CAS increments are never lost, and processes racing getOrAdd on one
  * key all end up with one and the same value.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { describe, expect, it } from 'vitest'
 import { WorkerPool } from '../src/harness.js'
 import { distributedTopologies } from '../src/topologies.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 
 const pool = new WorkerPool()
 
@@ -18,10 +18,13 @@ describe.each(distributedTopologies())('$label', (topology) => {
     const finals = await Promise.all(workers.map((w) => w.call({ op: 'bumpLoop', key, count: 500 }, 180_000)))
     // Each process's last update saw every earlier one of its own: at most the total.
     expect(Math.max(...finals.map((value) => value.v))).toBe(2_000)
-    await waitUntil(async () => {
-      const reads = await Promise.all(workers.map((w) => w.call({ op: 'get', key })))
-      return reads.every((read) => read?.value.v === 2_000)
-    }, 'every process to read 2,000')
+    await waitFor(
+      async () => {
+        const reads = await Promise.all(workers.map((w) => w.call({ op: 'get', key })))
+        return reads.every((read) => read?.value.v === 2_000)
+      },
+      { ...slowSystem, message: 'every process to read 2,000' },
+    )
   })
 
   it('4 processes racing getOrAdd on one key all return one and the same value', async () => {

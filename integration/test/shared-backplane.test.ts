@@ -5,11 +5,11 @@
  * is connected again, and hears changes as before. Redis standalone and Cluster (sharded pub/sub),
  * NATS plain and with JetStream replay.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { type RunningServer, startNats, startRedis, startRedisCluster } from '@cacheplane/test-servers'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { type Worker, WorkerPool } from '../src/harness.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { BackplaneSpec, StoreSpec, Topology } from '../src/worker/topology.js'
 
 const pool = new WorkerPool()
@@ -140,11 +140,11 @@ describe.each(cases)('$label', (testCase) => {
 
     const from = [a.events.length, b.events.length]
     await deployment.restart()
-    await waitUntil(
-      () => [a, b].every((w, i) => names.every((name) => recovered(w, name, from[i] ?? 0))),
-      'every cache of both processes to report a gap and to be connected again',
-      60_000,
-    )
+    await waitFor(() => [a, b].every((w, i) => names.every((name) => recovered(w, name, from[i] ?? 0))), {
+      ...slowSystem,
+      timeoutMs: 60_000,
+      message: 'every cache of both processes to report a gap and to be connected again',
+    })
     await changesHeard(a, b, names, 'after-1')
     await changesHeard(b, a, names, 'after-2')
   })

@@ -4,13 +4,13 @@
  * copies stay stale until `maxLocalTtlMs` (the cap on local lifetimes) expires them: that is the
  * bound on staleness, and they must converge within it.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { startTcpProxy } from '@cacheplane/test-servers'
 import { describe, expect, it } from 'vitest'
 import { addressOf } from '../src/addresses.js'
 import { expectRemote, marks } from '../src/expect-events.js'
 import { type Worker, WorkerPool } from '../src/harness.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { BackplaneSpec, Topology } from '../src/worker/topology.js'
 import { memcachedNatsTopology, redisTopology } from '../src/topologies.js'
 
@@ -37,7 +37,10 @@ async function warm(readers: Worker[], key: string, from: number[]): Promise<num
   await expectRemote(readers, from, 'set', { key })
   const cachedBy: number[] = []
   for (const r of readers) {
-    await waitUntil(async () => (await r.call({ op: 'get', key }))?.level === 0, `${r.name} to hold a copy`)
+    await waitFor(async () => (await r.call({ op: 'get', key }))?.level === 0, {
+      ...slowSystem,
+      message: `${r.name} to hold a copy`,
+    })
     cachedBy.push(Date.now())
     expect(await r.call({ op: 'get', key })).toMatchObject({ value: { v: 1 }, level: 0 })
   }
@@ -49,12 +52,12 @@ async function convergeWithinCap(readers: Worker[], key: string, cachedBy: numbe
   await Promise.all(
     readers.map(async (r, i) => {
       const deadline = (cachedBy[i] ?? 0) + MAX_LOCAL_TTL_MS + 500
-      await waitUntil(
-        async () => (await r.call({ op: 'get', key }))?.value.v === 2,
-        `${r.name} to read the killed writer's value within maxLocalTtlMs`,
-        Math.max(deadline - Date.now(), 1),
-        20,
-      )
+      await waitFor(async () => (await r.call({ op: 'get', key }))?.value.v === 2, {
+        ...slowSystem,
+        timeoutMs: Math.max(deadline - Date.now(), 1),
+        intervalMs: 20,
+        message: `${r.name} to read the killed writer's value within maxLocalTtlMs`,
+      })
     }),
   )
 }

@@ -4,7 +4,7 @@
  * comes back. Processes keep answering from memory and from the factory, report `error` events,
  * fail writes to the caller, and recover by themselves.
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import {
   type RunningServer,
   startOwnMemcached,
@@ -16,7 +16,7 @@ import { describe, expect, inject, it } from 'vitest'
 import { addressOf } from '../src/addresses.js'
 import { expectRemote, marks } from '../src/expect-events.js'
 import { WorkerCommandError, WorkerPool } from '../src/harness.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 import type { Address, StoreSpec, Topology } from '../src/worker/topology.js'
 
 const pool = new WorkerPool()
@@ -120,7 +120,10 @@ async function storeOutage(topology: Topology, outage: Outage, restartClears: bo
   const from = marks([b])
   await a.call({ op: 'set', key: held, value: { v: 1, by: 'a' } })
   await expectRemote([b], from, 'set', { key: held })
-  await waitUntil(async () => (await b.call({ op: 'get', key: held }))?.level === 0, 'b to hold a copy')
+  await waitFor(async () => (await b.call({ op: 'get', key: held }))?.level === 0, {
+    ...slowSystem,
+    message: 'b to hold a copy',
+  })
 
   await outage.down()
   const errorsFrom = b.events.length
@@ -141,14 +144,17 @@ async function storeOutage(topology: Topology, outage: Outage, restartClears: bo
 
   await outage.up()
   const after = randomKey('after')
-  await waitUntil(
+  await waitFor(
     async () => {
       await a.call({ op: 'set', key: after, value: { v: 9, by: 'a' } }, 10_000)
       return (await b.call({ op: 'get', key: after }, 10_000))?.value.v === 9
     },
-    'a write and a read through the store to work again',
-    30_000,
-    200,
+    {
+      ...slowSystem,
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      message: 'a write and a read through the store to work again',
+    },
   )
   if (!restartClears) {
     expect((await b.call({ op: 'get', key: held }))?.value.v).toBe(1)
@@ -157,8 +163,8 @@ async function storeOutage(topology: Topology, outage: Outage, restartClears: bo
   // The restarted store is empty and its generation counters grew: B finds that clear by its
   // periodic counter re-read (generationRefreshMs) and drops its copy, which the store no
   // longer has either.
-  await waitUntil(
-    async () => (await b.call({ op: 'get', key: held })) === null,
-    'b to drop its copy after the store restarted empty',
-  )
+  await waitFor(async () => (await b.call({ op: 'get', key: held })) === null, {
+    ...slowSystem,
+    message: 'b to drop its copy after the store restarted empty',
+  })
 }

@@ -7,11 +7,11 @@
  * Values carry their generation in `by`: the re-adding process names a new one with each add,
  * and an update keeps the generation it read (see src/worker/update-race.ts).
  */
-import { randomKey } from '@cacheplane/core/testing'
+import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { describe, expect, it } from 'vitest'
 import { WorkerPool } from '../src/harness.js'
 import { distributedTopologies } from '../src/topologies.js'
-import { waitUntil } from '../src/wait.js'
+import { slowSystem } from '../src/slow-system.js'
 
 const pool = new WorkerPool()
 
@@ -30,10 +30,13 @@ describe.each(distributedTopologies())('$label', (topology) => {
       expect(await b.call({ op: 'add', key, value: { v: 5, by: 'new' } })).toBe(true)
       expect(await a.call({ op: 'release', gate })).toBe(true)
       expect(await pending).toEqual({ v: 105, by: 'new' })
-      await waitUntil(async () => {
-        const reads = await Promise.all([a, b].map((w) => w.call({ op: 'get', key })))
-        return reads.every((read) => read?.value.v === 105 && read.value.by === 'new')
-      }, 'both processes to read 105 of the new item')
+      await waitFor(
+        async () => {
+          const reads = await Promise.all([a, b].map((w) => w.call({ op: 'get', key })))
+          return reads.every((read) => read?.value.v === 105 && read.value.by === 'new')
+        },
+        { ...slowSystem, message: 'both processes to read 105 of the new item' },
+      )
     }
   })
 
@@ -58,9 +61,12 @@ describe.each(distributedTopologies())('$label', (topology) => {
     expect(misapplied).toEqual([])
     // Every update after the last re-add read that generation: it is the one left.
     const last = reAdds.at(-1)?.[0]
-    await waitUntil(async () => {
-      const reads = await Promise.all([a, b].map((w) => w.call({ op: 'get', key })))
-      return reads.every((read) => read?.value.by === last)
-    }, `both processes to read generation ${last}`)
+    await waitFor(
+      async () => {
+        const reads = await Promise.all([a, b].map((w) => w.call({ op: 'get', key })))
+        return reads.every((read) => read?.value.by === last)
+      },
+      { ...slowSystem, message: `both processes to read generation ${last}` },
+    )
   })
 })

@@ -27,6 +27,102 @@ interface Product {
   readonly price: number
 }
 
+/** One application instance of the demo. */
+interface Instance {
+  readonly name: string
+  readonly cache: CacheManager<Product>
+}
+
+/** The instances of one demo run, its log and the stale reads seen so far. */
+interface DemoRun {
+  readonly instances: readonly Instance[]
+  readonly log: (who: string, text: string) => void
+  stale: number
+}
+
+/** Three instances, each a memory layer over one shared store, on one in-process backplane. */
+function createInstances(shared: ReturnType<typeof memoryHandle>): Instance[] {
+  const hub = createBackplaneHub()
+  return ['A', 'B', 'C'].map((name) => ({
+    name,
+    cache: new CacheManager<Product>({
+      name: 'products',
+      handles: [memoryHandle({ name: 'memory' }), shared],
+      shared: [shared],
+      backplane: memoryBackplane({ hub }),
+    }),
+  }))
+}
+
+/** Resolves when the instance hears the remote `event` on `key` (logging how long it took), rejects after the deadline. */
+function heardBy(
+  run: DemoRun,
+  { name, cache }: Instance,
+  event: 'set' | 'remove',
+  key: string,
+  began: number,
+) {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new CliError(`${name} never heard '${event} ${key}'`, EXIT_CODES.failed)),
+      PROPAGATION_DEADLINE_MS,
+    )
+    const listener = (e: CacheEvents['set']) => {
+      if (e.origin !== 'remote' || e.key !== key) return
+      clearTimeout(timer)
+      cache.off(event, listener)
+      const after = (performance.now() - began).toFixed(2)
+      run.log(name, `heard '${event} ${key}' ${after} ms after the write: dropped it from its memory layer`)
+      resolve()
+    }
+    cache.on(event, listener)
+  })
+}
+
+/** `writer` sets or removes `key`; resolves once every other instance heard of it. */
+async function write(run: DemoRun, writer: Instance, event: 'set' | 'remove', key: string, value?: Product) {
+  const began = performance.now()
+  // Listening starts before the write so that no invalidation can arrive unheard.
+  const heard = run.instances
+    .filter((instance) => instance !== writer)
+    .map((instance) => heardBy(run, instance, event, key, began))
+  if (event === 'set') await writer.cache.set(key, value!)
+  else await writer.cache.remove(key)
+  run.log(writer.name, `${event} ${key}${value === undefined ? '' : ` = ${inspect(value)}`}`)
+  await Promise.all(heard)
+}
+
+/** `reader` reads `key`, logs which layer answered, and counts the read if it was not `expected`. */
+async function read(run: DemoRun, reader: Instance, key: string, expected: Product | undefined) {
+  let layer = 'miss'
+  const listener = (e: CacheEvents['get']) => {
+    if (e.key === key) layer = e.handle === undefined ? 'nobody (a miss)' : `its ${e.handle} layer`
+  }
+  reader.cache.on('get', listener)
+  const value = await reader.cache.get(key)
+  reader.cache.off('get', listener)
+  const fresh = inspect(value) === inspect(expected)
+  if (!fresh) run.stale++
+  run.log(reader.name, `get ${key} -> ${inspect(value)} answered by ${layer}${fresh ? '' : '  STALE!'}`)
+}
+
+/** The story the demo tells: a write read everywhere, an update, a remove. */
+async function script(run: DemoRun): Promise<void> {
+  const [a, b, c] = run.instances as [Instance, Instance, Instance]
+  const lamp = { name: 'lamp', price: 10 }
+  await write(run, a, 'set', 'product:42', lamp)
+  await read(run, b, 'product:42', lamp)
+  await read(run, b, 'product:42', lamp)
+  await read(run, c, 'product:42', lamp)
+  const cheaper = { name: 'lamp', price: 8 }
+  await write(run, a, 'set', 'product:42', cheaper)
+  await read(run, b, 'product:42', cheaper)
+  await read(run, c, 'product:42', cheaper)
+  await write(run, c, 'remove', 'product:42')
+  await read(run, a, 'product:42', undefined)
+  await read(run, b, 'product:42', undefined)
+}
+
 /** Runs `cacheplane demo`; resolves with the exit code. */
 export async function demoCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseOptions(args, { help: { type: 'boolean', short: 'h' } }, 0)
@@ -37,79 +133,16 @@ export async function demoCommand(args: readonly string[], io: CliIo): Promise<n
   const start = performance.now()
   const log = (who: string, text: string) =>
     io.out(`${(performance.now() - start).toFixed(2).padStart(8)} ms  ${who}  ${text}`)
-  const hub = createBackplaneHub()
   const shared = memoryHandle({ name: 'shared', distributed: true })
-  const instances = ['A', 'B', 'C'].map((name) => ({
-    name,
-    cache: new CacheManager<Product>({
-      name: 'products',
-      handles: [memoryHandle({ name: 'memory' }), shared],
-      shared: [shared],
-      backplane: memoryBackplane({ hub }),
-    }),
-  }))
-  const [a, b, c] = instances as [(typeof instances)[0], (typeof instances)[0], (typeof instances)[0]]
-  let stale = 0
-
-  async function write(writer: typeof a, event: 'set' | 'remove', key: string, value?: Product) {
-    const others = instances.filter((instance) => instance !== writer)
-    const began = performance.now()
-    const heard = others.map(
-      ({ name, cache }) =>
-        new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(
-            () => reject(new CliError(`${name} never heard '${event} ${key}'`, EXIT_CODES.failed)),
-            PROPAGATION_DEADLINE_MS,
-          )
-          const listener = (e: CacheEvents['set']) => {
-            if (e.origin !== 'remote' || e.key !== key) return
-            clearTimeout(timer)
-            cache.off(event, listener)
-            const after = (performance.now() - began).toFixed(2)
-            log(name, `heard '${event} ${key}' ${after} ms after the write: dropped it from its memory layer`)
-            resolve()
-          }
-          cache.on(event, listener)
-        }),
-    )
-    if (event === 'set') await writer.cache.set(key, value!)
-    else await writer.cache.remove(key)
-    log(writer.name, `${event} ${key}${value === undefined ? '' : ` = ${inspect(value)}`}`)
-    await Promise.all(heard)
-  }
-
-  async function read(reader: typeof a, key: string, expected: Product | undefined) {
-    let layer = 'miss'
-    const listener = (e: CacheEvents['get']) => {
-      if (e.key === key) layer = e.handle === undefined ? 'nobody (a miss)' : `its ${e.handle} layer`
-    }
-    reader.cache.on('get', listener)
-    const value = await reader.cache.get(key)
-    reader.cache.off('get', listener)
-    const fresh = inspect(value) === inspect(expected)
-    if (!fresh) stale++
-    log(reader.name, `get ${key} -> ${inspect(value)} answered by ${layer}${fresh ? '' : '  STALE!'}`)
-  }
-
+  const run: DemoRun = { instances: createInstances(shared), log, stale: 0 }
   try {
-    await Promise.all(instances.map(({ cache }) => cache.ready()))
+    await Promise.all(run.instances.map(({ cache }) => cache.ready()))
     io.out('3 instances (A, B, C) of cache "products": memory layer -> shared store, in-process backplane\n')
-    const lamp = { name: 'lamp', price: 10 }
-    await write(a, 'set', 'product:42', lamp)
-    await read(b, 'product:42', lamp)
-    await read(b, 'product:42', lamp)
-    await read(c, 'product:42', lamp)
-    const cheaper = { name: 'lamp', price: 8 }
-    await write(a, 'set', 'product:42', cheaper)
-    await read(b, 'product:42', cheaper)
-    await read(c, 'product:42', cheaper)
-    await write(c, 'remove', 'product:42')
-    await read(a, 'product:42', undefined)
-    await read(b, 'product:42', undefined)
+    await script(run)
   } finally {
-    await Promise.all(instances.map(({ cache }) => cache.close()))
+    await Promise.all(run.instances.map(({ cache }) => cache.close()))
     shared.close()
   }
-  io.out(stale === 0 ? '\nevery read saw the latest value' : `\n${stale} stale read(s)`)
-  return stale === 0 ? EXIT_CODES.ok : EXIT_CODES.failed
+  io.out(run.stale === 0 ? '\nevery read saw the latest value' : `\n${run.stale} stale read(s)`)
+  return run.stale === 0 ? EXIT_CODES.ok : EXIT_CODES.failed
 }

@@ -86,6 +86,74 @@ async function open(
   }
 }
 
+/** A promise that resolves once `stop` is called, and whether it was. */
+function stopSignal() {
+  let resolveStopped: () => void = () => {}
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve
+  })
+  const signal = {
+    finished: false,
+    stopped,
+    stop: (): void => {
+      signal.finished = true
+      resolveStopped()
+    },
+  }
+  return signal
+}
+
+type StopSignal = ReturnType<typeof stopSignal>
+
+/**
+ * Subscribes the printer to `channel`; stops after `count` frames. A failure to subscribe
+ * is the server being unreachable for the user.
+ */
+async function subscribe(
+  opened: Opened,
+  channel: string,
+  printer: FramePrinter,
+  count: number | undefined,
+  signal: StopSignal,
+): Promise<void> {
+  let subscribed = false
+  try {
+    const subscription = opened.backplane.connect(channel, {
+      onFrame(frame) {
+        // Frames still arriving while the subscription closes would overshoot --count.
+        if (signal.finished) return
+        printer.frame(frame)
+        if (count !== undefined && printer.tally.valid + printer.tally.invalid >= count) signal.stop()
+      },
+      onGap: (gap) => printer.gap(gap),
+      // The 'watching' line reports the first connection; later changes are news.
+      onState(state) {
+        if (subscribed) printer.state(state)
+      },
+    })
+    await subscription.ready
+    subscribed = true
+  } catch (error) {
+    throw new UnreachableError(
+      `cannot subscribe to '${channel}' on ${opened.where}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    )
+  }
+}
+
+/** Waits for `--timeout-ms`, Ctrl-C or the `--count`th frame, whichever comes first. */
+async function untilStopped(io: CliIo, signal: StopSignal, timeoutMs: number | undefined): Promise<void> {
+  const timer = timeoutMs === undefined ? undefined : setTimeout(signal.stop, timeoutMs)
+  io.signal?.addEventListener('abort', signal.stop, { once: true })
+  // Ctrl-C pressed while connecting: the listener came too late to hear it.
+  if (io.signal?.aborted === true) signal.stop()
+  await signal.stopped
+  clearTimeout(timer)
+  io.signal?.removeEventListener('abort', signal.stop)
+}
+
 /** Runs `cacheplane watch`; resolves with the exit code once stopped. */
 export async function watchCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { values } = parseOptions(args, OPTIONS, 0)
@@ -94,61 +162,21 @@ export async function watchCommand(args: readonly string[], io: CliIo): Promise<
     return 0
   }
   const server = exactlyOne(values, ['redis', 'nats'])
-  const cache = required(values.cache, 'cache')
-  const channel = (values.prefix ?? 'cacheplane:') + cache
+  const channel = (values.prefix ?? 'cacheplane:') + required(values.cache, 'cache')
   const count = positiveInteger(values.count, 'count')
   const timeoutMs = positiveInteger(values['timeout-ms'], 'timeout-ms')
   const connectTimeoutMs =
     positiveInteger(values['connect-timeout-ms'], 'connect-timeout-ms') ?? DEFAULT_CONNECT_TIMEOUT_MS
-  // A function, not a property read: TypeScript would keep a narrowed `aborted` across awaits.
-  const aborted = (): boolean => io.signal?.aborted === true
-  if (aborted()) return 0
+  if (io.signal?.aborted === true) return 0
 
   const opened = await open(server, values['subject-prefix'], connectTimeoutMs)
   const printer = new FramePrinter(io.out, values.secret)
-  let finished = false
-  let subscribed = false
-  let resolveStopped: () => void = () => {}
-  const stopped = new Promise<void>((resolve) => {
-    resolveStopped = resolve
-  })
-  const stop = (): void => {
-    finished = true
-    resolveStopped()
-  }
+  const signal = stopSignal()
   try {
-    try {
-      const subscription = opened.backplane.connect(channel, {
-        onFrame(frame) {
-          // Frames still arriving while the subscription closes would overshoot --count.
-          if (finished) return
-          printer.frame(frame)
-          if (count !== undefined && printer.tally.valid + printer.tally.invalid >= count) stop()
-        },
-        onGap: (gap) => printer.gap(gap),
-        // The 'watching' line reports the first connection; later changes are news.
-        onState(state) {
-          if (subscribed) printer.state(state)
-        },
-      })
-      await subscription.ready
-    } catch (error) {
-      throw new UnreachableError(
-        `cannot subscribe to '${channel}' on ${opened.where}: ${(error as Error).message}`,
-        { cause: error },
-      )
-    }
-    subscribed = true
-    io.out(
-      `watching '${channel}' on ${opened.where}${values.secret === undefined ? '' : ' (verifying signatures)'}`,
-    )
-    const timer = timeoutMs === undefined ? undefined : setTimeout(stop, timeoutMs)
-    io.signal?.addEventListener('abort', stop, { once: true })
-    // Ctrl-C pressed while connecting: the listener came too late to hear it.
-    if (aborted()) stop()
-    await stopped
-    clearTimeout(timer)
-    io.signal?.removeEventListener('abort', stop)
+    await subscribe(opened, channel, printer, count, signal)
+    const verifying = values.secret === undefined ? '' : ' (verifying signatures)'
+    io.out(`watching '${channel}' on ${opened.where}${verifying}`)
+    await untilStopped(io, signal, timeoutMs)
   } finally {
     await opened.backplane.close()
     await opened.release()

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { freePort } from '@cacheplane/test-servers'
 import { beforeAll, expect, inject, it } from 'vitest'
+import { waitFor } from '@cacheplane/core/testing'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
@@ -44,14 +45,6 @@ function start(args: string[]): { child: ChildProcess; exited: Promise<Exited>; 
   return { child, exited, stdout: () => stdout }
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
-
 it('answers --help with exit code 0', async () => {
   const { code, stdout } = await start(['--help']).exited
   expect(code).toBe(0)
@@ -77,7 +70,10 @@ it('exits 1 for a missing key', async () => {
 
 it('stops watching on Ctrl-C (SIGINT) and exits 0', async () => {
   const watch = start(['watch', '--nats', inject('natsUrl'), '--cache', 'bin-sigint'])
-  await waitFor(() => watch.stdout().includes("watching 'cacheplane:bin-sigint'"), 'the watching line')
+  await waitFor(() => watch.stdout().includes("watching 'cacheplane:bin-sigint'"), {
+    timeoutMs: 10_000,
+    message: 'the watching line',
+  })
   watch.child.kill('SIGINT')
   const { code, stdout } = await watch.exited
   expect(code).toBe(0)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { waitFor } from '../src/testing/wait-for.js'
 import type { Backplane, BackplaneListener } from '../src/contracts/backplane.js'
 import type { BackplaneMessage } from '../src/backplane/messages.js'
 import { BackplaneBus, type BackplaneBusOptions, newSenderId } from '../src/backplane/backplane-bus.js'
@@ -12,14 +13,6 @@ import {
   FrameSignatureError,
   InvalidOptionsError,
 } from '../src/errors.js'
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 1))
-  }
-}
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
@@ -166,7 +159,7 @@ describe('BackplaneBus outbound', () => {
     const { bus } = makeBus(fake.backplane)
     await bus.start()
     bus.announce(set('a'))
-    await waitFor(() => fake.published.length === 1, 'first publish')
+    await waitFor(() => fake.published.length === 1, { message: 'first publish' })
     let flushed = false
     const firstFlush = bus.flush().then(() => {
       flushed = true
@@ -318,7 +311,9 @@ describe('BackplaneBus retries', () => {
     a.bus.announce(set('k'))
     await a.bus.flush()
     a.bus.announce(set('sentinel'))
-    await waitFor(() => b.rec.messages.some((m) => m.type === 'changed' && m.key === 'sentinel'), 'sentinel')
+    await waitFor(() => b.rec.messages.some((m) => m.type === 'changed' && m.key === 'sentinel'), {
+      message: 'sentinel',
+    })
     expect(b.rec.messages).toEqual([set('k'), set('sentinel')])
     expect(a.bus.stats()).toMatchObject({ publishFailures: 2, retried: 2, framesSent: 2, messagesSent: 2 })
     expect(a.rec.errors).toHaveLength(2)
@@ -333,7 +328,7 @@ describe('BackplaneBus retries', () => {
     await bus.start()
     bus.announce(set('a'))
     bus.announce(set('b'))
-    await waitFor(() => bus.stats().publishFailures === 1, 'the failure')
+    await waitFor(() => bus.stats().publishFailures === 1, { message: 'the failure' })
     bus.announce(set('c'))
     bus.announce(set('a')) // same key again: one message, moved to the end
     await bus.flush()
@@ -348,7 +343,7 @@ describe('BackplaneBus retries', () => {
     const { bus, rec } = makeBus(fake.backplane, { retry: { baseDelayMs: 60_000, maxDelayMs: 60_000 } })
     await bus.start()
     bus.announce(set('a'))
-    await waitFor(() => bus.stats().publishFailures === 1, 'the failure')
+    await waitFor(() => bus.stats().publishFailures === 1, { message: 'the failure' })
     fake.listener!.onState('disconnected')
     expect(bus.stats().connected).toBe(false)
     fake.listener!.onState('connected')
@@ -456,7 +451,7 @@ describe('BackplaneBus overflow during an outage', () => {
     const { bus } = makeBus(fake.backplane, { maxQueue: 3, retry: { baseDelayMs: 20, maxDelayMs: 20 } })
     await bus.start()
     for (const name of ['a', 'b', 'c']) bus.announce(set(name))
-    await waitFor(() => bus.stats().publishFailures === 1, 'the failure')
+    await waitFor(() => bus.stats().publishFailures === 1, { message: 'the failure' })
     bus.announce(set('d'))
     await bus.flush()
     expect(decoded(fake.published.at(-1))).toEqual([{ type: 'cleared' }])
@@ -472,7 +467,9 @@ describe('BackplaneBus inbound', () => {
     await a.bus.start()
     await b.bus.start()
     a.bus.announce(set('k', 'r'))
-    await waitFor(() => b.rec.messages.length === 1 && a.bus.stats().ownFramesSkipped === 1, 'delivery')
+    await waitFor(() => b.rec.messages.length === 1 && a.bus.stats().ownFramesSkipped === 1, {
+      message: 'delivery',
+    })
     expect(b.rec.messages).toEqual([set('k', 'r')])
     expect(a.rec.messages).toEqual([])
     expect(b.bus.stats()).toMatchObject({ framesReceived: 1, messagesReceived: 1, ownFramesSkipped: 0 })
@@ -531,7 +528,9 @@ describe('BackplaneBus inbound', () => {
     const c = makeBus(memoryBackplane({ hub }), { secret: 'different' })
     for (const peer of [a, b, c]) await peer.bus.start()
     a.bus.announce(key('k'))
-    await waitFor(() => b.rec.messages.length === 1 && c.bus.stats().droppedInvalid === 1, 'delivery')
+    await waitFor(() => b.rec.messages.length === 1 && c.bus.stats().droppedInvalid === 1, {
+      message: 'delivery',
+    })
     expect(c.rec.messages).toEqual([])
     expect(c.rec.errors[0]).toBeInstanceOf(FrameSignatureError)
   })
@@ -548,7 +547,7 @@ describe('BackplaneBus inbound', () => {
     await a.bus.start()
     await b.bus.start()
     a.bus.announce(key('k'))
-    await waitFor(() => b.rec.errors.length === 1, 'the handler error')
+    await waitFor(() => b.rec.errors.length === 1, { message: 'the handler error' })
     expect(b.rec.errors[0]).toBeInstanceOf(BackplaneFailedError)
     expect((b.rec.errors[0]!.cause as Error).message).toBe('handler exploded')
   })
@@ -576,7 +575,7 @@ describe('BackplaneBus lifecycle', () => {
     await a.bus.close()
     expect(a.bus.stats().framesSent).toBe(1)
     expect(hub.subscriberCount('test-channel')).toBe(1)
-    await waitFor(() => b.rec.messages.length === 1, 'delivery')
+    await waitFor(() => b.rec.messages.length === 1, { message: 'delivery' })
     a.bus.announce(key('late'))
     expect(a.rec.errors.at(-1)).toBeInstanceOf(BackplaneFailedError)
     await b.bus.close()
@@ -623,7 +622,7 @@ describe('BackplaneBus lifecycle', () => {
     expect(fake.published).toHaveLength(0)
     late!.onState('connected')
     late!.onGap({ reason: 'connect', recovered: false })
-    await waitFor(() => fake.published.length === 1, 'the queued message to be published')
+    await waitFor(() => fake.published.length === 1, { message: 'the queued message to be published' })
     expect(decoded(fake.published[0])).toEqual([key('k')])
     expect(rec.gaps).toHaveLength(1)
     expect(bus.stats().connected).toBe(true)

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import { waitFor } from '../src/testing/wait-for.js'
 import type { BackplaneListener } from '../src/contracts/backplane.js'
 import { createBackplaneHub, memoryBackplane } from '../src/backplane/memory-backplane.js'
 import { BackplaneFailedError, InvalidOptionsError } from '../src/errors.js'
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 1))
-  }
-}
 
 function collector() {
   const frames: Uint8Array[] = []
@@ -35,7 +28,7 @@ describe('memoryBackplane', () => {
     await b.connect('ch', cb.listener).ready
     expect(hub.subscriberCount('ch')).toBe(2)
     for (let i = 0; i < 50; i++) await sa.publish(bytes(i))
-    await waitFor(() => ca.frames.length === 50 && cb.frames.length === 50, 'delivery')
+    await waitFor(() => ca.frames.length === 50 && cb.frames.length === 50, { message: 'delivery' })
     expect(ca.frames.map((frame) => frame[0])).toEqual(Array.from({ length: 50 }, (_, i) => i))
     expect(cb.frames.map((frame) => frame[0])).toEqual(Array.from({ length: 50 }, (_, i) => i))
     expect(a.name).toBe('a')
@@ -53,7 +46,7 @@ describe('memoryBackplane', () => {
     expect(c.frames).toHaveLength(0)
     await published
     expect(c.frames).toHaveLength(0)
-    await waitFor(() => c.frames.length === 1, 'delivery')
+    await waitFor(() => c.frames.length === 1, { message: 'delivery' })
   })
 
   it('gives each subscriber its own copy of the bytes', async () => {
@@ -68,7 +61,7 @@ describe('memoryBackplane', () => {
     const frame = Buffer.from([1, 2, 3])
     await sa.publish(frame)
     frame[0] = 99 // the publisher reusing its buffer must not change what is delivered
-    await waitFor(() => ca.frames.length === 1 && cb.frames.length === 1, 'delivery')
+    await waitFor(() => ca.frames.length === 1 && cb.frames.length === 1, { message: 'delivery' })
     ca.frames[0]![1] = 42
     expect([...cb.frames[0]!]).toEqual([1, 2, 3])
     expect([...ca.frames[0]!]).toEqual([1, 42, 3])
@@ -88,7 +81,7 @@ describe('memoryBackplane', () => {
     memoryBackplane({ hub: other }).connect('users', otherHub.listener)
     await users.publish(bytes(7))
     await users.publish(bytes(8))
-    await waitFor(() => sameChannel.frames.length === 2, 'delivery on the same channel')
+    await waitFor(() => sameChannel.frames.length === 2, { message: 'delivery on the same channel' })
     // Frames are delivered in publish order on one hub, so both were handled by now.
     expect(otherChannel.frames).toEqual([])
     expect(otherHub.frames).toEqual([])
@@ -125,7 +118,7 @@ describe('memoryBackplane', () => {
     memoryBackplane({ hub }).connect('ch', collector().listener)
     const publisher = memoryBackplane({ hub }).connect('ch', collector().listener)
     await publisher.publish(bytes(9))
-    await waitFor(() => probe.frames.length === 1, 'probe delivery')
+    await waitFor(() => probe.frames.length === 1, { message: 'probe delivery' })
     expect(cb.frames).toEqual([])
   })
 
@@ -142,7 +135,7 @@ describe('memoryBackplane', () => {
     })
     const good = memoryBackplane({ hub })
     await good.connect('ch', c.listener).publish(bytes(1))
-    await waitFor(() => c.frames.length === 1, 'delivery')
+    await waitFor(() => c.frames.length === 1, { message: 'delivery' })
     expect(seen).toHaveLength(1)
   })
 

@@ -30,6 +30,54 @@ interface NodePorts {
   monitor: number
 }
 
+/** A client, a route and a monitoring port for each of `size` nodes. */
+async function pickPorts(size: number): Promise<NodePorts[]> {
+  const picked = await freePorts(size * 3)
+  return Array.from({ length: size }, (_, index) => ({
+    client: picked[index * 3]!,
+    route: picked[index * 3 + 1]!,
+    monitor: picked[index * 3 + 2]!,
+  }))
+}
+
+/** What every node of one cluster shares. */
+interface ClusterPlan {
+  readonly binary: string
+  readonly clusterName: string
+  /** Every node's route URL, comma-separated. */
+  readonly routes: string
+  readonly jetstream: boolean
+}
+
+/** Starts node `index`; resolves once its client port answers. */
+function startNode(plan: ClusterPlan, node: NodePorts, index: number): Promise<RunningServer> {
+  const serverName = `${plan.clusterName}-n${index + 1}`
+  return startProcessServer({
+    kind: 'nats-cluster-node',
+    binary: plan.binary,
+    port: node.client,
+    args: (port, dir) => [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(port),
+      '-m',
+      String(node.monitor),
+      '--server_name',
+      serverName,
+      '--cluster_name',
+      plan.clusterName,
+      '--cluster',
+      `nats://127.0.0.1:${node.route}`,
+      '--routes',
+      plan.routes,
+      ...(plan.jetstream ? ['-js', '-sd', dir] : []),
+    ],
+    probe: () => probes.nats(serverName),
+    url: (host, port) => `nats://${host}:${port}`,
+  })
+}
+
 /**
  * A NATS cluster of local `nats-server` processes with full-mesh routes, returned once every
  * node sees all the others (monitoring `/routez`) and, with JetStream, a meta leader is elected.
@@ -42,49 +90,20 @@ export async function startNatsCluster(options: NatsClusterOptions = {}): Promis
   const binary = findBinary('nats-server')
   if (binary === undefined) throw missingServerError('a NATS cluster', 'nats-server')
 
-  const picked = await freePorts(size * 3)
-  const ports: NodePorts[] = Array.from({ length: size }, (_, index) => ({
-    client: picked[index * 3]!,
-    route: picked[index * 3 + 1]!,
-    monitor: picked[index * 3 + 2]!,
-  }))
-  const routes = ports.map((node) => `nats://127.0.0.1:${node.route}`).join(',')
-  const clusterName = `cacheplane-${process.pid}-${ports[0]?.client}`
+  const ports = await pickPorts(size)
+  const plan: ClusterPlan = {
+    binary,
+    clusterName: `cacheplane-${process.pid}-${ports[0]?.client}`,
+    routes: ports.map((node) => `nats://127.0.0.1:${node.route}`).join(','),
+    jetstream,
+  }
   const nodes: RunningServer[] = []
   const stop = async (): Promise<void> => {
     await Promise.all(nodes.map((node) => node.stop()))
   }
   try {
     // Started together: each waits for its client port only, and routes reconnect on their own.
-    const started = await Promise.allSettled(
-      ports.map((node, index) => {
-        const serverName = `${clusterName}-n${index + 1}`
-        return startProcessServer({
-          kind: 'nats-cluster-node',
-          binary,
-          port: node.client,
-          args: (port, dir) => [
-            '-a',
-            '127.0.0.1',
-            '-p',
-            String(port),
-            '-m',
-            String(node.monitor),
-            '--server_name',
-            serverName,
-            '--cluster_name',
-            clusterName,
-            '--cluster',
-            `nats://127.0.0.1:${node.route}`,
-            '--routes',
-            routes,
-            ...(jetstream ? ['-js', '-sd', dir] : []),
-          ],
-          probe: () => probes.nats(serverName),
-          url: (host, port) => `nats://${host}:${port}`,
-        })
-      }),
-    )
+    const started = await Promise.allSettled(ports.map((node, index) => startNode(plan, node, index)))
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value)
     const failure = started.find((result) => result.status === 'rejected')
     if (failure !== undefined) throw failure.reason

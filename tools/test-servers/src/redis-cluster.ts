@@ -26,6 +26,53 @@ export interface RedisCluster {
 
 const execFileAsync = promisify(execFile)
 
+/** Starts one cluster-enabled node on `port`, its cluster bus on `busPort`. */
+function startNode(serverBinary: string, port: number, busPort: number): Promise<RunningServer> {
+  return startProcessServer({
+    kind: 'redis-cluster-node',
+    binary: serverBinary,
+    port,
+    args: (nodePort, dir) => [
+      '--port',
+      String(nodePort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `${dir}/nodes.conf`,
+      '--cluster-port',
+      String(busPort),
+      '--cluster-node-timeout',
+      '5000',
+    ],
+    probe: probes.redis,
+    url: (host, nodePort) => `redis://${host}:${nodePort}`,
+  })
+}
+
+/** Joins the nodes into one cluster with `redis-cli --cluster create`, every node a master. */
+async function createCluster(cliBinary: string, nodes: readonly RunningServer[]): Promise<void> {
+  const addresses = nodes.map((node) => `${node.host}:${node.port}`)
+  await execFileAsync(
+    cliBinary,
+    ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+    {
+      timeout: 30_000,
+    },
+  ).catch((error: Error & { stdout?: string; stderr?: string }) => {
+    throw new Error(
+      `test-servers: redis-cli --cluster create failed: ${error.message}\n${error.stdout ?? ''}`,
+    )
+  })
+}
+
 /**
  * A Redis Cluster of `masters` local `redis-server` processes (no containers: their
  * announced addresses would not be reachable from the host), created with
@@ -49,49 +96,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     // The cluster bus ports are chosen explicitly: the default (port + 10000) can exceed 65535.
     const ports = await freePorts(masters * 2)
     for (let index = 0; index < masters; index++) {
-      const port = ports[index * 2]!
-      const busPort = ports[index * 2 + 1]!
-      const node = await startProcessServer({
-        kind: 'redis-cluster-node',
-        binary: serverBinary,
-        port,
-        args: (nodePort, dir) => [
-          '--port',
-          String(nodePort),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `${dir}/nodes.conf`,
-          '--cluster-port',
-          String(busPort),
-          '--cluster-node-timeout',
-          '5000',
-        ],
-        probe: probes.redis,
-        url: (host, nodePort) => `redis://${host}:${nodePort}`,
-      })
-      nodes.push(node)
+      nodes.push(await startNode(serverBinary, ports[index * 2]!, ports[index * 2 + 1]!))
     }
-    const addresses = nodes.map((node) => `${node.host}:${node.port}`)
-    await execFileAsync(
-      cliBinary,
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
-      {
-        timeout: 30_000,
-      },
-    ).catch((error: Error & { stdout?: string; stderr?: string }) => {
-      throw new Error(
-        `test-servers: redis-cli --cluster create failed: ${error.message}\n${error.stdout ?? ''}`,
-      )
-    })
+    await createCluster(cliBinary, nodes)
     await waitForClusterOk(nodes, masters)
   } catch (error) {
     await stop()

@@ -123,46 +123,89 @@ interface Pair {
   directions: Forwarder[]
 }
 
-/** Starts a proxy to `target` on a free port of 127.0.0.1. */
-export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
-  let mode: Mode = 'open'
-  const pairs = new Set<Pair>()
-  const isStalled = (): boolean => mode === 'stalled'
-  let delay = { ms: 0, direction: 'both' as DelayDirection }
-  const requestDelay = (): number => (delay.direction === 'replies' ? 0 : delay.ms)
-  const replyDelay = (): number => (delay.direction === 'requests' ? 0 : delay.ms)
-  const isBlackholed = (): boolean => mode === 'blackholed'
+/** The connections through one proxy and the fault in force on them. */
+class ProxyConnections {
+  private mode: Mode = 'open'
+  private readonly pairs = new Set<Pair>()
+  private delay = { ms: 0, direction: 'both' as DelayDirection }
+  // Forwarders read the fault through these on every chunk, so a change applies at once.
+  private readonly isStalled = (): boolean => this.mode === 'stalled'
+  private readonly isBlackholed = (): boolean => this.mode === 'blackholed'
+  private readonly requestDelay = (): number => (this.delay.direction === 'replies' ? 0 : this.delay.ms)
+  private readonly replyDelay = (): number => (this.delay.direction === 'requests' ? 0 : this.delay.ms)
 
-  const destroyPair = (pair: Pair): void => {
-    pairs.delete(pair)
-    for (const direction of pair.directions) direction.dispose()
-    pair.client.destroy()
-    pair.upstream.destroy()
-  }
+  constructor(private readonly target: HostPort) {}
 
-  const server = createServer({ allowHalfOpen: true }, (client) => {
-    if (mode === 'cut') {
+  /** A client connected: pairs it with a new upstream connection, unless the proxy is cut. */
+  accept(client: Socket): void {
+    if (this.mode === 'cut') {
       client.destroy()
       return
     }
-    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true })
+    const upstream = connect({ host: this.target.host, port: this.target.port, allowHalfOpen: true })
     // A proxy must not add latency of its own: Nagle's algorithm would hold small writes back.
     client.setNoDelay(true)
     upstream.setNoDelay(true)
     const pair: Pair = { client, upstream, directions: [] }
     pair.directions.push(
-      new Forwarder(client, upstream, isStalled, requestDelay, isBlackholed),
-      new Forwarder(upstream, client, isStalled, replyDelay, isBlackholed),
+      new Forwarder(client, upstream, this.isStalled, this.requestDelay, this.isBlackholed),
+      new Forwarder(upstream, client, this.isStalled, this.replyDelay, this.isBlackholed),
     )
-    if (mode === 'stalled') for (const direction of pair.directions) direction.pause()
-    pairs.add(pair)
-    const teardown = (): void => destroyPair(pair)
+    if (this.mode === 'stalled') for (const direction of pair.directions) direction.pause()
+    this.pairs.add(pair)
+    const teardown = (): void => this.destroyPair(pair)
     for (const socket of [client, upstream]) {
       socket.once('error', teardown)
       socket.once('close', teardown)
     }
-  })
+  }
 
+  cut(): void {
+    this.mode = 'cut'
+    this.destroyAll()
+  }
+
+  stall(): void {
+    if (this.mode === 'cut') return
+    this.mode = 'stalled'
+    for (const pair of this.pairs) for (const direction of pair.directions) direction.pause()
+  }
+
+  setDelay(ms: number, direction: DelayDirection): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`delay: ms must be >= 0, got ${ms}`)
+    this.delay = { ms, direction }
+  }
+
+  blackhole(): void {
+    if (this.mode === 'cut') return
+    // Held data of a stall is lost too: a blackhole delivers nothing, ever.
+    if (this.mode === 'stalled') for (const pair of this.pairs) for (const d of pair.directions) d.discard()
+    this.mode = 'blackholed'
+  }
+
+  heal(): void {
+    const wasStalled = this.mode === 'stalled'
+    this.mode = 'open'
+    this.delay = { ms: 0, direction: 'both' }
+    if (wasStalled) for (const pair of this.pairs) for (const direction of pair.directions) direction.resume()
+  }
+
+  destroyAll(): void {
+    for (const pair of [...this.pairs]) this.destroyPair(pair)
+  }
+
+  private destroyPair(pair: Pair): void {
+    this.pairs.delete(pair)
+    for (const direction of pair.directions) direction.dispose()
+    pair.client.destroy()
+    pair.upstream.destroy()
+  }
+}
+
+/** Starts a proxy to `target` on a free port of 127.0.0.1. */
+export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
+  const connections = new ProxyConnections(target)
+  const server = createServer({ allowHalfOpen: true }, (client) => connections.accept(client))
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {
@@ -174,34 +217,13 @@ export function startTcpProxy(target: HostPort): Promise<TcpProxy> {
       resolve({
         host: '127.0.0.1',
         port: address.port,
-        cut() {
-          mode = 'cut'
-          for (const pair of [...pairs]) destroyPair(pair)
-        },
-        stall() {
-          if (mode === 'cut') return
-          mode = 'stalled'
-          for (const pair of pairs) for (const direction of pair.directions) direction.pause()
-        },
-        delay(ms, direction = 'both') {
-          if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`delay: ms must be >= 0, got ${ms}`)
-          delay = { ms, direction }
-        },
-        blackhole() {
-          if (mode === 'cut') return
-          // Held data of a stall is lost too: a blackhole delivers nothing, ever.
-          if (mode === 'stalled') for (const pair of pairs) for (const d of pair.directions) d.discard()
-          mode = 'blackholed'
-        },
-        heal() {
-          const wasStalled = mode === 'stalled'
-          mode = 'open'
-          delay = { ms: 0, direction: 'both' }
-          if (wasStalled)
-            for (const pair of pairs) for (const direction of pair.directions) direction.resume()
-        },
+        cut: () => connections.cut(),
+        stall: () => connections.stall(),
+        delay: (ms, direction = 'both') => connections.setDelay(ms, direction),
+        blackhole: () => connections.blackhole(),
+        heal: () => connections.heal(),
         close() {
-          for (const pair of [...pairs]) destroyPair(pair)
+          connections.destroyAll()
           return new Promise<void>((done) => server.close(() => done()))
         },
       })

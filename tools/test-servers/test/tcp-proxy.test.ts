@@ -1,5 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { waitFor } from '@cacheplane/core/testing'
 import { startTcpProxy, type TcpProxy } from '../src/index.js'
 import { refuses } from './probe-helpers.js'
 
@@ -57,14 +58,6 @@ async function openClient(proxy: TcpProxy) {
   return { socket, received: () => text, closed: () => closed }
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 /** Lets a window pass in which something must NOT happen (the only way to observe absence). */
 const quietWindow = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -86,16 +79,16 @@ describe('startTcpProxy', () => {
     expect(proxy.host).toBe('127.0.0.1')
     const client = await openClient(proxy)
     client.socket.write('ping')
-    await until(() => target.received() === 'ping', 'the target to receive ping')
+    await waitFor(() => target.received() === 'ping', { message: 'the target to receive ping' })
     target.sockets[0]!.write('pong')
-    await until(() => client.received() === 'pong', 'the client to receive pong')
+    await waitFor(() => client.received() === 'pong', { message: 'the client to receive pong' })
     client.socket.destroy()
   })
 
   it('stall() holds data both ways and heal() delivers it in order', async () => {
     const client = await openClient(proxy)
     client.socket.write('a')
-    await until(() => target.received() === 'a', 'the first byte')
+    await waitFor(() => target.received() === 'a', { message: 'the first byte' })
     proxy.stall()
     client.socket.write('b')
     client.socket.write('c')
@@ -105,8 +98,8 @@ describe('startTcpProxy', () => {
     expect(client.received()).toBe('')
     expect(client.closed()).toBe(false)
     proxy.heal()
-    await until(() => target.received() === 'abc', 'held client bytes')
-    await until(() => client.received() === 'x', 'held server bytes')
+    await waitFor(() => target.received() === 'abc', { message: 'held client bytes' })
+    await waitFor(() => client.received() === 'x', { message: 'held server bytes' })
     client.socket.destroy()
   })
 
@@ -117,27 +110,27 @@ describe('startTcpProxy', () => {
     await quietWindow(200)
     expect(target.received()).toBe('')
     proxy.heal()
-    await until(() => target.received() === 'late', 'the held bytes of the new connection')
+    await waitFor(() => target.received() === 'late', { message: 'the held bytes of the new connection' })
     client.socket.destroy()
   })
 
   it('delay() delivers replies late and in order, requests at once, and heal() lifts it', async () => {
     const client = await openClient(proxy)
     client.socket.write('a')
-    await until(() => target.received() === 'a', 'the first byte')
+    await waitFor(() => target.received() === 'a', { message: 'the first byte' })
     proxy.delay(150, 'replies')
     const sentAt = Date.now()
     target.sockets[0]!.write('x')
     target.sockets[0]!.write('y')
     client.socket.write('b')
-    await until(() => target.received() === 'ab', 'a request, not delayed')
+    await waitFor(() => target.received() === 'ab', { message: 'a request, not delayed' })
     expect(client.received()).toBe('')
-    await until(() => client.received() === 'xy', 'the delayed replies, in order')
+    await waitFor(() => client.received() === 'xy', { message: 'the delayed replies, in order' })
     // Nothing can arrive before its delay is over.
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(150)
     proxy.heal()
     target.sockets[0]!.write('z')
-    await until(() => client.received() === 'xyz', 'a reply after heal')
+    await waitFor(() => client.received() === 'xyz', { message: 'a reply after heal' })
     expect(() => proxy.delay(-1)).toThrow(RangeError)
     client.socket.destroy()
   })
@@ -145,7 +138,7 @@ describe('startTcpProxy', () => {
   it('blackhole() drops data both ways, keeps the sockets open, and heal() does not deliver it', async () => {
     const client = await openClient(proxy)
     client.socket.write('a')
-    await until(() => target.received() === 'a', 'the first byte')
+    await waitFor(() => target.received() === 'a', { message: 'the first byte' })
     proxy.blackhole()
     client.socket.write('lost')
     target.sockets[0]!.write('lost')
@@ -157,8 +150,12 @@ describe('startTcpProxy', () => {
     proxy.heal()
     client.socket.write('b')
     target.sockets[0]!.write('y')
-    await until(() => target.received() === 'ab', 'a client write after heal (the dropped bytes never come)')
-    await until(() => client.received() === 'y', 'a server write after heal (the dropped bytes never come)')
+    await waitFor(() => target.received() === 'ab', {
+      message: 'a client write after heal (the dropped bytes never come)',
+    })
+    await waitFor(() => client.received() === 'y', {
+      message: 'a server write after heal (the dropped bytes never come)',
+    })
     client.socket.destroy()
   })
 
@@ -171,14 +168,14 @@ describe('startTcpProxy', () => {
     expect(client.closed()).toBe(false)
     proxy.heal()
     client.socket.write('after')
-    await until(() => target.received() === 'after', 'a write after heal')
+    await waitFor(() => target.received() === 'after', { message: 'a write after heal' })
     client.socket.destroy()
   })
 
   it('blackhole() during a stall drops what the stall held', async () => {
     const client = await openClient(proxy)
     client.socket.write('a')
-    await until(() => target.received() === 'a', 'the first byte')
+    await waitFor(() => target.received() === 'a', { message: 'the first byte' })
     proxy.stall()
     client.socket.write('held')
     await quietWindow(100)
@@ -186,7 +183,7 @@ describe('startTcpProxy', () => {
     await quietWindow(100) // the paused socket's buffered bytes are read, and dropped
     proxy.heal()
     client.socket.write('b')
-    await until(() => target.received().endsWith('b'), 'a write after heal')
+    await waitFor(() => target.received().endsWith('b'), { message: 'a write after heal' })
     expect(target.received()).toBe('ab')
     client.socket.destroy()
   })
@@ -194,20 +191,19 @@ describe('startTcpProxy', () => {
   it('cut() closes open connections and refuses new ones until heal()', async () => {
     const client = await openClient(proxy)
     client.socket.write('before')
-    await until(() => target.received() === 'before', 'the first write')
+    await waitFor(() => target.received() === 'before', { message: 'the first write' })
     proxy.cut()
-    await until(() => client.closed(), 'the open connection to be cut')
-    await until(
-      () => target.sockets[0]!.destroyed || target.sockets[0]!.readableEnded,
-      'the server side to close',
-    )
+    await waitFor(() => client.closed(), { message: 'the open connection to be cut' })
+    await waitFor(() => target.sockets[0]!.destroyed || target.sockets[0]!.readableEnded, {
+      message: 'the server side to close',
+    })
     const refused = await openClient(proxy)
-    await until(() => refused.closed(), 'a new connection to be dropped')
+    await waitFor(() => refused.closed(), { message: 'a new connection to be dropped' })
     expect(target.sockets).toHaveLength(1)
     proxy.heal()
     const healed = await openClient(proxy)
     healed.socket.write('after')
-    await until(() => target.received() === 'beforeafter', 'a write after heal')
+    await waitFor(() => target.received() === 'beforeafter', { message: 'a write after heal' })
     healed.socket.destroy()
   })
 
@@ -221,7 +217,7 @@ describe('startTcpProxy', () => {
   it('closes the client when the target refuses', async () => {
     await target.close()
     const client = await openClient(proxy)
-    await until(() => client.closed(), 'the client to be closed')
+    await waitFor(() => client.closed(), { message: 'the client to be closed' })
     expect(client.received()).toBe('')
     target = await startTarget()
   })

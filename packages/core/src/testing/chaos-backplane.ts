@@ -72,6 +72,34 @@ function chaosSubscription(
   }
 }
 
+/**
+ * Subscribes `target` through the chaos layer: dropped frames never reach it, and its
+ * publishes are subject to `failPublishes`.
+ */
+function chaosConnect(
+  state: ChaosState,
+  backplane: Backplane,
+  channel: string,
+  target: BackplaneListener,
+): BackplaneSubscription {
+  const inner = backplane.connect(channel, {
+    onFrame(frame) {
+      if (state.dropping) state.dropped++
+      else target.onFrame(frame)
+    },
+    onGap: (gap) => target.onGap(gap),
+    onState: (change) => target.onState(change),
+  })
+  state.listeners.add(target)
+  return chaosSubscription(state, backplane.name, inner, target)
+}
+
+/** Every open subscription's listener; a synthetic event with none open is a mistake in the test. */
+function everyListener(state: ChaosState, what: string): BackplaneListener[] {
+  if (state.listeners.size === 0) throw new Error(`chaosBackplane.${what}: no subscription is open`)
+  return [...state.listeners]
+}
+
 /** Wraps `backplane` in fault controls (see {@link ChaosBackplaneControls}). */
 export function chaosBackplane(backplane: Backplane): ChaosBackplane {
   const state: ChaosState = {
@@ -83,26 +111,10 @@ export function chaosBackplane(backplane: Backplane): ChaosBackplane {
     published: 0,
     dropped: 0,
   }
-  const everyListener = (what: string): BackplaneListener[] => {
-    if (state.listeners.size === 0) throw new Error(`chaosBackplane.${what}: no subscription is open`)
-    return [...state.listeners]
-  }
-
   return {
     name: backplane.name,
     capabilities: backplane.capabilities,
-    connect(channel, target) {
-      const inner = backplane.connect(channel, {
-        onFrame(frame) {
-          if (state.dropping) state.dropped++
-          else target.onFrame(frame)
-        },
-        onGap: (gap) => target.onGap(gap),
-        onState: (change) => target.onState(change),
-      })
-      state.listeners.add(target)
-      return chaosSubscription(state, backplane.name, inner, target)
-    },
+    connect: (channel, target) => chaosConnect(state, backplane, channel, target),
     close() {
       state.listeners.clear()
       return backplane.close()
@@ -115,11 +127,11 @@ export function chaosBackplane(backplane: Backplane): ChaosBackplane {
       state.dropping = on
     },
     emitGap(gap: Partial<BackplaneGap> = {}) {
-      for (const listener of everyListener('emitGap'))
+      for (const listener of everyListener(state, 'emitGap'))
         listener.onGap({ reason: 'chaos', recovered: false, ...gap })
     },
     setState(change: BackplaneState) {
-      for (const listener of everyListener('setState')) listener.onState(change)
+      for (const listener of everyListener(state, 'setState')) listener.onState(change)
     },
     get publishAttempts() {
       return state.publishAttempts

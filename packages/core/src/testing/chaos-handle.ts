@@ -7,29 +7,14 @@
 import type {
   CacheHandle,
   ExpirationMode,
-  HandleCapabilities,
   ItemInput,
-  MaybePromise,
   StoredItem,
   UpdateOutcome,
 } from '../contracts/cache-handle.js'
+import type { HandleLock } from '../contracts/handle-lock.js'
+import { type ChaosOperation, ChaosFaults } from './chaos-faults.js'
 
-/** Handle operations the chaos wrapper can disturb (`bind`, `onEvict`, `onExternalClear` and `close` pass straight through). */
-export type ChaosOperation =
-  | 'get'
-  | 'getMany'
-  | 'setMany'
-  | 'removeMany'
-  | 'add'
-  | 'set'
-  | 'update'
-  | 'remove'
-  | 'expire'
-  | 'touch'
-  | 'peek'
-  | 'clear'
-  | 'clearRegion'
-  | 'onRemoteClear'
+export type { ChaosOperation } from './chaos-faults.js'
 
 /** Options of {@link chaosHandle}. */
 export interface ChaosHandleOptions {
@@ -90,126 +75,79 @@ export interface ChaosHandle<V = unknown> extends CacheHandle<V>, ChaosHandleCon
   clearRegion(region: string): Promise<void>
 }
 
-interface Hold {
-  readonly ops: ReadonlySet<ChaosOperation> | undefined
-  readonly released: Promise<void>
-}
+type Run = ChaosFaults['run']
 
-/** Wraps `handle` in fault controls (see {@link ChaosHandleControls}). */
-export function chaosHandle<V>(handle: CacheHandle<V>, options: ChaosHandleOptions = {}): ChaosHandle<V> {
-  const disturbed = options.ops === undefined ? undefined : new Set(options.ops)
-  let pendingFailures = 0
-  let pendingError: unknown
-  let always = false
-  let alwaysError: unknown
-  let delayMs = 0
-  let held = 0
-  let calls = 0
-  const holds = new Set<Hold>()
-
-  const failure = (op: ChaosOperation): unknown => {
-    if (always) return alwaysError ?? new Error(`chaos: ${handle.name}.${op} failed (failAlways)`)
-    if (pendingFailures === 0) return undefined
-    pendingFailures--
-    return pendingError ?? new Error(`chaos: ${handle.name}.${op} failed (failNext)`)
-  }
-
-  const waitForHolds = async (op: ChaosOperation): Promise<void> => {
-    const matching = [...holds].filter((h) => h.ops === undefined || h.ops.has(op))
-    if (matching.length === 0) return
-    held++
-    try {
-      await Promise.all(matching.map((h) => h.released))
-    } finally {
-      held--
-    }
-  }
-
-  const run = async <T>(op: ChaosOperation, call: () => MaybePromise<T>): Promise<T> => {
-    if (disturbed !== undefined && !disturbed.has(op)) return call()
-    calls++
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
-    const error = failure(op)
-    if (error !== undefined) throw error
-    let result: T
-    try {
-      result = await call()
-    } catch (cause) {
-      await waitForHolds(op)
-      throw cause
-    }
-    await waitForHolds(op)
-    return result
-  }
-
-  const capabilities: HandleCapabilities = { ...handle.capabilities, synchronous: false }
-  const wrapper: ChaosHandle<V> = {
-    name: handle.name,
-    capabilities,
-    get: (key, region) => run('get', () => handle.get(key, region)),
-    add: (key, region, item) => run('add', () => handle.add(key, region, item)),
-    set: (key, region, item) => run('set', () => handle.set(key, region, item)),
-    update: (key, region, expected, item) => run('update', () => handle.update(key, region, expected, item)),
-    remove: (key, region) => run('remove', () => handle.remove(key, region)),
-    expire: (key, region, mode, ttl, expiresAt) =>
+/** The required data operations of `handle`, each made through `run`. */
+function dataOperations<V>(handle: CacheHandle<V>, run: Run) {
+  return {
+    get: (key: string, region: string | undefined) => run('get', () => handle.get(key, region)),
+    add: (key: string, region: string | undefined, item: ItemInput<V>) =>
+      run('add', () => handle.add(key, region, item)),
+    set: (key: string, region: string | undefined, item: ItemInput<V>) =>
+      run('set', () => handle.set(key, region, item)),
+    update: (key: string, region: string | undefined, expected: number, item: ItemInput<V>) =>
+      run('update', () => handle.update(key, region, expected, item)),
+    remove: (key: string, region: string | undefined) => run('remove', () => handle.remove(key, region)),
+    expire: (key: string, region: string | undefined, mode: ExpirationMode, ttl: number, expiresAt: number) =>
       run('expire', () => handle.expire(key, region, mode, ttl, expiresAt)),
     clear: () => run('clear', () => handle.clear()),
-    clearRegion: (region) => run('clearRegion', () => handle.clearRegion(region)),
-    close: () => handle.close(),
-    failNext(n = 1, error?: unknown) {
-      pendingFailures = n
-      pendingError = error
-    },
-    failAlways(on = true, error?: unknown) {
-      always = on
-      alwaysError = error
-    },
-    delay(ms: number) {
-      delayMs = ms
-    },
-    hold(ops?: readonly ChaosOperation[]) {
-      let release!: () => void
-      const hold: Hold = {
-        ops: ops === undefined ? disturbed : new Set(ops),
-        released: new Promise<void>((resolve) => {
-          release = resolve
-        }),
-      }
-      holds.add(hold)
-      return () => {
-        holds.delete(hold)
-        release()
-      }
-    },
-    get held() {
-      return held
-    },
-    get calls() {
-      return calls
-    },
-    inner: handle as CacheHandle,
+    clearRegion: (region: string) => run('clearRegion', () => handle.clearRegion(region)),
   }
-  // Optional members exist on the wrapper only when the wrapped handle has them, so core
-  // and the conformance suite see the same shape.
+}
+
+/**
+ * Optional members exist on the wrapper only when the wrapped handle has them, so core
+ * and the conformance suite see the same shape.
+ */
+function addOptionalMembers<V>(wrapper: ChaosHandle<V>, handle: CacheHandle<V>, run: Run): void {
   const { touch, peek, getMany, setMany, removeMany, onEvict, bind, onRemoteClear, onExternalClear } = handle
   if (onExternalClear !== undefined)
     wrapper.onExternalClear = (listener) => onExternalClear.call(handle, listener)
   if (touch !== undefined)
     wrapper.touch = (key, region) => run('touch', () => touch.call(handle, key, region))
   if (peek !== undefined) wrapper.peek = (key, region) => run('peek', () => peek.call(handle, key, region))
-  if (getMany !== undefined) {
+  if (getMany !== undefined)
     wrapper.getMany = (keys, region) => run('getMany', () => getMany.call(handle, keys, region))
-  }
-  if (setMany !== undefined) {
+  if (setMany !== undefined)
     wrapper.setMany = (entries, region) => run('setMany', () => setMany.call(handle, entries, region))
-  }
-  if (removeMany !== undefined) {
+  if (removeMany !== undefined)
     wrapper.removeMany = (keys, region) => run('removeMany', () => removeMany.call(handle, keys, region))
+  const lock = handle.lock
+  if (lock !== undefined) {
+    const wrapped: HandleLock = {
+      acquire: (key, region, owner, ttlMs) => run('lock', () => lock.acquire(key, region, owner, ttlMs)),
+      release: (key, region, owner) => run('lock', () => lock.release(key, region, owner)),
+    }
+    ;(wrapper as { lock?: HandleLock }).lock = wrapped
   }
   if (onEvict !== undefined) wrapper.onEvict = (listener) => onEvict.call(handle, listener)
   if (bind !== undefined) wrapper.bind = (cacheName) => bind.call(handle, cacheName)
-  if (onRemoteClear !== undefined) {
+  if (onRemoteClear !== undefined)
     wrapper.onRemoteClear = (region) => run('onRemoteClear', () => onRemoteClear.call(handle, region))
+}
+
+/** Wraps `handle` in fault controls (see {@link ChaosHandleControls}). */
+export function chaosHandle<V>(handle: CacheHandle<V>, options: ChaosHandleOptions = {}): ChaosHandle<V> {
+  const faults = new ChaosFaults(handle.name, options.ops === undefined ? undefined : new Set(options.ops))
+  const run: Run = (op, call) => faults.run(op, call)
+  const wrapper: ChaosHandle<V> = {
+    name: handle.name,
+    // Always asynchronous: delays and holds need promises.
+    capabilities: { ...handle.capabilities, synchronous: false },
+    ...dataOperations(handle, run),
+    close: () => handle.close(),
+    failNext: (n, error) => faults.failNext(n, error),
+    failAlways: (on, error) => faults.failAlways(on, error),
+    delay: (ms) => faults.delay(ms),
+    hold: (ops) => faults.hold(ops),
+    get held() {
+      return faults.held
+    },
+    get calls() {
+      return faults.calls
+    },
+    inner: handle as CacheHandle,
   }
+  addOptionalMembers(wrapper, handle, run)
   return wrapper
 }

@@ -4,24 +4,44 @@
  *
  *   describeCacheHandle('redisHandle', () => redisHandle({ url }))
  *
- * Groups follow the handle's declared `capabilities`; a group the handle does not claim is
- * replaced by a visible test asserting that the capability is indeed not claimed, so
- * nothing is left out silently. Each test gets a fresh handle bound to a random cache
- * name and uses random keys, so suites can share a server.
+ * Every check of every group is registered; one that does not apply to the handle's declared
+ * `capabilities` or optional members is reported as skipped with its reason, so nothing is
+ * left out silently. Each test gets a fresh handle bound to a random cache name and uses
+ * random keys, so suites can share a server.
  */
 import { afterEach, beforeEach, describe } from 'vitest'
 import type { CacheHandle, HandleCapabilities, MaybePromise } from '../contracts/cache-handle.js'
+import { type HandleCheckGroup, registerCheckGroups } from './handle-check.js'
 import { describeBulk } from './handle-suite-bulk.js'
-import { describeBasics, describeKeysAndValues, describeRegions } from './handle-suite-basics.js'
-import { describeCas } from './handle-suite-cas.js'
-import type { DescribeCacheHandleOptions, HandleSuiteContext } from './handle-suite-context.js'
-import { describeExpiry, describeSliding } from './handle-suite-expiry.js'
-import { describeGrace } from './handle-suite-grace.js'
 import { describeLock } from './handle-suite-lock.js'
-import { describeLifecycle, describeSharedStore } from './handle-suite-store.js'
+import { basicsChecks, keysAndValuesChecks, regionChecks } from './handle-suite-basics.js'
+import { compareAndSetChecks, versionsNeverRepeatChecks } from './handle-suite-cas.js'
+import type { DescribeCacheHandleOptions, HandleSuiteContext } from './handle-suite-context.js'
+import { absoluteExpiryChecks, slidingExpiryChecks } from './handle-suite-expiry.js'
+import { graceChecks } from './handle-suite-grace.js'
+import { lifecycleChecks, sharedStoreChecks } from './handle-suite-store.js'
 import { randomKey } from './wait-for.js'
 
 export type { DescribeCacheHandleOptions, HandleSuiteContext } from './handle-suite-context.js'
+
+/** The describe blocks of the suite, in order. */
+export const handleCheckGroups: readonly HandleCheckGroup[] = [
+  { title: () => 'basics', checks: basicsChecks },
+  { title: () => 'keys and values', checks: keysAndValuesChecks },
+  { title: (ctx) => `regions (clearRegion: ${ctx.caps.clearRegion})`, checks: regionChecks },
+  {
+    title: () => 'update (capabilities.cas)',
+    checks: [...compareAndSetChecks, ...versionsNeverRepeatChecks],
+  },
+  {
+    title: (ctx) => `absolute expiry (ttlGranularityMs: ${ctx.caps.ttlGranularityMs})`,
+    checks: absoluteExpiryChecks,
+  },
+  { title: () => 'sliding expiry (capabilities.sliding)', checks: slidingExpiryChecks },
+  { title: () => 'grace (capabilities.grace)', checks: graceChecks },
+  { title: (ctx) => `shared store (sharedStore: ${ctx.sharedStore})`, checks: sharedStoreChecks },
+  { title: () => 'lifecycle', checks: lifecycleChecks },
+]
 
 /** Registers the CacheHandle conformance suite for handles made by `factory`. */
 export function describeCacheHandle(
@@ -30,35 +50,36 @@ export function describeCacheHandle(
   options: DescribeCacheHandleOptions = {},
 ): void {
   describe(name, async () => {
-    // The groups depend on what the handle claims, so one handle is made up front to read it.
-    const probe = await factory()
-    const caps = resolveCapabilities(probe.capabilities, options.capabilities)
-    const has = {
-      touch: typeof probe.touch === 'function',
-      peek: typeof probe.peek === 'function',
-      getMany: typeof probe.getMany === 'function',
-      setMany: typeof probe.setMany === 'function',
-      removeMany: typeof probe.removeMany === 'function',
-      onEvict: typeof probe.onEvict === 'function',
-      bind: typeof probe.bind === 'function',
-      onExternalClear: typeof probe.onExternalClear === 'function',
-      lock: probe.lock !== undefined,
-    }
-    await probe.close()
-    const ctx = createContext(factory, caps, has, options)
-
-    describeBasics(ctx)
-    describeKeysAndValues(ctx)
-    describeRegions(ctx)
-    describeCas(ctx)
-    describeExpiry(ctx)
-    describeSliding(ctx)
-    describeGrace(ctx)
-    describeSharedStore(ctx)
-    describeLock(ctx)
-    describeLifecycle(ctx)
-    describeBulk(ctx)
+    const { caps, has } = await probeHandle(factory, options)
+    const suite = handleSuiteContext(factory, caps, has, options)
+    beforeEach(suite.start)
+    afterEach(suite.finish)
+    registerCheckGroups(suite.ctx, handleCheckGroups)
+    describeLock(suite.ctx)
+    describeBulk(suite.ctx)
   })
+}
+
+/** What a handle of `factory` claims: the groups depend on it, so one handle is made up front to read it. */
+export async function probeHandle(
+  factory: () => MaybePromise<CacheHandle>,
+  options: DescribeCacheHandleOptions = {},
+): Promise<{ caps: HandleCapabilities; has: HandleSuiteContext['has'] }> {
+  const probe = await factory()
+  const caps = resolveCapabilities(probe.capabilities, options.capabilities)
+  const has = {
+    touch: typeof probe.touch === 'function',
+    peek: typeof probe.peek === 'function',
+    getMany: typeof probe.getMany === 'function',
+    setMany: typeof probe.setMany === 'function',
+    removeMany: typeof probe.removeMany === 'function',
+    onEvict: typeof probe.onEvict === 'function',
+    bind: typeof probe.bind === 'function',
+    onExternalClear: typeof probe.onExternalClear === 'function',
+    lock: probe.lock !== undefined,
+  }
+  await probe.close()
+  return { caps, has }
 }
 
 function resolveCapabilities(
@@ -75,29 +96,39 @@ function resolveCapabilities(
   return { ...claimed, ...overrides }
 }
 
-function createContext(
+async function boundHandle(
+  factory: () => MaybePromise<CacheHandle>,
+  cacheName: string,
+): Promise<CacheHandle> {
+  const handle = await factory()
+  await handle.bind?.(cacheName)
+  return handle
+}
+
+/**
+ * The context checks run in, and the steps around each check: `start` makes and binds the
+ * test's handle, `finish` clears and closes every handle of the test. The suite runs them
+ * as vitest hooks; core's own tests call them around single checks.
+ */
+export function handleSuiteContext(
   factory: () => MaybePromise<CacheHandle>,
   caps: HandleCapabilities,
   has: HandleSuiteContext['has'],
   options: DescribeCacheHandleOptions,
-): HandleSuiteContext {
+): { ctx: HandleSuiteContext; start(): Promise<void>; finish(): Promise<void> } {
   const ttl = options.shortTtlMs ?? Math.max(300, 3 * caps.ttlGranularityMs)
   let current: CacheHandle | undefined
   let currentClosed = false
   let extras: CacheHandle[] = []
 
-  const bound = async (cacheName: string): Promise<CacheHandle> => {
-    const handle = await factory()
-    await handle.bind?.(cacheName)
-    return handle
-  }
+  const bound = (cacheName: string) => boundHandle(factory, cacheName)
 
-  beforeEach(async () => {
+  const start = async () => {
     current = await bound(randomKey('cache'))
     currentClosed = false
-  })
+  }
 
-  afterEach(async () => {
+  const finish = async () => {
     // Clear before closing so a shared server keeps nothing of the test.
     const handles = currentClosed || current === undefined ? extras : [current, ...extras]
     extras = []
@@ -107,9 +138,9 @@ function createContext(
       await handle.close()
     }
     await options.cleanup?.()
-  })
+  }
 
-  return {
+  const ctx: HandleSuiteContext = {
     get handle(): CacheHandle {
       if (current === undefined)
         throw new Error('describeCacheHandle: the handle is only available inside a test')
@@ -134,4 +165,5 @@ function createContext(
       await current.close()
     },
   }
+  return { ctx, start, finish }
 }

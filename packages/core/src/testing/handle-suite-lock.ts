@@ -5,9 +5,7 @@ import { randomKey, waitFor } from './wait-for.js'
 /** The optional cluster lock (`CacheHandle.lock`, getOrAdd's `distributedLock`). */
 export function describeLock(ctx: HandleSuiteContext): void {
   if (!ctx.has.lock) {
-    describe('lock (absent: getOrAdd coalesces in-process only)', () => {
-      test('the handle has no lock', () => expect(ctx.handle.lock).toBeUndefined())
-    })
+    test.skip('lock (skipped: the handle has no lock; getOrAdd coalesces in-process only)', () => {})
     return
   }
   describe('lock', () => {

@@ -17,130 +17,162 @@ import { keyedTask, measureRates, runConcurrent } from '../measure.js'
 import type { Cell, ChartBar, ScenarioResult } from '../results.js'
 
 const CONCURRENCY = [1, 64] as const
+
+/** One client measured: ours (a CacheManager) or a raw client of `store`. */
+interface Subject {
+  readonly name: string
+  readonly ours: boolean
+  readonly store: 'redis' | 'memcached'
+  get(key: string): Promise<unknown>
+}
+
+/** The managers and raw clients of the scenario, on the same servers. */
+function openClients(redisUrl: string, memcachedServers: string) {
+  // Memory holds 16 items and the reads walk 10,000 keys in order: always a miss.
+  const overRedis = new CacheManager({
+    name: 'bench-distributed-hit',
+    handles: [memoryHandle({ maxEntries: 16 }), redisHandle({ url: redisUrl })],
+  })
+  const overMemcached = new CacheManager({
+    name: 'bench-distributed-hit',
+    handles: [memoryHandle({ maxEntries: 16 }), memcachedHandle({ servers: memcachedServers })],
+  })
+  const ioredis = new Redis(redisUrl)
+  const ioredisPipelined = new Redis(redisUrl, { enableAutoPipelining: true })
+  const memcached = MemjsClient.create(memcachedServers, { logger: { log: () => undefined } })
+  const close = async () => {
+    await overRedis.close()
+    await overMemcached.close()
+    ioredis.disconnect()
+    ioredisPipelined.disconnect()
+    memcached.close()
+  }
+  return { overRedis, overMemcached, ioredis, ioredisPipelined, memcached, close }
+}
+
+type Clients = ReturnType<typeof openClients>
+
+/** Every key, through the managers and as JSON for the raw clients. */
+async function writeKeys(clients: Clients, keys: readonly string[]): Promise<void> {
+  await runConcurrent(32, keys.length, async (i) => {
+    const key = keys[i] as string
+    const json = JSON.stringify(smallObject(i))
+    await clients.overRedis.set(key, smallObject(i))
+    await clients.overMemcached.set(key, smallObject(i))
+    await clients.ioredis.set(`raw:${key}`, json)
+    await clients.memcached.set(`raw:${key}`, json, {})
+  })
+}
+
+function subjectsOf(clients: Clients): Subject[] {
+  const rawRedisGet = async (client: Redis, key: string): Promise<unknown> => {
+    const json = await client.get(`raw:${key}`)
+    return json === null ? undefined : JSON.parse(json)
+  }
+  const rawMemjsGet = async (key: string): Promise<unknown> => {
+    const { value } = await clients.memcached.get(`raw:${key}`)
+    return value === null ? undefined : JSON.parse(value.toString('utf8'))
+  }
+  return [
+    {
+      name: 'CacheManager memory(miss)+redis',
+      ours: true,
+      store: 'redis',
+      get: (k) => clients.overRedis.get(k),
+    },
+    {
+      name: 'raw ioredis GET+JSON.parse',
+      ours: false,
+      store: 'redis',
+      get: (k) => rawRedisGet(clients.ioredis, k),
+    },
+    {
+      name: 'raw ioredis (auto-pipelining) GET+JSON.parse',
+      ours: false,
+      store: 'redis',
+      get: (k) => rawRedisGet(clients.ioredisPipelined, k),
+    },
+    {
+      name: 'CacheManager memory(miss)+memcached',
+      ours: true,
+      store: 'memcached',
+      get: (k) => clients.overMemcached.get(k),
+    },
+    { name: 'raw memjs get+JSON.parse', ours: false, store: 'memcached', get: rawMemjsGet },
+  ]
+}
+
+/** Each subject reading every key at each concurrency; a miss fails the run. */
+function measure(context: BenchContext, subjects: readonly Subject[], keys: readonly string[]) {
+  const tasks = CONCURRENCY.flatMap((c) =>
+    subjects.map((s) =>
+      keyedTask(s.name, c, keys.length, async (index) => {
+        const key = keys[index] as string
+        if ((await s.get(key)) === undefined) throw new Error(`${s.name}: miss on ${key}`)
+      }),
+    ),
+  )
+  return measureRates(tasks, context.measure)
+}
+
+/** The table, targets and chart of the measured rates. */
+function report(subjects: readonly Subject[], rates: Map<string, number>): ScenarioResult {
+  const rate = (name: string, c: number): number => rates.get(`${name} @${c}`) ?? Number.NaN
+  // The raw baseline of a store at a concurrency: its fastest raw client.
+  const rawBest = (store: string, c: number): number =>
+    Math.max(...subjects.filter((s) => !s.ours && s.store === store).map((s) => rate(s.name, c)))
+  const rows: Array<Record<string, Cell>> = []
+  const bars: ChartBar[] = []
+  for (const c of CONCURRENCY) {
+    for (const s of subjects) {
+      const vsRaw = s.ours ? rate(s.name, c) / rawBest(s.store, c) : ''
+      rows.push({ subject: s.name, concurrency: c, rate: rate(s.name, c), vsRaw })
+      bars.push({ label: `${s.name} @${c}`, value: rate(s.name, c), ours: s.ours })
+    }
+  }
+  const redisRatio = rate('CacheManager memory(miss)+redis', 64) / rawBest('redis', 64)
+  const memcachedRatio = rate('CacheManager memory(miss)+memcached', 64) / rawBest('memcached', 64)
+  return {
+    name: 'distributed-hit',
+    title: 'Distributed-hit get (memory misses, the store answers)',
+    description:
+      'Concurrency = calls in flight at once (each worker awaits its call before the next). Raw clients read the same object stored as JSON and JSON.parse it. "vs raw" divides by the faster raw client of the same store at the same concurrency.',
+    columns: [
+      { key: 'subject', title: 'subject' },
+      { key: 'concurrency', title: 'concurrency', format: 'int' },
+      { key: 'rate', title: 'gets/s', format: 'ops' },
+      { key: 'vsRaw', title: 'vs raw', format: 'ratio' },
+    ],
+    rows,
+    targets: [
+      {
+        target: 'distributed-hit get >= 0.85x raw ioredis at concurrency 64',
+        measured: `${redisRatio.toFixed(2)}x`,
+        met: redisRatio >= 0.85,
+      },
+      {
+        target: 'distributed-hit get >= 0.85x raw memjs at concurrency 64',
+        measured: `${memcachedRatio.toFixed(2)}x`,
+        met: memcachedRatio >= 0.85,
+      },
+    ],
+    charts: [{ title: 'Distributed-hit get', unit: 'gets/s', bars }],
+  }
+}
+
 export const distributedHit: Scenario = {
   name: 'distributed-hit',
   async run(context: BenchContext): Promise<ScenarioResult> {
-    const redisUrl = await context.servers.redis()
-    const memcachedServers = await context.servers.memcached()
+    const clients = openClients(await context.servers.redis(), await context.servers.memcached())
     const keys = makeKeys(KEY_COUNT)
-    // Memory holds 16 items and the reads walk 10,000 keys in order: always a miss.
-    const overRedis = new CacheManager({
-      name: 'bench-distributed-hit',
-      handles: [memoryHandle({ maxEntries: 16 }), redisHandle({ url: redisUrl })],
-    })
-    const overMemcached = new CacheManager({
-      name: 'bench-distributed-hit',
-      handles: [memoryHandle({ maxEntries: 16 }), memcachedHandle({ servers: memcachedServers })],
-    })
-    const ioredis = new Redis(redisUrl)
-    const ioredisPipelined = new Redis(redisUrl, { enableAutoPipelining: true })
-    const memcached = MemjsClient.create(memcachedServers, { logger: { log: () => undefined } })
     try {
       context.log('distributed-hit: writing 10,000 keys to Redis and Memcached')
-      await runConcurrent(32, keys.length, async (i) => {
-        const key = keys[i] as string
-        const json = JSON.stringify(smallObject(i))
-        await overRedis.set(key, smallObject(i))
-        await overMemcached.set(key, smallObject(i))
-        await ioredis.set(`raw:${key}`, json)
-        await memcached.set(`raw:${key}`, json, {})
-      })
-      const rawRedisGet = async (client: Redis, key: string): Promise<unknown> => {
-        const json = await client.get(`raw:${key}`)
-        return json === null ? undefined : JSON.parse(json)
-      }
-      const rawMemjsGet = async (key: string): Promise<unknown> => {
-        const { value } = await memcached.get(`raw:${key}`)
-        return value === null ? undefined : JSON.parse(value.toString('utf8'))
-      }
-      const subjects: Array<{
-        name: string
-        ours: boolean
-        store: string
-        get: (k: string) => Promise<unknown>
-      }> = [
-        { name: 'CacheManager memory(miss)+redis', ours: true, store: 'redis', get: (k) => overRedis.get(k) },
-        {
-          name: 'raw ioredis GET+JSON.parse',
-          ours: false,
-          store: 'redis',
-          get: (k) => rawRedisGet(ioredis, k),
-        },
-        {
-          name: 'raw ioredis (auto-pipelining) GET+JSON.parse',
-          ours: false,
-          store: 'redis',
-          get: (k) => rawRedisGet(ioredisPipelined, k),
-        },
-        {
-          name: 'CacheManager memory(miss)+memcached',
-          ours: true,
-          store: 'memcached',
-          get: (k) => overMemcached.get(k),
-        },
-        { name: 'raw memjs get+JSON.parse', ours: false, store: 'memcached', get: rawMemjsGet },
-      ]
-      const tasks = CONCURRENCY.flatMap((c) =>
-        subjects.map((s) =>
-          keyedTask(s.name, c, keys.length, async (index) => {
-            const key = keys[index] as string
-            if ((await s.get(key)) === undefined) throw new Error(`${s.name}: miss on ${key}`)
-          }),
-        ),
-      )
+      await writeKeys(clients, keys)
+      const subjects = subjectsOf(clients)
       context.log('distributed-hit: measuring')
-      const rates = await measureRates(tasks, context.measure)
-      const rate = (name: string, c: number): number => rates.get(`${name} @${c}`) ?? Number.NaN
-      // The raw baseline of a store at a concurrency: its fastest raw client.
-      const rawBest = (store: string, c: number): number =>
-        Math.max(...subjects.filter((s) => !s.ours && s.store === store).map((s) => rate(s.name, c)))
-      const rows: Array<Record<string, Cell>> = []
-      const bars: ChartBar[] = []
-      for (const c of CONCURRENCY) {
-        for (const s of subjects) {
-          rows.push({
-            subject: s.name,
-            concurrency: c,
-            rate: rate(s.name, c),
-            vsRaw: s.ours ? rate(s.name, c) / rawBest(s.store, c) : '',
-          })
-          bars.push({ label: `${s.name} @${c}`, value: rate(s.name, c), ours: s.ours })
-        }
-      }
-      const redisRatio = rate('CacheManager memory(miss)+redis', 64) / rawBest('redis', 64)
-      const memcachedRatio = rate('CacheManager memory(miss)+memcached', 64) / rawBest('memcached', 64)
-      return {
-        name: 'distributed-hit',
-        title: 'Distributed-hit get (memory misses, the store answers)',
-        description:
-          'Concurrency = calls in flight at once (each worker awaits its call before the next). Raw clients read the same object stored as JSON and JSON.parse it. "vs raw" divides by the faster raw client of the same store at the same concurrency.',
-        columns: [
-          { key: 'subject', title: 'subject' },
-          { key: 'concurrency', title: 'concurrency', format: 'int' },
-          { key: 'rate', title: 'gets/s', format: 'ops' },
-          { key: 'vsRaw', title: 'vs raw', format: 'ratio' },
-        ],
-        rows,
-        targets: [
-          {
-            target: 'distributed-hit get >= 0.85x raw ioredis at concurrency 64',
-            measured: `${redisRatio.toFixed(2)}x`,
-            met: redisRatio >= 0.85,
-          },
-          {
-            target: 'distributed-hit get >= 0.85x raw memjs at concurrency 64',
-            measured: `${memcachedRatio.toFixed(2)}x`,
-            met: memcachedRatio >= 0.85,
-          },
-        ],
-        charts: [{ title: 'Distributed-hit get', unit: 'gets/s', bars }],
-      }
+      return report(subjects, await measure(context, subjects, keys))
     } finally {
-      await overRedis.close()
-      await overMemcached.close()
-      ioredis.disconnect()
-      ioredisPipelined.disconnect()
-      memcached.close()
+      await clients.close()
     }
   },
 }

@@ -13,7 +13,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { type CacheHandle, CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
 import { redisHandle } from '@cacheplane/redis'
-import { WorkerProcess } from '../child.js'
+import { WorkerProcess, type WorkerMessage } from '../child.js'
 import type { BenchContext, Scenario } from '../context.js'
 import { makeKeys } from '../fixtures.js'
 import { runConcurrent } from '../measure.js'
@@ -35,14 +35,18 @@ interface Outcome extends Record<string, Cell> {
   cached: number
 }
 
-async function measure(
+const MARKER = 'marker'
+
+type Writer = CacheManager<Versioned>
+type BackplaneStats = ReturnType<Writer['stats']>['backplane']
+
+/** The writer of one setup, ready; over Redis every key already holds a first value. */
+async function openWriter(
+  cacheName: string,
+  keys: readonly string[],
   choice: BackplaneChoice,
   redisUrl: string | undefined,
-  durationMs: number,
-): Promise<Outcome> {
-  const cacheName = `bench-invalidation-${randomUUID().slice(0, 8)}`
-  const keys = makeKeys(KEYS)
-  const marker = 'marker'
+): Promise<Writer> {
   const handles: CacheHandle<unknown>[] = [memoryHandle({ maxEntries: KEYS * 2 })]
   if (redisUrl !== undefined) handles.push(redisHandle({ url: redisUrl }))
   const writer = new CacheManager<Versioned>({ name: cacheName, handles, backplane: createBackplane(choice) })
@@ -50,60 +54,88 @@ async function measure(
   if (redisUrl !== undefined) {
     await runConcurrent(CONCURRENCY, keys.length, (i) => writer.set(keys[i] as string, { seq: 0 }))
   }
+  return writer
+}
+
+/** Writes for `durationMs`, {@link CONCURRENCY} in flight, and flushes the backplane. */
+async function writeBurst(writer: Writer, keys: readonly string[], durationMs: number) {
+  const started = performance.now()
+  const cpuBefore = process.cpuUsage()
+  const deadline = started + durationMs
+  // Bounded in time (the deadline) and in count (a cap far above what fits in the time).
+  const writes = await runConcurrent(
+    CONCURRENCY,
+    100_000_000,
+    async (n) => {
+      await writer.set(keys[n % KEYS] as string, { seq: n + 1 })
+      // Memory-only sets resolve in microtasks: without a turn of the event loop now and
+      // then the bus's publish (setImmediate) would never run during the burst, and the
+      // run would measure one giant frame at the end. An application's writes arrive
+      // from I/O, so it turns the loop anyway.
+      if (n % 16 === 0) await nextTurn()
+    },
+    () => performance.now() >= deadline,
+  )
+  await writer.flush()
+  const elapsed = performance.now() - started
+  // CPU time does not count time spent descheduled while the reader, the server and other
+  // processes run, so it shows the writer's own cost even on a busy 2-core machine.
+  const cpu = process.cpuUsage(cpuBefore)
+  if (writes < KEYS) throw new Error(`invalidation: only ${writes} writes; every key must change once`)
+  return { writes, elapsed, cpu }
+}
+
+/** One row of the table: the writer's rate and what its backplane sent, and the reader's verdict. */
+function outcomeOf(
+  subject: string,
+  burst: Awaited<ReturnType<typeof writeBurst>>,
+  before: BackplaneStats,
+  after: BackplaneStats,
+  verified: WorkerMessage,
+): Outcome {
+  const { writes, elapsed, cpu } = burst
+  return {
+    subject,
+    rate: (writes / elapsed) * 1000,
+    cpuPerWrite: Math.round(((cpu.user + cpu.system) / writes) * 100) / 100,
+    writes,
+    messages: (after?.messagesSent ?? 0) - (before?.messagesSent ?? 0),
+    frames: (after?.framesSent ?? 0) - (before?.framesSent ?? 0),
+    overflows: (after?.overflows ?? 0) - (before?.overflows ?? 0),
+    readerReads: verified.reads as number,
+    cached: verified.cached as number,
+    stale: verified.stale as number,
+    examples: (verified.examples as string[]).join('; '),
+  }
+}
+
+async function measure(
+  choice: BackplaneChoice,
+  redisUrl: string | undefined,
+  durationMs: number,
+): Promise<Outcome> {
+  const cacheName = `bench-invalidation-${randomUUID().slice(0, 8)}`
+  const keys = makeKeys(KEYS)
+  const writer = await openWriter(cacheName, keys, choice, redisUrl)
   const worker = new WorkerProcess('invalidation-reader', {
     cacheName,
     keys,
-    marker,
+    marker: MARKER,
     redisUrl,
     backplane: choice,
   })
   try {
     await worker.next('ready', 30_000)
     const before = writer.stats().backplane
-    const started = performance.now()
-    const cpuBefore = process.cpuUsage()
-    const deadline = started + durationMs
-    // Bounded in time (the deadline) and in count (a cap far above what fits in the time).
-    const writes = await runConcurrent(
-      CONCURRENCY,
-      100_000_000,
-      async (n) => {
-        await writer.set(keys[n % KEYS] as string, { seq: n + 1 })
-        // Memory-only sets resolve in microtasks: without a turn of the event loop now and
-        // then the bus's publish (setImmediate) would never run during the burst, and the
-        // run would measure one giant frame at the end. An application's writes arrive
-        // from I/O, so it turns the loop anyway.
-        if (n % 16 === 0) await nextTurn()
-      },
-      () => performance.now() >= deadline,
-    )
-    await writer.flush()
-    const elapsed = performance.now() - started
-    // CPU time does not count time spent descheduled while the reader, the server and other
-    // processes run, so it shows the writer's own cost even on a busy 2-core machine.
-    const cpu = process.cpuUsage(cpuBefore)
-    if (writes < KEYS) throw new Error(`invalidation: only ${writes} writes; every key must change once`)
-    await writer.set(marker, { seq: -1 })
+    const burst = await writeBurst(writer, keys, durationMs)
+    await writer.set(MARKER, { seq: -1 })
     await writer.flush()
     const after = writer.stats().backplane
     worker.send({ type: 'verify' })
     const verified = await worker.next('verified', 60_000)
-    const sent = (after?.messagesSent ?? 0) - (before?.messagesSent ?? 0)
-    const frames = (after?.framesSent ?? 0) - (before?.framesSent ?? 0)
     const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
-    return {
-      subject: `${redisUrl === undefined ? 'memory' : 'memory + Redis'}, backplane ${label}`,
-      rate: (writes / elapsed) * 1000,
-      cpuPerWrite: Math.round(((cpu.user + cpu.system) / writes) * 100) / 100,
-      writes,
-      messages: sent,
-      frames,
-      overflows: (after?.overflows ?? 0) - (before?.overflows ?? 0),
-      readerReads: verified.reads as number,
-      cached: verified.cached as number,
-      stale: verified.stale as number,
-      examples: (verified.examples as string[]).join('; '),
-    }
+    const subject = `${redisUrl === undefined ? 'memory' : 'memory + Redis'}, backplane ${label}`
+    return outcomeOf(subject, burst, before, after, verified)
   } finally {
     await worker.stop()
     await writer.close()

@@ -20,7 +20,7 @@ import type { BenchContext, Scenario } from '../context.js'
 import { KEY_COUNT, makeKeys, type SmallObject, smallObject } from '../fixtures.js'
 import { type BatchTask, measureRates, runConcurrent } from '../measure.js'
 import { createBentoCache, createCacheable } from '../peers.js'
-import type { ScenarioResult } from '../results.js'
+import type { ScenarioResult, TargetCheck } from '../results.js'
 
 const BATCH = 1_000
 
@@ -63,135 +63,162 @@ function asyncTask(name: string, keys: readonly string[], get: (key: string) => 
   }
 }
 
-export const memoryHit: Scenario = {
-  name: 'memory-hit',
-  async run(context: BenchContext): Promise<ScenarioResult> {
-    const redisUrl = await context.servers.redis()
-    const keys = makeKeys(KEY_COUNT)
-    const values = keys.map((_, i) => smallObject(i))
-
-    const map = new Map<string, SmallObject>()
-    const lru = new LRUCache<string, SmallObject>({ max: KEY_COUNT * 2 })
+/** Every cache measured, and how to close them. */
+function openCaches(redisUrl: string) {
+  const caches = {
+    map: new Map<string, SmallObject>(),
+    lru: new LRUCache<string, SmallObject>({ max: KEY_COUNT * 2 }),
     // The handle alone, called synchronously: what the manager's hit path is built on.
-    const handle = memoryHandle<SmallObject>({ maxEntries: KEY_COUNT * 2 })
-    const created = Date.now()
-    const memoryOnly = new CacheManager<SmallObject>({
+    handle: memoryHandle<SmallObject>({ maxEntries: KEY_COUNT * 2 }),
+    memoryOnly: new CacheManager<SmallObject>({
       name: 'bench-memory-hit-local',
       handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 })],
-    })
-    const layered = new CacheManager<SmallObject>({
+    }),
+    layered: new CacheManager<SmallObject>({
       name: 'bench-memory-hit',
       handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ url: redisUrl })],
       backplane: redisBackplane({ url: redisUrl }),
-    })
-    const bento = createBentoCache(redisUrl, KEY_COUNT * 2)
-    const cacheable = createCacheable()
+    }),
+    bento: createBentoCache(redisUrl, KEY_COUNT * 2),
+    cacheable: createCacheable(),
+  }
+  const close = async () => {
+    caches.handle.close()
+    await caches.memoryOnly.close()
+    await caches.layered.close()
+    await caches.bento.disconnectAll()
+    await caches.cacheable.disconnect()
+  }
+  return { ...caches, close }
+}
+
+type Caches = ReturnType<typeof openCaches>
+
+/** Puts every key in every cache. */
+async function fill(caches: Caches, keys: readonly string[], values: readonly SmallObject[]): Promise<void> {
+  const created = Date.now()
+  await runConcurrent(32, keys.length, async (i) => {
+    const key = keys[i] as string
+    const value = values[i] as SmallObject
+    caches.map.set(key, value)
+    caches.lru.set(key, value)
+    caches.handle.set(key, undefined, { value, mode: 'none', ttl: 0, expiresAt: 0, created })
+    await caches.memoryOnly.set(key, value)
+    await caches.layered.set(key, value)
+    await caches.bento.set({ key, value })
+    await caches.cacheable.set(key, value)
+  })
+}
+
+function tasksOf(caches: Caches, keys: readonly string[]): BatchTask[] {
+  const { map, lru, handle, memoryOnly, layered, bento, cacheable } = caches
+  return [
+    syncTask('Map.get', keys, (k) => map.get(k)),
+    syncTask('lru-cache get', keys, (k) => lru.get(k)),
+    syncTask('memory handle get (no manager)', keys, (k) => handle.get(k, undefined)?.value),
+    asyncTask('lru-cache get, awaited', keys, async (k) => lru.get(k)),
+    asyncTask('CacheManager memory', keys, (k) => memoryOnly.get(k)),
+    asyncTask('CacheManager memory+redis+backplane', keys, (k) => layered.get(k)),
+    asyncTask('CacheManager memory getOrAdd', keys, (k) => memoryOnly.getOrAdd(k, neverCalled)),
+    asyncTask('CacheManager memory+redis+backplane getOrAdd', keys, (k) => layered.getOrAdd(k, neverCalled)),
+    syncTask('CacheManager memory peek (sync)', keys, (k) => memoryOnly.peek(k)),
+    syncTask('CacheManager memory+redis+backplane peek (sync)', keys, (k) => layered.peek(k)),
+    asyncTask('BentoCache memory+redis+bus', keys, (k) => bento.get({ key: k })),
+    asyncTask('cacheable (memory primary)', keys, (k) => cacheable.get(k)),
+  ]
+}
+
+/** The targets: ours against lru-cache and BentoCache, getOrAdd against get. */
+function targetsOf(rate: (name: string) => number): TargetCheck[] {
+  const lruRate = rate('lru-cache get')
+  const bentoRate = rate('BentoCache memory+redis+bus')
+  const ours = Math.min(rate('CacheManager memory'), rate('CacheManager memory+redis+backplane'))
+  const lruAwaited = rate('lru-cache get, awaited')
+  const peek = Math.min(
+    rate('CacheManager memory peek (sync)'),
+    rate('CacheManager memory+redis+backplane peek (sync)'),
+  )
+  const getOrAddRatio = Math.min(
+    rate('CacheManager memory getOrAdd') / rate('CacheManager memory'),
+    rate('CacheManager memory+redis+backplane getOrAdd') / rate('CacheManager memory+redis+backplane'),
+  )
+  return [
+    {
+      target: 'memory-hit get >= 0.5x lru-cache get',
+      measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups; an awaited lru-cache get itself is ${(lruAwaited / lruRate).toFixed(2)}x, ours are ${(ours / lruAwaited).toFixed(2)}x of that)`,
+      met: ours / lruRate >= 0.5,
+    },
+    {
+      target: 'memory-hit getOrAdd within 5% of memory-hit get (same run)',
+      measured: `${getOrAddRatio.toFixed(3)}x (the lower of our two setups' getOrAdd/get ratios)`,
+      met: getOrAddRatio >= 0.95,
+    },
+    {
+      target: 'memory-hit synchronous peek >= 0.5x lru-cache get',
+      measured: `${(peek / lruRate).toFixed(2)}x (slower of our two setups)`,
+      met: peek / lruRate >= 0.5,
+    },
+    {
+      target: 'memory-hit get >= 10x BentoCache',
+      measured: `${(ours / bentoRate).toFixed(1)}x`,
+      met: ours / bentoRate >= 10,
+    },
+  ]
+}
+
+function report(tasks: readonly BatchTask[], rates: Map<string, number>): ScenarioResult {
+  const rate = (name: string): number => rates.get(name) ?? Number.NaN
+  const rows = tasks.map((t) => ({
+    subject: t.name,
+    loop: t.loop,
+    rate: rate(t.name),
+    vsLru: rate(t.name) / rate('lru-cache get'),
+    vsBento: rate(t.name) / rate('BentoCache memory+redis+bus'),
+  }))
+  const ours = (subject: string) => subject.startsWith('CacheManager') || subject.startsWith('memory handle')
+  return {
+    name: 'memory-hit',
+    title: 'Memory-hit get (10,000 keys, small objects)',
+    description:
+      'Every key is in the memory tier. Async APIs are awaited per call; Map, lru-cache and the bare memory handle are called synchronously (their own get rate). Timed on process CPU time (no I/O is involved), so time the process spent descheduled by other load does not count.',
+    columns: [
+      { key: 'subject', title: 'subject' },
+      { key: 'loop', title: 'loop' },
+      { key: 'rate', title: 'gets/s', format: 'ops' },
+      { key: 'vsLru', title: 'vs lru-cache', format: 'ratio' },
+      { key: 'vsBento', title: 'vs BentoCache', format: 'ratio' },
+    ],
+    rows,
+    targets: targetsOf(rate),
+    charts: [
+      {
+        title: 'Memory-hit get',
+        unit: 'gets/s',
+        bars: rows.map((r) => ({ label: r.subject, value: r.rate, ours: ours(r.subject) })),
+      },
+    ],
+  }
+}
+
+export const memoryHit: Scenario = {
+  name: 'memory-hit',
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const caches = openCaches(await context.servers.redis())
+    const keys = makeKeys(KEY_COUNT)
     try {
-      await layered.ready()
+      await caches.layered.ready()
       context.log('memory-hit: filling every cache with 10,000 small objects')
-      await runConcurrent(32, keys.length, async (i) => {
-        const key = keys[i] as string
-        const value = values[i] as SmallObject
-        map.set(key, value)
-        lru.set(key, value)
-        handle.set(key, undefined, { value, mode: 'none', ttl: 0, expiresAt: 0, created })
-        await memoryOnly.set(key, value)
-        await layered.set(key, value)
-        await bento.set({ key, value })
-        await cacheable.set(key, value)
-      })
-      const tasks = [
-        syncTask('Map.get', keys, (k) => map.get(k)),
-        syncTask('lru-cache get', keys, (k) => lru.get(k)),
-        syncTask('memory handle get (no manager)', keys, (k) => handle.get(k, undefined)?.value),
-        asyncTask('lru-cache get, awaited', keys, async (k) => lru.get(k)),
-        asyncTask('CacheManager memory', keys, (k) => memoryOnly.get(k)),
-        asyncTask('CacheManager memory+redis+backplane', keys, (k) => layered.get(k)),
-        asyncTask('CacheManager memory getOrAdd', keys, (k) => memoryOnly.getOrAdd(k, neverCalled)),
-        asyncTask('CacheManager memory+redis+backplane getOrAdd', keys, (k) =>
-          layered.getOrAdd(k, neverCalled),
-        ),
-        syncTask('CacheManager memory peek (sync)', keys, (k) => memoryOnly.peek(k)),
-        syncTask('CacheManager memory+redis+backplane peek (sync)', keys, (k) => layered.peek(k)),
-        asyncTask('BentoCache memory+redis+bus', keys, (k) => bento.get({ key: k })),
-        asyncTask('cacheable (memory primary)', keys, (k) => cacheable.get(k)),
-      ]
+      await fill(
+        caches,
+        keys,
+        keys.map((_, i) => smallObject(i)),
+      )
+      const tasks = tasksOf(caches, keys)
       context.log('memory-hit: measuring')
       // Pure CPU loops (every get is a memory hit): timed on process CPU time, see MeasureOptions.
-      const rates = await measureRates(tasks, { ...context.measure, clock: 'cpu' })
-      const rate = (name: string): number => rates.get(name) ?? Number.NaN
-      const lruRate = rate('lru-cache get')
-      const bentoRate = rate('BentoCache memory+redis+bus')
-      const ours = Math.min(rate('CacheManager memory'), rate('CacheManager memory+redis+backplane'))
-      const lruAwaited = rate('lru-cache get, awaited')
-      const peek = Math.min(
-        rate('CacheManager memory peek (sync)'),
-        rate('CacheManager memory+redis+backplane peek (sync)'),
-      )
-      const getOrAddRatio = Math.min(
-        rate('CacheManager memory getOrAdd') / rate('CacheManager memory'),
-        rate('CacheManager memory+redis+backplane getOrAdd') / rate('CacheManager memory+redis+backplane'),
-      )
-      const rows = tasks.map((t) => ({
-        subject: t.name,
-        loop: t.loop,
-        rate: rate(t.name),
-        vsLru: rate(t.name) / lruRate,
-        vsBento: rate(t.name) / bentoRate,
-      }))
-      return {
-        name: 'memory-hit',
-        title: 'Memory-hit get (10,000 keys, small objects)',
-        description:
-          'Every key is in the memory tier. Async APIs are awaited per call; Map, lru-cache and the bare memory handle are called synchronously (their own get rate). Timed on process CPU time (no I/O is involved), so time the process spent descheduled by other load does not count.',
-        columns: [
-          { key: 'subject', title: 'subject' },
-          { key: 'loop', title: 'loop' },
-          { key: 'rate', title: 'gets/s', format: 'ops' },
-          { key: 'vsLru', title: 'vs lru-cache', format: 'ratio' },
-          { key: 'vsBento', title: 'vs BentoCache', format: 'ratio' },
-        ],
-        rows,
-        targets: [
-          {
-            target: 'memory-hit get >= 0.5x lru-cache get',
-            measured: `${(ours / lruRate).toFixed(2)}x (slower of our two setups; an awaited lru-cache get itself is ${(lruAwaited / lruRate).toFixed(2)}x, ours are ${(ours / lruAwaited).toFixed(2)}x of that)`,
-            met: ours / lruRate >= 0.5,
-          },
-          {
-            target: 'memory-hit getOrAdd within 5% of memory-hit get (same run)',
-            measured: `${getOrAddRatio.toFixed(3)}x (the lower of our two setups' getOrAdd/get ratios)`,
-            met: getOrAddRatio >= 0.95,
-          },
-          {
-            target: 'memory-hit synchronous peek >= 0.5x lru-cache get',
-            measured: `${(peek / lruRate).toFixed(2)}x (slower of our two setups)`,
-            met: peek / lruRate >= 0.5,
-          },
-          {
-            target: 'memory-hit get >= 10x BentoCache',
-            measured: `${(ours / bentoRate).toFixed(1)}x`,
-            met: ours / bentoRate >= 10,
-          },
-        ],
-        charts: [
-          {
-            title: 'Memory-hit get',
-            unit: 'gets/s',
-            bars: rows.map((r) => ({
-              label: r.subject,
-              value: r.rate,
-              ours: r.subject.startsWith('CacheManager') || r.subject.startsWith('memory handle'),
-            })),
-          },
-        ],
-      }
+      return report(tasks, await measureRates(tasks, { ...context.measure, clock: 'cpu' }))
     } finally {
-      handle.close()
-      await memoryOnly.close()
-      await layered.close()
-      await bento.disconnectAll()
-      await cacheable.disconnect()
+      await caches.close()
     }
   },
 }

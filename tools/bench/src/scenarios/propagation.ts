@@ -150,6 +150,58 @@ function row(subject: string, path: string, latency: LatencySummary, outcome: Ou
   }
 }
 
+/** The rows and targets of CacheManager and the raw clients over one transport. */
+async function measureTransport(
+  choice: BackplaneChoice,
+  redisUrl: string,
+  samples: number,
+): Promise<{ rows: Array<Record<string, Cell>>; targets: TargetCheck[] }> {
+  const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
+  const cache = await measureCache(choice, redisUrl, samples)
+  const raw = await measureRaw(choice, redisUrl, samples)
+  const event = summarize(cache.event)
+  const read = summarize(cache.read)
+  const rawLatency = summarize(raw.pubsub.event)
+  const ours = `CacheManager over ${label}`
+  const setThenPublish = `raw ioredis SET, then ${label} publish`
+  const rows = [
+    row(ours, "writer's own set() call", summarize(cache.write), cache),
+    row(ours, 'set() called -> remote set event', event, cache),
+    row(ours, 'set() called -> new value read remotely', read, cache),
+    row(`raw ${label}`, 'publish -> receive', rawLatency, raw.pubsub),
+    row(
+      setThenPublish,
+      "writer's own SET + publish",
+      summarize(raw.setThenPublish.write),
+      raw.setThenPublish,
+    ),
+    row(setThenPublish, 'SET called -> receive', summarize(raw.setThenPublish.event), raw.setThenPublish),
+  ]
+  const targets = [
+    {
+      target: `propagation over ${label}: p50 <= 3x raw pub/sub`,
+      measured: `event p50 ${event.p50.toFixed(3)} ms = ${(event.p50 / rawLatency.p50).toFixed(2)}x raw ${rawLatency.p50.toFixed(3)} ms (read p50 ${read.p50.toFixed(3)} ms)`,
+      met: event.p50 <= 3 * rawLatency.p50,
+    },
+    {
+      target: `propagation over ${label}: p99 < 2 ms, nothing lost`,
+      measured: `event p99 ${event.p99.toFixed(3)} ms, read p99 ${read.p99.toFixed(3)} ms, lost ${cache.lost}, stale ${cache.stale}`,
+      met: event.p99 < 2 && cache.lost === 0 && cache.stale === 0,
+    },
+  ]
+  return { rows, targets }
+}
+
+/** BentoCache's rows, the peer users would pick instead. */
+function bentoRows(bento: Outcome): Array<Record<string, Cell>> {
+  const subject = 'BentoCache over Redis pub/sub'
+  return [
+    row(subject, "writer's own set() call", summarize(bento.write), bento),
+    row(subject, 'set() called -> bus message received', summarize(bento.event), bento),
+    row(subject, 'set() called -> new value read remotely', summarize(bento.read), bento),
+  ]
+}
+
 export const propagation: Scenario = {
   name: 'propagation',
   async run(context: BenchContext): Promise<ScenarioResult> {
@@ -162,61 +214,13 @@ export const propagation: Scenario = {
       { kind: 'redis', url: redisUrl },
       { kind: 'nats', url: natsUrl },
     ] as const) {
-      const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
-      context.log(`propagation: ${label}, ${samples} writes`)
-      const cache = await measureCache(choice, redisUrl, samples)
-      const raw = await measureRaw(choice, redisUrl, samples)
-      const event = summarize(cache.event)
-      const read = summarize(cache.read)
-      const rawLatency = summarize(raw.pubsub.event)
-      rows.push(
-        row(`CacheManager over ${label}`, "writer's own set() call", summarize(cache.write), cache),
-        row(`CacheManager over ${label}`, 'set() called -> remote set event', event, cache),
-        row(`CacheManager over ${label}`, 'set() called -> new value read remotely', read, cache),
-        row(`raw ${label}`, 'publish -> receive', rawLatency, raw.pubsub),
-        row(
-          `raw ioredis SET, then ${label} publish`,
-          "writer's own SET + publish",
-          summarize(raw.setThenPublish.write),
-          raw.setThenPublish,
-        ),
-        row(
-          `raw ioredis SET, then ${label} publish`,
-          'SET called -> receive',
-          summarize(raw.setThenPublish.event),
-          raw.setThenPublish,
-        ),
-      )
-      targets.push(
-        {
-          target: `propagation over ${label}: p50 <= 3x raw pub/sub`,
-          measured: `event p50 ${event.p50.toFixed(3)} ms = ${(event.p50 / rawLatency.p50).toFixed(2)}x raw ${rawLatency.p50.toFixed(3)} ms (read p50 ${read.p50.toFixed(3)} ms)`,
-          met: event.p50 <= 3 * rawLatency.p50,
-        },
-        {
-          target: `propagation over ${label}: p99 < 2 ms, nothing lost`,
-          measured: `event p99 ${event.p99.toFixed(3)} ms, read p99 ${read.p99.toFixed(3)} ms, lost ${cache.lost}, stale ${cache.stale}`,
-          met: event.p99 < 2 && cache.lost === 0 && cache.stale === 0,
-        },
-      )
+      context.log(`propagation: ${choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'}, ${samples} writes`)
+      const measured = await measureTransport(choice, redisUrl, samples)
+      rows.push(...measured.rows)
+      targets.push(...measured.targets)
     }
     context.log(`propagation: BentoCache over Redis, ${samples} writes`)
-    const bento = await measureBento(redisUrl, samples)
-    rows.push(
-      row('BentoCache over Redis pub/sub', "writer's own set() call", summarize(bento.write), bento),
-      row(
-        'BentoCache over Redis pub/sub',
-        'set() called -> bus message received',
-        summarize(bento.event),
-        bento,
-      ),
-      row(
-        'BentoCache over Redis pub/sub',
-        'set() called -> new value read remotely',
-        summarize(bento.read),
-        bento,
-      ),
-    )
+    rows.push(...bentoRows(await measureBento(redisUrl, samples)))
     return {
       name: 'propagation',
       title: 'Propagation across two processes',

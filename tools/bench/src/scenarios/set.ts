@@ -15,6 +15,69 @@ import type { Cell, ScenarioResult } from '../results.js'
 
 const CONCURRENCY = [1, 64] as const
 
+/** One client measured: ours, the peer library, or a raw client. */
+interface Subject {
+  readonly name: string
+  readonly ours: boolean
+  readonly peer?: boolean
+  set(key: string, value: SmallObject): Promise<unknown>
+}
+
+function subjectsOf(
+  cache: CacheManager<SmallObject>,
+  bento: ReturnType<typeof createBentoCache>,
+  ioredis: Redis,
+  ioredisPipelined: Redis,
+): Subject[] {
+  return [
+    { name: 'CacheManager memory+redis+backplane', ours: true, set: (k, v) => cache.set(k, v) },
+    {
+      name: 'BentoCache memory+redis+bus',
+      ours: false,
+      peer: true,
+      set: (k, v) => bento.set({ key: k, value: v }),
+    },
+    {
+      name: 'raw ioredis SET (JSON.stringify)',
+      ours: false,
+      set: (k, v) => ioredis.set(`raw:${k}`, JSON.stringify(v)),
+    },
+    {
+      name: 'raw ioredis (auto-pipelining) SET',
+      ours: false,
+      set: (k, v) => ioredisPipelined.set(`raw:${k}`, JSON.stringify(v)),
+    },
+  ]
+}
+
+/** The table of the measured rates. */
+function report(subjects: readonly Subject[], rates: Map<string, number>): ScenarioResult {
+  const rate = (name: string, c: number): number => rates.get(`${name} @${c}`) ?? Number.NaN
+  const rawBest = (c: number): number =>
+    Math.max(...subjects.filter((s) => !s.ours && s.peer !== true).map((s) => rate(s.name, c)))
+  const rows: Array<Record<string, Cell>> = []
+  for (const c of CONCURRENCY) {
+    for (const s of subjects) {
+      const vsRaw = s.ours || s.peer === true ? rate(s.name, c) / rawBest(c) : ''
+      rows.push({ subject: s.name, concurrency: c, rate: rate(s.name, c), vsRaw })
+    }
+  }
+  return {
+    name: 'set',
+    title: 'set through memory + Redis + backplane',
+    description:
+      'CacheManager.set writes Redis (one plain SET of the item envelope, with a version the writer drew), then memory, then queues the invalidation for the backplane. The raw client does one SET of the JSON. BentoCache writes its memory tier and Redis and publishes on its bus. "vs raw" divides by the faster raw client.',
+    columns: [
+      { key: 'subject', title: 'subject' },
+      { key: 'concurrency', title: 'concurrency', format: 'int' },
+      { key: 'rate', title: 'sets/s', format: 'ops' },
+      { key: 'vsRaw', title: 'vs raw', format: 'ratio' },
+    ],
+    rows,
+    targets: [],
+  }
+}
+
 export const setScenario: Scenario = {
   name: 'set',
   async run(context: BenchContext): Promise<ScenarioResult> {
@@ -31,29 +94,7 @@ export const setScenario: Scenario = {
     const bento = createBentoCache(redisUrl, KEY_COUNT * 2)
     try {
       await cache.ready()
-      const subjects = [
-        {
-          name: 'CacheManager memory+redis+backplane',
-          ours: true,
-          set: (k: string, v: SmallObject) => cache.set(k, v),
-        },
-        {
-          name: 'BentoCache memory+redis+bus',
-          ours: false,
-          peer: true,
-          set: (k: string, v: SmallObject) => bento.set({ key: k, value: v }),
-        },
-        {
-          name: 'raw ioredis SET (JSON.stringify)',
-          ours: false,
-          set: (k: string, v: SmallObject) => ioredis.set(`raw:${k}`, JSON.stringify(v)),
-        },
-        {
-          name: 'raw ioredis (auto-pipelining) SET',
-          ours: false,
-          set: (k: string, v: SmallObject) => ioredisPipelined.set(`raw:${k}`, JSON.stringify(v)),
-        },
-      ]
+      const subjects = subjectsOf(cache, bento, ioredis, ioredisPipelined)
       const tasks = CONCURRENCY.flatMap((c) =>
         subjects.map((s) =>
           keyedTask(s.name, c, keys.length, (index) =>
@@ -64,34 +105,7 @@ export const setScenario: Scenario = {
       context.log('set: measuring')
       const rates = await measureRates(tasks, context.measure)
       await cache.flush()
-      const rate = (name: string, c: number): number => rates.get(`${name} @${c}`) ?? Number.NaN
-      const rawBest = (c: number): number =>
-        Math.max(...subjects.filter((s) => !s.ours && !('peer' in s)).map((s) => rate(s.name, c)))
-      const rows: Array<Record<string, Cell>> = []
-      for (const c of CONCURRENCY) {
-        for (const s of subjects) {
-          rows.push({
-            subject: s.name,
-            concurrency: c,
-            rate: rate(s.name, c),
-            vsRaw: s.ours || 'peer' in s ? rate(s.name, c) / rawBest(c) : '',
-          })
-        }
-      }
-      return {
-        name: 'set',
-        title: 'set through memory + Redis + backplane',
-        description:
-          'CacheManager.set writes Redis (one plain SET of the item envelope, with a version the writer drew), then memory, then queues the invalidation for the backplane. The raw client does one SET of the JSON. BentoCache writes its memory tier and Redis and publishes on its bus. "vs raw" divides by the faster raw client.',
-        columns: [
-          { key: 'subject', title: 'subject' },
-          { key: 'concurrency', title: 'concurrency', format: 'int' },
-          { key: 'rate', title: 'sets/s', format: 'ops' },
-          { key: 'vsRaw', title: 'vs raw', format: 'ratio' },
-        ],
-        rows,
-        targets: [],
-      }
+      return report(subjects, rates)
     } finally {
       await cache.close()
       ioredis.disconnect()
