@@ -39,6 +39,14 @@ export interface CacheInstrumentationOptions {
    * to keep memory hits free and still trace writes, `getOrAdd` and its factory.
    */
   readonly operations?: readonly TracedOperation[] | undefined
+  /**
+   * Fraction of memory hits that make a span, 0 to 1; default 0. A read the top level
+   * answers at once (a memory hit of `get`, `getOrAdd` or `peek`) takes a fraction of a
+   * microsecond, and a span costs several times that: by default such hits make no span
+   * (they are counted in the `cacheplane.handle.reads` metric) and cost nothing; every
+   * other read, write and factory call is traced. 1 traces every hit; 0.01 one in a hundred.
+   */
+  readonly topHits?: number | undefined
   /** Put the region on spans as `cacheplane.region`; default false (regions may be unbounded). */
   readonly regionAttribute?: boolean | undefined
   /** Caches to instrument right away; more can be added with {@link CacheInstrumentation.instrument}. */
@@ -68,6 +76,7 @@ export function cacheInstrumentation(options: CacheInstrumentationOptions = {}):
             requireParentSpan: resolved.requireParentSpan === true,
             regionAttribute: resolved.regionAttribute === true,
             operations: resolved.operations ?? TRACED_OPERATIONS,
+            topHits: resolved.topHits ?? 0,
           },
         )
   const cacheMetrics =
@@ -132,6 +141,10 @@ function validate(options: CacheInstrumentationOptions): CacheInstrumentationOpt
   }
   if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
     throw new InvalidOptionsError('cacheInstrumentation: meterProvider must have getMeter()')
+  }
+  const { topHits } = options
+  if (topHits !== undefined && !(typeof topHits === 'number' && topHits >= 0 && topHits <= 1)) {
+    throw new InvalidOptionsError('cacheInstrumentation: topHits must be a number from 0 to 1')
   }
   const { operations } = options
   if (
