@@ -16,7 +16,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
-import type { TopHit, TraceContext } from '@cacheplane/core'
+import type { TopHit, TraceContext, TracedOperation } from '@cacheplane/core'
 import {
   type Attributes,
   context,
@@ -36,8 +36,8 @@ import {
   ATTR_REGION,
 } from './attributes.js'
 
-/** Core's traced operations (`cacheplane.<operation>`), as in `packages/core/src/tracing.ts`. */
-export const TRACED_OPERATIONS = [
+/** Core's traced operations (`cacheplane.<operation>`, see `packages/core/src/tracing.ts`). */
+export const TRACED_OPERATIONS: readonly TracedOperation[] = [
   'get',
   'peek',
   'getItem',
@@ -52,10 +52,7 @@ export const TRACED_OPERATIONS = [
   'expire',
   'clear',
   'clearRegion',
-] as const
-
-/** An operation that can be traced. */
-export type TracedOperation = (typeof TRACED_OPERATIONS)[number]
+]
 
 /** Operations whose span says which level answered, from the manager's `get` events. */
 const LEVELLED: ReadonlySet<string> = new Set(['get', 'peek', 'getItem', 'getOrAdd'])
