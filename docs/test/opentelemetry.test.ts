@@ -18,7 +18,8 @@ test('sdk-node: spans exported, metrics scraped from the Prometheus endpoint', a
   const orders = ordersCache(instrumentation)
   try {
     await orders.set('o-1', { total: 42 })
-    await orders.get('o-1')
+    await orders.get('o-1') // a memory hit: counted by the metrics, no span by default (topHits)
+    await orders.get('o-2') // a miss: a span
     // The SDK's resource is detected asynchronously: spans are exported once it is known.
     const names = await waitFor(() => {
       const finished = spans.getFinishedSpans().map((span) => span.name)

@@ -19,7 +19,11 @@ test('events: evictions, reads with their level, writes', async () => {
 
 test('tracing: subscribed operations only, with a duration', async () => {
   const spans = await tracing()
-  expect(spans.map((span) => span.name)).toEqual(['traced set a', 'traced get a'])
+  expect(spans.map((span) => span.name)).toEqual([
+    'traced set a',
+    'traced get a (memory hit)',
+    'traced get b',
+  ])
   expect(spans.every((span) => span.ns >= 0n)).toBe(true)
 })
 

@@ -61,6 +61,7 @@ describe.each([redisTopology(), memcachedNatsTopology()])('$label', (topology) =
       tracerProvider: telemetry.tracerProvider,
       meterProvider: telemetry.meterProvider,
       caches: [local],
+      topHits: 1, // every memory hit a span too (none by default), to see the level change
     })
     cleanups.push(
       () => local.close(),

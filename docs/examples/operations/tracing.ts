@@ -1,5 +1,5 @@
-import { tracingChannel } from 'node:diagnostics_channel'
-import { CacheManager } from '@cacheplane/core'
+import { channel, tracingChannel } from 'node:diagnostics_channel'
+import { CacheManager, type TopHit } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
 
 /** The fields of core's TraceContext (src/tracing.ts) this subscriber reads. */
@@ -24,14 +24,23 @@ export async function main() {
     asyncStart: () => {},
   }
   const channels = ['get', 'set', 'getOrAdd'].map((op) => tracingChannel<Traced>(`cacheplane.${op}`))
-  for (const channel of channels) channel.subscribe(handlers)
+  for (const traced of channels) traced.subscribe(handlers)
+  // Memory hits are not traced: one message each here, while someone subscribes.
+  const topHits = channel('cacheplane.topHit')
+  const onTopHit = (message: unknown) => {
+    const hit = message as TopHit
+    spans.push({ name: `${hit.cache} ${hit.operation} ${hit.key} (memory hit)`, ns: 0n })
+  }
+  topHits.subscribe(onTopHit)
 
   const cache = new CacheManager<number>({ name: 'traced', handles: [memoryHandle()] })
   await cache.set('a', 1)
-  await cache.get('a')
+  await cache.get('a') // a memory hit: on cacheplane.topHit
+  await cache.get('b') // a miss: traced on cacheplane.get
   await cache.has('a') // not subscribed to cacheplane.has: costs one property read
 
-  for (const channel of channels) channel.unsubscribe(handlers)
+  for (const traced of channels) traced.unsubscribe(handlers)
+  topHits.unsubscribe(onTopHit)
   await cache.close()
   return spans
 }

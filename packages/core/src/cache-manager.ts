@@ -38,7 +38,7 @@ import { keyId, SingleFlight } from './single-flight.js'
 import { type CacheStats, type HandleStats, newFactoryStats } from './stats.js'
 import { MISS } from './item-codec.js'
 import { SyncEngine } from './sync-engine.js'
-import { instrumentTracing } from './tracing.js'
+import { publishTopHit, topHitListened, traceChannels, traced, tracedSync } from './tracing.js'
 import { WriteFanout } from './write-fanout.js'
 import { checkExpiration, checkKey, checkRegion, checkValue, isValidKey } from './validation.js'
 import { type UpdateResult, unwrapUpdate, WriteLoops } from './write-loops.js'
@@ -172,13 +172,28 @@ export class CacheManager<V = unknown> {
       const region = options?.region
       if (region === undefined || isValidKey(region)) {
         const value = this.#engine.peekTop(key, region)
-        if (value !== MISS) return Promise.resolve(value as V)
-        // A top hit is fresh: allowStale only matters after a miss, so hits never read it.
-        if (options !== undefined && options.allowStale === true) return this.#getStale(key, region)
-        return this.#engine.readValue(key, region, this.#engine.afterPeek) as Promise<V | undefined>
+        if (value !== MISS) {
+          // Not traced (see tracing.ts): a trace would cost several memory hits.
+          if (topHitListened()) publishTopHit('get', this.name, key, region, this.#engine.top.name)
+          return Promise.resolve(value as V)
+        }
+        if (traceChannels.get.hasSubscribers !== true) return this.#getBelow(key, region, options)
+        return traced('get', this, options, this.#getBelow, key, region, options)
       }
     }
-    return this.#getChecked(key, options)
+    if (traceChannels.get.hasSubscribers !== true) return this.#getChecked(key, options)
+    return traced('get', this, options, this.#getChecked, key, options)
+  }
+
+  /** The fast path's `get` after the top missed. */
+  #getBelow(
+    key: string,
+    region: string | undefined,
+    options: GetOptions | undefined,
+  ): Promise<V | undefined> {
+    // A top hit is fresh: allowStale only matters after a miss, so hits never read it.
+    if (options !== undefined && options.allowStale === true) return this.#getStale(key, region)
+    return this.#engine.readValue(key, region, this.#engine.afterPeek) as Promise<V | undefined>
   }
 
   async #getChecked(key: string, options: GetOptions | undefined): Promise<V | undefined> {
@@ -221,9 +236,15 @@ export class CacheManager<V = unknown> {
       (region === undefined || isValidKey(region))
     ) {
       const value = this.#engine.peekTop(key, region)
-      return value === MISS ? this.#peekMissed(key, region) : (value as V)
+      if (value !== MISS) {
+        if (topHitListened()) publishTopHit('peek', this.name, key, region, this.#engine.top.name)
+        return value as V
+      }
+      if (traceChannels.peek.hasSubscribers !== true) return this.#peekMissed(key, region)
+      return tracedSync(this, options, this.#peekMissed, key, region)
     }
-    return this.#peekChecked(key, options)
+    if (traceChannels.peek.hasSubscribers !== true) return this.#peekChecked(key, options)
+    return tracedSync(this, options, this.#peekChecked, key, options)
   }
 
   #peekChecked(key: string, options: ReadOptions | undefined): V | undefined {
@@ -251,7 +272,12 @@ export class CacheManager<V = unknown> {
   }
 
   /** The item of `key` with its metadata, or undefined; with `allowStale`, a graced item past its expiry marked `stale: true`. */
-  async getItem(key: string, options?: GetOptions): Promise<CacheItem<V> | undefined> {
+  getItem(key: string, options?: GetOptions): Promise<CacheItem<V> | undefined> {
+    if (traceChannels.getItem.hasSubscribers !== true) return this.#getItem(key, options)
+    return traced('getItem', this, options, this.#getItem, key, options)
+  }
+
+  async #getItem(key: string, options?: GetOptions): Promise<CacheItem<V> | undefined> {
     const region = await this.#checkRead(key, options)
     const probe = options?.allowStale === true ? newProbe() : undefined
     let found = await this.#engine.read(key, region, 0, probe)
@@ -276,12 +302,22 @@ export class CacheManager<V = unknown> {
   }
 
   /** True when any level has `key`. */
-  async has(key: string, options?: ReadOptions): Promise<boolean> {
+  has(key: string, options?: ReadOptions): Promise<boolean> {
+    if (traceChannels.has.hasSubscribers !== true) return this.#has(key, options)
+    return traced('has', this, options, this.#has, key, options)
+  }
+
+  async #has(key: string, options?: ReadOptions): Promise<boolean> {
     return this.#engine.has(key, await this.#checkRead(key, options))
   }
 
   /** Writes `value` on every level (bottom first) and tells other instances. */
-  async set(key: string, value: V, options?: WriteOptions): Promise<void> {
+  set(key: string, value: V, options?: WriteOptions): Promise<void> {
+    if (traceChannels.set.hasSubscribers !== true) return this.#set(key, value, options)
+    return traced('set', this, options, this.#set, key, value, options)
+  }
+
+  async #set(key: string, value: V, options?: WriteOptions): Promise<void> {
     // The gate is awaited only when closed and the arguments are checked synchronously: an
     // awaited helper returning an object was about 13% of a writer's profile.
     if (this.#gate) await this.#enter()
@@ -292,7 +328,12 @@ export class CacheManager<V = unknown> {
   }
 
   /** Writes `value` only if `key` is absent in the source of truth; true when it was added. */
-  async add(key: string, value: V, options?: WriteOptions): Promise<boolean> {
+  add(key: string, value: V, options?: WriteOptions): Promise<boolean> {
+    if (traceChannels.add.hasSubscribers !== true) return this.#add(key, value, options)
+    return traced('add', this, options, this.#add, key, value, options)
+  }
+
+  async #add(key: string, value: V, options?: WriteOptions): Promise<boolean> {
     if (this.#gate) await this.#enter()
     const region = this.#writeRegion(key, value, options)
     const expiration = this.#expiration(options)
@@ -314,10 +355,12 @@ export class CacheManager<V = unknown> {
       const hit = this.#engine.peekTop(key, undefined)
       if (hit !== MISS) {
         if (this.#eagerByDefault) this.#refreshTop(this.#request(key, undefined, factory, undefined))
+        if (topHitListened()) publishTopHit('getOrAdd', this.name, key, undefined, this.#engine.top.name)
         return Promise.resolve(hit as V)
       }
     }
-    return this.#getOrAddChecked(key, factory, options)
+    if (traceChannels.getOrAdd.hasSubscribers !== true) return this.#getOrAddChecked(key, factory, options)
+    return traced('getOrAdd', this, options, this.#getOrAddChecked, key, factory, options)
   }
 
   async #getOrAddChecked(key: string, factory: Factory<V>, options: GetOrAddOptions | undefined): Promise<V> {
@@ -352,20 +395,30 @@ export class CacheManager<V = unknown> {
   }
 
   /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */
-  async update(key: string, fn: (value: V) => V | Promise<V>, options?: UpdateOptions): Promise<V> {
+  update(key: string, fn: (value: V) => V | Promise<V>, options?: UpdateOptions): Promise<V> {
+    if (traceChannels.update.hasSubscribers !== true) return this.#update(key, fn, options)
+    return traced('update', this, options, this.#update, key, fn, options)
+  }
+
+  async #update(key: string, fn: (value: V) => V | Promise<V>, options?: UpdateOptions): Promise<V> {
     return unwrapUpdate(key, await this.#tryUpdate(key, fn, options))
   }
 
   /** Like {@link update}, but reports `missing`, `conflict` or `factory-returned-undefined` instead of throwing. */
-  async tryUpdate(
+  tryUpdate(
     key: string,
     fn: (value: V) => V | Promise<V>,
     options?: UpdateOptions,
   ): Promise<UpdateResult<V>> {
-    return this.#tryUpdate(key, fn, options)
+    if (traceChannels.tryUpdate.hasSubscribers !== true) return this.#tryUpdate(key, fn, options)
+    return traced('tryUpdate', this, options, this.#tryUpdate, key, fn, options)
   }
 
-  async #tryUpdate(key: string, fn: (value: V) => V | Promise<V>, options: UpdateOptions | undefined) {
+  async #tryUpdate(
+    key: string,
+    fn: (value: V) => V | Promise<V>,
+    options: UpdateOptions | undefined,
+  ): Promise<UpdateResult<V>> {
     const region = await this.#checkRead(key, options)
     if (options?.expiration !== undefined) checkExpiration(options.expiration)
     if (typeof fn !== 'function') throw new InvalidOptionsError('update needs a function')
@@ -377,11 +430,16 @@ export class CacheManager<V = unknown> {
   }
 
   /** Adds `value` when `key` is absent, otherwise updates it with `fn` (CAS); returns the value stored. */
-  async addOrUpdate(
+  addOrUpdate(key: string, value: V, fn: (value: V) => V | Promise<V>, options?: UpdateOptions): Promise<V> {
+    if (traceChannels.addOrUpdate.hasSubscribers !== true) return this.#addOrUpdate(key, value, fn, options)
+    return traced('addOrUpdate', this, options, this.#addOrUpdate, key, value, fn, options)
+  }
+
+  async #addOrUpdate(
     key: string,
     value: V,
     fn: (value: V) => V | Promise<V>,
-    options?: UpdateOptions,
+    options: UpdateOptions | undefined,
   ): Promise<V> {
     if (this.#gate) await this.#enter()
     const region = this.#writeRegion(key, value, options)
@@ -403,7 +461,12 @@ export class CacheManager<V = unknown> {
   }
 
   /** Removes `key` from every level; true when any level held it. */
-  async remove(key: string, options?: ReadOptions): Promise<boolean> {
+  remove(key: string, options?: ReadOptions): Promise<boolean> {
+    if (traceChannels.remove.hasSubscribers !== true) return this.#remove(key, options)
+    return traced('remove', this, options, this.#remove, key, options)
+  }
+
+  async #remove(key: string, options?: ReadOptions): Promise<boolean> {
     if (this.#gate) await this.#enter()
     return this.#fanout.remove(key, this.#region(key, options))
   }
@@ -414,7 +477,12 @@ export class CacheManager<V = unknown> {
    * still missing (a handle's `getMany`: one round trip); hits are copied up as `get` does.
    * One invalid key rejects the whole call (InvalidKeyError).
    */
-  async getMany(keys: readonly string[], options?: GetOptions): Promise<Array<V | undefined>> {
+  getMany(keys: readonly string[], options?: GetOptions): Promise<Array<V | undefined>> {
+    if (traceChannels.getMany.hasSubscribers !== true) return this.#getMany(keys, options)
+    return traced('getMany', this, options, this.#getMany, keys, options)
+  }
+
+  async #getMany(keys: readonly string[], options?: GetOptions): Promise<Array<V | undefined>> {
     if (this.#gate) await this.#enter()
     const region = checkKeys(keys, options?.region, 'getMany')
     const allowStale = options?.allowStale === true
@@ -426,7 +494,12 @@ export class CacheManager<V = unknown> {
    * and tells other instances in one backplane frame where it fits. The last entry of a
    * repeated key wins. Every entry is checked and serialized before anything is written.
    */
-  async setMany(entries: ReadonlyArray<SetManyEntry<V>>, options?: WriteOptions): Promise<void> {
+  setMany(entries: ReadonlyArray<SetManyEntry<V>>, options?: WriteOptions): Promise<void> {
+    if (traceChannels.setMany.hasSubscribers !== true) return this.#setMany(entries, options)
+    return traced('setMany', this, options, this.#setMany, entries, options)
+  }
+
+  async #setMany(entries: ReadonlyArray<SetManyEntry<V>>, options?: WriteOptions): Promise<void> {
     if (this.#gate) await this.#enter()
     const { keys, values, region } = checkEntries<V>(entries, options?.region)
     const expiration = this.#expiration(options)
@@ -436,27 +509,47 @@ export class CacheManager<V = unknown> {
   }
 
   /** Removes `keys` from every level (one call per level) and tells other instances; one invalid key rejects the call. */
-  async removeMany(keys: readonly string[], options?: ReadOptions): Promise<void> {
+  removeMany(keys: readonly string[], options?: ReadOptions): Promise<void> {
+    if (traceChannels.removeMany.hasSubscribers !== true) return this.#removeMany(keys, options)
+    return traced('removeMany', this, options, this.#removeMany, keys, options)
+  }
+
+  async #removeMany(keys: readonly string[], options?: ReadOptions): Promise<void> {
     if (this.#gate) await this.#enter()
     const region = checkKeys(keys, options?.region, 'removeMany')
     await this.#bulkWrites.removeMany(distinctKeys(keys).keys, region)
   }
 
   /** Changes the expiration of `key` on every level; true when the source of truth has it. */
-  async expire(key: string, expiration: Expiration, options?: ReadOptions): Promise<boolean> {
+  expire(key: string, expiration: Expiration, options?: ReadOptions): Promise<boolean> {
+    if (traceChannels.expire.hasSubscribers !== true) return this.#expire(key, expiration, options)
+    return traced('expire', this, options, this.#expire, key, expiration, options)
+  }
+
+  async #expire(key: string, expiration: Expiration, options?: ReadOptions): Promise<boolean> {
     const region = await this.#checkRead(key, options)
     checkExpiration(expiration)
     return this.#fanout.expire(key, region, expiration)
   }
 
   /** Removes every item of this cache (never another cache's data) on every level. */
-  async clear(): Promise<void> {
+  clear(): Promise<void> {
+    if (traceChannels.clear.hasSubscribers !== true) return this.#clear()
+    return traced('clear', this, undefined, this.#clear)
+  }
+
+  async #clear(): Promise<void> {
     await this.#enter()
     await this.#fanout.clear(undefined)
   }
 
   /** Removes every item of one region on every level. */
-  async clearRegion(region: string): Promise<void> {
+  clearRegion(region: string): Promise<void> {
+    if (traceChannels.clearRegion.hasSubscribers !== true) return this.#clearRegion(region)
+    return traced('clearRegion', this, { region }, this.#clearRegion, region)
+  }
+
+  async #clearRegion(region: string): Promise<void> {
     await this.#enter()
     if (region === undefined) throw new InvalidKeyError('clearRegion needs a region')
     checkRegion(region)
@@ -626,5 +719,3 @@ export class CacheManager<V = unknown> {
     return bus
   }
 }
-
-instrumentTracing(CacheManager.prototype)

@@ -1,16 +1,26 @@
 /**
- * `node:diagnostics_channel` tracing for APM tools: every public operation of a
- * `CacheManager` is traced on the channel `cacheplane.<operation>` (`cacheplane.get`,
- * `cacheplane.set`, ...) with a {@link TraceContext}; the synchronous `peek` with
- * `traceSync`, every other operation with `tracePromise`. The wrapper costs one property
- * read when nobody subscribed (`hasSubscribers`, Node >= 20.13; older Nodes never trace):
- * no context object, no closure, no extra promise.
+ * `node:diagnostics_channel` tracing for APM tools. Each public operation of a
+ * `CacheManager` is traced on the tracing channel `cacheplane.<operation>` (`cacheplane.get`,
+ * `cacheplane.set`, ...) with a {@link TraceContext}: the synchronous `peek` with
+ * `traceSync`, every other operation with `tracePromise`. The manager's methods call
+ * these channels themselves (`cache-manager.ts`); nothing is patched.
+ *
+ * A read the top level answers on the fast path (a memory hit of `get`, `getOrAdd` or
+ * `peek`) is not traced: it completes synchronously in a fraction of a microsecond, where a
+ * trace (a context object, five publishes, a wrapping promise) would cost several times
+ * the read. It is published as one message on the plain channel `cacheplane.topHit`
+ * instead ({@link TopHit}), and only while that channel has subscribers, so a memory hit
+ * costs one property read when nobody listens. Everything else a read does — a top miss
+ * and the walk down, a call that waits for `bind` or fails on its arguments — is traced
+ * on the operation's channel.
  *
  * The factory a `getOrAdd` miss calls is traced on `cacheplane.factory` (operation
  * `factory`), inside the `getOrAdd` trace: a subscriber that binds a store to
  * `cacheplane.getOrAdd` finds it there and can nest the factory under the operation.
+ *
+ * `hasSubscribers` on a tracing channel needs Node >= 20.13; older Nodes never trace.
  */
-import { type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
+import { type Channel, channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
 
 /** What a tracing subscriber receives as the context of one operation. */
 export interface TraceContext {
@@ -24,59 +34,124 @@ export interface TraceContext {
   readonly region: string | undefined
 }
 
-/**
- * The traced operations and where their options object sits in the arguments (its
- * `region` goes into the context); -1: no key (clear); -2: the first argument is the region.
- */
-const OPERATIONS = {
-  get: 1,
-  peek: 1,
-  getItem: 1,
-  has: 1,
-  set: 2,
-  add: 2,
-  getOrAdd: 2,
-  update: 2,
-  tryUpdate: 2,
-  addOrUpdate: 3,
-  remove: 1,
-  expire: 2,
-  clear: -1,
-  clearRegion: -2,
-} as const
-
-/** Operations that return synchronously (traced with `traceSync`, no promise). */
-const SYNCHRONOUS: ReadonlySet<string> = new Set(['peek'])
+/** What `cacheplane.topHit` carries: a read the top level answered on the fast path. */
+export interface TopHit {
+  /** `get`, `getOrAdd` or `peek`. */
+  readonly operation: 'get' | 'getOrAdd' | 'peek'
+  /** The cache name. */
+  readonly cache: string
+  /** The key read. */
+  readonly key: string
+  /** The region, when given. */
+  readonly region: string | undefined
+  /** Name of the top handle, which answered (level 0). */
+  readonly handle: string
+}
 
 /** Every traced operation name. */
-export type TracedOperation = keyof typeof OPERATIONS
+export type TracedOperation =
+  | 'get'
+  | 'peek'
+  | 'getItem'
+  | 'has'
+  | 'set'
+  | 'add'
+  | 'getOrAdd'
+  | 'update'
+  | 'tryUpdate'
+  | 'addOrUpdate'
+  | 'remove'
+  | 'expire'
+  | 'clear'
+  | 'clearRegion'
+  | 'getMany'
+  | 'setMany'
+  | 'removeMany'
 
-type Method = (this: { readonly name: string }, a?: unknown, b?: unknown, c?: unknown, d?: unknown) => unknown
+const operations: readonly TracedOperation[] = [
+  'get',
+  'peek',
+  'getItem',
+  'has',
+  'set',
+  'add',
+  'getOrAdd',
+  'update',
+  'tryUpdate',
+  'addOrUpdate',
+  'remove',
+  'expire',
+  'clear',
+  'clearRegion',
+  'getMany',
+  'setMany',
+  'removeMany',
+]
+
+/** The tracing channel of each operation, created once (channel lookups by name are not free). */
+export const traceChannels = Object.fromEntries(
+  operations.map((operation) => [operation, tracingChannel<TraceContext>(`cacheplane.${operation}`)]),
+) as Readonly<Record<TracedOperation, TracingChannel<TraceContext, TraceContext>>>
+
+const topHitChannel: Channel = channel('cacheplane.topHit')
+
+/** True while someone listens to `cacheplane.topHit` (checked before building a message). */
+export function topHitListened(): boolean {
+  return topHitChannel.hasSubscribers
+}
+
+/** Publishes a fast-path top hit; the caller checked {@link topHitListened}. */
+export function publishTopHit(
+  operation: TopHit['operation'],
+  cache: string,
+  key: string,
+  region: string | undefined,
+  handle: string,
+): void {
+  const message: TopHit = { operation, cache, key, region, handle }
+  topHitChannel.publish(message)
+}
 
 /**
- * Replaces each traced method of `prototype` by a wrapper that calls straight through
- * unless the operation's tracing channel has subscribers. Called once, on the class.
+ * Calls `run` on `manager` with `args`, traced on the channel of `operation` (the caller
+ * checked it has subscribers). The key is the first argument, the region that of `options`
+ * (whatever the caller passed, unchecked yet); `clear` and `clearRegion` have no key.
  */
-export function instrumentTracing(prototype: object): void {
-  const methods = prototype as Record<string, Method>
-  for (const [operation, optionsAt] of Object.entries(OPERATIONS)) {
-    const original = methods[operation]
-    if (original === undefined) throw new Error(`tracing: CacheManager has no method '${operation}'`)
-    const channel: TracingChannel<TraceContext> = tracingChannel(`cacheplane.${operation}`)
-    const synchronous = SYNCHRONOUS.has(operation)
-    methods[operation] = function traced(a, b, c, d) {
-      if (channel.hasSubscribers !== true) return original.call(this, a, b, c, d)
-      const args = [a, b, c, d]
-      const options = optionsAt >= 0 ? (args[optionsAt] as { region?: unknown } | undefined) : undefined
-      const context: TraceContext = {
-        operation,
-        cache: this.name,
-        key: optionsAt === -1 || optionsAt === -2 ? undefined : (a as string),
-        region: optionsAt === -2 ? (a as string) : (options?.region as string | undefined),
-      }
-      if (synchronous) return channel.traceSync(() => original.call(this, a, b, c, d), context)
-      return channel.tracePromise(() => original.call(this, a, b, c, d) as Promise<unknown>, context)
-    }
+export function traced<A extends unknown[], R>(
+  operation: TracedOperation,
+  manager: { readonly name: string },
+  options: unknown,
+  run: (...args: A) => Promise<R>,
+  ...args: A
+): Promise<R> {
+  return traceChannels[operation].tracePromise(
+    run,
+    context(operation, manager.name, args[0], options),
+    manager,
+    ...args,
+  )
+}
+
+/** {@link traced} for the synchronous `peek`. */
+export function tracedSync<A extends unknown[], R>(
+  manager: { readonly name: string },
+  options: unknown,
+  run: (...args: A) => R,
+  ...args: A
+): R {
+  return traceChannels.peek.traceSync(run, context('peek', manager.name, args[0], options), manager, ...args)
+}
+
+function context(operation: TracedOperation, cache: string, key: unknown, options: unknown): TraceContext {
+  const region =
+    typeof options === 'object' && options !== null ? (options as { region?: unknown }).region : undefined
+  // Bulk calls and clears name no single key (a bulk call's keys would be unbounded attributes).
+  const keyed = typeof key === 'string' && operation !== 'clearRegion'
+  return {
+    operation,
+    cache,
+    key: keyed ? (key as string) : undefined,
+    region: typeof region === 'string' ? region : undefined,
   }
 }
 

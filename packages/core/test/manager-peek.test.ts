@@ -1,4 +1,4 @@
-import { tracingChannel } from 'node:diagnostics_channel'
+import { channel, tracingChannel } from 'node:diagnostics_channel'
 import { memoryHandle } from '@cacheplane/memory'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
@@ -11,7 +11,7 @@ import {
   NotSupportedError,
 } from '../src/index.js'
 import { CacheEmitter } from '../src/events.js'
-import type { TraceContext } from '../src/tracing.js'
+import type { TopHit, TraceContext } from '../src/tracing.js'
 import { failingHandle, spyHandle } from './sync-fixtures.js'
 
 const caches: CacheManager<unknown>[] = []
@@ -248,7 +248,7 @@ describe('CacheManager.peek', () => {
     expect(() => failed.peek('k')).toThrow(getError as Error)
   })
 
-  it('is traced synchronously on cacheplane.peek', async () => {
+  it('publishes a hit on cacheplane.topHit and traces a miss synchronously on cacheplane.peek', async () => {
     const { cache } = layered()
     await cache.set('k', 'v', { region: 'eu' })
     const seen: Array<[string, string | undefined, string | undefined]> = []
@@ -259,16 +259,25 @@ describe('CacheManager.peek', () => {
       asyncEnd: () => {},
       error: () => {},
     }
-    const channel = tracingChannel<TraceContext>('cacheplane.peek')
-    channel.subscribe(handlers)
+    const onHit = (message: unknown) => {
+      const hit = message as TopHit
+      seen.push([`topHit ${hit.operation} ${hit.handle}`, hit.key, hit.region])
+    }
+    const traced = tracingChannel<TraceContext>('cacheplane.peek')
+    const topHit = channel('cacheplane.topHit')
+    traced.subscribe(handlers)
+    topHit.subscribe(onHit)
     try {
       expect(cache.peek('k', { region: 'eu' })).toBe('v')
+      expect(cache.peek('absent', { region: 'eu' })).toBeUndefined()
     } finally {
-      channel.unsubscribe(handlers)
+      traced.unsubscribe(handlers)
+      topHit.unsubscribe(onHit)
     }
     expect(seen).toEqual([
-      ['start', 'k', 'eu'],
-      ['end', 'k', 'eu'],
+      ['topHit peek memory', 'k', 'eu'],
+      ['start', 'absent', 'eu'],
+      ['end', 'absent', 'eu'],
     ])
   })
 })

@@ -8,18 +8,17 @@
  * Create one instrumentation per process: two would both subscribe to the channels and
  * every call would be traced twice.
  */
-import { type CacheManager, type GetEvent, InvalidOptionsError } from '@cacheplane/core'
+import { type CacheManager, type GetEvent, InvalidOptionsError, type TracedOperation } from '@cacheplane/core'
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api'
 import { CacheMetrics } from './cache-metrics.js'
-import { SpanTracer, TRACED_OPERATIONS, type TracedOperation } from './span-tracer.js'
-
-export type { TracedOperation } from './span-tracer.js'
+import { SpanTracer, TRACED_OPERATIONS } from './span-tracer.js'
 
 /** Name of the tracer and meter this package creates (the instrumentation scope). */
 export const INSTRUMENTATION_SCOPE = '@cacheplane/opentelemetry'
 
+/** A cache of any value type: only its name, stats and events are used. */
 // biome-ignore lint/suspicious/noExplicitAny: any value type; only name, stats and events are used.
-type AnyCache = CacheManager<any>
+export type InstrumentedCache = CacheManager<any>
 
 /** Options of {@link cacheInstrumentation}. */
 export interface CacheInstrumentationOptions {
@@ -39,10 +38,18 @@ export interface CacheInstrumentationOptions {
    * to keep memory hits free and still trace writes, `getOrAdd` and its factory.
    */
   readonly operations?: readonly TracedOperation[] | undefined
+  /**
+   * Fraction of memory hits that make a span, 0 to 1; default 0. A read the top level
+   * answers at once (a memory hit of `get`, `getOrAdd` or `peek`) takes a fraction of a
+   * microsecond, and a span costs several times that: by default such hits make no span
+   * (they are counted in the `cacheplane.handle.reads` metric) and cost nothing; every
+   * other read, write and factory call is traced. 1 traces every hit; 0.01 one in a hundred.
+   */
+  readonly topHits?: number | undefined
   /** Put the region on spans as `cacheplane.region`; default false (regions may be unbounded). */
   readonly regionAttribute?: boolean | undefined
   /** Caches to instrument right away; more can be added with {@link CacheInstrumentation.instrument}. */
-  readonly caches?: readonly AnyCache[] | undefined
+  readonly caches?: readonly InstrumentedCache[] | undefined
 }
 
 /** What {@link cacheInstrumentation} returns. */
@@ -51,7 +58,7 @@ export interface CacheInstrumentation {
    * Records the metrics of `cache`, and the level that answered its reads on their spans.
    * Returns a function that stops both; instrumenting a cache twice is a no-op.
    */
-  instrument(cache: AnyCache): () => void
+  instrument(cache: InstrumentedCache): () => void
   /** Stops everything: channels unsubscribed, listeners removed, observable callbacks detached. Idempotent. */
   disable(): void
 }
@@ -68,6 +75,7 @@ export function cacheInstrumentation(options: CacheInstrumentationOptions = {}):
             requireParentSpan: resolved.requireParentSpan === true,
             regionAttribute: resolved.regionAttribute === true,
             operations: resolved.operations ?? TRACED_OPERATIONS,
+            topHits: resolved.topHits ?? 0,
           },
         )
   const cacheMetrics =
@@ -76,11 +84,11 @@ export function cacheInstrumentation(options: CacheInstrumentationOptions = {}):
       : new CacheMetrics(
           (resolved.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_SCOPE),
         )
-  const stops = new Map<AnyCache, () => void>()
+  const stops = new Map<InstrumentedCache, () => void>()
   let disabled = false
   tracer?.enable()
 
-  const instrument = (cache: AnyCache): (() => void) => {
+  const instrument = (cache: InstrumentedCache): (() => void) => {
     if (disabled) throw new InvalidOptionsError('cacheInstrumentation: instrument() after disable()')
     if (typeof cache !== 'object' || cache === null || typeof cache.stats !== 'function') {
       throw new InvalidOptionsError('cacheInstrumentation: instrument() needs a CacheManager')
@@ -132,6 +140,10 @@ function validate(options: CacheInstrumentationOptions): CacheInstrumentationOpt
   }
   if (options.meterProvider !== undefined && typeof options.meterProvider?.getMeter !== 'function') {
     throw new InvalidOptionsError('cacheInstrumentation: meterProvider must have getMeter()')
+  }
+  const { topHits } = options
+  if (topHits !== undefined && !(typeof topHits === 'number' && topHits >= 0 && topHits <= 1)) {
+    throw new InvalidOptionsError('cacheInstrumentation: topHits must be a number from 0 to 1')
   }
   const { operations } = options
   if (

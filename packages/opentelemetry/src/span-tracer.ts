@@ -4,13 +4,19 @@
  * the `getOrAdd` that called it. Nothing wraps the manager: core publishes the context of
  * each call, and the span travels on that context object between its start and its end.
  *
+ * A read the top level answers on core's fast path (a memory hit) is not traced by core:
+ * it comes as one message on `cacheplane.topHit`. A span per memory hit would cost many
+ * times the hit itself, so those spans are sampled (`topHits`, default none) and the
+ * channel is left unsubscribed when none are wanted: memory hits are then counted by the
+ * metrics only, and cost core one property read.
+ *
  * Which level answered a read is not in the trace context: it is in the manager's `get`
  * event. To pair the two, the read channels bind an AsyncLocalStorage to their `start`,
  * so the event listener (and the factory's start) find the operation in progress.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
-import type { TraceContext } from '@cacheplane/core'
+import { channel, type TracingChannel, tracingChannel } from 'node:diagnostics_channel'
+import type { TopHit, TraceContext, TracedOperation } from '@cacheplane/core'
 import {
   type Attributes,
   context,
@@ -30,8 +36,8 @@ import {
   ATTR_REGION,
 } from './attributes.js'
 
-/** Core's traced operations (`cacheplane.<operation>`), as in `packages/core/src/tracing.ts`. */
-export const TRACED_OPERATIONS = [
+/** Core's traced operations (`cacheplane.<operation>`, see `packages/core/src/tracing.ts`). */
+export const TRACED_OPERATIONS: readonly TracedOperation[] = [
   'get',
   'peek',
   'getItem',
@@ -46,13 +52,15 @@ export const TRACED_OPERATIONS = [
   'expire',
   'clear',
   'clearRegion',
-] as const
-
-/** An operation that can be traced. */
-export type TracedOperation = (typeof TRACED_OPERATIONS)[number]
+  'getMany',
+  'setMany',
+  'removeMany',
+]
 
 /** Operations whose span says which level answered, from the manager's `get` events. */
 const LEVELLED: ReadonlySet<string> = new Set(['get', 'peek', 'getItem', 'getOrAdd'])
+/** Reads core answers from the top on its fast path, published on `cacheplane.topHit`. */
+const TOP_READS: ReadonlySet<string> = new Set(['get', 'getOrAdd', 'peek'])
 /** Operations that return synchronously: their span ends on `end`, not `asyncEnd`. */
 const SYNCHRONOUS: ReadonlySet<string> = new Set(['peek'])
 
@@ -83,6 +91,8 @@ export interface SpanTracerOptions {
   readonly regionAttribute: boolean
   /** The operations to trace; the others' channels are left alone, so core pays nothing for them. */
   readonly operations: readonly TracedOperation[]
+  /** Fraction of fast-path top hits (memory hits) that make a span, 0 to 1. */
+  readonly topHits: number
 }
 
 type Handlers = Parameters<TracingChannel<Traced, Traced>['subscribe']>[0]
@@ -117,11 +127,42 @@ export class SpanTracer {
         if (LEVELLED.has(operation)) channel.start.unbindStore(this.#store)
       })
     }
+    this.#subscribeTopHits()
     if (!this.#options.operations.includes('getOrAdd')) return
     const factory = tracingChannel<Traced, Traced>('cacheplane.factory')
     const handlers = this.#handlers(false, (c) => this.#startFactory(c))
     factory.subscribe(handlers)
     this.#unsubscribe.push(() => factory.unsubscribe(handlers))
+  }
+
+  /** Spans for sampled top hits of the traced reads; nothing subscribed when none are wanted. */
+  #subscribeTopHits(): void {
+    const ratio = this.#options.topHits
+    const reads = new Set<string>(this.#options.operations.filter((operation) => TOP_READS.has(operation)))
+    if (ratio <= 0 || reads.size === 0) return
+    const topHit = channel('cacheplane.topHit')
+    const onTopHit = (message: unknown) => {
+      const hit = message as TopHit
+      if (!reads.has(hit.operation) || (ratio < 1 && Math.random() >= ratio)) return
+      this.#topHitSpan(hit)
+    }
+    topHit.subscribe(onTopHit)
+    this.#unsubscribe.push(() => topHit.unsubscribe(onTopHit))
+  }
+
+  /** A top hit is over when it is published: its span starts and ends here. */
+  #topHitSpan(hit: TopHit): void {
+    const parent = context.active()
+    if (this.#options.requireParentSpan && trace.getSpan(parent) === undefined) return
+    const attributes: Attributes = {
+      [ATTR_DB_OPERATION_NAME]: hit.operation,
+      [ATTR_CACHE_NAME]: hit.cache,
+    }
+    if (this.#options.regionAttribute && hit.region !== undefined) attributes[ATTR_REGION] = hit.region
+    attributes[ATTR_HIT] = true
+    attributes[ATTR_LEVEL] = 0
+    attributes[ATTR_HANDLE] = hit.handle
+    this.#tracer.startSpan(`cache.${hit.operation}`, { kind: SpanKind.INTERNAL, attributes }, parent).end()
   }
 
   /** Unsubscribes from every channel; spans in flight end normally. */

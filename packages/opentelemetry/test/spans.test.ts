@@ -11,7 +11,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-/** A manager over memory + a distributed memory handle, instrumented, with a fresh SDK. */
+/** A manager over memory + a distributed memory handle, instrumented (every memory hit a span unless told), with a fresh SDK. */
 function setup(options: Parameters<typeof cacheInstrumentation>[0] = {}) {
   const sdk: TestSdk = testSdk()
   const store = memoryHandle({ name: 'store', distributed: true }) as CacheHandle<unknown>
@@ -24,6 +24,7 @@ function setup(options: Parameters<typeof cacheInstrumentation>[0] = {}) {
     tracerProvider: sdk.tracerProvider,
     meterProvider: sdk.meterProvider,
     caches: [cache],
+    topHits: 1,
     ...options,
   })
   cleanups.push(
@@ -163,6 +164,41 @@ describe('spans', () => {
     expect(() => cacheInstrumentation({ meterProvider: {} as never })).toThrow(InvalidOptionsError)
     expect(() => cacheInstrumentation({ caches: 'c' as never })).toThrow(InvalidOptionsError)
     expect(() => cacheInstrumentation(null as never)).toThrow(InvalidOptionsError)
+  })
+})
+
+describe('memory hits', () => {
+  it('make no span by default, while reads answered below the top, misses and writes do', async () => {
+    const { sdk, cache, store } = setup({ topHits: undefined })
+    await cache.set('k', 1)
+    expect(await cache.get('k')).toBe(1)
+    expect(cache.peek('k')).toBe(1)
+    expect(await cache.getOrAdd('k', async () => 2)).toBe(1)
+    expect(await cache.get('absent')).toBeUndefined()
+    const other = new CacheManager<number>({
+      name: 'spans',
+      handles: [memoryHandle(), store],
+      shared: [store],
+    })
+    cleanups.push(() => other.close())
+    await other.set('j', 3)
+    expect(await cache.get('j')).toBe(3)
+    expect(sdk.spans().map((span) => [span.name, span.attributes['cacheplane.level']])).toEqual([
+      ['cache.set', undefined],
+      ['cache.get', undefined],
+      ['cache.set', undefined], // the other manager's: the channels are process-wide
+      ['cache.get', 1],
+    ])
+  })
+
+  it('are sampled with topHits, only for the traced operations', async () => {
+    const { sdk, cache } = setup({ topHits: 1, operations: ['getOrAdd'] })
+    await cache.set('k', 1)
+    await cache.get('k')
+    await cache.getOrAdd('k', async () => 2)
+    expect(sdk.spans().map((span) => span.name)).toEqual(['cache.getOrAdd'])
+    expect(() => cacheInstrumentation({ topHits: 2 })).toThrow(InvalidOptionsError)
+    expect(() => cacheInstrumentation({ topHits: '1' as never })).toThrow(InvalidOptionsError)
   })
 })
 
