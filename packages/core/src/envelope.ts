@@ -34,6 +34,10 @@ export const ENVELOPE_MODE_CODES: Readonly<Record<ExpirationMode, number>> = Obj
 })
 const MODES: readonly ExpirationMode[] = ['none', 'absolute', 'sliding']
 
+function newBytes(size: number): Uint8Array {
+  return new Uint8Array(size)
+}
+
 function isTime(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0
 }
@@ -42,8 +46,16 @@ function isVersion(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1
 }
 
-/** Encodes an item and its metadata into one blob; throws `InvalidValueError` for malformed input. */
-export function encodeEnvelope(item: ItemInput<Uint8Array> & { version: number }): Uint8Array {
+/**
+ * Encodes an item and its metadata into one blob; throws `InvalidValueError` for malformed input.
+ * `allocate` gives the blob's memory: a store that only sends the blob and drops it may pass
+ * `Buffer.allocUnsafe`, whose small buffers are slices of a shared pool instead of a backing
+ * store of their own per write (never for a blob that is kept: a slice holds its whole pool).
+ */
+export function encodeEnvelope(
+  item: ItemInput<Uint8Array> & { version: number },
+  allocate: (size: number) => Uint8Array = newBytes,
+): Uint8Array {
   const { value, mode, ttl, expiresAt, created, version } = item
   const grace = item.grace ?? 0
   if (!(value instanceof Uint8Array)) throw new InvalidValueError('envelope value must be a Uint8Array')
@@ -55,8 +67,8 @@ export function encodeEnvelope(item: ItemInput<Uint8Array> & { version: number }
   if (!isVersion(version)) throw new InvalidValueError('envelope: version must be a positive safe integer')
   if (!isTime(grace)) throw new InvalidValueError('envelope: grace must be a finite non-negative number')
   const header = grace === 0 ? ENVELOPE_HEADER_BYTES : ENVELOPE_GRACE_HEADER_BYTES
-  const bytes = new Uint8Array(header + value.length)
-  const view = new DataView(bytes.buffer)
+  const bytes = allocate(header + value.length)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   bytes[0] = MAGIC_0
   bytes[1] = MAGIC_1
   bytes[2] = grace === 0 ? ENVELOPE_VERSION : ENVELOPE_GRACE_VERSION

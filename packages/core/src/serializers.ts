@@ -88,10 +88,11 @@ export const jsonSerializer: Serializer = {
       })
     }
     if (text === undefined) throw new SerializeError('value cannot be serialized as JSON')
-    const body = utf8Encoder.encode(text)
-    const bytes = new Uint8Array(body.length + 1)
+    // Encoded straight behind the tag: one buffer per write, not an encoded copy and a
+    // tagged copy of it (each above 64 bytes is a separate backing store for the GC to free).
+    const bytes = new Uint8Array(Buffer.byteLength(text) + 1)
     bytes[0] = JSON_FORMAT_TAG
-    bytes.set(body, 1)
+    utf8Encoder.encodeInto(text, bytes.subarray(1))
     return bytes
   },
   deserialize(bytes: Uint8Array): unknown {

@@ -55,6 +55,9 @@ describe('diagnostics_channel tracing', () => {
     const handlers = {
       start: (context: TraceContext) => seen.push(['start', context.operation, context.key, context.region]),
       asyncEnd: (context: TraceContext) => seen.push(['end', context.operation, context.key, context.region]),
+      end: () => {},
+      asyncStart: () => {},
+      error: () => {},
     }
     const channels = ['getMany', 'setMany', 'removeMany'].map((op) =>
       tracingChannel<TraceContext>(`cacheplane.${op}`),

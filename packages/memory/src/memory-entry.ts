@@ -1,4 +1,5 @@
 import type { ExpirationMode, StoredItem } from '@cacheplane/core'
+import type { EntryShape } from './entry-shape.js'
 
 /**
  * Timestamps are kept as ms offsets from this instant. Offsets of times within ~24 days
@@ -28,8 +29,13 @@ export function addMs(offset: number, ms: number): number {
 /**
  * One cached item, and at the same time the `StoredItem` that `get` returns: a hit
  * allocates nothing. Callers see it through the read-only `StoredItem` type (and read
- * its properties; `expiresAt` and `created` are getters); the handle keeps its LRU links
- * on it.
+ * its properties; all but `value` and `version` are getters); the handle keeps its LRU
+ * links on it.
+ *
+ * Bytes per entry are the point of the layout. Node runs without pointer compression, so
+ * every field is 8 bytes on top of a 24-byte object header; the entry keeps only what
+ * differs from item to item (8 fields), and what items written alike share (mode, TTL,
+ * grace, the table they live in) sits in one {@link EntryShape} they all point to.
  *
  * Every field is initialised in the one constructor, in the same order, so all entries
  * share one hidden class and the hot path stays monomorphic.
@@ -37,22 +43,16 @@ export function addMs(offset: number, ms: number): number {
 export class MemoryEntry<V> implements StoredItem<V> {
   /** The stored value (bytes in distributed mode). */
   value: V
-  /** Expiration mode. */
-  mode: ExpirationMode
-  /** TTL in ms; 0 for 'none'. */
-  ttl: number
+  /** Version: a new one for every write (see `StoredItem.version`). */
+  readonly version: number
+  /** Key, kept so LRU eviction can delete the map entry. */
+  readonly key: string
+  /** Mode, TTL, grace and table, shared by the entries written alike. */
+  readonly shape: EntryShape<V>
   /** Expiry as an offset from TIME_BASE; null = never (the hot path then reads no clock). */
   expiry: number | null
   /** Creation time as an offset from TIME_BASE. */
   born: number
-  /** Version: a new one for every write (see `StoredItem.version`). */
-  readonly version: number
-  /** Grace, ms: the entry is kept (and returned) until expiry + grace; 0 = none. */
-  readonly grace: number
-  /** Key, kept so LRU eviction can delete the map entry. */
-  readonly key: string
-  /** Region, kept so LRU eviction finds the right map (and for evict listeners). */
-  readonly region: string | undefined
   /** Neighbour towards the most recently used end (the sentinel at the head). */
   newer: MemoryEntry<V>
   /** Neighbour towards the least recently used end (the sentinel at the tail). */
@@ -60,18 +60,16 @@ export class MemoryEntry<V> implements StoredItem<V> {
 
   constructor(
     key: string,
-    region: string | undefined,
+    shape: EntryShape<V>,
     value: V,
-    mode: ExpirationMode,
-    ttl: number,
     expiresAt: number,
     created: number,
     version: number,
-    grace: number,
   ) {
     this.value = value
-    this.mode = mode
-    this.ttl = ttl
+    this.version = version
+    this.key = key
+    this.shape = shape
     // Storing a non-number first makes V8 keep these fields "tagged" for good: in-range
     // offsets stay unboxed integers, and an odd out-of-range time boxes only itself
     // instead of switching every entry to boxed doubles.
@@ -79,14 +77,30 @@ export class MemoryEntry<V> implements StoredItem<V> {
     this.expiry = expiresAt === 0 ? null : timeOffset(expiresAt)
     this.born = null as unknown as number
     this.born = timeOffset(created)
-    this.version = version
-    this.grace = grace
-    this.key = key
-    this.region = region
     // A fresh entry links to itself until it is put into the list: the fields are never
     // undefined, which keeps their type (and V8's field representation) a plain object.
     this.newer = this
     this.older = this
+  }
+
+  /** Expiration mode. */
+  get mode(): ExpirationMode {
+    return this.shape.mode
+  }
+
+  /** TTL in ms; 0 for 'none'. */
+  get ttl(): number {
+    return this.shape.ttl
+  }
+
+  /** Grace, ms: the entry is kept (and returned) until expiry + grace; 0 = none. */
+  get grace(): number {
+    return this.shape.grace
+  }
+
+  /** The region the entry belongs to (undefined for the cache's own items). */
+  get region(): string | undefined {
+    return this.shape.table.region
   }
 
   /** When the item expires, epoch ms; 0 = never. */

@@ -5,8 +5,8 @@
  * A memory hit through `CacheManager` is the product's hot path, which shapes the code:
  * the entry object is the `StoredItem` returned (no allocation on a hit), items without
  * expiry never read the clock, the LRU order is a doubly linked list through fields of
- * the entries (O(1), no arrays to grow), and regions are nested maps so no call builds
- * a composite key string.
+ * the entries (O(1), no arrays to grow), and regions are tables of their own so no call
+ * builds a composite key string. Bytes per entry shape the entry: see `MemoryEntry`.
  */
 import type {
   BulkEntry,
@@ -20,6 +20,7 @@ import type {
   UpdateOutcome,
 } from '@cacheplane/core'
 import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
+import { KeyTable } from './entry-shape.js'
 import { addMs, MemoryEntry, TIME_BASE } from './memory-entry.js'
 import { MemoryLock } from './memory-lock.js'
 import {
@@ -87,10 +88,10 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   readonly capabilities: HandleCapabilities
   /** getOrAdd's cluster lock, when the handle plays a shared store (`distributed: true`). */
   readonly lock: MemoryLock | undefined
-  // Items without a region live in `root`; each region gets its own map, created on
+  // Items without a region live in `root`; each region gets its own table, created on
   // first write and dropped when it empties (regions never accumulate).
-  private readonly root = new Map<string, MemoryEntry<V>>()
-  private readonly regions = new Map<string, Map<string, MemoryEntry<V>>>()
+  private readonly root = new KeyTable<V>(undefined)
+  private readonly regions = new Map<string, KeyTable<V>>()
   // Circular list through a sentinel: `head.older` is the most recently used entry,
   // `head.newer` the least recently used. The sentinel removes every null check.
   private readonly head: MemoryEntry<V>
@@ -127,7 +128,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       grace: true,
     })
     this.lock = options.distributed ? new MemoryLock() : undefined
-    this.head = new MemoryEntry<V>('', undefined, undefined as V, 'none', 0, 0, TIME_BASE, 0, 0)
+    this.head = new MemoryEntry<V>('', this.root.shape('none', 0, 0), undefined as V, 0, TIME_BASE, 0)
     if (options.sweepIntervalMs > 0) {
       // unref: a cache must never keep the process alive.
       this.timer = setInterval(() => this.sweep(), options.sweepIntervalMs)
@@ -144,7 +145,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 
   get(key: string, region: string | undefined): MemoryEntry<V> | undefined {
-    const entry = region === undefined ? this.root.get(key) : this.regions.get(region)?.get(key)
+    const entry = region === undefined ? this.root.items.get(key) : this.regions.get(region)?.items.get(key)
     if (entry === undefined) return undefined
     // null = never expires: no clock read at all for such items.
     const expiry = entry.expiry
@@ -153,12 +154,12 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       if (now >= expiry) {
         // In its grace window the entry is returned as it is (core decides whether it is
         // served); only the end of the grace drops it. Entries without grace pay nothing here.
-        if (now >= expiry + entry.grace) {
+        if (now >= expiry + entry.shape.grace) {
           this.drop(entry)
           this.emit(entry, 'expired')
           return undefined
         }
-      } else if (entry.mode === 'sliding') entry.expiry = addMs(now, entry.ttl)
+      } else if (entry.shape.mode === 'sliding') entry.expiry = addMs(now, entry.shape.ttl)
     }
     if (this.head.older !== entry) this.toFront(entry)
     return entry
@@ -246,12 +247,12 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   touch(key: string, region: string | undefined): boolean {
     const entry = this.live(key, region)
     if (entry === undefined) return false
-    if (entry.mode === 'sliding') entry.expiry = addMs(Date.now() - TIME_BASE, entry.ttl)
+    if (entry.shape.mode === 'sliding') entry.expiry = addMs(Date.now() - TIME_BASE, entry.shape.ttl)
     return true
   }
 
   clear(): void {
-    this.root.clear()
+    this.root.items.clear()
     this.regions.clear()
     this.sizes?.clear()
     this.head.newer = this.head
@@ -261,9 +262,9 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 
   clearRegion(region: string): void {
-    const map = this.regions.get(region)
-    if (map === undefined) return
-    for (const entry of map.values()) this.unlink(entry)
+    const table = this.regions.get(region)
+    if (table === undefined) return
+    for (const entry of table.items.values()) this.unlink(entry)
     this.regions.delete(region)
   }
 
@@ -312,7 +313,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     }
     let removed = 0
     for (const entry of expired) {
-      if (this.find(entry.key, entry.region) !== entry) continue
+      if (entry.shape.table.items.get(entry.key) !== entry) continue
       this.drop(entry)
       this.emit(entry, 'expired')
       removed++
@@ -322,13 +323,17 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
   /** The entry under a key, expired or not, without touching the LRU order. */
   private find(key: string, region: string | undefined): MemoryEntry<V> | undefined {
-    return region === undefined ? this.root.get(key) : this.regions.get(region)?.get(key)
+    return region === undefined ? this.root.items.get(key) : this.regions.get(region)?.items.get(key)
   }
 
   /** The unexpired entry under a key; an expired one is dropped (and reported) on the way. */
   private live(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     const entry = this.find(key, region)
-    if (entry === undefined || entry.expiry === null || Date.now() - TIME_BASE < entry.expiry + entry.grace)
+    if (
+      entry === undefined ||
+      entry.expiry === null ||
+      Date.now() - TIME_BASE < entry.expiry + entry.shape.grace
+    )
       return entry
     this.drop(entry)
     this.emit(entry, 'expired')
@@ -342,23 +347,15 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
    */
   private store(key: string, region: string | undefined, item: ItemInput<V>, version: number): void {
     const size = this.sizeOf === undefined ? 0 : this.measure(key, region, item.value)
-    const none = item.mode === 'none'
-    const entry = new MemoryEntry<V>(
-      key,
-      region,
-      item.value,
-      item.mode,
-      none ? 0 : item.ttl,
-      none ? 0 : item.expiresAt,
-      item.created,
-      version,
-      none ? 0 : (item.grace ?? 0),
-    )
-    let map = region === undefined ? this.root : this.regions.get(region)
-    if (map === undefined) {
-      map = new Map()
-      this.regions.set(region as string, map)
+    let table = region === undefined ? this.root : this.regions.get(region)
+    if (table === undefined) {
+      table = new KeyTable<V>(region)
+      this.regions.set(region as string, table)
     }
+    const none = item.mode === 'none'
+    const shape = none ? table.shape('none', 0, 0) : table.shape(item.mode, item.ttl, item.grace ?? 0)
+    const entry = new MemoryEntry<V>(key, shape, item.value, none ? 0 : item.expiresAt, item.created, version)
+    const map = table.items
     const previous = map.get(key)
     if (previous === undefined) {
       this.count++
@@ -406,15 +403,11 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
   /** Removes an entry from its map and the list. */
   private drop(entry: MemoryEntry<V>): void {
-    if (entry.region === undefined) {
-      this.root.delete(entry.key)
-    } else {
-      const map = this.regions.get(entry.region)
-      if (map !== undefined) {
-        map.delete(entry.key)
-        if (map.size === 0) this.regions.delete(entry.region)
-      }
-    }
+    const table = entry.shape.table
+    table.items.delete(entry.key)
+    // Only the region's current table: one replaced by clearRegion is no longer listed.
+    if (table !== this.root && table.items.size === 0 && this.regions.get(table.region as string) === table)
+      this.regions.delete(table.region as string)
     this.unlink(entry)
   }
 
@@ -459,5 +452,5 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
 /** Past the end of its grace (physically gone). `now` is an offset from TIME_BASE, like `entry.expiry`. */
 function isExpired(entry: MemoryEntry<unknown>, now: number): boolean {
-  return entry.expiry !== null && now >= entry.expiry + entry.grace
+  return entry.expiry !== null && now >= entry.expiry + entry.shape.grace
 }

@@ -1,0 +1,56 @@
+/**
+ * What entries written alike share: an application writes most items of a region with
+ * the same expiration, so mode, TTL, grace and the table the entry lives in are kept
+ * once per combination and each entry holds one pointer to them (8 bytes instead of 32).
+ */
+import type { ExpirationMode } from '@cacheplane/core'
+import type { MemoryEntry } from './memory-entry.js'
+
+/**
+ * Distinct shapes remembered per table. TTLs computed per item (say, "until midnight")
+ * would otherwise grow the table without bound; past this many, a write gets a shape of
+ * its own, which costs that entry what the fields cost inline and nothing more.
+ */
+const MAX_SHAPES_PER_TABLE = 64
+
+/** The expiration of a group of entries and the table holding them. Immutable. */
+export class EntryShape<V> {
+  constructor(
+    readonly mode: ExpirationMode,
+    /** TTL in ms; 0 for 'none'. */
+    readonly ttl: number,
+    /** Grace, ms; 0 = none. */
+    readonly grace: number,
+    readonly table: KeyTable<V>,
+  ) {}
+}
+
+/**
+ * The items of the cache itself (`region` undefined) or of one region, and the shapes
+ * their entries share. Regions being tables of their own, no call builds a composite key
+ * string, and `clearRegion` drops one table.
+ */
+export class KeyTable<V> {
+  readonly items = new Map<string, MemoryEntry<V>>()
+  private readonly shapes = new Map<string, EntryShape<V>>()
+  // Writes in a row usually share their expiration: one comparison instead of a lookup.
+  private last: EntryShape<V>
+
+  constructor(readonly region: string | undefined) {
+    this.last = new EntryShape<V>('none', 0, 0, this)
+  }
+
+  /** The shared shape for this expiration (created on first use). */
+  shape(mode: ExpirationMode, ttl: number, grace: number): EntryShape<V> {
+    const last = this.last
+    if (last.mode === mode && last.ttl === ttl && last.grace === grace) return last
+    const id = `${mode}:${ttl}:${grace}`
+    let shape = this.shapes.get(id)
+    if (shape === undefined) {
+      shape = new EntryShape<V>(mode, ttl, grace, this)
+      if (this.shapes.size < MAX_SHAPES_PER_TABLE) this.shapes.set(id, shape)
+    }
+    this.last = shape
+    return shape
+  }
+}
