@@ -86,6 +86,8 @@ import {
 import { isStale, type ReadProbe } from './grace.js'
 import { keyId } from './single-flight.js'
 import { SlidingToucher } from './sliding-touch.js'
+import { TAGS_CURRENT, TAGS_INVALIDATED, TAGS_UNKNOWN, TagStamps } from './tag-stamps.js'
+import { TaggedValue } from './tags.js'
 
 /** What a gap policy decides: clear the local handles or keep them. */
 export type GapAction = 'clear' | 'keep'
@@ -155,6 +157,7 @@ export class SyncEngine {
     this.allSync = options.layers.every((layer) => layer.sync)
     this.#peekable = this.#fastTop
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
+    this.stamps = new TagStamps(this.bottom, options.emitter, options.fence)
   }
 
   /** The top is synchronous without a circuit breaker: {@link peekTop} reads it. */
@@ -186,6 +189,9 @@ export class SyncEngine {
 
   /** Serializes writes once and decodes bytes levels. */
   readonly codec: ItemCodec
+
+  /** The cached tag stamps, kept by the bottom handle (`tag-stamps.ts`). */
+  readonly stamps: TagStamps
 
   /**
    * The hot path: a synchronous read of a synchronous top level. No allocation on a
@@ -239,8 +245,13 @@ export class SyncEngine {
       top.stats.misses++
       return MISS
     }
-    const value = top.bytes ? this.codec.decode(top, item) : item.value
-    if (value === MISS) return MISS
+    let value = top.bytes ? this.codec.decode(top, item) : item.value
+    // A tagged item: one instanceof and one stamp lookup per tag, nothing allocated on a hit.
+    if (value instanceof TaggedValue) value = this.#admitNow(top, key, region, value)
+    if (value === MISS) {
+      top.stats.misses++
+      return MISS
+    }
     top.stats.hits++
     if (item.mode === 'sliding' && this.#touch.layers.length !== 0)
       this.#touch.touchBelow(key, region, item.ttl)
@@ -315,15 +326,16 @@ export class SyncEngine {
           this.#passStale(layer, stored, probe)
           continue
         }
-        const value =
+        const payload =
           stored === undefined ? MISS : layer.bytes ? this.codec.decode(layer, stored) : stored.value
+        const value = payload instanceof TaggedValue ? await this.admit(layer, key, region, payload) : payload
         if (stored === undefined || value === MISS) {
           layer.stats.misses++
           continue
         }
         layer.stats.hits++
         if (i > 0) {
-          const copying = this.copyUp(i, key, region, stored, value, ticket)
+          const copying = this.copyUp(i, key, region, stored, payload, ticket)
           if (copying !== undefined) await copying
         }
         if (this.getListened) emitter.emit('get', { key, region, level: i, handle: layer.name })
@@ -340,8 +352,43 @@ export class SyncEngine {
   #passStale(layer: Layer, stored: StoredItem<unknown>, probe: ReadProbe | undefined): void {
     layer.stats.misses++
     if (probe === undefined || probe.stale !== undefined) return
-    const value = layer.bytes ? this.codec.decode(layer, stored) : stored.value
+    let value = layer.bytes ? this.codec.decode(layer, stored) : stored.value
+    // A tag-invalidated item is removed, not expired: never served stale (nor when unverifiable).
+    if (value instanceof TaggedValue) value = this.stamps.check(value) === TAGS_CURRENT ? value.value : MISS
     if (value !== MISS) probe.stale = { value, stored, level: layer.index }
+  }
+
+  /**
+   * The value of a tagged payload read from `layer`, once its tags are known current (unknown
+   * stamps are read from the bottom first); {@link MISS} when a tag was invalidated since it
+   * was written (a local copy is then dropped) or its stamp cannot be read.
+   */
+  async admit(layer: Layer, key: string, region: string | undefined, tagged: TaggedValue): Promise<unknown> {
+    let verdict = this.stamps.check(tagged)
+    if (verdict === TAGS_UNKNOWN) {
+      try {
+        await this.stamps.load(tagged.tags)
+      } catch {
+        return MISS // reported; an item whose invalidation cannot be checked is not served
+      }
+      verdict = this.stamps.check(tagged)
+    }
+    if (verdict === TAGS_CURRENT) return tagged.value
+    if (verdict === TAGS_INVALIDATED && layer.local) this.#evictLocal(layer, key, region, 'tag-invalidate')
+    return MISS
+  }
+
+  /**
+   * {@link admit} on the synchronous hot path: an unknown stamp is a miss now (the walk below,
+   * or the next read, finds the item once the stamp is loaded; the load starts here).
+   */
+  #admitNow(layer: Layer, key: string, region: string | undefined, tagged: TaggedValue): unknown {
+    const verdict = this.stamps.check(tagged)
+    if (verdict === TAGS_CURRENT) return tagged.value
+    if (verdict === TAGS_INVALIDATED) {
+      if (layer.local) this.#evictLocal(layer, key, region, 'tag-invalidate')
+    } else void this.stamps.load(tagged.tags).catch(() => undefined)
+    return MISS
   }
 
   /**
@@ -362,7 +409,10 @@ export class SyncEngine {
       )
       // A stale item (kept for its grace) is absent to everything but the stale paths.
       if (stored === undefined || isStale(stored, Date.now())) continue
-      if (!layer.bytes || this.codec.decode(layer, stored) !== MISS) return true
+      const payload = layer.bytes ? this.codec.decode(layer, stored) : stored.value
+      if (payload === MISS) continue
+      if (!(payload instanceof TaggedValue) || (await this.admit(layer, key, region, payload)) !== MISS)
+        return true
     }
     return false
   }
@@ -499,11 +549,18 @@ export class SyncEngine {
 
   /** The item to write at `layer` for a write made now, or undefined when its lifetime is already over. */
   itemFor(layer: Layer, encoded: Encoded, base: ItemInput<undefined>, now: number, version?: number) {
-    const value = layer.bytes ? encoded.bytes : encoded.value
+    const value = layer.bytes ? encoded.bytes : encoded.held
     return fitItem(
       version === undefined ? { ...base, value } : { ...base, value, version },
       layer.limits,
       now,
+    )
+  }
+
+  /** `removeByTag`: new stamps in the bottom, cached here, announced (see `tag-stamps.ts`). */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.stamps.invalidate(tags, (tag, stamp) =>
+      this.announcer?.announce({ type: 'tagInvalidated', tag, stamp }),
     )
   }
 
@@ -517,7 +574,9 @@ export class SyncEngine {
   /** Messages from other instances: evict from local handles only, bump the fence, emit `remote` events. */
   applyRemote(messages: readonly BackplaneMessage[]): void {
     for (const message of messages) {
-      if (message.type === 'changed' || message.type === 'removed') {
+      if (message.type === 'tagInvalidated') {
+        this.stamps.applyRemote(message.tag, message.stamp)
+      } else if (message.type === 'changed' || message.type === 'removed') {
         const { key, region } = message
         this.fence.invalidate(keyId(key, region))
         const keepStale = message.type === 'changed'
@@ -557,6 +616,8 @@ export class SyncEngine {
     // A missed frame may have been a clear: distributed handles that cache store state
     // (Memcached's generations) refresh it, as they would on a clear heard in time.
     if (action === 'clear') this.#clearLocal(undefined, true)
+    // A missed frame may have been a tag invalidation: stamps are read again before use.
+    else if (!gap.recovered) this.stamps.drop()
     if (this.#emitter.has('backplane')) {
       this.#emitter.emit('backplane', { type: 'gap', gap, action: action === 'clear' ? 'cleared' : 'kept' })
     }
@@ -624,6 +685,8 @@ export class SyncEngine {
   #clearLocal(region: string | undefined, remote: boolean, below = this.layers.length): void {
     this.fence.invalidateAll()
     this.#touch.forget()
+    // A cache clear removed the stamps from the store too (or a gap may have hidden new ones).
+    if (region === undefined) this.stamps.drop()
     for (let i = 0; i < below; i++) {
       const layer = this.layers[i]!
       if (layer.local) {

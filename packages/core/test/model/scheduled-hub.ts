@@ -18,6 +18,7 @@ import type { Scheduler } from './scheduler.js'
 function describe(message: BackplaneMessage): string {
   if (message.type === 'cleared') return 'cleared'
   if (message.type === 'regionCleared') return `regionCleared ${message.region}`
+  if (message.type === 'tagInvalidated') return `tagInvalidated ${message.tag}`
   const slot = slotOf(message.key, message.region) ?? message.key
   return message.type === 'removed' ? `removed ${slot}` : `${message.change} ${slot}`
 }
@@ -28,6 +29,8 @@ function invalidated(messages: readonly BackplaneMessage[]): ReadonlySet<Slot> |
   for (const message of messages) {
     if (message.type === 'cleared') return 'all'
     if (message.type === 'regionCleared') for (const slot of slotsIn(message.region)) slots.add(slot)
+    else if (message.type === 'tagInvalidated')
+      continue // judged by stamps, not by slot
     else {
       const slot = slotOf(message.key, message.region)
       if (slot !== undefined) slots.add(slot)
