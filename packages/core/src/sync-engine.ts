@@ -50,6 +50,33 @@
  *   cut-off instance can still fail-safe to it; it is then only reachable through those
  *   paths, so the invariant above holds for every other read. Removes, clears and gaps
  *   delete as before. A copy-up or getOrAdd write over a stale copy replaces it.
+ * - Tags (`tags.ts`, `tag-stamps.ts`): `removeByTag(t)` never touches the tagged items. It
+ *   writes a new random stamp for `t` into the bottom handle (an ordinary item in a region
+ *   users cannot name), caches it, bumps the fence and announces it (`tagInvalidated`, the
+ *   stamp in the message). A tagged item carries, inside its value, the stamp each of its
+ *   tags had when it was written (its marks); every read path (`get`, `peek`, `getItem`,
+ *   `has`, getOrAdd's hit and add-or-read, the stale probe, `update`'s read) serves it only
+ *   if every mark equals the stamp cached now, and drops a local copy that fails. So the cost
+ *   is one store write and one message per tag, whatever the number of items tagged.
+ *   Clocks: stamps are compared for equality only, and both sides of the comparison come
+ *   from the store (the invalidator's stamp, the writer's copy of it), never from a clock, so
+ *   skew between machines cannot revive or hide an item. The price of equality is on the
+ *   safe side: an item written with a stamp its writer had not yet heard was replaced is a
+ *   miss everywhere (never a stale hit), until the message reaches the writer.
+ *   A stamp is trusted only once read from the store or a message: an instance that has
+ *   never seen a tag reads it from the bottom before serving a tagged item or writing one,
+ *   so items written before the tag was first invalidated (stamp 0: no stamp item) are
+ *   judged right. A load that was in flight when a newer stamp arrived is not installed.
+ *   The fence: a cached stamp that changes bumps the global epoch, so a read that judged
+ *   an item by the old stamp does not copy it up, and a `set` in flight evicts the levels
+ *   above instead of writing them. A clear drops the cached stamps (the store's went with
+ *   it); an unrecovered gap drops them whatever the gap policy (each is read again before
+ *   use), so an invalidation hidden by the gap is honoured even with `keep`. A receiver
+ *   whose bottom is shared re-reads the stamp after the message (two invalidators racing
+ *   on one tag converge on what the store kept); a receiver whose bottom is local
+ *   (memory-only) writes the stamp into it.
+ *   Invariant: after `removeByTag(t)` resolves and its message is delivered, no instance
+ *   returns an item that carried `t` and was written before the invalidation, stale or not.
  *
  * Checked by model-based random testing (`test/model/`, issue 18): 2-4 instances over one
  * store, every store call, store reply, frame, gap and clock step interleaved by a generated
