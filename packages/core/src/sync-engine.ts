@@ -273,11 +273,14 @@ export class SyncEngine {
       return MISS
     }
     let value = top.bytes ? this.codec.decode(top, item) : item.value
+    if (value === MISS) return MISS
     // A tagged item: one instanceof and one stamp lookup per tag, nothing allocated on a hit.
-    if (value instanceof TaggedValue) value = this.#admitNow(top, key, region, value)
-    if (value === MISS) {
-      top.stats.misses++
-      return MISS
+    if (value instanceof TaggedValue) {
+      value = this.#admitNow(top, key, region, value)
+      if (value === MISS) {
+        top.stats.misses++
+        return MISS
+      }
     }
     top.stats.hits++
     if (item.mode === 'sliding' && this.#touch.layers.length !== 0)

@@ -26,6 +26,7 @@ import { scaleMemory } from './scenarios/scale-memory.js'
 import { scalePropagation } from './scenarios/scale-propagation.js'
 import { setScenario } from './scenarios/set.js'
 import { sharedPropagation } from './scenarios/shared-propagation.js'
+import { scaleRemoveByTag, tagsMemoryHit } from './scenarios/tags.js'
 import { Servers } from './servers.js'
 import { writeReport } from './write-report.js'
 
@@ -39,10 +40,16 @@ const scenarios: readonly Scenario[] = [
   connections,
   sharedPropagation,
   otelOverhead,
+  tagsMemoryHit,
 ]
 
 /** The scale curves: run with `--scale`, or by name with `--only`. */
-const scaleScenarios: readonly Scenario[] = [scalePropagation, scaleMemory, scaleClearRegion]
+const scaleScenarios: readonly Scenario[] = [
+  scalePropagation,
+  scaleMemory,
+  scaleClearRegion,
+  scaleRemoveByTag,
+]
 
 async function main(): Promise<void> {
   const options = parseBenchOptions(
