@@ -44,8 +44,16 @@ const NEVER = 0
 /** Stamp of a stamp item that does not decode: equals no mark, so its tagged items are misses. */
 const UNREADABLE = -1
 
+/**
+ * Source of {@link TagStamps} versions, shared by every instance so that no two tables ever
+ * have the same version (a value judged by one is never taken as judged by another).
+ */
+let lastVersion = 0
+
 /** The stamps of one manager's tags, cached from its bottom handle. */
 export class TagStamps {
+  /** Changes whenever a cached stamp changes or is forgotten; {@link TaggedValue.verifiedAt} compares with it. */
+  #version = ++lastVersion
   readonly #stamps = new Map<string, number>()
   readonly #generations = new Map<string, number>()
   readonly #loading = new Map<string, Promise<void>>()
@@ -69,6 +77,9 @@ export class TagStamps {
    * {@link TAGS_UNKNOWN}. Allocates nothing (the hit path calls it).
    */
   check(tagged: TaggedValue): number {
+    // Judged current since the last stamp change: one comparison (measured: a Map lookup per
+    // tag made a tagged peek about 25% slower than an untagged one).
+    if (tagged.verifiedAt === this.#version) return TAGS_CURRENT
     const { tags, marks } = tagged
     let unknown = false
     for (let i = 0; i < tags.length; i++) {
@@ -78,7 +89,9 @@ export class TagStamps {
       if (stamp === undefined) unknown = true
       else if (stamp !== marks[i]) return TAGS_INVALIDATED
     }
-    return unknown ? TAGS_UNKNOWN : TAGS_CURRENT
+    if (unknown) return TAGS_UNKNOWN
+    tagged.verifiedAt = this.#version
+    return TAGS_CURRENT
   }
 
   /** Reads the stamps of `tags` not cached yet from the bottom; rejects when the bottom fails. */
@@ -148,6 +161,7 @@ export class TagStamps {
    */
   drop(): void {
     this.#epoch++
+    this.#version = ++lastVersion
     this.#stamps.clear()
     this.#generations.clear()
     this.#fence.invalidateAll()
@@ -162,6 +176,7 @@ export class TagStamps {
     const previous = this.#stamps.get(tag)
     this.#generations.set(tag, (this.#generations.get(tag) ?? 0) + 1)
     this.#stamps.set(tag, stamp)
+    if (previous !== undefined && previous !== stamp) this.#version = ++lastVersion
     // A read in flight may have judged an item by the previous stamp: it must not copy it up.
     if (previous !== undefined && previous !== stamp) this.#fence.invalidateAll()
   }

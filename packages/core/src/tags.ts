@@ -36,6 +36,12 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /** A value with its tags and their marks, as object levels store it (core unwraps it on every read). */
 export class TaggedValue {
+  /**
+   * The stamp-table version (see `TagStamps`) at which every mark was last found current: a
+   * hit re-checks nothing while no stamp has changed since. Written on reads, never copied.
+   */
+  verifiedAt = 0
+
   constructor(
     /** The application value. */
     readonly value: unknown,
