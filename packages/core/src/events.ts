@@ -136,6 +136,14 @@ export interface EagerRefreshEvent {
   readonly error?: unknown
 }
 
+/** A tag was invalidated (`removeByTag`): every item carrying it is gone. */
+export interface RemoveByTagEvent {
+  /** The tag. */
+  readonly tag: string
+  /** Made here (`removeByTag`) or heard from another instance. */
+  readonly origin: Origin
+}
+
 /** Every event a `CacheManager` emits, by name. */
 export interface CacheEvents {
   /** An item was added (only if absent). */
@@ -152,6 +160,8 @@ export interface CacheEvents {
   clear: ClearEvent
   /** A region was cleared. */
   clearRegion: ClearRegionEvent
+  /** A tag was invalidated. */
+  removeByTag: RemoveByTagEvent
   /** A read finished. */
   get: GetEvent
   /** A handle dropped an item by itself. */

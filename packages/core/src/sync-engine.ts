@@ -589,9 +589,10 @@ export class SyncEngine {
 
   /** `removeByTag`: new stamps in the bottom, cached here, announced (see `tag-stamps.ts`). */
   invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.stamps.invalidate(tags, (tag, stamp) =>
-      this.announcer?.announce({ type: 'tagInvalidated', tag, stamp }),
-    )
+    return this.stamps.invalidate(tags, (tag, stamp) => {
+      this.announcer?.announce({ type: 'tagInvalidated', tag, stamp })
+      if (this.#emitter.has('removeByTag')) this.#emitter.emit('removeByTag', { tag, origin: 'local' })
+    })
   }
 
   /** A successful local change of one key: bump the fence, announce, emit. */
@@ -606,6 +607,8 @@ export class SyncEngine {
     for (const message of messages) {
       if (message.type === 'tagInvalidated') {
         this.stamps.applyRemote(message.tag, message.stamp)
+        const tag = message.tag
+        if (this.#emitter.has('removeByTag')) this.#emitter.emit('removeByTag', { tag, origin: 'remote' })
       } else if (message.type === 'changed' || message.type === 'removed') {
         const { key, region } = message
         this.fence.invalidate(keyId(key, region))
