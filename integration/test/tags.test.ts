@@ -165,6 +165,7 @@ describe.each(cases)('$label', (testCase) => {
       // The message may be published before the server goes, lost with it, or sent after: in
       // every case the readers either hear it or report a gap (which re-reads the stamps).
       const from = readers.map((r) => r.events.length)
+      const writerFrom = writer.events.length
       const restarting = server.restart()
       await writer.call({ op: 'tagRemove', tags: [tag] })
       await restarting
@@ -175,8 +176,8 @@ describe.each(cases)('$label', (testCase) => {
               connectedAfter(r, from[i]!) &&
               (gapsAfter(r, from[i]!) ||
                 r.events.slice(from[i]).some((e) => e.name === 'removeByTag' && e.detail === tag)),
-          ),
-        'every reader to hear the invalidation or report a gap, and to be connected again',
+          ) && connectedAfter(writer, writerFrom),
+        'every reader to hear the invalidation or report a gap, and every process to be connected again',
         30_000,
       )
     })

@@ -395,9 +395,12 @@ export class SyncEngine {
    */
   async admit(layer: Layer, key: string, region: string | undefined, tagged: TaggedValue): Promise<unknown> {
     let verdict = this.stamps.check(tagged)
-    if (verdict === TAGS_UNKNOWN) {
+    // Bypassing local handles (backplane down): no message can refresh the cached stamps.
+    const bypassed = !this.#trusted && !layer.local
+    // A load is dropped when the stamps were forgotten meanwhile (a gap): try again, a little.
+    for (let tries = 0; (verdict === TAGS_UNKNOWN || (bypassed && tries === 0)) && tries < 3; tries++) {
       try {
-        await this.stamps.load(tagged.tags)
+        await (bypassed ? this.stamps.reload(tagged.tags) : this.stamps.load(tagged.tags))
       } catch {
         return MISS // reported; an item whose invalidation cannot be checked is not served
       }

@@ -109,6 +109,15 @@ export class TagStamps {
     if (pending.length !== 0) await Promise.all(pending)
   }
 
+  /**
+   * Reads the stamps of `tags` from the bottom even when cached: while local handles are
+   * bypassed (the backplane is down) no message can update the cache, so a read judges the
+   * store's items by the store's stamps. Rejects when the bottom fails.
+   */
+  async reload(tags: readonly string[]): Promise<void> {
+    await Promise.all(tags.map((tag) => this.#load(tag)))
+  }
+
   /** The stamps a write of `tags` records (loaded first when not cached). */
   async marks(tags: readonly string[]): Promise<number[]> {
     await this.load(tags)

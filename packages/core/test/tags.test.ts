@@ -280,6 +280,38 @@ describe('tags and gaps', () => {
   })
 })
 
+describe('tags while the backplane is down', () => {
+  it("bypassing local layers, a read judges store items by the store's stamps", async () => {
+    const hub = createBackplaneHub()
+    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+    const make = (backplane: ReturnType<typeof memoryBackplane>) =>
+      new CacheManager<unknown>({
+        name: 'c',
+        handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
+        shared: [shared],
+        backplane,
+      })
+    const writer = make(memoryBackplane({ hub }))
+    const chaos = chaosBackplane(memoryBackplane({ hub }))
+    const reader = make(chaos)
+    closers.push(
+      () => writer.close(),
+      () => reader.close(),
+    )
+    await Promise.all([writer.ready(), reader.ready()])
+    await writer.set('k', 'v', { tags: ['t'] })
+    expect(await reader.get('k')).toBe('v') // the reader has the stamp cached
+    const gap = nextEvent(reader, 'backplane', (e) => e.type === 'gap')
+    chaos.dropIncoming(true)
+    chaos.setState('suspect')
+    await gap
+    expect(await reader.get('k')).toBe('v') // bypassing: read from the store
+    await writer.removeByTag('t') // its message never reaches the reader
+    expect(await reader.get('k')).toBeUndefined()
+    expect(await reader.has('k')).toBe(false)
+  })
+})
+
 describe('tag validation', () => {
   it('rejects bad tags with typed errors and writes nothing', async () => {
     const { a } = await two()
