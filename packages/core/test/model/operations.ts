@@ -6,7 +6,7 @@
  */
 import type { Expiration } from '../../src/contracts/cache-handle.js'
 import type { CacheManager } from '../../src/cache-manager.js'
-import { type Operation, REGION, slotKey } from './history.js'
+import { type Operation, REGION, slotKey, TAG } from './history.js'
 import type { OpRecord, Recorder } from './record.js'
 import type { Scheduler } from './scheduler.js'
 import { currentOp } from './scheduled-store.js'
@@ -14,6 +14,7 @@ import { origin } from './store-model.js'
 
 /** How an operation reads on the timeline. */
 export function describeOp(op: Operation, id: number): string {
+  if (op.kind === 'removeByTag') return `removeByTag(${TAG})`
   if (!('slot' in op)) return op.kind === 'clear' ? 'clear()' : `clearRegion(${REGION})`
   const ttl = 'ttl' in op && op.ttl > 0 ? `, ttl ${op.ttl}ms` : ''
   const value = written(op, id)
@@ -41,8 +42,10 @@ export function show(value: unknown): string {
 
 /** Starts `op` on `manager` as operation `id` (its store calls are attributed to it). */
 function invoke(manager: CacheManager<unknown>, op: Operation, id: number): unknown {
+  if (op.kind === 'removeByTag') return manager.removeByTag(TAG)
   if (!('slot' in op)) return op.kind === 'clear' ? manager.clear() : manager.clearRegion(REGION)
   const { key, region } = slotKey(op.slot)
+  const tags = [TAG]
   const expiration: Expiration =
     'ttl' in op && op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
   const update = (value: unknown) => `u${id}<${origin(String(value)).id}`
@@ -52,17 +55,17 @@ function invoke(manager: CacheManager<unknown>, op: Operation, id: number): unkn
     case 'peek':
       return manager.peek(key, { region })
     case 'set':
-      return manager.set(key, `s${id}`, { region, expiration })
+      return manager.set(key, `s${id}`, { region, expiration, tags })
     case 'add':
-      return manager.add(key, `a${id}`, { region, expiration })
+      return manager.add(key, `a${id}`, { region, expiration, tags })
     case 'update':
       return manager.update(key, update, { region })
     case 'tryUpdate':
       return manager.tryUpdate(key, update, { region })
     case 'addOrUpdate':
-      return manager.addOrUpdate(key, `a${id}`, update, { region, expiration })
+      return manager.addOrUpdate(key, `a${id}`, update, { region, expiration, tags })
     case 'getOrAdd':
-      return manager.getOrAdd(key, () => `g${id}`, { region, expiration })
+      return manager.getOrAdd(key, () => `g${id}`, { region, expiration, tags })
     case 'remove':
       return manager.remove(key, { region })
     case 'expire':

@@ -28,9 +28,9 @@ function invalidated(messages: readonly BackplaneMessage[]): ReadonlySet<Slot> |
   const slots = new Set<Slot>()
   for (const message of messages) {
     if (message.type === 'cleared') return 'all'
+    // Every write carries the model's one tag: its invalidation reaches every slot.
+    if (message.type === 'tagInvalidated') return 'all'
     if (message.type === 'regionCleared') for (const slot of slotsIn(message.region)) slots.add(slot)
-    else if (message.type === 'tagInvalidated')
-      continue // judged by stamps, not by slot
     else {
       const slot = slotOf(message.key, message.region)
       if (slot !== undefined) slots.add(slot)
