@@ -88,6 +88,8 @@
  *   unrecovered gap) reached an instance, that instance returns nothing the store held only
  *   before the write: no older value, no removed or cleared one;
  * - nothing is returned past its expiry; every operation settles; no unhandled rejection.
+ * The `memory-tags` property adds removeByTag: every write carries one tag, so a new stamp in
+ * the store counts as a removal of every key, and its frame as invalidating every key.
  *
  * This file holds the read path and the receive side. The write fan-out is in
  * `write-fanout.ts`, the bottom-only loops (add, CAS update, getOrAdd's add-or-read)
