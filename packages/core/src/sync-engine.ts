@@ -72,9 +72,11 @@
  *   above instead of writing them. A clear drops the cached stamps (the store's went with
  *   it); an unrecovered gap drops them whatever the gap policy (each is read again before
  *   use), so an invalidation hidden by the gap is honoured even with `keep`. A receiver
- *   whose bottom is shared re-reads the stamp after the message (two invalidators racing
- *   on one tag converge on what the store kept); a receiver whose bottom is local
- *   (memory-only) writes the stamp into it.
+ *   whose bottom is shared forgets the stamp and re-reads it from the store (the store has
+ *   the newest; two invalidators' messages, or one instance's own replies, may arrive in
+ *   the other order, so an instance's invalidations run one at a time and its own stamp is
+ *   installed only if nothing was heard for the tag meanwhile); a receiver whose bottom is
+ *   local (memory-only) caches the message's stamp and writes it into that bottom.
  *   Invariant: after `removeByTag(t)` resolves and its message is delivered, no instance
  *   returns an item that carried `t` and was written before the invalidation, stale or not.
  *

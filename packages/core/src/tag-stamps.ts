@@ -57,6 +57,8 @@ export class TagStamps {
   readonly #stamps = new Map<string, number>()
   readonly #generations = new Map<string, number>()
   readonly #loading = new Map<string, Promise<void>>()
+  /** The invalidations of this instance, one after the other. */
+  #invalidating: Promise<void> = Promise.resolve()
   /** Bumped when the whole cache is dropped, so loads started before it are not installed. */
   #epoch = 0
   readonly #bottom: Layer
@@ -129,29 +131,41 @@ export class TagStamps {
    * `written` (which announces it). Rejects when a write fails; the tags written before the
    * failure stay invalidated (and announced).
    */
-  async invalidate(tags: readonly string[], written: (tag: string, stamp: number) => void): Promise<void> {
+  invalidate(tags: readonly string[], written: (tag: string, stamp: number) => void): Promise<void> {
+    // One at a time per instance: two of ours in flight could install their stamps in the
+    // opposite order of the store's (replies overtaking each other), leaving the older one.
+    const run = this.#invalidating.then(() => this.#invalidate(tags, written))
+    this.#invalidating = run.catch(() => undefined)
+    return run
+  }
+
+  async #invalidate(tags: readonly string[], written: (tag: string, stamp: number) => void): Promise<void> {
     for (const tag of tags) {
       const stamp = newStamp()
+      const epoch = this.#epoch
+      const generation = this.#generations.get(tag)
       await guard(this.#emitter, this.#bottom, 'removeByTag', (h) =>
         h.set(tag, TAG_REGION, stampItem(h, stamp)),
       )
-      this.#install(tag, stamp)
+      // Another instance's stamp heard meanwhile may be newer in the store than ours: ask it.
+      if (epoch === this.#epoch && generation === this.#generations.get(tag)) this.#install(tag, stamp)
+      else this.#refetch(tag)
       this.#fence.invalidateAll()
       written(tag, stamp)
     }
   }
 
   /**
-   * Another instance invalidated `tag` with `stamp`. Cached at once (so nothing carrying the
-   * old stamp is served from here on). A shared bottom already holds a stamp at least as new:
-   * it is read again, so two instances invalidating one tag at once agree on the stamp the
-   * store kept. A local bottom (memory-only instances) is only ever written by us: it gets
-   * the stamp, so a later load finds it.
+   * Another instance invalidated `tag` with `stamp`. With a shared bottom the cached stamp is
+   * forgotten and read again from the store, which holds this stamp or a newer one (messages
+   * of two invalidators may arrive in the other order than the store took their writes: the
+   * message's stamp could be the older). A local bottom (memory-only instances) is only ever
+   * written by us: the message's stamp is cached and written to it, so a later load finds it.
    */
   applyRemote(tag: string, stamp: number): void {
-    this.#install(tag, stamp)
     this.#fence.invalidateAll()
     if (this.#bottom.local) {
+      this.#install(tag, stamp)
       void attempt(
         this.#emitter,
         this.#bottom,
@@ -159,9 +173,19 @@ export class TagStamps {
         (h) => h.set(tag, TAG_REGION, stampItem(h, stamp)),
         0,
       )
-    } else {
-      void this.#load(tag).catch(() => undefined) // reported by guard; the message's stamp stays
-    }
+    } else this.#refetch(tag)
+  }
+
+  /**
+   * Forgets `tag`'s stamp and reads it again from the shared bottom: the store's stamp is the
+   * newest, while messages (and our own replies) may arrive in another order than the store
+   * applied the writes. Until the read answers, the tag's items are not served from here.
+   */
+  #refetch(tag: string): void {
+    this.#stamps.delete(tag)
+    this.#generations.set(tag, (this.#generations.get(tag) ?? 0) + 1)
+    this.#version = ++lastVersion
+    void this.load([tag]).catch(() => undefined) // reported by guard; loaded again on next use
   }
 
   /**
