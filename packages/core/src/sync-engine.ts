@@ -397,10 +397,19 @@ export class SyncEngine {
    * stamps are read from the bottom first); {@link MISS} when a tag was invalidated since it
    * was written (a local copy is then dropped) or its stamp cannot be read.
    */
-  async admit(layer: Layer, key: string, region: string | undefined, tagged: TaggedValue): Promise<unknown> {
+  async admit(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    tagged: TaggedValue,
+    fresh = false,
+  ): Promise<unknown> {
     let verdict = this.stamps.check(tagged)
-    // Bypassing local handles (backplane down): no message can refresh the cached stamps.
-    const bypassed = !this.#trusted && !layer.local
+    // Bypassing local handles (backplane down): no message can refresh the cached stamps. A
+    // write about to replace or update the item (`fresh`) asks the store too: a cached stamp
+    // may lag (a message in flight, an invalidator whose reply was lost), and judging by it
+    // would overwrite a valid item.
+    const bypassed = fresh || (!this.#trusted && !layer.local)
     // A load is dropped when the stamps were forgotten meanwhile (a gap): try again, a little.
     for (let tries = 0; (verdict === TAGS_UNKNOWN || (bypassed && tries === 0)) && tries < 3; tries++) {
       try {

@@ -144,9 +144,17 @@ export class TagStamps {
       const stamp = newStamp()
       const epoch = this.#epoch
       const generation = this.#generations.get(tag)
-      await guard(this.#emitter, this.#bottom, 'removeByTag', (h) =>
-        h.set(tag, TAG_REGION, stampItem(h, stamp)),
-      )
+      try {
+        await guard(this.#emitter, this.#bottom, 'removeByTag', (h) =>
+          h.set(tag, TAG_REGION, stampItem(h, stamp)),
+        )
+      } catch (error) {
+        // The write may have landed (a lost reply): everyone, us included, asks the store.
+        this.#refetch(tag)
+        this.#fence.invalidateAll()
+        written(tag, stamp)
+        throw error
+      }
       // Another instance's stamp heard meanwhile may be newer in the store than ours: ask it.
       if (epoch === this.#epoch && generation === this.#generations.get(tag)) this.#install(tag, stamp)
       else this.#refetch(tag)

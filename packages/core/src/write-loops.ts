@@ -126,7 +126,7 @@ export class WriteLoops {
       if (stored === undefined) return { ok: false, reason: 'missing' }
       const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
       const current =
-        payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload) : payload
+        payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
       // A corrupt or tag-invalidated source item cannot be updated: to the caller it is absent.
       if (current === MISS) return { ok: false, reason: 'missing' }
       const next = await fn(current as V)
@@ -216,7 +216,7 @@ export class WriteLoops {
         if (stored === undefined) continue // removed or expired between our add and our read: try again
         const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
         const value =
-          payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload) : payload
+          payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
         // A stale or tag-invalidated item does not make the key present.
         if (isStale(stored, Date.now()) || (value === MISS && payload instanceof TaggedValue)) {
           // Only a stale item was there: replace it (CAS), then go on as the add's winner.
@@ -245,7 +245,7 @@ export class WriteLoops {
     const engine = this.#engine
     const payload = engine.bottom.bytes ? engine.decode(engine.bottom, stored) : stored.value
     if (!(payload instanceof TaggedValue)) return false
-    await engine.stamps.load(payload.tags)
+    await engine.stamps.reload(payload.tags) // the store's stamps: a cached one may lag
     return engine.stamps.check(payload) === TAGS_INVALIDATED
   }
 
