@@ -342,6 +342,7 @@ export class SyncEngine {
     const layers = this.layers
     const emitter = this.#emitter
     const ticket = this.fence.enter(keyId(key, region))
+    const stampEpoch = this.stamps.epoch
     try {
       for (let i = Math.max(start, this.#readFrom); i < layers.length; i++) {
         const layer = layers[i]!
@@ -362,7 +363,10 @@ export class SyncEngine {
         }
         const payload =
           stored === undefined ? MISS : layer.bytes ? this.codec.decode(layer, stored) : stored.value
-        const value = payload instanceof TaggedValue ? await this.admit(layer, key, region, payload) : payload
+        const value =
+          payload instanceof TaggedValue
+            ? await this.admit(layer, key, region, payload, false, stampEpoch)
+            : payload
         if (stored === undefined || value === MISS) {
           layer.stats.misses++
           continue
@@ -403,6 +407,7 @@ export class SyncEngine {
     region: string | undefined,
     tagged: TaggedValue,
     fresh = false,
+    epoch = this.stamps.epoch,
   ): Promise<unknown> {
     let verdict = this.stamps.check(tagged)
     // Bypassing local handles (backplane down): no message can refresh the cached stamps. A
@@ -419,6 +424,8 @@ export class SyncEngine {
       }
       verdict = this.stamps.check(tagged)
     }
+    // The stamps were forgotten (a clear, a gap) since the item was fetched: not judgeable.
+    if (epoch !== this.stamps.epoch) return MISS
     if (verdict === TAGS_CURRENT) return tagged.value
     if (verdict === TAGS_INVALIDATED && layer.local) this.#evictLocal(layer, key, region, 'tag-invalidate')
     return MISS
@@ -444,6 +451,7 @@ export class SyncEngine {
    * reports it), and so is a stale one (kept for its grace).
    */
   async has(key: string, region: string | undefined): Promise<boolean> {
+    const stampEpoch = this.stamps.epoch
     for (let i = this.#readFrom; i < this.layers.length; i++) {
       const layer = this.layers[i]!
       const stored = await attempt(
@@ -457,7 +465,10 @@ export class SyncEngine {
       if (stored === undefined || isStale(stored, Date.now())) continue
       const payload = layer.bytes ? this.codec.decode(layer, stored) : stored.value
       if (payload === MISS) continue
-      if (!(payload instanceof TaggedValue) || (await this.admit(layer, key, region, payload)) !== MISS)
+      if (
+        !(payload instanceof TaggedValue) ||
+        (await this.admit(layer, key, region, payload, false, stampEpoch)) !== MISS
+      )
         return true
     }
     return false

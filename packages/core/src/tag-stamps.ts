@@ -208,6 +208,15 @@ export class TagStamps {
     this.#fence.invalidateAll()
   }
 
+  /**
+   * Changes whenever every cached stamp is forgotten (a clear or a gap). A clear takes the
+   * stamps out of the store, so a stamp read after it (0) must not judge an item fetched
+   * before it: the item may predate an invalidation the clear erased.
+   */
+  get epoch(): number {
+    return this.#epoch
+  }
+
   /** Tags whose stamp is cached (tests check what a gap or clear leaves). */
   get size(): number {
     return this.#stamps.size
