@@ -146,6 +146,16 @@ export type Command =
     }
   | { readonly op: 'reAddLoop'; readonly key: string; readonly durationMs: number; readonly pauseMs: number }
   | { readonly op: 'close' }
+  /** Sets `keys[i]` to `{ v }` tagged `tags[i]` (tags.test.ts). */
+  | {
+      readonly op: 'tagFill'
+      readonly keys: readonly string[]
+      readonly tags: readonly string[]
+      readonly v: number
+    }
+  | { readonly op: 'tagRemove'; readonly tags: readonly string[] }
+  /** peek, get and has of every key (a `TagReadResult`). */
+  | { readonly op: 'tagRead'; readonly keys: readonly string[] }
 
 /** A command with its id, as sent. */
 export type Request = Command & { readonly id: number }

@@ -17,6 +17,7 @@ import { factoryCallsOf, runLoad } from './load-command.js'
 import { InvalidationLog, runSoak } from './soak.js'
 import { buildManagers, releaseSubscription } from './topology.js'
 import { reAddLoop, release, slowUpdate, slowUpdateLoop } from './update-race.js'
+import { isTagCommand, runTagCommand } from './tag-commands.js'
 
 let cache: CacheManager<Value> | undefined
 /** Every cache of this worker by name (the first is `cache`); they share one backplane. */
@@ -71,6 +72,9 @@ function listen(manager: CacheManager<Value>): void {
       ...(event.handle === undefined ? {} : { region: event.handle }),
     })
   })
+  manager.on('removeByTag', (event) =>
+    forward({ name: 'removeByTag', origin: event.origin, detail: event.tag }),
+  )
   manager.on('evict', (event) => forward({ name: 'evict', key: event.key, detail: event.reason }))
   for (const name of ['failSafe', 'factoryTimeout', 'eagerRefresh'] as const) {
     manager.on(name, (event) => forward({ name, key: event.key, detail: event.reason }))
@@ -210,6 +214,7 @@ async function runUpdateRace(command: Command): Promise<unknown> {
     case 'reAddLoop':
       return reAddLoop(manager(), command.key, workerId, command.durationMs, command.pauseMs)
     default:
+      if (isTagCommand(command)) return runTagCommand(manager(), command, workerId)
       throw new Error(`worker: unknown command ${command.op}`)
   }
 }

@@ -34,6 +34,8 @@ function describeMessage(message: BackplaneMessage): string {
       return 'cleared (whole cache)'
     case 'regionCleared':
       return `regionCleared region=${printable(message.region)}`
+    case 'tagInvalidated':
+      return `tagInvalidated tag=${printable(message.tag)} stamp=${message.stamp}`
   }
 }
 

@@ -27,6 +27,8 @@ import { circuitRefusal, type Layer, layerFailed, layerSucceeded } from './layer
 import { keyId } from './single-flight.js'
 import type { FactoryStats } from './stats.js'
 import type { SyncEngine } from './sync-engine.js'
+import { TAGS_CURRENT } from './tag-stamps.js'
+import { TaggedValue } from './tags.js'
 
 type Items = ReadonlyArray<StoredItem<unknown> | undefined>
 
@@ -39,6 +41,8 @@ interface Batch {
   readonly tickets: FenceTicket[]
   /** One per key with `allowStale`: the first graced item passed, for after the walk. */
   readonly probes: ReadProbe[] | undefined
+  /** The tag stamps' epoch when the batch started: a tagged item is judged as `get` judges it. */
+  readonly stampEpoch: number
 }
 
 /** The bulk read path of one manager. */
@@ -85,7 +89,8 @@ export class BulkReads {
     const tickets = new Array<FenceTicket>(keys.length)
     for (const i of missing) tickets[i] = engine.fence.enter(keyId(keys[i]!, region))
     const probes = allowStale ? keys.map(() => newProbe()) : undefined
-    const batch: Batch = { keys, region, values, tickets, probes }
+    const stampEpoch = engine.stamps.epoch
+    const batch: Batch = { keys, region, values, tickets, probes, stampEpoch }
     try {
       for (let level = start; level < engine.layers.length && missing.length !== 0; level++) {
         missing = await this.#readLevel(batch, level, missing)
@@ -113,8 +118,14 @@ export class BulkReads {
         still.push(i)
         continue
       }
-      const value =
+      const key = batch.keys[i]!
+      const payload =
         stored === undefined ? MISS : layer.bytes ? engine.codec.decode(layer, stored) : stored.value
+      // A tagged item is served only while its tags' stamps are the ones it was written under.
+      const value =
+        payload instanceof TaggedValue
+          ? await engine.admit(layer, key, batch.region, payload, false, batch.stampEpoch)
+          : payload
       if (stored === undefined || value === MISS) {
         layer.stats.misses++
         still.push(i)
@@ -122,9 +133,8 @@ export class BulkReads {
       }
       layer.stats.hits++
       batch.values[i] = value
-      const key = batch.keys[i]!
       if (level > 0) {
-        const copying = engine.copyUp(level, key, batch.region, stored, value, batch.tickets[i]!)
+        const copying = engine.copyUp(level, key, batch.region, stored, payload, batch.tickets[i]!)
         if (copying !== undefined) copies.push(copying)
       }
       if (engine.getListened)
@@ -199,7 +209,10 @@ export class BulkReads {
   #passStale(layer: Layer, stored: StoredItem<unknown>, probe: ReadProbe | undefined): void {
     layer.stats.misses++
     if (probe === undefined || probe.stale !== undefined) return
-    const value = layer.bytes ? this.#engine.codec.decode(layer, stored) : stored.value
+    let value = layer.bytes ? this.#engine.codec.decode(layer, stored) : stored.value
+    // A tag-invalidated item is removed, not expired: never served stale (nor when unverifiable).
+    if (value instanceof TaggedValue)
+      value = this.#engine.stamps.check(value) === TAGS_CURRENT ? value.value : MISS
     if (value !== MISS) probe.stale = { value, stored, level: layer.index }
   }
 

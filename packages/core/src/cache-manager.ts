@@ -40,7 +40,17 @@ import { MISS } from './item-codec.js'
 import { SyncEngine } from './sync-engine.js'
 import { publishTopHit, topHitListened, traceChannels, traced, tracedSync } from './tracing.js'
 import { WriteFanout } from './write-fanout.js'
-import { checkExpiration, checkKey, checkRegion, checkValue, isValidKey } from './validation.js'
+import {
+  checkExpiration,
+  checkKey,
+  checkRegion,
+  checkValue,
+  isValidKey,
+  isValidRegion,
+} from './validation.js'
+import { checkTagArgument, checkTags, untag } from './tags.js'
+import { encodeTagged } from './tag-stamps.js'
+import type { Encoded } from './item-codec.js'
 import { type UpdateResult, unwrapUpdate, WriteLoops } from './write-loops.js'
 
 export type {
@@ -170,7 +180,7 @@ export class CacheManager<V = unknown> {
     // included (they must reject, not throw), takes the async paths below.
     if (!this.#gate && isValidKey(key)) {
       const region = options?.region
-      if (region === undefined || isValidKey(region)) {
+      if (region === undefined || isValidRegion(region)) {
         const value = this.#engine.peekTop(key, region)
         if (value !== MISS) {
           // Not traced (see tracing.ts): a trace would cost several memory hits.
@@ -233,7 +243,7 @@ export class CacheManager<V = unknown> {
       !this.#gate &&
       this.#engine.fastTop &&
       isValidKey(key) &&
-      (region === undefined || isValidKey(region))
+      (region === undefined || isValidRegion(region))
     ) {
       const value = this.#engine.peekTop(key, region)
       if (value !== MISS) {
@@ -324,7 +334,10 @@ export class CacheManager<V = unknown> {
     const region = this.#writeRegion(key, value, options)
     const expiration = this.#expiration(options)
     const grace = this.#grace(options, expiration)
-    await this.#fanout.set(key, region, this.#engine.codec.encode(value), expiration, grace)
+    const tags = checkTags(options?.tags)
+    const encoded =
+      tags === undefined ? this.#engine.codec.encode(value) : await this.#encodeTagged(value, tags)
+    await this.#fanout.set(key, region, encoded, expiration, grace)
   }
 
   /** Writes `value` only if `key` is absent in the source of truth; true when it was added. */
@@ -338,7 +351,26 @@ export class CacheManager<V = unknown> {
     const region = this.#writeRegion(key, value, options)
     const expiration = this.#expiration(options)
     const grace = this.#grace(options, expiration)
-    return this.#loops.add(key, region, this.#engine.codec.encode(value), expiration, grace)
+    const tags = checkTags(options?.tags)
+    const encoded =
+      tags === undefined ? this.#engine.codec.encode(value) : await this.#encodeTagged(value, tags)
+    return this.#loops.add(key, region, encoded, expiration, grace)
+  }
+
+  /**
+   * Removes every item carrying any of `tags` from every level of every instance, in O(1) of
+   * the items tagged: the tags get new stamps in the bottom handle, announced on the
+   * backplane, and an item written before its tag's new stamp is never returned again (see
+   * `tag-stamps.ts`). Throws InvalidKeyError/InvalidOptionsError for bad tags (nothing written).
+   */
+  async removeByTag(tags: string | readonly string[]): Promise<void> {
+    if (this.#gate) await this.#enter()
+    await this.#engine.invalidateTags(checkTagArgument(tags))
+  }
+
+  /** A tagged write's value, recording the current stamps of its tags. */
+  #encodeTagged(value: V, tags: readonly string[]): Promise<Encoded> {
+    return encodeTagged(this.#engine.stamps, this.#engine.codec, value, tags)
   }
 
   /**
@@ -385,13 +417,14 @@ export class CacheManager<V = unknown> {
     const policy = callPolicy(options, this.#options.policy)
     const expiration = this.#expiration(options)
     const grace = callGrace(options?.grace, expiration, this.#options.policy.grace)
-    return { key, region, factory: factory as Factory<unknown>, policy, expiration, grace }
+    const tags = checkTags(options?.tags)
+    return { key, region, factory: factory as Factory<unknown>, policy, expiration, grace, tags }
   }
 
   /** Eager refresh after a top hit: the top's item decides whether the threshold is passed. */
   #refreshTop(request: LoadRequest): void {
     const item = this.#engine.topItem(request.key, request.region)
-    if (item !== undefined) this.#loader.maybeRefresh(request, item, item.value)
+    if (item !== undefined) this.#loader.maybeRefresh(request, item, untag(item.value))
   }
 
   /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */
@@ -422,6 +455,8 @@ export class CacheManager<V = unknown> {
     const region = await this.#checkRead(key, options)
     if (options?.expiration !== undefined) checkExpiration(options.expiration)
     if (typeof fn !== 'function') throw new InvalidOptionsError('update needs a function')
+    if (options?.tags !== undefined)
+      throw new InvalidOptionsError("update keeps the item's tags; set or addOrUpdate give tags")
     const grace =
       options?.grace === undefined
         ? undefined
@@ -445,7 +480,9 @@ export class CacheManager<V = unknown> {
     const region = this.#writeRegion(key, value, options)
     const expiration = this.#expiration(options)
     if (typeof fn !== 'function') throw new InvalidOptionsError('addOrUpdate needs a function')
-    const encoded = this.#engine.codec.encode(value)
+    const tags = checkTags(options?.tags)
+    const encoded =
+      tags === undefined ? this.#engine.codec.encode(value) : await this.#encodeTagged(value, tags)
     return unwrapUpdate(
       key,
       await this.#loops.addOrUpdate(
@@ -504,7 +541,11 @@ export class CacheManager<V = unknown> {
     const { keys, values, region } = checkEntries<V>(entries, options?.region)
     const expiration = this.#expiration(options)
     const grace = this.#grace(options, expiration)
-    const encoded = values.map((value) => this.#engine.codec.encode(value))
+    const tags = checkTags(options?.tags)
+    const encoded =
+      tags === undefined
+        ? values.map((value) => this.#engine.codec.encode(value))
+        : await Promise.all(values.map((value) => this.#encodeTagged(value, tags)))
     await this.#bulkWrites.setMany(keys, encoded, region, expiration, grace)
   }
 

@@ -21,6 +21,11 @@ export interface WriteOptions extends ReadOptions {
   readonly expiration?: Expiration | undefined
   /** Grace of this (absolute) item, ms: kept this long past its expiry for the stale paths; the manager's `grace` when omitted. */
   readonly grace?: number | undefined
+  /**
+   * Tags of the item (at most 64, each a valid key): `removeByTag` of any of them removes it.
+   * Not accepted by `update`/`tryUpdate`, which keep the item's tags.
+   */
+  readonly tags?: readonly string[] | undefined
 }
 
 /** Options of `getOrAdd`: a write's, plus per-call overrides of the manager's fail-safe defaults. */
@@ -52,6 +57,8 @@ export interface FactoryContext<V> {
   readonly hasStale: boolean
   /** Caches the result with this expiration (and grace, ms) instead of the call's: adaptive caching. */
   setExpiration(expiration: Expiration, grace?: number): void
+  /** Caches the result with these tags instead of the call's (InvalidOptionsError/InvalidKeyError for bad ones). */
+  setTags(tags: readonly string[]): void
   /** Returns the factory's result to the callers without caching it. */
   skip(): void
   /** `return ctx.fail(error)`: the fail-safe path (the graced value, else FactoryError) without throwing. */

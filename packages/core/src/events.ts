@@ -177,6 +177,14 @@ export type DistributedLockEvent =
       readonly waitedMs: number
     }
 
+/** A tag was invalidated (`removeByTag`): every item carrying it is gone. */
+export interface RemoveByTagEvent {
+  /** The tag. */
+  readonly tag: string
+  /** Made here (`removeByTag`) or heard from another instance. */
+  readonly origin: Origin
+}
+
 /** Every event a `CacheManager` emits, by name. */
 export interface CacheEvents {
   /** An item was added (only if absent). */
@@ -193,6 +201,8 @@ export interface CacheEvents {
   clear: ClearEvent
   /** A region was cleared. */
   clearRegion: ClearRegionEvent
+  /** A tag was invalidated. */
+  removeByTag: RemoveByTagEvent
   /** A read finished. */
   get: GetEvent
   /** A handle dropped an item by itself. */

@@ -10,6 +10,7 @@ import { callGrace } from './resilience-options.js'
 import type { FactoryStats } from './stats.js'
 import { checkExpiration } from './validation.js'
 import { traceFactory } from './tracing.js'
+import { checkTags } from './tags.js'
 
 /** How a factory call ended. */
 export type FactoryOutcome =
@@ -23,6 +24,8 @@ export type FactoryOutcome =
       readonly grace: number
       /** `ctx.skip()` was called: return the value, do not cache it. */
       readonly skip: boolean
+      /** Tags to cache it with (the call's, or `ctx.setTags`'s). */
+      readonly tags: readonly string[] | undefined
     }
   | {
       readonly ok: false
@@ -54,6 +57,8 @@ export interface FactoryCall {
   readonly grace: number
   /** The manager's default grace (what `ctx.setExpiration` without a grace applies). */
   readonly defaultGrace: number
+  /** Tags of the result unless the factory changes them. */
+  readonly tags: readonly string[] | undefined
 }
 
 class Failure implements FactoryFailure {
@@ -68,6 +73,7 @@ class Context implements FactoryContext<unknown> {
   readonly hasStale: boolean
   expiration: Expiration
   grace: number
+  tags: readonly string[] | undefined
   skipped = false
   failure: Failure | undefined
   readonly #defaultGrace: number
@@ -80,6 +86,7 @@ class Context implements FactoryContext<unknown> {
     this.hasStale = call.stale !== undefined
     this.expiration = call.expiration
     this.grace = call.grace
+    this.tags = call.tags
     this.#defaultGrace = call.defaultGrace
   }
 
@@ -87,6 +94,10 @@ class Context implements FactoryContext<unknown> {
     checkExpiration(expiration, 'ctx.setExpiration')
     this.grace = callGrace(grace, expiration, this.#defaultGrace)
     this.expiration = expiration
+  }
+
+  setTags(tags: readonly string[]): void {
+    this.tags = checkTags(tags, 'ctx.setTags')
   }
 
   skip(): void {
@@ -107,7 +118,8 @@ class Context implements FactoryContext<unknown> {
       const error = new FactoryUndefinedError(`the getOrAdd factory returned undefined for '${this.key}'`)
       return { ok: false, error }
     }
-    return { ok: true, value, expiration: this.expiration, grace: this.grace, skip: this.skipped }
+    const { expiration, grace, tags, skipped } = this
+    return { ok: true, value, expiration, grace, skip: skipped, tags }
   }
 }
 

@@ -33,6 +33,8 @@ import {
   withTimeout,
 } from './factory-runner.js'
 import { newProbe } from './grace.js'
+import type { Encoded } from './item-codec.js'
+import { encodeTagged } from './tag-stamps.js'
 import { reportError } from './layer.js'
 import type { LoadPolicy } from './resilience-options.js'
 import { keyId } from './single-flight.js'
@@ -57,6 +59,8 @@ export interface LoadRequest {
   readonly expiration: Expiration
   /** Grace of what the factory returns, ms. */
   readonly grace: number
+  /** Tags of what the factory returns (unless `ctx.setTags` changes them). */
+  readonly tags: readonly string[] | undefined
 }
 
 /** getOrAdd's slow path and background refreshes of one manager. */
@@ -208,7 +212,7 @@ export class FailSafeLoader {
       throw new FactoryError(`the getOrAdd factory failed for '${key}'`, { cause: outcome.error })
     }
     if (outcome.skip) return outcome.value
-    const encoded = this.#engine.codec.encode(outcome.value)
+    const encoded = await this.#encode(outcome)
     return this.#loops.addOrGet(key, region, encoded, outcome.expiration, outcome.grace)
   }
 
@@ -281,13 +285,22 @@ export class FailSafeLoader {
     }
     if (outcome.skip || this.#closed) return false
     try {
-      const encoded = this.#engine.codec.encode(outcome.value)
+      const encoded = await this.#encode(outcome)
       await this.#fanout.set(key, region, encoded, outcome.expiration, outcome.grace)
       this.stats.backgroundWrites++
       return true
     } catch {
       return false // reported by the fan-out as an `error` event
     }
+  }
+
+  /** The factory's value ready to write, tagged when the call or the factory gave tags. */
+  #encode(outcome: FactoryOutcome & { ok: true }): Encoded | Promise<Encoded> {
+    const engine = this.#engine
+    const { value, tags } = outcome
+    return tags === undefined
+      ? engine.codec.encode(value)
+      : encodeTagged(engine.stamps, engine.codec, value, tags)
   }
 
   #start(request: LoadRequest, stale: { readonly value: unknown } | undefined): FactoryRun {

@@ -21,6 +21,7 @@ export type { GapAction, GapPolicy } from './sync-engine.js'
 export type { BackplaneDownMode } from './local-trust.js'
 export type { UpdateFailure, UpdateResult } from './write-loops.js'
 export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js'
+export { MAX_TAGS } from './tags.js'
 
 // Events, stats and diagnostics_channel tracing.
 export type {
@@ -42,6 +43,7 @@ export type {
   GetEvent,
   KeyEvent,
   Origin,
+  RemoveByTagEvent,
 } from './events.js'
 export type { BackplaneStats, CacheStats, FactoryStats, HandleStats } from './stats.js'
 export type { BackplaneBusStats } from './backplane/bus-options.js'

@@ -8,11 +8,14 @@ import type { Serializer } from './contracts/serializer.js'
 import { ItemCorruptError, SerializeError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { isPromise, type Layer, notSynchronous, reportError } from './layer.js'
+import { decodeTaggedBytes, encodeTaggedBytes, isTaggedBytes, TaggedValue } from './tags.js'
 
 /** A value ready to be written: the application value and, when any level stores bytes, its bytes. */
 export interface Encoded {
   readonly value: unknown
   readonly bytes: Uint8Array | undefined
+  /** What object levels store: the value, or a {@link TaggedValue} around it for a tagged write. */
+  readonly held: unknown
 }
 
 /** What a read that found nothing usable returns (never a user value). */
@@ -33,17 +36,26 @@ export class ItemCodec {
 
   /** Serializes once for a write; throws SerializeError when the serializer refuses the value. */
   encode(value: unknown): Encoded {
-    if (!this.needsBytes) return { value, bytes: undefined }
+    if (!this.needsBytes) return { value, bytes: undefined, held: value }
     try {
-      return { value, bytes: this.#serializer.serialize(value) }
+      return { value, bytes: this.#serializer.serialize(value), held: value }
     } catch (cause) {
       throw new SerializeError(`serializer '${this.#serializer.name}' cannot serialize this value`, { cause })
     }
   }
 
+  /** {@link encode} for a tagged write: the tags and their marks travel with the value (see `tags.ts`). */
+  encodeTagged(value: unknown, tags: readonly string[], marks: readonly number[]): Encoded {
+    const held = new TaggedValue(value, tags, marks)
+    const { bytes } = this.encode(value)
+    return { value, bytes: bytes === undefined ? undefined : encodeTaggedBytes(held, bytes), held }
+  }
+
   /** Bytes of a copied value for a bytes level above an object level; {@link MISS} (reported) when refused. */
   serializeCopy(layer: Layer, value: unknown): unknown {
     try {
+      if (value instanceof TaggedValue)
+        return encodeTaggedBytes(value, this.#serializer.serialize(value.value))
       return this.#serializer.serialize(value)
     } catch (cause) {
       reportError(
@@ -56,10 +68,18 @@ export class ItemCodec {
     }
   }
 
-  /** The value of a bytes level's item; {@link MISS} (reported as E_ITEM_CORRUPT, counted) when it does not decode. */
+  /**
+   * The value of a bytes level's item (a {@link TaggedValue} for a tagged one); {@link MISS}
+   * (reported as E_ITEM_CORRUPT, counted) when it does not decode.
+   */
   decode(layer: Layer, stored: StoredItem<unknown>): unknown {
     try {
-      return this.#serializer.deserialize(stored.value as Uint8Array)
+      const bytes = stored.value as Uint8Array
+      if (isTaggedBytes(bytes)) {
+        const { tags, marks, inner } = decodeTaggedBytes(bytes)
+        return new TaggedValue(this.#serializer.deserialize(inner), tags, marks)
+      }
+      return this.#serializer.deserialize(bytes)
     } catch (cause) {
       // Checked here, off the hot path: a synchronous handle's promise is only ever seen as bytes that fail.
       const error = isPromise(stored)

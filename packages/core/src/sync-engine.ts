@@ -50,6 +50,35 @@
  *   cut-off instance can still fail-safe to it; it is then only reachable through those
  *   paths, so the invariant above holds for every other read. Removes, clears and gaps
  *   delete as before. A copy-up or getOrAdd write over a stale copy replaces it.
+ * - Tags (`tags.ts`, `tag-stamps.ts`): `removeByTag(t)` never touches the tagged items. It
+ *   writes a new random stamp for `t` into the bottom handle (an ordinary item in a region
+ *   users cannot name), caches it, bumps the fence and announces it (`tagInvalidated`, the
+ *   stamp in the message). A tagged item carries, inside its value, the stamp each of its
+ *   tags had when it was written (its marks); every read path (`get`, `peek`, `getItem`,
+ *   `has`, getOrAdd's hit and add-or-read, the stale probe, `update`'s read) serves it only
+ *   if every mark equals the stamp cached now, and drops a local copy that fails. So the cost
+ *   is one store write and one message per tag, whatever the number of items tagged.
+ *   Clocks: stamps are compared for equality only, and both sides of the comparison come
+ *   from the store (the invalidator's stamp, the writer's copy of it), never from a clock, so
+ *   skew between machines cannot revive or hide an item. The price of equality is on the
+ *   safe side: an item written with a stamp its writer had not yet heard was replaced is a
+ *   miss everywhere (never a stale hit), until the message reaches the writer.
+ *   A stamp is trusted only once read from the store or a message: an instance that has
+ *   never seen a tag reads it from the bottom before serving a tagged item or writing one,
+ *   so items written before the tag was first invalidated (stamp 0: no stamp item) are
+ *   judged right. A load that was in flight when a newer stamp arrived is not installed.
+ *   The fence: a cached stamp that changes bumps the global epoch, so a read that judged
+ *   an item by the old stamp does not copy it up, and a `set` in flight evicts the levels
+ *   above instead of writing them. A clear drops the cached stamps (the store's went with
+ *   it); an unrecovered gap drops them whatever the gap policy (each is read again before
+ *   use), so an invalidation hidden by the gap is honoured even with `keep`. A receiver
+ *   whose bottom is shared forgets the stamp and re-reads it from the store (the store has
+ *   the newest; two invalidators' messages, or one instance's own replies, may arrive in
+ *   the other order, so an instance's invalidations run one at a time and its own stamp is
+ *   installed only if nothing was heard for the tag meanwhile); a receiver whose bottom is
+ *   local (memory-only) caches the message's stamp and writes it into that bottom.
+ *   Invariant: after `removeByTag(t)` resolves and its message is delivered, no instance
+ *   returns an item that carried `t` and was written before the invalidation, stale or not.
  *
  * Checked by model-based random testing (`test/model/`, issue 18): 2-4 instances over one
  * store, every store call, store reply, frame, gap and clock step interleaved by a generated
@@ -61,6 +90,8 @@
  *   unrecovered gap) reached an instance, that instance returns nothing the store held only
  *   before the write: no older value, no removed or cleared one;
  * - nothing is returned past its expiry; every operation settles; no unhandled rejection.
+ * The `memory-tags` property adds removeByTag: every write carries one tag, so a new stamp in
+ * the store counts as a removal of every key, and its frame as invalidating every key.
  *
  * - getOrAdd's cluster lock (`distributedLock`, `cluster-flight.ts`): calls waiting for another
  *   instance's factory are woken where a change of their key is applied here (a remote
@@ -95,6 +126,8 @@ import { isStale, type ReadProbe } from './grace.js'
 import { keyId } from './single-flight.js'
 import { LockWaiters } from './lock-waiters.js'
 import { SlidingToucher } from './sliding-touch.js'
+import { TAGS_CURRENT, TAGS_INVALIDATED, TAGS_UNKNOWN, TagStamps } from './tag-stamps.js'
+import { TaggedValue } from './tags.js'
 
 /** What a gap policy decides: clear the local handles or keep them. */
 export type GapAction = 'clear' | 'keep'
@@ -166,6 +199,7 @@ export class SyncEngine {
     this.allSync = options.layers.every((layer) => layer.sync)
     this.#peekable = this.#fastTop
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
+    this.stamps = new TagStamps(this.bottom, options.emitter, options.fence)
   }
 
   /** The top is synchronous without a circuit breaker: {@link peekTop} reads it. */
@@ -202,6 +236,9 @@ export class SyncEngine {
 
   /** Serializes writes once and decodes bytes levels. */
   readonly codec: ItemCodec
+
+  /** The cached tag stamps, kept by the bottom handle (`tag-stamps.ts`). */
+  readonly stamps: TagStamps
 
   /**
    * The hot path: a synchronous read of a synchronous top level. No allocation on a
@@ -255,8 +292,16 @@ export class SyncEngine {
       top.stats.misses++
       return MISS
     }
-    const value = top.bytes ? this.codec.decode(top, item) : item.value
+    let value = top.bytes ? this.codec.decode(top, item) : item.value
     if (value === MISS) return MISS
+    // A tagged item: one instanceof and one stamp lookup per tag, nothing allocated on a hit.
+    if (value instanceof TaggedValue) {
+      value = this.#admitNow(top, key, region, value)
+      if (value === MISS) {
+        top.stats.misses++
+        return MISS
+      }
+    }
     top.stats.hits++
     if (item.mode === 'sliding' && this.#touch.layers.length !== 0)
       this.#touch.touchBelow(key, region, item.ttl)
@@ -313,6 +358,7 @@ export class SyncEngine {
     const layers = this.layers
     const emitter = this.#emitter
     const ticket = this.fence.enter(keyId(key, region))
+    const stampEpoch = this.stamps.epoch
     try {
       for (let i = Math.max(start, this.#readFrom); i < layers.length; i++) {
         const layer = layers[i]!
@@ -331,15 +377,19 @@ export class SyncEngine {
           this.#passStale(layer, stored, probe)
           continue
         }
-        const value =
+        const payload =
           stored === undefined ? MISS : layer.bytes ? this.codec.decode(layer, stored) : stored.value
+        const value =
+          payload instanceof TaggedValue
+            ? await this.admit(layer, key, region, payload, false, stampEpoch)
+            : payload
         if (stored === undefined || value === MISS) {
           layer.stats.misses++
           continue
         }
         layer.stats.hits++
         if (i > 0) {
-          const copying = this.copyUp(i, key, region, stored, value, ticket)
+          const copying = this.copyUp(i, key, region, stored, payload, ticket)
           if (copying !== undefined) await copying
         }
         if (this.getListened) emitter.emit('get', { key, region, level: i, handle: layer.name })
@@ -356,8 +406,58 @@ export class SyncEngine {
   #passStale(layer: Layer, stored: StoredItem<unknown>, probe: ReadProbe | undefined): void {
     layer.stats.misses++
     if (probe === undefined || probe.stale !== undefined) return
-    const value = layer.bytes ? this.codec.decode(layer, stored) : stored.value
+    let value = layer.bytes ? this.codec.decode(layer, stored) : stored.value
+    // A tag-invalidated item is removed, not expired: never served stale (nor when unverifiable).
+    if (value instanceof TaggedValue) value = this.stamps.check(value) === TAGS_CURRENT ? value.value : MISS
     if (value !== MISS) probe.stale = { value, stored, level: layer.index }
+  }
+
+  /**
+   * The value of a tagged payload read from `layer`, once its tags are known current (unknown
+   * stamps are read from the bottom first); {@link MISS} when a tag was invalidated since it
+   * was written (a local copy is then dropped) or its stamp cannot be read.
+   */
+  async admit(
+    layer: Layer,
+    key: string,
+    region: string | undefined,
+    tagged: TaggedValue,
+    fresh = false,
+    epoch = this.stamps.epoch,
+  ): Promise<unknown> {
+    let verdict = this.stamps.check(tagged)
+    // Bypassing local handles (backplane down): no message can refresh the cached stamps. A
+    // write about to replace or update the item (`fresh`) asks the store too: a cached stamp
+    // may lag (a message in flight, an invalidator whose reply was lost), and judging by it
+    // would overwrite a valid item.
+    const bypassed = fresh || (!this.#trusted && !layer.local)
+    // A load is dropped when the stamps were forgotten meanwhile (a gap): try again, a little.
+    for (let tries = 0; (verdict === TAGS_UNKNOWN || (bypassed && tries === 0)) && tries < 3; tries++) {
+      try {
+        await (bypassed ? this.stamps.reload(tagged.tags) : this.stamps.load(tagged.tags))
+      } catch {
+        return MISS // reported; an item whose invalidation cannot be checked is not served
+      }
+      verdict = this.stamps.check(tagged)
+    }
+    // The stamps were forgotten (a clear, a gap) since the item was fetched: not judgeable.
+    if (epoch !== this.stamps.epoch) return MISS
+    if (verdict === TAGS_CURRENT) return tagged.value
+    if (verdict === TAGS_INVALIDATED && layer.local) this.#evictLocal(layer, key, region, 'tag-invalidate')
+    return MISS
+  }
+
+  /**
+   * {@link admit} on the synchronous hot path: an unknown stamp is a miss now (the walk below,
+   * or the next read, finds the item once the stamp is loaded; the load starts here).
+   */
+  #admitNow(layer: Layer, key: string, region: string | undefined, tagged: TaggedValue): unknown {
+    const verdict = this.stamps.check(tagged)
+    if (verdict === TAGS_CURRENT) return tagged.value
+    if (verdict === TAGS_INVALIDATED) {
+      if (layer.local) this.#evictLocal(layer, key, region, 'tag-invalidate')
+    } else void this.stamps.load(tagged.tags).catch(() => undefined)
+    return MISS
   }
 
   /**
@@ -367,6 +467,7 @@ export class SyncEngine {
    * reports it), and so is a stale one (kept for its grace).
    */
   async has(key: string, region: string | undefined): Promise<boolean> {
+    const stampEpoch = this.stamps.epoch
     for (let i = this.#readFrom; i < this.layers.length; i++) {
       const layer = this.layers[i]!
       const stored = await attempt(
@@ -378,7 +479,13 @@ export class SyncEngine {
       )
       // A stale item (kept for its grace) is absent to everything but the stale paths.
       if (stored === undefined || isStale(stored, Date.now())) continue
-      if (!layer.bytes || this.codec.decode(layer, stored) !== MISS) return true
+      const payload = layer.bytes ? this.codec.decode(layer, stored) : stored.value
+      if (payload === MISS) continue
+      if (
+        !(payload instanceof TaggedValue) ||
+        (await this.admit(layer, key, region, payload, false, stampEpoch)) !== MISS
+      )
+        return true
     }
     return false
   }
@@ -515,12 +622,20 @@ export class SyncEngine {
 
   /** The item to write at `layer` for a write made now, or undefined when its lifetime is already over. */
   itemFor(layer: Layer, encoded: Encoded, base: ItemInput<undefined>, now: number, version?: number) {
-    const value = layer.bytes ? encoded.bytes : encoded.value
+    const value = layer.bytes ? encoded.bytes : encoded.held
     return fitItem(
       version === undefined ? { ...base, value } : { ...base, value, version },
       layer.limits,
       now,
     )
+  }
+
+  /** `removeByTag`: new stamps in the bottom, cached here, announced (see `tag-stamps.ts`). */
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    return this.stamps.invalidate(tags, (tag, stamp) => {
+      this.announcer?.announce({ type: 'tagInvalidated', tag, stamp })
+      if (this.#emitter.has('removeByTag')) this.#emitter.emit('removeByTag', { tag, origin: 'local' })
+    })
   }
 
   /** A successful local change of one key: bump the fence, announce, emit. */
@@ -535,7 +650,11 @@ export class SyncEngine {
   /** Messages from other instances: evict from local handles only, bump the fence, emit `remote` events. */
   applyRemote(messages: readonly BackplaneMessage[]): void {
     for (const message of messages) {
-      if (message.type === 'changed' || message.type === 'removed') {
+      if (message.type === 'tagInvalidated') {
+        this.stamps.applyRemote(message.tag, message.stamp)
+        const tag = message.tag
+        if (this.#emitter.has('removeByTag')) this.#emitter.emit('removeByTag', { tag, origin: 'remote' })
+      } else if (message.type === 'changed' || message.type === 'removed') {
         const { key, region } = message
         const id = keyId(key, region)
         this.fence.invalidate(id)
@@ -578,6 +697,8 @@ export class SyncEngine {
     // A missed frame may have been a clear: distributed handles that cache store state
     // (Memcached's generations) refresh it, as they would on a clear heard in time.
     if (action === 'clear') this.#clearLocal(undefined, true)
+    // A missed frame may have been a tag invalidation: stamps are read again before use.
+    else if (!gap.recovered) this.stamps.drop()
     if (this.#emitter.has('backplane')) {
       this.#emitter.emit('backplane', { type: 'gap', gap, action: action === 'clear' ? 'cleared' : 'kept' })
     }
@@ -645,6 +766,8 @@ export class SyncEngine {
   #clearLocal(region: string | undefined, remote: boolean, below = this.layers.length): void {
     this.fence.invalidateAll()
     this.#touch.forget()
+    // A cache clear removed the stamps from the store too (or a gap may have hidden new ones).
+    if (region === undefined) this.stamps.drop()
     for (let i = 0; i < below; i++) {
       const layer = this.layers[i]!
       if (layer.local) {

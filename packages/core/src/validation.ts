@@ -22,10 +22,20 @@ export function checkKey(key: unknown): void {
   if (!isValidKey(key)) throw new InvalidKeyError(describeBadString('key', key))
 }
 
-/** Throws InvalidKeyError unless `region` is undefined or a valid key. */
+/**
+ * True when `value` is a region users may name: a valid key that does not start with U+0000
+ * (core keeps its own data, the tag stamps, in regions starting with it).
+ */
+export function isValidRegion(value: unknown): value is string {
+  return isValidKey(value) && value.charCodeAt(0) !== 0
+}
+
+/** Throws InvalidKeyError unless `region` is undefined or a valid region. */
 export function checkRegion(region: unknown): void {
-  if (region !== undefined && !isValidKey(region))
-    throw new InvalidKeyError(describeBadString('region', region))
+  if (region === undefined || isValidRegion(region)) return
+  if (isValidKey(region))
+    throw new InvalidKeyError('regions starting with U+0000 are reserved for cacheplane')
+  throw new InvalidKeyError(describeBadString('region', region))
 }
 
 function describeBadString(what: string, value: unknown): string {

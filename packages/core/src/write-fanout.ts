@@ -200,6 +200,8 @@ export class WriteFanout {
     }
     this.#engine.fence.invalidateAll()
     this.#engine.forgetTouches()
+    // The clear took the tag stamps with it: they are read again (as "never invalidated").
+    if (region === undefined) this.#engine.stamps.drop()
     if (region === undefined) {
       this.#engine.announcer?.announce({ type: 'cleared' })
       if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'local' })
@@ -307,7 +309,7 @@ export function setItem(
   version: number | undefined,
   grace: number,
 ): ItemInput<unknown> | undefined {
-  const value = layer.bytes ? encoded.bytes : encoded.value
+  const value = layer.bytes ? encoded.bytes : encoded.held
   const mode = expiration.mode
   const ttl = mode === 'none' ? 0 : expiration.ttl
   const expiresAt = mode === 'none' ? 0 : now + ttl

@@ -21,6 +21,8 @@ import { type Encoded, MISS } from './item-codec.js'
 import type { SyncEngine } from './sync-engine.js'
 import type { WriteFanout } from './write-fanout.js'
 import type { CacheEmitter } from './events.js'
+import { TAGS_INVALIDATED } from './tag-stamps.js'
+import { TaggedValue } from './tags.js'
 
 /** Why an update did not happen. */
 export type UpdateFailure = 'missing' | 'conflict' | 'factory-returned-undefined'
@@ -82,7 +84,9 @@ export class WriteLoops {
       await guard(this.#emitter, bottom, 'add', (h) => h.set(key, region, input))
       return true
     }
-    if (stored === undefined || !isStale(stored, Date.now())) return false
+    if (stored === undefined) return false
+    // A tag-invalidated item is as absent as a stale one.
+    if (!isStale(stored, Date.now()) && !(await this.#tagInvalidated(stored))) return false
     return this.#replaceStale(key, region, stored, input)
   }
 
@@ -129,12 +133,19 @@ export class WriteLoops {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       const stored = await guard(this.#emitter, bottom, 'update', (h) => h.get(key, region))
       if (stored === undefined) return { ok: false, reason: 'missing' }
-      const current = bottom.bytes ? engine.decode(bottom, stored) : stored.value
-      // A corrupt source item cannot be updated: to the caller it is absent.
+      const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
+      const current =
+        payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
+      // A corrupt or tag-invalidated source item cannot be updated: to the caller it is absent.
       if (current === MISS) return { ok: false, reason: 'missing' }
       const next = await fn(current as V)
       if (next === undefined) return { ok: false, reason: 'factory-returned-undefined' }
-      const encoded = engine.codec.encode(next)
+      // The new value keeps the item's tags and marks: it is derived from the old value, so an
+      // invalidation of those tags since the read must drop it too.
+      const encoded =
+        payload instanceof TaggedValue
+          ? engine.codec.encodeTagged(next, payload.tags, payload.marks)
+          : engine.codec.encode(next)
       const now = Date.now()
       const base = updatedItem(undefined, stored, expiration, now, grace)
       const input = engine.itemFor(bottom, encoded, base, now)
@@ -201,7 +212,7 @@ export class WriteLoops {
         }
         if (added) {
           bottom.stats.adds++
-          await this.#installAbove(key, region, input, encoded.value, ticket)
+          await this.#installAbove(key, region, input, encoded.held, ticket)
           engine.changed(key, region, 'add')
           return encoded.value
         }
@@ -215,27 +226,39 @@ export class WriteLoops {
           return encoded.value
         }
         if (stored === undefined) continue // removed or expired between our add and our read: try again
-        if (isStale(stored, Date.now())) {
+        const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
+        const value =
+          payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
+        // A stale or tag-invalidated item does not make the key present.
+        if (isStale(stored, Date.now()) || (value === MISS && payload instanceof TaggedValue)) {
           // Only a stale item was there: replace it (CAS), then go on as the add's winner.
           if (!(await this.#replaceStale(key, region, stored, input).catch(() => undefined))) continue
           bottom.stats.sets++
-          await this.#installAbove(key, region, input, encoded.value, ticket)
+          await this.#installAbove(key, region, input, encoded.held, ticket)
           engine.changed(key, region, 'set')
           return encoded.value
         }
-        const value = bottom.bytes ? engine.decode(bottom, stored) : stored.value
         if (value === MISS) {
           // The winner's bytes are corrupt (reported): replace them with our value.
           await this.#fanout.set(key, region, encoded, expiration, grace)
           return encoded.value
         }
-        await this.#installAbove(key, region, stored, value, ticket)
+        await this.#installAbove(key, region, stored, payload, ticket)
         return value
       } finally {
         engine.fence.leave(ticket)
       }
     }
     return encoded.value
+  }
+
+  /** True when `stored` (a bottom item) is tagged and one of its tags was invalidated since its write. */
+  async #tagInvalidated(stored: StoredItem<unknown>): Promise<boolean> {
+    const engine = this.#engine
+    const payload = engine.bottom.bytes ? engine.decode(engine.bottom, stored) : stored.value
+    if (!(payload instanceof TaggedValue)) return false
+    await engine.stamps.reload(payload.tags) // the store's stamps: a cached one may lag
+    return engine.stamps.check(payload) === TAGS_INVALIDATED
   }
 
   /**

@@ -28,6 +28,8 @@ class ModelQueue {
         return 'cleared'
       case 'regionCleared':
         return JSON.stringify(['regionCleared', message.region])
+      case 'tagInvalidated':
+        return JSON.stringify(['tagInvalidated', message.tag, message.stamp])
     }
   }
 

@@ -28,6 +28,7 @@ import { scaleMemory } from './scenarios/scale-memory.js'
 import { scalePropagation } from './scenarios/scale-propagation.js'
 import { setScenario } from './scenarios/set.js'
 import { sharedPropagation } from './scenarios/shared-propagation.js'
+import { scaleRemoveByTag, tagsMemoryHit } from './scenarios/tags.js'
 import { Servers } from './servers.js'
 import { writeReport } from './write-report.js'
 
@@ -43,10 +44,16 @@ const scenarios: readonly Scenario[] = [
   otelOverhead,
   bulk,
   coldKey,
+  tagsMemoryHit,
 ]
 
 /** The scale curves: run with `--scale`, or by name with `--only`. */
-const scaleScenarios: readonly Scenario[] = [scalePropagation, scaleMemory, scaleClearRegion]
+const scaleScenarios: readonly Scenario[] = [
+  scalePropagation,
+  scaleMemory,
+  scaleClearRegion,
+  scaleRemoveByTag,
+]
 
 async function main(): Promise<void> {
   const options = parseBenchOptions(

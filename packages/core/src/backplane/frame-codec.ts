@@ -9,7 +9,9 @@
  * A message is a type byte (1 changed, 2 removed, 3 cleared, 4 regionCleared); `changed`
  * adds a change byte (1 add, 2 set, 3 update, 4 expire); keyed messages (changed, removed)
  * carry a region presence byte (0/1), the region when present and the key; `regionCleared`
- * carries its region. Strings are a varint byte length plus UTF-8.
+ * carries its region; `tagInvalidated` (type 5, added with tags: a decoder from before it
+ * rejects such a frame as an unknown type) carries the tag and its new stamp as an f64.
+ * Strings are a varint byte length plus UTF-8.
  *
  * Frames arrive from a shared pub/sub server, so decoding treats every byte as hostile:
  * every length is checked against what remains, nothing is allocated from an untrusted
@@ -61,6 +63,9 @@ const TYPE_CHANGED = 1
 const TYPE_REMOVED = 2
 const TYPE_CLEARED = 3
 const TYPE_REGION_CLEARED = 4
+const TYPE_TAG_INVALIDATED = 5
+/** Bytes of a tag stamp (f64). */
+const STAMP_BYTES = 8
 
 const CHANGE_CODES: Record<ChangeKind, number> = { add: 1, set: 2, update: 3, expire: 4 }
 const CHANGE_KINDS: readonly (ChangeKind | undefined)[] = [undefined, 'add', 'set', 'update', 'expire']
@@ -116,6 +121,9 @@ export function encodedMessageSize(message: BackplaneMessage): number {
       return 1
     case 'regionCleared':
       return 1 + stringSize(message.region, 'region')
+    case 'tagInvalidated':
+      if (!Number.isFinite(message.stamp)) throw new FrameInvalidError('cannot encode a non-finite tag stamp')
+      return 1 + stringSize(message.tag, 'tag') + STAMP_BYTES
     default:
       throw new FrameInvalidError(
         `cannot encode unknown message type ${String((message as { type: unknown }).type)}`,
@@ -223,6 +231,12 @@ export function writeFrame(
       case 'regionCleared':
         out[pos++] = TYPE_REGION_CLEARED
         pos = writeString(out, pos, message.region)
+        break
+      case 'tagInvalidated':
+        out[pos++] = TYPE_TAG_INVALIDATED
+        pos = writeString(out, pos, message.tag)
+        new DataView(out.buffer, out.byteOffset, out.byteLength).setFloat64(pos, message.stamp, true)
+        pos += STAMP_BYTES
         break
     }
   }
@@ -414,6 +428,16 @@ class Reader {
     }
   }
 
+  /** A tag stamp: a finite f64 (anything else is invalid, never installed). */
+  stamp(): number {
+    if (this.end - this.pos < STAMP_BYTES) throw new FrameInvalidError('tag stamp is truncated')
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength)
+    const stamp = view.getFloat64(this.pos, true)
+    this.pos += STAMP_BYTES
+    if (!Number.isFinite(stamp)) throw new FrameInvalidError('tag stamp is not a finite number')
+    return stamp
+  }
+
   region(): string | undefined {
     const present = this.byte()
     if (present === 0) return undefined
@@ -439,6 +463,10 @@ class Reader {
         return { type: 'cleared' }
       case TYPE_REGION_CLEARED:
         return { type: 'regionCleared', region: this.string('region') }
+      case TYPE_TAG_INVALIDATED: {
+        const tag = this.string('tag')
+        return { type: 'tagInvalidated', tag, stamp: this.stamp() }
+      }
       default:
         throw new FrameInvalidError(`unknown message type ${type}`)
     }

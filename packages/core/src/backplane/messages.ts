@@ -15,6 +15,8 @@ export type BackplaneMessage =
   | { readonly type: 'removed'; readonly key: string; readonly region: string | undefined }
   | { readonly type: 'cleared' }
   | { readonly type: 'regionCleared'; readonly region: string }
+  /** `removeByTag`: the tag's new stamp (see `tag-stamps.ts`); receivers cache it. */
+  | { readonly type: 'tagInvalidated'; readonly tag: string; readonly stamp: number }
 
 /** A decoded frame: who sent it and the messages it carries, in order. */
 export interface DecodedFrame {

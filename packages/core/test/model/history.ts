@@ -17,6 +17,9 @@ import fc from 'fast-check'
 export const SLOTS = ['a', 'b', 'r/a'] as const
 export type Slot = (typeof SLOTS)[number]
 
+/** The tag every write carries (so `removeByTag` covers every slot). */
+export const TAG = 'T'
+
 /** The region that `clearRegion` clears. */
 export const REGION = 'r'
 
@@ -50,6 +53,8 @@ export type Operation =
     }
   | { readonly kind: 'clear' | 'clearRegion' }
   | BulkOperation
+  /** `removeByTag` of {@link TAG}, which every write carries. */
+  | { readonly kind: 'removeByTag' }
 
 /** A bulk operation: slots of one region, repeats allowed (a call may name a key twice). */
 export type BulkOperation =
@@ -93,6 +98,8 @@ export interface GenerateOptions {
   readonly clock: boolean
   /** `clear` and `clearRegion` (default true). */
   readonly clears?: boolean
+  /** `removeByTag` (default false). */
+  readonly tags?: boolean
   /** Longest history, in steps. */
   readonly maxSteps: number
 }
@@ -140,6 +147,8 @@ function operation(options: GenerateOptions): fc.Arbitrary<Operation> {
       arbitrary: fc.record({ kind: fc.constantFrom('clear' as const, 'clearRegion' as const) }),
     })
   }
+  if (options.tags === true)
+    ops.push({ weight: 2, arbitrary: fc.record({ kind: fc.constant('removeByTag' as const) }) })
   return fc.oneof(...ops)
 }
 

@@ -16,11 +16,13 @@
  * `pnpm test:model -- --property <id> --seed <s> --path <p>` replays it.
  *
  * Operations: get, peek, set, add, update, tryUpdate, addOrUpdate, getOrAdd, remove, expire
- * (absolute or none), clear, clearRegion, and getMany / setMany / removeMany over keys of one
- * region (a key may repeat). Even instances reach the store through its bulk members (one
- * store call for all the keys), odd ones key by key (core's fallback: a task per key), so
- * both paths run in every history. (Sliding expiration,
- * tags, grace/fail-safe reads and the lock join the model when they exist.) Every value written is unique and names its write (`s7`: operation
+ * (absolute or none), clear, clearRegion, getMany / setMany / removeMany over keys of one
+ * region (a key may repeat), and (property `memory-tags`) removeByTag: every write carries
+ * one tag, so a new stamp in the store counts as a removal of every slot, and a
+ * `tagInvalidated` frame as invalidating every slot. Even instances reach the store through
+ * its bulk members (one store call for all the keys), odd ones key by key (core's fallback:
+ * a task per key), so both paths run in every history. (Sliding expiration, grace/fail-safe
+ * reads and the lock join the model when they exist.) Every value written is unique and names its write (`s7`: operation
  * 7's set; `u9<s7`: operation 9's update computed from `s7`).
  *
  * The reference model is the shared store's history (`store-model.ts`): what each key holds
@@ -78,6 +80,20 @@ describe('model-based random testing over a shared memory store', () => {
         name: 'memory-faults',
         setup: memoryStore,
         generate: { faults: true, cuts: true, clock: true, maxSteps: 40 },
+        runs: env.runs(CI_RUNS),
+        ...replay,
+      })
+    },
+    env.timeout(CI_RUNS, 30),
+  )
+
+  it.skipIf(!env.selected('memory-tags'))(
+    'with removeByTag of the tag every write carries, faults, lost frames and gaps',
+    async () => {
+      await checkModel({
+        name: 'memory-tags',
+        setup: memoryStore,
+        generate: { faults: true, cuts: true, clock: true, tags: true, maxSteps: 40 },
         runs: env.runs(CI_RUNS),
         ...replay,
       })

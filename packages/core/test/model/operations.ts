@@ -6,7 +6,7 @@
  */
 import type { Expiration } from '../../src/contracts/cache-handle.js'
 import type { CacheManager } from '../../src/cache-manager.js'
-import { type BulkOperation, isBulk, type Operation, REGION, type Slot, slotKey } from './history.js'
+import { type BulkOperation, isBulk, type Operation, REGION, type Slot, slotKey, TAG } from './history.js'
 import type { OpRecord, Recorder } from './record.js'
 import type { Scheduler } from './scheduler.js'
 import { currentOp } from './scheduled-store.js'
@@ -19,6 +19,7 @@ export function describeOp(op: Operation, id: number): string {
     const ttl = op.ttl > 0 ? `, ttl ${op.ttl}ms` : ''
     return `setMany(${op.slots.map((slot) => `${slot}=${bulkValue(id, slot)}`).join(', ')}${ttl})`
   }
+  if (op.kind === 'removeByTag') return `removeByTag(${TAG})`
   if (!('slot' in op)) return op.kind === 'clear' ? 'clear()' : `clearRegion(${REGION})`
   const ttl = 'ttl' in op && op.ttl > 0 ? `, ttl ${op.ttl}ms` : ''
   const value = written(op, id)
@@ -50,7 +51,7 @@ function invokeBulk(manager: CacheManager<unknown>, op: BulkOperation, id: numbe
   if (op.kind !== 'setMany') return manager.removeMany(keys, { region })
   const expiration: Expiration = op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
   const entries = op.slots.map((slot, i) => ({ key: keys[i]!, value: bulkValue(id, slot) }))
-  return manager.setMany(entries, { region, expiration })
+  return manager.setMany(entries, { region, expiration, tags: [TAG] })
 }
 
 /** Short text of a result. */
@@ -63,8 +64,10 @@ export function show(value: unknown): string {
 /** Starts `op` on `manager` as operation `id` (its store calls are attributed to it). */
 function invoke(manager: CacheManager<unknown>, op: Operation, id: number): unknown {
   if (isBulk(op)) return invokeBulk(manager, op, id)
+  if (op.kind === 'removeByTag') return manager.removeByTag(TAG)
   if (!('slot' in op)) return op.kind === 'clear' ? manager.clear() : manager.clearRegion(REGION)
   const { key, region } = slotKey(op.slot)
+  const tags = [TAG]
   const expiration: Expiration =
     'ttl' in op && op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
   const update = (value: unknown) => `u${id}<${origin(String(value)).id}`
@@ -74,17 +77,17 @@ function invoke(manager: CacheManager<unknown>, op: Operation, id: number): unkn
     case 'peek':
       return manager.peek(key, { region })
     case 'set':
-      return manager.set(key, `s${id}`, { region, expiration })
+      return manager.set(key, `s${id}`, { region, expiration, tags })
     case 'add':
-      return manager.add(key, `a${id}`, { region, expiration })
+      return manager.add(key, `a${id}`, { region, expiration, tags })
     case 'update':
       return manager.update(key, update, { region })
     case 'tryUpdate':
       return manager.tryUpdate(key, update, { region })
     case 'addOrUpdate':
-      return manager.addOrUpdate(key, `a${id}`, update, { region, expiration })
+      return manager.addOrUpdate(key, `a${id}`, update, { region, expiration, tags })
     case 'getOrAdd':
-      return manager.getOrAdd(key, () => `g${id}`, { region, expiration })
+      return manager.getOrAdd(key, () => `g${id}`, { region, expiration, tags })
     case 'remove':
       return manager.remove(key, { region })
     case 'expire':

@@ -18,6 +18,7 @@ import type { Scheduler } from './scheduler.js'
 function describe(message: BackplaneMessage): string {
   if (message.type === 'cleared') return 'cleared'
   if (message.type === 'regionCleared') return `regionCleared ${message.region}`
+  if (message.type === 'tagInvalidated') return `tagInvalidated ${message.tag}`
   const slot = slotOf(message.key, message.region) ?? message.key
   return message.type === 'removed' ? `removed ${slot}` : `${message.change} ${slot}`
 }
@@ -27,6 +28,8 @@ function invalidated(messages: readonly BackplaneMessage[]): ReadonlySet<Slot> |
   const slots = new Set<Slot>()
   for (const message of messages) {
     if (message.type === 'cleared') return 'all'
+    // Every write carries the model's one tag: its invalidation reaches every slot.
+    if (message.type === 'tagInvalidated') return 'all'
     if (message.type === 'regionCleared') for (const slot of slotsIn(message.region)) slots.add(slot)
     else {
       const slot = slotOf(message.key, message.region)

@@ -19,6 +19,7 @@ import type {
   UpdateOutcome,
 } from '../../src/contracts/cache-handle.js'
 import { jsonSerializer } from '../../src/serializers.js'
+import { decodeTaggedBytes, isTaggedBytes, TAG_REGION } from '../../src/tags.js'
 import { type Slot, slotOf } from './history.js'
 import type { Recorder } from './record.js'
 import type { Scheduler } from './scheduler.js'
@@ -30,7 +31,8 @@ export const currentOp = new AsyncLocalStorage<number>()
 /** Decodes the value bytes a distributed handle stores (the managers use the JSON serializer). */
 function decode(bytes: unknown): string {
   try {
-    return String(jsonSerializer.deserialize(bytes as Uint8Array))
+    const inner = isTaggedBytes(bytes as Uint8Array) ? decodeTaggedBytes(bytes as Uint8Array).inner : bytes
+    return String(jsonSerializer.deserialize(inner as Uint8Array))
   } catch {
     return '<corrupt>'
   }
@@ -44,6 +46,12 @@ interface Context {
 }
 
 type Call = <T>(what: string, exec: (opId: number | undefined) => MaybePromise<T>) => Promise<T>
+
+/** Notes the mark of a tagged write's value (see `StoreModel.marked`). */
+function noteMark(model: StoreModel, item: ItemInput<unknown>): void {
+  const bytes = item.value as Uint8Array
+  if (isTaggedBytes(bytes)) model.marked(decode(bytes), decodeTaggedBytes(bytes).marks[0]!)
+}
 
 /** The slot of a key the model uses. */
 function slot(key: string, region: string | undefined): Slot {
@@ -75,32 +83,40 @@ export function scheduledStore(inner: CacheHandle<unknown>, context: Context): C
 }
 
 /** get, add, set and update: each applied to the model as the store answers it. */
-function itemCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+function itemCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
+  const { instance, model } = context
+  const stamps = stampCalls(inner, context, call)
   return {
     get: (key: string, region: string | undefined) =>
-      call(`get(${slot(key, region)})`, async () => {
-        const item = await inner.get(key, region)
-        model.read(instance, slot(key, region), item === undefined ? undefined : decode(item.value))
-        return item
-      }),
+      region === TAG_REGION
+        ? stamps.get(key)
+        : call(`get(${slot(key, region)})`, async () => {
+            const item = await inner.get(key, region)
+            model.read(instance, slot(key, region), item === undefined ? undefined : decode(item.value))
+            return item
+          }),
     add: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
       call(`add(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
         const value = decode(item.value)
+        noteMark(model, item)
         if (!model.add(instance, slot(key, region), value, await inner.add(key, region, item))) return false
         const stored: StoredItem<unknown> | undefined = await inner.get(key, region)
         model.added(instance, opId, slot(key, region), value, stored?.version ?? Number.NaN, item.expiresAt)
         return true
       }),
     set: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
-      call(`set(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
-        const version = await inner.set(key, region, item)
-        model.set(instance, opId, slot(key, region), decode(item.value), version, item.expiresAt)
-        return version
-      }),
+      region === TAG_REGION
+        ? stamps.set(key, item)
+        : call(`set(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
+            const version = await inner.set(key, region, item)
+            model.set(instance, opId, slot(key, region), decode(item.value), version, item.expiresAt)
+            return version
+          }),
     update: (key: string, region: string | undefined, expected: number, item: ItemInput<unknown>) =>
       call(`update(${slot(key, region)}=${decode(item.value)} if v${expected})`, async (opId) => {
         const outcome: UpdateOutcome = await inner.update(key, region, expected, item)
         if (outcome.status !== 'ok') return outcome
+        noteMark(model, item)
         model.updated(instance, opId, slot(key, region), decode(item.value), outcome.version, item.expiresAt)
         return outcome
       }),
@@ -142,6 +158,27 @@ function bulkCalls(inner: CacheHandle<unknown>, { instance, model }: Context, ca
         const removed = await removeMany.call(inner, keys, region)
         for (const key of keys) model.removed(instance, opId, slot(key, region))
         return removed
+      }),
+  }
+}
+
+/**
+ * The tag stamps' calls (the reserved region): scheduled like any store call; writing a new
+ * stamp is, to the model, the removal of every value the store holds (they all carry the tag).
+ */
+function stampCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+  return {
+    get: (tag: string) => call(`getStamp(${tag})`, () => inner.get(tag, TAG_REGION)),
+    set: (tag: string, item: ItemInput<unknown>) =>
+      call(`setStamp(${tag})`, async (opId) => {
+        const version = await inner.set(tag, TAG_REGION, item)
+        const bytes = item.value as Uint8Array
+        model.tagInvalidated(
+          instance,
+          opId,
+          new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true),
+        )
+        return version
       }),
   }
 }

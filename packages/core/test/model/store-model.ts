@@ -30,6 +30,10 @@ export function origin(value: string): { id: string; from: string | undefined } 
 export class StoreModel {
   readonly #held = new Map<Slot, Held>()
   readonly #versions = new Map<Slot, Map<number, string>>()
+  /** The tag's stamp in the store (0: never invalidated). */
+  #stamp = 0
+  /** The mark (the tag's stamp its writer saw) of every value written. */
+  readonly #marks = new Map<string, number>()
   readonly #record: Recorder
 
   constructor(record: Recorder) {
@@ -95,6 +99,9 @@ export class StoreModel {
     const { from } = origin(value)
     if (replaced === undefined) {
       this.#record.violate('cas', `i${instance}'s update wrote ${value} to ${slot}, which held nothing`)
+    } else if (from === undefined && this.#marks.get(replaced.value) !== this.#stamp) {
+      // An add or getOrAdd replacing a tag-invalidated item (its mark is not the store's
+      // stamp: CAS on its version): allowed.
     } else if (from !== origin(replaced.value).id) {
       this.#record.violate(
         'cas',
@@ -118,8 +125,20 @@ export class StoreModel {
     this.#record.mutate({ instance, opId, kind: 'expire', slot, expiresAt })
   }
 
+  /** A new tag stamp: every value held now is invalidated (every write carries the one tag). */
+  tagInvalidated(instance: number, opId: number | undefined, stamp: number) {
+    this.#stamp = stamp
+    for (const slot of SLOTS) this.#record.mutate({ instance, opId, kind: 'remove', slot })
+  }
+
+  /** The mark a value was written with. */
+  marked(value: string, mark: number) {
+    this.#marks.set(value, mark)
+  }
+
   /** A `clear` (region undefined) or `clearRegion`. */
   cleared(instance: number, opId: number | undefined, region: string | undefined, all: boolean) {
+    if (all) this.#stamp = 0 // the stamp item went with everything else
     for (const slot of all ? SLOTS : slotsIn(region)) {
       this.#held.delete(slot)
       this.#record.mutate({ instance, opId, kind: 'clear', slot })

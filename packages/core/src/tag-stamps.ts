@@ -1,0 +1,290 @@
+/**
+ * Tag stamps: what makes `removeByTag` O(1) in the number of tagged items.
+ *
+ * A tag's stamp is an opaque random number, stored as an ordinary item (key = the tag) in
+ * the reserved region {@link TAG_REGION} of the bottom handle, so it lives wherever the
+ * items live and needs nothing from the handle contract beyond get/set. A tag never
+ * invalidated has no item: its stamp is 0. `removeByTag(t)` writes a new random stamp for
+ * `t` and announces it; nothing touches the tagged items themselves.
+ *
+ * A write records, for each of its tags, the stamp this instance holds for it (its mark);
+ * a read serves a tagged item only if every mark equals the stamp held now. Stamps are
+ * compared for equality only, never ordered: no clock of any machine is involved, so
+ * clock skew between instances cannot revive or hide an item (see the sync algorithm's
+ * description in `sync-engine.ts` for the whole argument).
+ *
+ * Every instance caches the stamps it has used (this class). A stamp not cached yet is read
+ * from the bottom before a tagged item is trusted, or before a tagged write records it, so
+ * items written before an instance first met a tag are judged against the right stamp.
+ * Updates arrive by a backplane message of their own kind; every change of a cached stamp
+ * bumps the fence, so a read in flight does not copy up an item judged by the old stamp.
+ *
+ * A cached stamp is replaced only by something that happened after it was read: each tag
+ * has a generation, bumped whenever its stamp changes, and a load started at an older
+ * generation is dropped instead of installed (a message heard while the load was in flight
+ * carries a newer stamp than the store's reply may hold).
+ */
+import { randomInt } from 'node:crypto'
+import type { CacheHandle, ItemInput, StoredItem } from './contracts/cache-handle.js'
+import type { CacheEmitter } from './events.js'
+import type { InvalidationFence } from './invalidation-fence.js'
+import type { Encoded, ItemCodec } from './item-codec.js'
+import { attempt, guard, type Layer, reportError, wrapHandleError } from './layer.js'
+import { TAG_REGION, type TaggedValue } from './tags.js'
+
+/** {@link TagStamps.check}: every mark is current. */
+export const TAGS_CURRENT = 0
+/** {@link TagStamps.check}: a tag was invalidated since the item was written. */
+export const TAGS_INVALIDATED = 1
+/** {@link TagStamps.check}: a tag's stamp is not cached (load it, then check again). */
+export const TAGS_UNKNOWN = 2
+
+/** Stamp of a tag that was never invalidated (no stamp item in the store). */
+const NEVER = 0
+/** Stamp of a stamp item that does not decode: equals no mark, so its tagged items are misses. */
+const UNREADABLE = -1
+
+/**
+ * Source of {@link TagStamps} versions, shared by every instance so that no two tables ever
+ * have the same version (a value judged by one is never taken as judged by another).
+ */
+let lastVersion = 0
+
+/** The stamps of one manager's tags, cached from its bottom handle. */
+export class TagStamps {
+  /** Changes whenever a cached stamp changes or is forgotten; {@link TaggedValue.verifiedAt} compares with it. */
+  #version = ++lastVersion
+  readonly #stamps = new Map<string, number>()
+  readonly #generations = new Map<string, number>()
+  readonly #loading = new Map<string, Promise<void>>()
+  /** The invalidations of this instance, one after the other. */
+  #invalidating: Promise<void> = Promise.resolve()
+  /** Bumped when the whole cache is dropped, so loads started before it are not installed. */
+  #epoch = 0
+  readonly #bottom: Layer
+  readonly #emitter: CacheEmitter
+  readonly #fence: InvalidationFence
+  /** The bottom answers synchronously and has no breaker: an unknown stamp is read inline. */
+  readonly #inline: boolean
+
+  constructor(bottom: Layer, emitter: CacheEmitter, fence: InvalidationFence) {
+    this.#bottom = bottom
+    this.#emitter = emitter
+    this.#fence = fence
+    this.#inline = bottom.sync && bottom.breaker === undefined
+  }
+
+  /**
+   * Whether a tagged item may be served: {@link TAGS_CURRENT}, {@link TAGS_INVALIDATED} or
+   * {@link TAGS_UNKNOWN}. Allocates nothing (the hit path calls it).
+   */
+  check(tagged: TaggedValue): number {
+    // Judged current since the last stamp change: one comparison (measured: a Map lookup per
+    // tag made a tagged peek about 25% slower than an untagged one).
+    if (tagged.verifiedAt === this.#version) return TAGS_CURRENT
+    const { tags, marks } = tagged
+    let unknown = false
+    for (let i = 0; i < tags.length; i++) {
+      const tag = tags[i]!
+      let stamp = this.#stamps.get(tag)
+      if (stamp === undefined && this.#inline) stamp = this.#loadInline(tag)
+      if (stamp === undefined) unknown = true
+      else if (stamp !== marks[i]) return TAGS_INVALIDATED
+    }
+    if (unknown) return TAGS_UNKNOWN
+    tagged.verifiedAt = this.#version
+    return TAGS_CURRENT
+  }
+
+  /** Reads the stamps of `tags` not cached yet from the bottom; rejects when the bottom fails. */
+  async load(tags: readonly string[]): Promise<void> {
+    const pending: Promise<void>[] = []
+    for (const tag of tags) {
+      if (this.#stamps.has(tag)) continue
+      let loading = this.#loading.get(tag)
+      if (loading === undefined) {
+        loading = this.#load(tag).finally(() => this.#loading.delete(tag))
+        this.#loading.set(tag, loading)
+      }
+      pending.push(loading)
+    }
+    if (pending.length !== 0) await Promise.all(pending)
+  }
+
+  /**
+   * Reads the stamps of `tags` from the bottom even when cached: while local handles are
+   * bypassed (the backplane is down) no message can update the cache, so a read judges the
+   * store's items by the store's stamps. Rejects when the bottom fails.
+   */
+  async reload(tags: readonly string[]): Promise<void> {
+    await Promise.all(tags.map((tag) => this.#load(tag)))
+  }
+
+  /** The stamps a write of `tags` records (loaded first when not cached). */
+  async marks(tags: readonly string[]): Promise<number[]> {
+    await this.load(tags)
+    return tags.map((tag) => this.#stamps.get(tag) ?? UNREADABLE)
+  }
+
+  /**
+   * `removeByTag`: a new stamp per tag, written to the bottom, then cached and handed to
+   * `written` (which announces it). Rejects when a write fails; the tags written before the
+   * failure stay invalidated (and announced).
+   */
+  invalidate(tags: readonly string[], written: (tag: string, stamp: number) => void): Promise<void> {
+    // One at a time per instance: two of ours in flight could install their stamps in the
+    // opposite order of the store's (replies overtaking each other), leaving the older one.
+    const run = this.#invalidating.then(() => this.#invalidate(tags, written))
+    this.#invalidating = run.catch(() => undefined)
+    return run
+  }
+
+  async #invalidate(tags: readonly string[], written: (tag: string, stamp: number) => void): Promise<void> {
+    for (const tag of tags) {
+      const stamp = newStamp()
+      const epoch = this.#epoch
+      const generation = this.#generations.get(tag)
+      try {
+        await guard(this.#emitter, this.#bottom, 'removeByTag', (h) =>
+          h.set(tag, TAG_REGION, stampItem(h, stamp)),
+        )
+      } catch (error) {
+        // The write may have landed (a lost reply): everyone, us included, asks the store.
+        this.#refetch(tag)
+        this.#fence.invalidateAll()
+        written(tag, stamp)
+        throw error
+      }
+      // Another instance's stamp heard meanwhile may be newer in the store than ours: ask it.
+      if (epoch === this.#epoch && generation === this.#generations.get(tag)) this.#install(tag, stamp)
+      else this.#refetch(tag)
+      this.#fence.invalidateAll()
+      written(tag, stamp)
+    }
+  }
+
+  /**
+   * Another instance invalidated `tag` with `stamp`. With a shared bottom the cached stamp is
+   * forgotten and read again from the store, which holds this stamp or a newer one (messages
+   * of two invalidators may arrive in the other order than the store took their writes: the
+   * message's stamp could be the older). A local bottom (memory-only instances) is only ever
+   * written by us: the message's stamp is cached and written to it, so a later load finds it.
+   */
+  applyRemote(tag: string, stamp: number): void {
+    this.#fence.invalidateAll()
+    if (this.#bottom.local) {
+      this.#install(tag, stamp)
+      void attempt(
+        this.#emitter,
+        this.#bottom,
+        'removeByTag',
+        (h) => h.set(tag, TAG_REGION, stampItem(h, stamp)),
+        0,
+      )
+    } else this.#refetch(tag)
+  }
+
+  /**
+   * Forgets `tag`'s stamp and reads it again from the shared bottom: the store's stamp is the
+   * newest, while messages (and our own replies) may arrive in another order than the store
+   * applied the writes. Until the read answers, the tag's items are not served from here.
+   */
+  #refetch(tag: string): void {
+    this.#stamps.delete(tag)
+    this.#generations.set(tag, (this.#generations.get(tag) ?? 0) + 1)
+    this.#version = ++lastVersion
+    void this.load([tag]).catch(() => undefined) // reported by guard; loaded again on next use
+  }
+
+  /**
+   * Forgets every cached stamp (a clear, or a gap that may have hidden invalidations): each is
+   * read again from the bottom before it is trusted.
+   */
+  drop(): void {
+    this.#epoch++
+    this.#version = ++lastVersion
+    this.#stamps.clear()
+    this.#generations.clear()
+    this.#fence.invalidateAll()
+  }
+
+  /**
+   * Changes whenever every cached stamp is forgotten (a clear or a gap). A clear takes the
+   * stamps out of the store, so a stamp read after it (0) must not judge an item fetched
+   * before it: the item may predate an invalidation the clear erased.
+   */
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  /** Tags whose stamp is cached (tests check what a gap or clear leaves). */
+  get size(): number {
+    return this.#stamps.size
+  }
+
+  #install(tag: string, stamp: number): void {
+    const previous = this.#stamps.get(tag)
+    this.#generations.set(tag, (this.#generations.get(tag) ?? 0) + 1)
+    this.#stamps.set(tag, stamp)
+    if (previous !== undefined && previous !== stamp) this.#version = ++lastVersion
+    // A read in flight may have judged an item by the previous stamp: it must not copy it up.
+    if (previous !== undefined && previous !== stamp) this.#fence.invalidateAll()
+  }
+
+  async #load(tag: string): Promise<void> {
+    const epoch = this.#epoch
+    const generation = this.#generations.get(tag)
+    const stored = await guard(this.#emitter, this.#bottom, 'tag-stamp', (h) => h.get(tag, TAG_REGION))
+    if (epoch !== this.#epoch || generation !== this.#generations.get(tag)) return
+    this.#install(tag, stampOf(stored))
+  }
+
+  /** A stamp read synchronously from a synchronous bottom; undefined when the read fails (reported). */
+  #loadInline(tag: string): number | undefined {
+    try {
+      const stamp = stampOf(this.#bottom.handle.get(tag, TAG_REGION) as StoredItem<unknown> | undefined)
+      this.#install(tag, stamp)
+      return stamp
+    } catch (raw) {
+      reportError(this.#emitter, this.#bottom, 'tag-stamp', wrapHandleError(this.#bottom, 'tag-stamp', raw))
+      return undefined
+    }
+  }
+}
+
+/** A tagged write's value: the tags' current stamps (loaded first when not cached) travel with it. */
+export async function encodeTagged(
+  stamps: TagStamps,
+  codec: ItemCodec,
+  value: unknown,
+  tags: readonly string[],
+): Promise<Encoded> {
+  return codec.encodeTagged(value, tags, await stamps.marks(tags))
+}
+
+/** A new stamp: random, so two invalidators never write the same one (odds 2^-48), and never 0. */
+function newStamp(): number {
+  return randomInt(1, 2 ** 48 - 1)
+}
+
+/** The stored item of a stamp: 8 bytes (f64) for a bytes handle, else the number. */
+function stampItem(handle: CacheHandle<unknown>, stamp: number): ItemInput<unknown> {
+  let value: unknown = stamp
+  if (handle.capabilities.bytes) {
+    const bytes = new Uint8Array(8)
+    new DataView(bytes.buffer).setFloat64(0, stamp, true)
+    value = bytes
+  }
+  return { value, mode: 'none', ttl: 0, expiresAt: 0, created: Date.now() }
+}
+
+/** The stamp a stored stamp item holds ({@link NEVER} when absent). */
+function stampOf(stored: StoredItem<unknown> | undefined): number {
+  if (stored === undefined) return NEVER
+  const value = stored.value
+  if (typeof value === 'number') return value
+  if (value instanceof Uint8Array && value.length === 8) {
+    return new DataView(value.buffer, value.byteOffset, 8).getFloat64(0, true)
+  }
+  return UNREADABLE
+}
