@@ -171,17 +171,17 @@ describe.each(cases)('$label', (testCase) => {
       await restarting
       await waitFor(
         () =>
-          readers.every(
-            (r, i) =>
-              connectedAfter(r, from[i]!) &&
-              (gapsAfter(r, from[i]!) ||
-                r.events.slice(from[i]).some((e) => e.name === 'removeByTag' && e.detail === tag)),
-          ) && connectedAfter(writer, writerFrom),
+          // The restart cuts every subscriber, so each reader reports a gap on reconnecting,
+          // whether or not it heard the message first. Waiting for the gap too (not only for
+          // the message) matters: a read racing the gap's stamp drop is a miss by design (an
+          // item fetched before the drop cannot be judged after it), which round 3 would
+          // count as a lost item.
+          readers.every((r, i) => connectedAfter(r, from[i]!) && gapsAfter(r, from[i]!)) &&
+          connectedAfter(writer, writerFrom),
         {
           ...slowSystem,
           timeoutMs: 30_000,
-          message:
-            'every reader to hear the invalidation or report a gap, and every process to be connected again',
+          message: 'every reader to report the gap, and every process to be connected again',
         },
       )
     })
