@@ -24,6 +24,8 @@ interface Rounds {
   readonly lastValue: number[]
   /** The holder's value -> the last caller's value, ms (rounds with one factory call only). */
   readonly afterHolder: number[]
+  /** Start -> the holder's value, ms (rounds with one factory call only): the factory and the holder's own work around it. */
+  readonly holderValue: number[]
   /** The factory's own time (the slowest factory of the round), ms. */
   readonly factory: number[]
   /** Factory calls over every round. */
@@ -33,7 +35,14 @@ interface Rounds {
 }
 
 async function runRounds(workers: readonly WorkerProcess[], rounds: number): Promise<Rounds> {
-  const result: Rounds = { lastValue: [], afterHolder: [], factory: [], factoryCalls: 0, wakes: {} }
+  const result: Rounds = {
+    lastValue: [],
+    afterHolder: [],
+    holderValue: [],
+    factory: [],
+    factoryCalls: 0,
+    wakes: {},
+  }
   for (let round = 0; round < rounds; round++) {
     const key = `cold-${round}-${randomUUID().slice(0, 8)}`
     const at = monotonicMs() + LEAD_MS
@@ -42,7 +51,10 @@ async function runRounds(workers: readonly WorkerProcess[], rounds: number): Pro
     const last = Math.max(...done.map((d) => d.end as number))
     result.lastValue.push(last - at)
     const holders = done.filter((d) => (d.factoryCalls as number) > 0)
-    if (holders.length === 1) result.afterHolder.push(last - (holders[0]!.end as number))
+    if (holders.length === 1) {
+      result.afterHolder.push(last - (holders[0]!.end as number))
+      result.holderValue.push((holders[0]!.end as number) - at)
+    }
     result.factory.push(Math.max(...done.map((d) => d.factoryMs as number)))
     for (const d of done) {
       result.factoryCalls += d.factoryCalls as number
@@ -90,6 +102,7 @@ function startWorkers(redisUrl: string, backplane: BackplaneChoice, setup: Setup
 function addRounds(total: Rounds, part: Rounds): void {
   total.lastValue.push(...part.lastValue)
   total.afterHolder.push(...part.afterHolder)
+  total.holderValue.push(...part.holderValue)
   total.factory.push(...part.factory)
   total.factoryCalls += part.factoryCalls
   for (const [kind, count] of Object.entries(part.wakes)) total.wakes[kind] = (total.wakes[kind] ?? 0) + count
@@ -103,7 +116,14 @@ async function measure(
 ): Promise<Record<Setup, Rounds>> {
   const sets = SETUPS.map((setup) => startWorkers(redisUrl, backplane, setup))
   const totals = SETUPS.map(
-    (): Rounds => ({ lastValue: [], afterHolder: [], factory: [], factoryCalls: 0, wakes: {} }),
+    (): Rounds => ({
+      lastValue: [],
+      afterHolder: [],
+      holderValue: [],
+      factory: [],
+      factoryCalls: 0,
+      wakes: {},
+    }),
   )
   try {
     for (const workers of sets) await Promise.all(workers.map((worker) => worker.next('ready', 120_000)))
@@ -132,6 +152,7 @@ function setupRow(subject: string, measured: Rounds, rounds: number, waiters: bo
     p50: last.p50,
     p99: last.p99,
     factoryP50: summarize(measured.factory).p50,
+    holderP50: waiters ? summarize(measured.holderValue).p50 : '-',
     afterP50: waiters ? after.p50 : '-',
     afterP99: waiters ? after.p99 : '-',
     calls: (measured.factoryCalls / rounds).toFixed(2),
@@ -192,12 +213,13 @@ export const coldKey: Scenario = {
     return {
       name: 'cold-key',
       title: 'A cold key across 8 processes',
-      description: `${rounds} rounds per setup (after 5 warm-up rounds), the setups of one transport taking turns in blocks of ${BLOCK} rounds. Each round, ${INSTANCES} processes (memory + Redis + backplane) start ${CALLERS} concurrent getOrAdd of a new key at one shared CLOCK_MONOTONIC instant; the factory takes ${FACTORY_MS} ms (a timer: measured as "factory"). "last value" runs from that instant to the moment the last caller of the last process had its value; "holder -> last waiter" runs from the moment the process that ran the factory had its value to the last caller's value (the message and the waiter's read); "calls" is factory calls per round; "wakes" counts how waiters got the value (woken by the holder's message, or by the fallback check, 1 s here). The raw control does the least work any cluster-wide single flight must do, with no cache library, in ${INSTANCES} processes x ${CALLERS} callers from the same instant: one process runs the same ${FACTORY_MS} ms timer, SETs the value in Redis and publishes the key (raw ioredis / NATS client); the other ${INSTANCES - 1} GET it from Redis on the message. Its times are what this machine allows; the targets compare cacheplane to it.`,
+      description: `${rounds} rounds per setup (after 5 warm-up rounds), the setups of one transport taking turns in blocks of ${BLOCK} rounds. Each round, ${INSTANCES} processes (memory + Redis + backplane) start ${CALLERS} concurrent getOrAdd of a new key at one shared CLOCK_MONOTONIC instant; the factory takes ${FACTORY_MS} ms (a timer: measured as "factory"). "last value" runs from that instant to the moment the last caller of the last process had its value; "start -> holder value" runs from that instant to the moment the process that ran the factory had its value (the factory, and the holder's lock and reads around it); "holder -> last waiter" runs from the moment the process that ran the factory had its value to the last caller's value (the message and the waiter's read); "calls" is factory calls per round; "wakes" counts how waiters got the value (woken by the holder's message, or by the fallback check, 1 s here). The raw control does the least work any cluster-wide single flight must do, with no cache library, in ${INSTANCES} processes x ${CALLERS} callers from the same instant: one process runs the same ${FACTORY_MS} ms timer, SETs the value in Redis and publishes the key (raw ioredis / NATS client); the other ${INSTANCES - 1} GET it from Redis on the message. Its times are what this machine allows; the targets compare cacheplane to it.`,
       columns: [
         { key: 'subject', title: 'setup' },
         { key: 'p50', title: 'last value p50 ms', format: 'ms' },
         { key: 'p99', title: 'last value p99 ms', format: 'ms' },
         { key: 'factoryP50', title: 'factory p50 ms', format: 'ms' },
+        { key: 'holderP50', title: 'start -> holder value p50 ms', format: 'ms' },
         { key: 'afterP50', title: 'holder -> last waiter p50 ms', format: 'ms' },
         { key: 'afterP99', title: 'holder -> last waiter p99 ms', format: 'ms' },
         { key: 'calls', title: 'factory calls / round' },
