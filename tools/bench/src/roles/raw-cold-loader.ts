@@ -49,7 +49,12 @@ async function rawTransport(
   const connection = await connect({ servers: config.backplane.url })
   const encoder = new TextEncoder()
   const decoder = new TextDecoder()
-  connection.subscribe(config.channel, { callback: (_error, message) => onKey(decoder.decode(message.data)) })
+  connection.subscribe(config.channel, {
+    callback: (error, message) => {
+      if (error === null) onKey(decoder.decode(message.data))
+      else send({ type: 'error', message: String(error) })
+    },
+  })
   await connection.flush() // the server has the subscription once this resolves
   return async (key) => connection.publish(config.channel, encoder.encode(key))
 }
