@@ -14,6 +14,7 @@ import { runColdLoader } from './roles/cold-loader.js'
 import { runCountListener } from './roles/count-listener.js'
 import { runFootprint } from './roles/footprint.js'
 import { runInvalidationReader } from './roles/invalidation-reader.js'
+import { runRawColdLoader } from './roles/raw-cold-loader.js'
 import { runSharedCacheListener } from './roles/shared-listener.js'
 
 const roles: Record<string, (config: never) => Promise<void>> = {
@@ -25,6 +26,7 @@ const roles: Record<string, (config: never) => Promise<void>> = {
   'invalidation-reader': runInvalidationReader,
   'count-listener': runCountListener,
   'cold-loader': runColdLoader,
+  'raw-cold-loader': runRawColdLoader,
   footprint: runFootprint,
 }
 

@@ -33,7 +33,7 @@ function send(message: Record<string, unknown>): void {
 }
 
 /** Sleeps most of the way with a timer, then spins: a timer alone starts up to a millisecond late. */
-async function until(at: number): Promise<void> {
+export async function until(at: number): Promise<void> {
   const left = at - monotonicMs()
   if (left > 2) await new Promise((resolve) => setTimeout(resolve, left - 2))
   while (monotonicMs() < at) {
