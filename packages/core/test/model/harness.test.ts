@@ -19,6 +19,9 @@ const lostFrame: History = {
     ...[set(0), run, run, { kind: 'cut', instance: 1, replay: false } as Step, run],
   ],
   drain: [],
+  // Untagged: a gap drops the cached tag stamps whatever the policy, which would re-judge
+  // i1's tagged copy from the store and hide the stale read this history plants.
+  untagged: true,
 }
 
 describe('the model harness', () => {

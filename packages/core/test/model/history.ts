@@ -86,6 +86,12 @@ export interface History {
   readonly steps: readonly Step[]
   /** Task picks for the drain after the last step (then oldest first), so it interleaves too. */
   readonly drain: readonly number[]
+  /**
+   * Writes carry no tag (default: every write carries {@link TAG}). For hand-written histories
+   * that plant a bug tags would hide: an unrecovered gap drops the cached stamps whatever the
+   * gap policy, so a tagged item is re-judged from the store after any gap.
+   */
+  readonly untagged?: boolean
 }
 
 /** What a property generates: which disturbances, how long. */

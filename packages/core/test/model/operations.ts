@@ -44,14 +44,19 @@ export function bulkValue(id: number, slot: Slot): string {
 }
 
 /** Starts a bulk operation: its slots are of one region. */
-function invokeBulk(manager: CacheManager<unknown>, op: BulkOperation, id: number): unknown {
+function invokeBulk(
+  manager: CacheManager<unknown>,
+  op: BulkOperation,
+  id: number,
+  tags: readonly string[] | undefined,
+): unknown {
   const region = slotKey(op.slots[0]!).region
   const keys = op.slots.map((slot) => slotKey(slot).key)
   if (op.kind === 'getMany') return manager.getMany(keys, { region })
   if (op.kind !== 'setMany') return manager.removeMany(keys, { region })
   const expiration: Expiration = op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
   const entries = op.slots.map((slot, i) => ({ key: keys[i]!, value: bulkValue(id, slot) }))
-  return manager.setMany(entries, { region, expiration, tags: [TAG] })
+  return manager.setMany(entries, { region, expiration, tags })
 }
 
 /** Short text of a result. */
@@ -62,12 +67,16 @@ export function show(value: unknown): string {
 }
 
 /** Starts `op` on `manager` as operation `id` (its store calls are attributed to it). */
-function invoke(manager: CacheManager<unknown>, op: Operation, id: number): unknown {
-  if (isBulk(op)) return invokeBulk(manager, op, id)
+function invoke(
+  manager: CacheManager<unknown>,
+  op: Operation,
+  id: number,
+  tags: readonly string[] | undefined,
+): unknown {
+  if (isBulk(op)) return invokeBulk(manager, op, id, tags)
   if (op.kind === 'removeByTag') return manager.removeByTag(TAG)
   if (!('slot' in op)) return op.kind === 'clear' ? manager.clear() : manager.clearRegion(REGION)
   const { key, region } = slotKey(op.slot)
-  const tags = [TAG]
   const expiration: Expiration =
     'ttl' in op && op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
   const update = (value: unknown) => `u${id}<${origin(String(value)).id}`
@@ -102,6 +111,7 @@ export function startOp(
   managers: readonly CacheManager<unknown>[],
   instance: number,
   op: Operation,
+  tagged = true,
 ): OpRecord {
   const id = record.ops.length + 1
   const start = record.log(`i${instance} #${id} ${describeOp(op, id)}`)
@@ -109,7 +119,9 @@ export function startOp(
   record.ops.push(rec)
   let outcome: Promise<unknown>
   try {
-    outcome = Promise.resolve(currentOp.run(id, () => invoke(managers[instance]!, op, id)))
+    outcome = Promise.resolve(
+      currentOp.run(id, () => invoke(managers[instance]!, op, id, tagged ? [TAG] : undefined)),
+    )
   } catch (error) {
     outcome = Promise.reject(error)
   }

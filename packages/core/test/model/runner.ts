@@ -35,12 +35,15 @@ interface Run extends ModelContext {
   readonly cluster: Cluster
   readonly instances: number
   readonly ordered: boolean
+  /** Writes carry the model's tag (see History.untagged). */
+  readonly tagged: boolean
   readonly clock: { advance(ms: number): void } | undefined
 }
 
 async function apply(run: Run, step: Step): Promise<void> {
   const { scheduler, record, cluster, instances } = run
-  if (step.kind === 'op') startOp(record, scheduler, cluster.managers, step.instance % instances, step.op)
+  if (step.kind === 'op')
+    startOp(record, scheduler, cluster.managers, step.instance % instances, step.op, run.tagged)
   else if (step.kind === 'run' || step.kind === 'fault')
     await scheduler.take(step.pick, run.ordered)?.run(step.kind === 'fault')
   else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances, step.replay)
@@ -89,7 +92,14 @@ export async function runHistory(
   const context = { scheduler, record, model: new StoreModel(record) }
   const store = await setup.open(history.instances)
   const cluster = await startCluster(history.instances, store, context, managerOptions)
-  const run: Run = { ...context, cluster, instances: history.instances, ordered: !history.unordered, clock }
+  const run: Run = {
+    ...context,
+    cluster,
+    instances: history.instances,
+    ordered: !history.unordered,
+    clock,
+    tagged: history.untagged !== true,
+  }
   try {
     for (const step of history.steps) await apply(run, step)
     record.log('-- end of steps: every pending task runs --')
