@@ -47,7 +47,7 @@ export type {
 } from './events.js'
 export type { BackplaneStats, CacheStats, FactoryStats, HandleStats } from './stats.js'
 export type { BackplaneBusStats } from './backplane/bus-options.js'
-export type { TopHit, TraceContext, TracedOperation } from './tracing.js'
+export { type TopHit, type TraceContext, TRACED_OPERATIONS, type TracedOperation } from './tracing.js'
 
 // Errors: one class per stable code, and the `errors` map of them.
 export {

@@ -16,6 +16,7 @@
  */
 import { InvalidKeyError, InvalidOptionsError, ItemCorruptError } from './errors.js'
 import { isValidKey } from './validation.js'
+import { varintSize, writeVarint } from './varint.js'
 
 /** Most tags one item may carry. */
 export const MAX_TAGS = 64
@@ -152,22 +153,4 @@ export function decodeTaggedBytes(bytes: Uint8Array): {
   for (let i = 0; i < count; i++, pos += 8) marks.push(view.getFloat64(pos, true))
   const inner = new Uint8Array(bytes.buffer, bytes.byteOffset + pos, bytes.byteLength - pos)
   return { tags, marks, inner }
-}
-
-function varintSize(value: number): number {
-  let size = 1
-  while (value >= 0x80) {
-    value = Math.floor(value / 128)
-    size++
-  }
-  return size
-}
-
-function writeVarint(out: Uint8Array, pos: number, value: number): number {
-  while (value >= 0x80) {
-    out[pos++] = (value & 0x7f) | 0x80
-    value = Math.floor(value / 128)
-  }
-  out[pos++] = value
-  return pos
 }

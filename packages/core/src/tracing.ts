@@ -68,7 +68,8 @@ export type TracedOperation =
   | 'setMany'
   | 'removeMany'
 
-const operations: readonly TracedOperation[] = [
+/** Every operation traced on `cacheplane.<operation>` (what a subscriber such as the OpenTelemetry package listens to). */
+export const TRACED_OPERATIONS: readonly TracedOperation[] = [
   'get',
   'peek',
   'getItem',
@@ -90,7 +91,7 @@ const operations: readonly TracedOperation[] = [
 
 /** The tracing channel of each operation, created once (channel lookups by name are not free). */
 export const traceChannels = Object.fromEntries(
-  operations.map((operation) => [operation, tracingChannel<TraceContext>(`cacheplane.${operation}`)]),
+  TRACED_OPERATIONS.map((operation) => [operation, tracingChannel<TraceContext>(`cacheplane.${operation}`)]),
 ) as Readonly<Record<TracedOperation, TracingChannel<TraceContext, TraceContext>>>
 
 const topHitChannel: Channel = channel('cacheplane.topHit')

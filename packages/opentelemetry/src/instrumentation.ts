@@ -11,7 +11,8 @@
 import { type CacheManager, type GetEvent, InvalidOptionsError, type TracedOperation } from '@cacheplane/core'
 import { type MeterProvider, metrics, type TracerProvider, trace } from '@opentelemetry/api'
 import { CacheMetrics } from './cache-metrics.js'
-import { SpanTracer, TRACED_OPERATIONS } from './span-tracer.js'
+import { TRACED_OPERATIONS } from '@cacheplane/core'
+import { SpanTracer } from './span-tracer.js'
 
 /** Name of the tracer and meter this package creates (the instrumentation scope). */
 export const INSTRUMENTATION_SCOPE = '@cacheplane/opentelemetry'

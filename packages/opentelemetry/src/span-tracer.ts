@@ -36,27 +36,6 @@ import {
   ATTR_REGION,
 } from './attributes.js'
 
-/** Core's traced operations (`cacheplane.<operation>`, see `packages/core/src/tracing.ts`). */
-export const TRACED_OPERATIONS: readonly TracedOperation[] = [
-  'get',
-  'peek',
-  'getItem',
-  'has',
-  'set',
-  'add',
-  'getOrAdd',
-  'update',
-  'tryUpdate',
-  'addOrUpdate',
-  'remove',
-  'expire',
-  'clear',
-  'clearRegion',
-  'getMany',
-  'setMany',
-  'removeMany',
-]
-
 /** Operations whose span says which level answered, from the manager's `get` events. */
 const LEVELLED: ReadonlySet<string> = new Set(['get', 'peek', 'getItem', 'getOrAdd'])
 /** Reads core answers from the top on its fast path, published on `cacheplane.topHit`. */

@@ -28,6 +28,7 @@
 import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto'
 import { FrameInvalidError, FrameSignatureError } from '../errors.js'
 import type { BackplaneMessage, ChangeKind, DecodedFrame } from './messages.js'
+import { varintSize, writeVarint } from '../varint.js'
 
 /** Version written into every frame; decoders reject any other. */
 export const FRAME_VERSION = 1
@@ -74,16 +75,6 @@ const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(
 const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const SHORT_STRING_BYTES = 64
-
-/** Bytes a non-negative integer takes as an LEB128 varint. */
-function varintSize(value: number): number {
-  let size = 1
-  while (value >= 0x80) {
-    value = Math.floor(value / 128)
-    size++
-  }
-  return size
-}
 
 function isWellFormed(text: string): boolean {
   // ES2024 String.prototype.isWellFormed (Node >= 20); the project's lib is ES2023.
@@ -242,15 +233,6 @@ export function writeFrame(
   }
   if (secret !== undefined) out.set(hmac(secret, out.subarray(0, pos)), pos)
   return out
-}
-
-function writeVarint(out: Uint8Array, pos: number, value: number): number {
-  while (value >= 0x80) {
-    out[pos++] = (value & 0x7f) | 0x80
-    value = Math.floor(value / 128)
-  }
-  out[pos++] = value
-  return pos
 }
 
 function hexValue(code: number): number {
