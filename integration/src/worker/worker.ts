@@ -136,6 +136,31 @@ async function run(command: Command): Promise<unknown> {
       return manager().update(command.key, (old) => ({ v: old.v + 1, by: workerId }), {
         region: command.region,
       })
+    case 'remove':
+      return manager().remove(command.key, { region: command.region })
+    case 'expire':
+      return manager().expire(command.key, expiration(command.expiration), { region: command.region })
+    case 'clear':
+      await manager().clear()
+      return null
+    case 'clearRegion':
+      await manager().clearRegion(command.region)
+      return null
+    case 'stats':
+      return manager().stats()
+    case 'cacheManager':
+      return runCacheManagerCall(manager(), command.call)
+    case 'close':
+      await manager().close()
+      return null
+    default:
+      return runLoopCommand(command)
+  }
+}
+
+/** Commands that run loads, loops and factories (concurrent writers, soak, the cluster lock). */
+async function runLoopCommand(command: Command): Promise<unknown> {
+  switch (command.op) {
     case 'bumpLoop': {
       let last: Value | undefined
       for (let i = 0; i < command.count; i++) {
@@ -165,20 +190,6 @@ async function run(command: Command): Promise<unknown> {
       return runLoad(manager(), command, () => forward({ name: 'factory', key: command.key }))
     case 'factoryCalls':
       return factoryCallsOf(command.key)
-    case 'remove':
-      return manager().remove(command.key, { region: command.region })
-    case 'expire':
-      return manager().expire(command.key, expiration(command.expiration), { region: command.region })
-    case 'clear':
-      await manager().clear()
-      return null
-    case 'clearRegion':
-      await manager().clearRegion(command.region)
-      return null
-    case 'stats':
-      return manager().stats()
-    case 'cacheManager':
-      return runCacheManagerCall(manager(), command.call)
     case 'soak': {
       forwarding = false
       try {
@@ -190,9 +201,6 @@ async function run(command: Command): Promise<unknown> {
     case 'setThenDie':
       // Handled in onRequest: the process dies right after the reply is on its way.
       await manager().set(command.key, command.value)
-      return null
-    case 'close':
-      await manager().close()
       return null
     default:
       return runUpdateRace(command)

@@ -24,6 +24,9 @@ import type { CacheEmitter } from './events.js'
 import { TAGS_INVALIDATED } from './tag-stamps.js'
 import { TaggedValue } from './tags.js'
 
+/** {@link WriteLoops} `#afterLostAdd`: the key went away between our add and our read; add again. */
+const RETRY: unique symbol = Symbol('retry')
+
 /** Why an update did not happen. */
 export type UpdateFailure = 'missing' | 'conflict' | 'factory-returned-undefined'
 
@@ -216,40 +219,58 @@ export class WriteLoops {
           engine.changed(key, region, 'add')
           return encoded.value
         }
-        let stored: Awaited<ReturnType<typeof bottom.handle.get>>
-        try {
-          stored = await guard(this.#emitter, bottom, 'get', (h) => h.get(key, region))
-        } catch (error) {
-          // The key is taken by bytes that are not an item (reported; see stored-item.ts): replace them.
-          if (error instanceof ItemCorruptError)
-            await this.#fanout.set(key, region, encoded, expiration, grace)
-          return encoded.value
-        }
-        if (stored === undefined) continue // removed or expired between our add and our read: try again
-        const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
-        const value =
-          payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
-        // A stale or tag-invalidated item does not make the key present.
-        if (isStale(stored, Date.now()) || (value === MISS && payload instanceof TaggedValue)) {
-          // Only a stale item was there: replace it (CAS), then go on as the add's winner.
-          if (!(await this.#replaceStale(key, region, stored, input).catch(() => undefined))) continue
-          bottom.stats.sets++
-          await this.#installAbove(key, region, input, encoded.held, ticket)
-          engine.changed(key, region, 'set')
-          return encoded.value
-        }
-        if (value === MISS) {
-          // The winner's bytes are corrupt (reported): replace them with our value.
-          await this.#fanout.set(key, region, encoded, expiration, grace)
-          return encoded.value
-        }
-        await this.#installAbove(key, region, stored, payload, ticket)
-        return value
+        const settled = await this.#afterLostAdd(key, region, encoded, input, expiration, grace, ticket)
+        if (settled !== RETRY) return settled
       } finally {
         engine.fence.leave(ticket)
       }
     }
     return encoded.value
+  }
+
+  /**
+   * {@link addOrGet} after our add lost: the bottom's item decides. Returns the value for the
+   * callers, or {@link RETRY} when the key went away meanwhile (the add is tried again).
+   */
+  async #afterLostAdd(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    input: ItemInput<unknown>,
+    expiration: Expiration,
+    grace: number,
+    ticket: FenceTicket,
+  ): Promise<unknown> {
+    const engine = this.#engine
+    const bottom = engine.bottom
+    let stored: Awaited<ReturnType<typeof bottom.handle.get>>
+    try {
+      stored = await guard(this.#emitter, bottom, 'get', (h) => h.get(key, region))
+    } catch (error) {
+      // The key is taken by bytes that are not an item (reported; see stored-item.ts): replace them.
+      if (error instanceof ItemCorruptError) await this.#fanout.set(key, region, encoded, expiration, grace)
+      return encoded.value
+    }
+    if (stored === undefined) return RETRY // removed or expired between our add and our read: try again
+    const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
+    const value =
+      payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
+    // A stale or tag-invalidated item does not make the key present.
+    if (isStale(stored, Date.now()) || (value === MISS && payload instanceof TaggedValue)) {
+      // Only a stale item was there: replace it (CAS), then go on as the add's winner.
+      if (!(await this.#replaceStale(key, region, stored, input).catch(() => undefined))) return RETRY
+      bottom.stats.sets++
+      await this.#installAbove(key, region, input, encoded.held, ticket)
+      engine.changed(key, region, 'set')
+      return encoded.value
+    }
+    if (value === MISS) {
+      // The winner's bytes are corrupt (reported): replace them with our value.
+      await this.#fanout.set(key, region, encoded, expiration, grace)
+      return encoded.value
+    }
+    await this.#installAbove(key, region, stored, payload, ticket)
+    return value
   }
 
   /** True when `stored` (a bottom item) is tagged and one of its tags was invalidated since its write. */
