@@ -74,13 +74,13 @@ function dataset() {
   return { keys, tags, tagNames }
 }
 
-/** Reads every key on `worker` and checks: items of `gone` tags are absent everywhere, the others are version `v`. */
-async function expectReads(
+/** Keys read on `worker` that break the expectation: invalidated items served, and other items not read as `v`. */
+async function misreads(
   worker: Worker,
   data: ReturnType<typeof dataset>,
   gone: ReadonlySet<string>,
   v: number,
-): Promise<void> {
+) {
   const read = (await worker.call({ op: 'tagRead', keys: data.keys })) as TagReadResult
   const served: string[] = []
   const lost: string[] = []
@@ -90,7 +90,41 @@ async function expectReads(
         served.push(`${data.keys[i]} (get ${read.values[i]}, has ${read.has[i]}, peek ${read.peeked[i]})`)
     } else if (read.values[i] !== v) lost.push(`${data.keys[i]} (get ${read.values[i]})`)
   }
-  expect(served.slice(0, 5), `${worker.name}: invalidated items served (${served.length})`).toEqual([])
+  return { served, lost }
+}
+
+/**
+ * Reads every key on `worker` and checks: items of `gone` tags are absent everywhere, the
+ * others are version `v`. With `transientMisses` (around a server restart) a valid item may
+ * read as a miss for a moment: a read that straddles a gap's drop of the cached stamps cannot
+ * judge what it fetched and misses by design (never serves). Every read is still checked for
+ * served invalidated items, and the misses must be gone within the deadline.
+ */
+async function expectReads(
+  worker: Worker,
+  data: ReturnType<typeof dataset>,
+  gone: ReadonlySet<string>,
+  v: number,
+  transientMisses = false,
+): Promise<void> {
+  const check = async () => {
+    const { served, lost } = await misreads(worker, data, gone, v)
+    expect(served.slice(0, 5), `${worker.name}: invalidated items served (${served.length})`).toEqual([])
+    return lost
+  }
+  let lost = await check()
+  if (transientMisses && lost.length > 0) {
+    await waitFor(
+      async () => {
+        lost = await check()
+        return lost.length === 0
+      },
+      {
+        ...slowSystem,
+        message: `${worker.name}: items of other tags read as v${v} again`,
+      },
+    )
+  }
   expect(lost.slice(0, 5), `${worker.name}: items of other tags not read as v${v} (${lost.length})`).toEqual(
     [],
   )
@@ -116,12 +150,14 @@ async function round(
   data: ReturnType<typeof dataset>,
   v: number,
   invalidate: (tag: string) => Promise<void>,
+  transientMisses = false,
 ): Promise<void> {
   await writer.call({ op: 'tagFill', keys: data.keys, tags: data.tags, v })
-  for (const reader of readers) await expectReads(reader, data, new Set(), v) // now in their memory
+  for (const reader of readers) await expectReads(reader, data, new Set(), v, transientMisses) // now in their memory
   const tag = data.tagNames[(v * 3) % TAGS]!
   await invalidate(tag)
-  for (const worker of [writer, ...readers]) await expectReads(worker, data, new Set([tag]), v)
+  for (const worker of [writer, ...readers])
+    await expectReads(worker, data, new Set([tag]), v, transientMisses)
 }
 
 describe.each(cases)('$label', (testCase) => {
@@ -161,35 +197,49 @@ describe.each(cases)('$label', (testCase) => {
       await writer.call({ op: 'tagRemove', tags: [tag] })
       await heard(readers, from, tag)
     })
-    await round(writer, readers, data, 2, async (tag) => {
-      // The message may be published before the server goes, lost with it, or sent after: in
-      // every case the readers either hear it or report a gap (which re-reads the stamps).
-      const from = readers.map((r) => r.events.length)
-      const writerFrom = writer.events.length
-      const restarting = server.restart()
-      await writer.call({ op: 'tagRemove', tags: [tag] })
-      await restarting
-      await waitFor(
-        () =>
-          // The restart cuts every subscriber, so each reader reports a gap on reconnecting,
-          // whether or not it heard the message first. Waiting for the gap too (not only for
-          // the message) matters: a read racing the gap's stamp drop is a miss by design (an
-          // item fetched before the drop cannot be judged after it), which round 3 would
-          // count as a lost item.
-          readers.every((r, i) => connectedAfter(r, from[i]!) && gapsAfter(r, from[i]!)) &&
-          connectedAfter(writer, writerFrom),
-        {
-          ...slowSystem,
-          timeoutMs: 30_000,
-          message: 'every reader to report the gap, and every process to be connected again',
-        },
-      )
-    })
+    await round(
+      writer,
+      readers,
+      data,
+      2,
+      async (tag) => {
+        // The message may be published before the server goes, lost with it, or sent after: in
+        // every case the readers either hear it or report a gap (which re-reads the stamps).
+        const from = readers.map((r) => r.events.length)
+        const writerFrom = writer.events.length
+        const restarting = server.restart()
+        await writer.call({ op: 'tagRemove', tags: [tag] })
+        await restarting
+        await waitFor(
+          () =>
+            // The restart cuts every subscriber, so each reader reports a gap on reconnecting,
+            // whether or not it heard the message first. Waiting for the gap too (not only for
+            // the message) matters: a read racing the gap's stamp drop is a miss by design (an
+            // item fetched before the drop cannot be judged after it), which round 3 would
+            // count as a lost item.
+            readers.every((r, i) => connectedAfter(r, from[i]!) && gapsAfter(r, from[i]!)) &&
+            connectedAfter(writer, writerFrom),
+          {
+            ...slowSystem,
+            timeoutMs: 30_000,
+            message: 'every reader to report the gap, and every process to be connected again',
+          },
+        )
+      },
+      true,
+    )
     // And the backplane carries invalidations again.
-    await round(writer, readers, data, 3, async (tag) => {
-      const from = readers.map((r) => r.events.length)
-      await writer.call({ op: 'tagRemove', tags: [tag] })
-      await heard(readers, from, tag)
-    })
+    await round(
+      writer,
+      readers,
+      data,
+      3,
+      async (tag) => {
+        const from = readers.map((r) => r.events.length)
+        await writer.call({ op: 'tagRemove', tags: [tag] })
+        await heard(readers, from, tag)
+      },
+      true,
+    )
   })
 })
