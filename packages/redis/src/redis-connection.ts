@@ -33,13 +33,22 @@ export interface ResolvedConnection {
   readonly owned: boolean
 }
 
+/**
+ * How a connection we open sends its commands. Auto-pipelining batches the commands of one
+ * event-loop turn into one write, which is what many concurrent reads and writes need. A
+ * connection whose writes are already batched (the backplane publishes one frame per batch of
+ * announces) turns it off: ioredis defers a pipeline to `setImmediate` and holds it behind
+ * the previous one still in flight, which delayed a lone publish by a whole round trip.
+ */
+export type Pipelining = 'auto' | 'off'
+
 /** Options that make a connection we own fail fast when Redis is down (core's circuit breaker does the rest). */
-function failFast(options: RedisConnectionOptions): RedisOptions {
+function failFast(options: RedisConnectionOptions, pipelining: Pipelining): RedisOptions {
   return {
     commandTimeout: options.commandTimeoutMs ?? 2000,
     connectTimeout: options.connectTimeoutMs ?? 2000,
     maxRetriesPerRequest: 1,
-    enableAutoPipelining: true,
+    enableAutoPipelining: pipelining === 'auto',
   }
 }
 
@@ -49,7 +58,11 @@ export function isCluster(client: RedisClient): client is Cluster {
 }
 
 /** Opens the connection the options describe, or borrows the given client. */
-export function resolveConnection(what: string, options: RedisConnectionOptions): ResolvedConnection {
+export function resolveConnection(
+  what: string,
+  options: RedisConnectionOptions,
+  pipelining: Pipelining = 'auto',
+): ResolvedConnection {
   const given = [options.client, options.url, options.redis, options.cluster].filter((v) => v !== undefined)
   if (given.length !== 1) {
     throw new InvalidOptionsError(
@@ -58,7 +71,7 @@ export function resolveConnection(what: string, options: RedisConnectionOptions)
   }
   checkTimeouts(what, options)
   if (options.client !== undefined) return { client: options.client, owned: false }
-  const client = open(options)
+  const client = open(options, pipelining)
   // Failures reach core through the commands that fail; without a listener ioredis would
   // also print every reconnect attempt as an "unhandled error event".
   client.on('error', () => {})
@@ -84,14 +97,14 @@ function checkTimeouts(what: string, options: RedisConnectionOptions): void {
   }
 }
 
-function open(options: RedisConnectionOptions): RedisClient {
-  const fast = failFast(options)
+function open(options: RedisConnectionOptions, pipelining: Pipelining): RedisClient {
+  const fast = failFast(options, pipelining)
   if (options.url !== undefined) return new Redis(options.url, fast)
   if (options.redis !== undefined) return new Redis({ ...fast, ...options.redis })
   const nodes = options.cluster ?? []
   if (nodes.length === 0) throw new InvalidOptionsError("redis: 'cluster' needs at least one startup node")
   const clusterOptions: ClusterOptions = {
-    enableAutoPipelining: true,
+    enableAutoPipelining: pipelining === 'auto',
     ...options.clusterOptions,
     redisOptions: { ...fast, ...options.clusterOptions?.redisOptions },
   }
