@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '@cacheplane/core'
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import { corkWrites } from './corked-writes.js'
 
 /** A standalone (or Sentinel) connection or a Cluster: every command this package sends works on both. */
 export type RedisClient = Redis | Cluster
@@ -34,22 +35,22 @@ export interface ResolvedConnection {
 }
 
 /**
- * How a connection we open sends its commands. Auto-pipelining batches the commands of one
- * event-loop turn into one write, which is what many concurrent reads and writes need. A
- * connection whose writes are already batched (the backplane publishes one frame per batch of
- * announces) turns it off: ioredis defers a pipeline to `setImmediate`, and a publish queued
- * from inside an immediate went out only on a later turn, after an unrelated reply (about
- * 1 ms on a busy process).
+ * How a connection we open writes its commands. `corked`: the commands of one tick leave in
+ * one socket write ({@link corkWrites}), what many concurrent reads and writes need. `off`:
+ * each command is written as it is sent, for a connection whose writes are batched already
+ * (the backplane publishes one frame per batch of announces). ioredis' own auto-pipelining is
+ * off in both: it defers every batch to `setImmediate`, which delayed a lone publish by a
+ * later turn of the event loop (about 1 ms on a busy process) and halves a lone command's rate.
  */
-export type Pipelining = 'auto' | 'off'
+export type Pipelining = 'corked' | 'off'
 
 /** Options that make a connection we own fail fast when Redis is down (core's circuit breaker does the rest). */
-function failFast(options: RedisConnectionOptions, pipelining: Pipelining): RedisOptions {
+function failFast(options: RedisConnectionOptions): RedisOptions {
   return {
     commandTimeout: options.commandTimeoutMs ?? 2000,
     connectTimeout: options.connectTimeoutMs ?? 2000,
     maxRetriesPerRequest: 1,
-    enableAutoPipelining: pipelining === 'auto',
+    enableAutoPipelining: false,
   }
 }
 
@@ -62,7 +63,7 @@ export function isCluster(client: RedisClient): client is Cluster {
 export function resolveConnection(
   what: string,
   options: RedisConnectionOptions,
-  pipelining: Pipelining = 'auto',
+  pipelining: Pipelining = 'corked',
 ): ResolvedConnection {
   const given = [options.client, options.url, options.redis, options.cluster].filter((v) => v !== undefined)
   if (given.length !== 1) {
@@ -72,7 +73,8 @@ export function resolveConnection(
   }
   checkTimeouts(what, options)
   if (options.client !== undefined) return { client: options.client, owned: false }
-  const client = open(options, pipelining)
+  const client = open(options)
+  if (pipelining === 'corked') corkWrites(client)
   // Failures reach core through the commands that fail; without a listener ioredis would
   // also print every reconnect attempt as an "unhandled error event".
   client.on('error', () => {})
@@ -98,14 +100,14 @@ function checkTimeouts(what: string, options: RedisConnectionOptions): void {
   }
 }
 
-function open(options: RedisConnectionOptions, pipelining: Pipelining): RedisClient {
-  const fast = failFast(options, pipelining)
+function open(options: RedisConnectionOptions): RedisClient {
+  const fast = failFast(options)
   if (options.url !== undefined) return new Redis(options.url, fast)
   if (options.redis !== undefined) return new Redis({ ...fast, ...options.redis })
   const nodes = options.cluster ?? []
   if (nodes.length === 0) throw new InvalidOptionsError("redis: 'cluster' needs at least one startup node")
   const clusterOptions: ClusterOptions = {
-    enableAutoPipelining: pipelining === 'auto',
+    enableAutoPipelining: false,
     ...options.clusterOptions,
     redisOptions: { ...fast, ...options.clusterOptions?.redisOptions },
   }
