@@ -3,15 +3,19 @@
  * key's factory, and how the others wait for its value.
  *
  * After its read missed, the caller (already alone for the key in its process) registers as
- * a waiter, then tries the bottom handle's lock:
- * - taken: it reads once more (the previous holder may have written and released between
- *   the miss and the acquire) and runs the factory only if that read misses too; the
- *   factory's write announces the key on the backplane, which wakes the others;
- * - held by another instance: it reads once more (a write that landed before it
- *   registered sends no message it could still hear), then waits. The holder's message
- *   (or a local write, a clear) wakes it; a check every `checkIntervalMs` covers a lost
- *   message. Each wake re-reads; a miss tries the lock again, so once a crashed holder's
- *   lock expires (its TTL) exactly one waiter takes it over;
+ * a waiter, then asks the bottom handle for the lock and, in the same turn, reads the key
+ * once more, so a turn at the lock costs one round trip where the store pipelines both:
+ * - taken: the read, sent after the acquire, sees a value a previous holder wrote before it
+ *   released; the factory runs only if it missed. Its write announces the key on the
+ *   backplane, which wakes the others. (Where the lock and the item travel on different
+ *   connections, a Memcached pool or a Redis Cluster, the read may overtake the acquire; a
+ *   previous holder's write-and-release landing in between then costs one more factory
+ *   call, whose `add` finds that value and returns it, never a different one.)
+ * - held by another instance: the read covers a write that landed before this waiter
+ *   registered (it sends no message the waiter could still hear); on a miss it waits. The
+ *   holder's message (or a local write, a clear) wakes it; a check every `checkIntervalMs`
+ *   covers a lost message. Each wake re-reads; a miss takes another turn at the lock, so once
+ *   a crashed holder's lock expires (its TTL) exactly one waiter takes it over;
  * - unavailable (no lock in the handle, store down): the factory runs here, coalesced
  *   in-process only.
  * The soft timeout (with a graced value) and the hard timeout bound the wait as they bound
@@ -40,6 +44,10 @@ export interface FlightLimits {
 
 const RUN_HERE: FlightOutcome = { kind: 'run', lease: undefined }
 
+/** What one turn at the lock decided: an outcome, or wait for the holder's value. */
+type Turn = FlightOutcome | { readonly kind: 'wait' }
+const WAIT: Turn = { kind: 'wait' }
+
 /** The waiting side of `distributedLock` for one manager. */
 export class ClusterFlight {
   readonly #engine: SyncEngine
@@ -66,19 +74,12 @@ export class ClusterFlight {
     const started = Date.now()
     for (let waited = false; ; waited = true) {
       const wait = this.#waiters.register(id)
-      const acquired = await this.#lock.acquire(key, region, policy.ttlMs)
-      if (acquired === 'unavailable') {
+      const turn = await this.#turn(key, region, policy)
+      if (turn.kind !== 'wait') {
         wait.cancel()
-        return RUN_HERE
-      }
-      if (acquired !== 'held') {
-        wait.cancel()
-        return this.#won(key, region, acquired, waited ? started : undefined)
-      }
-      const early = await this.#engine.read(key, region, 0)
-      if (early !== undefined) {
-        wait.cancel()
-        return { kind: 'found', value: early.value }
+        if (turn.kind === 'run' && turn.lease !== undefined && waited)
+          this.#emit(key, region, { type: 'takeover', started })
+        return turn
       }
       const woke = await this.#wait(wait, policy, limits, started)
       if (this.#closed) throw new ClosedError('the cache was closed')
@@ -98,20 +99,27 @@ export class ClusterFlight {
     this.#waiters.wakeAll('closed')
   }
 
-  /** The lock is ours: a value written meanwhile is served, else the factory runs under the lease. */
-  async #won(
-    key: string,
-    region: string | undefined,
-    lease: Lease,
-    waitedSince: number | undefined,
-  ): Promise<FlightOutcome> {
-    const found = await this.#engine.read(key, region, 0)
+  /**
+   * One turn at the lock: the acquire, and the read sent right behind it (see the header).
+   * A lease is released when the read found the value or failed.
+   */
+  async #turn(key: string, region: string | undefined, policy: LockPolicy): Promise<Turn> {
+    const acquiring = this.#lock.acquire(key, region, policy.ttlMs)
+    const reading = this.#engine.read(key, region, 0)
+    const acquired = await acquiring
+    let found: Awaited<typeof reading>
+    try {
+      found = await reading
+    } catch (error) {
+      if (typeof acquired === 'object') acquired.release()
+      throw error
+    }
     if (found !== undefined) {
-      lease.release()
+      if (typeof acquired === 'object') acquired.release()
       return { kind: 'found', value: found.value }
     }
-    if (waitedSince !== undefined) this.#emit(key, region, { type: 'takeover', started: waitedSince })
-    return { kind: 'run', lease }
+    if (acquired === 'held') return WAIT
+    return acquired === 'unavailable' ? RUN_HERE : { kind: 'run', lease: acquired }
   }
 
   /** Waits for a wake, at most until the next check or the first timeout left. */

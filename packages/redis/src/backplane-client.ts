@@ -38,7 +38,7 @@ export class BackplaneClient {
   constructor(options: RedisConnectionOptions, sharded: boolean | 'auto') {
     this.#options = options
     this.#sharded = sharded
-    this.#connection = resolveConnection('redisBackplane', options)
+    this.#connection = resolveConnection('redisBackplane', options, 'off')
   }
 
   /** Where `channel` must be subscribed, and how to open a subscriber connection there. */
@@ -82,7 +82,7 @@ export class BackplaneClient {
   }
 
   #client(): AnyRedisClient {
-    this.#connection ??= resolveConnection('redisBackplane', this.#options)
+    this.#connection ??= resolveConnection('redisBackplane', this.#options, 'off')
     return this.#connection.client
   }
 

@@ -21,7 +21,8 @@ export class WorkerProcess {
   constructor(role: string, config: unknown, execArgv: readonly string[] = []) {
     const script = fileURLToPath(new URL('./worker.js', import.meta.url))
     this.#child = fork(script, [role, JSON.stringify(config)], {
-      execArgv: [...execArgv],
+      // The parent's own flags (`node --cpu-prof dist/main.js` profiles every worker too).
+      execArgv: [...process.execArgv, ...execArgv],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     this.#child.on('message', (message) => {

@@ -28,7 +28,7 @@ describe('the model harness', () => {
   it('finds a stale read when a gap is ignored (gap policy "keep")', async () => {
     const record = await runHistory(lostFrame, memoryStore, { gapPolicy: 'keep' })
     expect(record.violations.map((v) => v.message)).toEqual([
-      'i1 #7 (t23) read a = s1, but #3 set by i0 replaced it (store t12, resolved t14, known to i1 at t17)',
+      'i1 #7 (t23) read a = s1, but #3 set by i0 replaced it (store t12, resolved t15, known to i1 at t17)',
     ])
   })
 

@@ -32,6 +32,12 @@ function send(message: Record<string, unknown>): void {
   process.send?.(message)
 }
 
+/** CPU time this process used since `since` (user + system), us. */
+export function cpuUs(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since)
+  return used.user + used.system
+}
+
 /** Sleeps most of the way with a timer, then spins: a timer alone starts up to a millisecond late. */
 export async function until(at: number): Promise<void> {
   const left = at - monotonicMs()
@@ -56,12 +62,13 @@ export async function runColdLoader(config: ColdLoaderConfig): Promise<void> {
     wakes[kind] = (wakes[kind] ?? 0) + 1
   })
   let factoryCalls = 0
-  let factoryMs = 0
+  let factoryStart = 0
+  let factoryEnd = 0
   const factory = async (key: string) => {
     factoryCalls++
-    const started = monotonicMs()
+    factoryStart = monotonicMs()
     await new Promise((resolve) => setTimeout(resolve, config.factoryMs))
-    factoryMs = monotonicMs() - started
+    factoryEnd = monotonicMs()
     return `value of ${key}`
   }
   process.on('message', (message: Go | { type: string }) => {
@@ -69,11 +76,22 @@ export async function runColdLoader(config: ColdLoaderConfig): Promise<void> {
     const go = message as Go
     void (async () => {
       await until(go.at)
+      const cpu = process.cpuUsage()
       factoryCalls = 0
-      factoryMs = 0
+      factoryStart = 0
+      factoryEnd = 0
       for (const kind of Object.keys(wakes)) delete wakes[kind]
       await Promise.all(Array.from({ length: config.callers }, () => cache.getOrAdd(go.key, factory)))
-      send({ type: 'done', key: go.key, end: monotonicMs(), factoryCalls, factoryMs, wakes: { ...wakes } })
+      send({
+        type: 'done',
+        key: go.key,
+        end: monotonicMs(),
+        cpuUs: cpuUs(cpu),
+        factoryCalls,
+        factoryStart,
+        factoryEnd,
+        wakes: { ...wakes },
+      })
     })().catch((error: unknown) => send({ type: 'error', message: String(error) }))
   })
   send({ type: 'ready' })

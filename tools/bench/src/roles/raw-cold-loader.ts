@@ -1,16 +1,18 @@
 /**
- * The raw control of the `cold-key` scenario: the least work any cluster-wide single flight
- * has to do, with no cache library. Instance 0 is the holder: at the shared start it runs the
- * same 20 ms timer as the factory, SETs the value in Redis and publishes the key on the
- * transport. The others, subscribed with a raw ioredis / NATS client, GET the key from Redis
- * when the message arrives and resolve their callers. It speaks the cold loader's protocol
- * (`go` in, `done` out), so the scenario measures it with the same rounds and clocks.
+ * The raw controls of the `cold-key` scenario, with no cache library. The minimal one is the
+ * least work any cluster-wide single flight has to do: instance 0 is the holder, at the shared
+ * start it runs the same 20 ms timer as the factory, SETs the value in Redis and publishes the
+ * key on the transport; the others, subscribed with a raw ioredis / NATS client, GET the key
+ * from Redis when the message arrives and resolve their callers. The protocol control adds the
+ * round trips a lock-based single flight cannot avoid: every instance first reads the key and
+ * asks for a lock ({@link protocolRound}). Both speak the cold loader's protocol (`go` in,
+ * `done` out), so the scenario measures them with the same rounds and clocks.
  */
 import { connect } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
 import { monotonicMs } from '../percentiles.js'
 import type { BackplaneChoice } from './backplane-choice.js'
-import { until } from './cold-loader.js'
+import { cpuUs, until } from './cold-loader.js'
 
 /** Config of {@link runRawColdLoader}. */
 export interface RawColdLoaderConfig {
@@ -18,8 +20,10 @@ export interface RawColdLoaderConfig {
   readonly backplane: BackplaneChoice
   /** The Redis channel or NATS subject carrying the holder's message. */
   readonly channel: string
-  /** Instance 0 runs the factory; the others wait for its message. */
+  /** Without `protocol`, instance 0 runs the factory and the others wait for its message. */
   readonly index: number
+  /** Every instance reads and tries a lock first, as a lock-based single flight does (see {@link protocolRound}). */
+  readonly protocol: boolean
   readonly factoryMs: number
   readonly callers: number
 }
@@ -84,41 +88,80 @@ class Arrivals {
   }
 }
 
+/** What one round did in this process. */
+interface RoundWork {
+  readonly value: Promise<string | null>
+  readonly factoryCalls: number
+  readonly factoryStart: number
+  readonly factoryEnd: number
+}
+
+/** The raw side of the round's commands. */
+interface Raw {
+  readonly store: Redis
+  readonly arrivals: Arrivals
+  readonly publish: (key: string) => Promise<unknown>
+  /** Keys this process published: their echo is not read back. */
+  readonly published: Set<string>
+}
+
+/** The 20 ms factory, then SET + publish; resolves with the value once published. */
+async function produce(config: RawColdLoaderConfig, raw: Raw, key: string): Promise<RoundWork> {
+  const factoryStart = monotonicMs()
+  await new Promise((resolve) => setTimeout(resolve, config.factoryMs))
+  const factoryEnd = monotonicMs()
+  raw.published.add(key)
+  const value = raw.store.set(key, `value of ${key}`, 'PX', 60_000).then(async () => {
+    await raw.publish(key)
+    return `value of ${key}`
+  })
+  return { value, factoryCalls: 1, factoryStart, factoryEnd }
+}
+
+const WAITED = { factoryCalls: 0, factoryStart: 0, factoryEnd: 0 }
+
+/**
+ * The protocol control: every instance reads the key (a miss), then asks for a lock with
+ * SET NX PX pipelined with a second read; the winner runs the factory, writes, publishes and
+ * deletes the lock, the others wait for the message and read. The round trips any lock-based
+ * cluster-wide single flight makes, with nothing else.
+ */
+async function protocolRound(config: RawColdLoaderConfig, raw: Raw, key: string): Promise<RoundWork> {
+  await raw.store.get(key)
+  const [taken] = await Promise.all([
+    raw.store.set(`lock:${key}`, 'owner', 'PX', 10_000, 'NX'),
+    raw.store.get(key),
+  ])
+  if (taken !== 'OK') return { ...WAITED, value: raw.arrivals.wait(key) }
+  const work = await produce(config, raw, key)
+  void work.value.then(() => raw.store.del(`lock:${key}`))
+  return work
+}
+
 export async function runRawColdLoader(config: RawColdLoaderConfig): Promise<void> {
   const store = new Redis(config.redisUrl)
   const arrivals = new Arrivals()
-  const holder = config.index === 0
+  const published = new Set<string>()
   const publish = await rawTransport(config, (key) => {
-    if (!holder) arrivals.arrived(key, store.get(key))
+    if (!published.delete(key)) arrivals.arrived(key, store.get(key))
   })
+  const raw: Raw = { store, arrivals, publish, published }
   await store.ping()
+  const round = async (key: string): Promise<RoundWork> => {
+    if (config.protocol) return protocolRound(config, raw, key)
+    return config.index === 0 ? produce(config, raw, key) : { ...WAITED, value: arrivals.wait(key) }
+  }
   process.on('message', (message: Go | { type: string }) => {
     if (message.type !== 'go') return
     const go = message as Go
     void (async () => {
       await until(go.at)
-      let factoryMs = 0
-      let value: Promise<string | null>
-      if (holder) {
-        const started = monotonicMs()
-        await new Promise((resolve) => setTimeout(resolve, config.factoryMs))
-        factoryMs = monotonicMs() - started
-        value = store.set(go.key, `value of ${go.key}`, 'PX', 60_000).then(async () => {
-          await publish(go.key)
-          return `value of ${go.key}`
-        })
-      } else value = arrivals.wait(go.key)
+      const cpu = process.cpuUsage()
+      const { value, ...work } = await round(go.key)
       // Every caller of the instance waits on the one read, as coalesced getOrAdd callers do.
       await Promise.all(Array.from({ length: config.callers }, () => value))
       arrivals.forget(go.key)
-      send({
-        type: 'done',
-        key: go.key,
-        end: monotonicMs(),
-        factoryCalls: holder ? 1 : 0,
-        factoryMs,
-        wakes: {},
-      })
+      send({ type: 'done', key: go.key, end: monotonicMs(), cpuUs: cpuUs(cpu), ...work, wakes: {} })
     })().catch((error: unknown) => send({ type: 'error', message: String(error) }))
   })
   send({ type: 'ready' })
