@@ -105,6 +105,11 @@ async function main(): Promise<void> {
       docsChart: full
         ? fileURLToPath(new URL('../../../docs/benchmarks-chart.svg', import.meta.url))
         : undefined,
+      // A full run with --scale also replaces each curve's chart in the docs.
+      scaleChart:
+        full && options.scale
+          ? (name) => fileURLToPath(new URL(`../../../docs/benchmarks-${name}.svg`, import.meta.url))
+          : undefined,
     })
     process.stdout.write(markdown)
   } finally {

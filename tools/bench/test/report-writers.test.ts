@@ -166,4 +166,33 @@ describe('writeReport', () => {
     expect(isWellFormed(svg)).toBe(true)
     expect(readFileSync(paths.docsChart, 'utf8')).toBe(svg)
   })
+
+  it('gives each scale curve a chart of its own, and keeps its panels out of the main chart', () => {
+    dir = mkdtempSync(join(tmpdir(), 'bench-report-'))
+    const base = report.scenarios[0]!
+    const curve: ScenarioResult = {
+      ...base,
+      name: 'scale-propagation',
+      charts: [
+        {
+          title: 'propagation p50 by instances',
+          unit: 'ms',
+          bars: [{ label: '2 instances', value: 0.5, ours: true }],
+        },
+      ],
+    }
+    const withCurve: BenchReport = { ...report, scenarios: [...report.scenarios, curve] }
+    const scaleDir = dir
+    const paths = {
+      json: join(dir, 'r/latest.json'),
+      markdown: join(dir, 'r/latest.md'),
+      chart: join(dir, 'r/latest-chart.svg'),
+      scaleChart: (name: string) => join(scaleDir, `${name}.svg`),
+    }
+    writeReport(withCurve, paths)
+    const curveSvg = readFileSync(join(dir, 'scale-propagation.svg'), 'utf8')
+    expect(isWellFormed(curveSvg)).toBe(true)
+    expect(curveSvg).toContain('propagation p50 by instances')
+    expect(readFileSync(paths.chart, 'utf8')).not.toContain('propagation p50 by instances')
+  })
 })
