@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url'
 import type { BenchContext, Scenario } from './context.js'
 import { machineInfo } from './machine.js'
-import { parseBenchOptions, UsageError, usage } from './options.js'
+import { type BenchOptions, parseBenchOptions, UsageError, usage } from './options.js'
 import type { ScenarioResult } from './results.js'
 import { bulk } from './scenarios/bulk.js'
 import { coldKey } from './scenarios/cold-key.js'
@@ -30,7 +30,7 @@ import { setScenario } from './scenarios/set.js'
 import { sharedPropagation } from './scenarios/shared-propagation.js'
 import { scaleRemoveByTag, tagsMemoryHit } from './scenarios/tags.js'
 import { Servers } from './servers.js'
-import { writeReport } from './write-report.js'
+import { type ReportPaths, writeReport } from './write-report.js'
 
 const scenarios: readonly Scenario[] = [
   memoryHit,
@@ -54,6 +54,19 @@ const scaleScenarios: readonly Scenario[] = [
   scaleClearRegion,
   scaleRemoveByTag,
 ]
+
+/** Where the report goes: results/ always; the docs' charts only from a full run (with --scale, the curves' too). */
+function reportPaths(options: BenchOptions, selected: readonly Scenario[]): ReportPaths {
+  const full = !options.quick && scenarios.every((s) => selected.includes(s))
+  const at = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+  return {
+    json: at('../results/latest.json'),
+    markdown: at('../results/latest.md'),
+    chart: at('../results/latest-chart.svg'),
+    docsChart: full ? at('../../../docs/benchmarks-chart.svg') : undefined,
+    scaleChart: full && options.scale ? (name) => at(`../../../docs/benchmarks-${name}.svg`) : undefined,
+  }
+}
 
 async function main(): Promise<void> {
   const options = parseBenchOptions(
@@ -96,21 +109,7 @@ async function main(): Promise<void> {
       },
       scenarios: results,
     }
-    // Only a full run of every scenario replaces the chart the docs show.
-    const full = !options.quick && scenarios.every((s) => selected.includes(s))
-    const markdown = writeReport(report, {
-      json: fileURLToPath(new URL('../results/latest.json', import.meta.url)),
-      markdown: fileURLToPath(new URL('../results/latest.md', import.meta.url)),
-      chart: fileURLToPath(new URL('../results/latest-chart.svg', import.meta.url)),
-      docsChart: full
-        ? fileURLToPath(new URL('../../../docs/benchmarks-chart.svg', import.meta.url))
-        : undefined,
-      // A full run with --scale also replaces each curve's chart in the docs.
-      scaleChart:
-        full && options.scale
-          ? (name) => fileURLToPath(new URL(`../../../docs/benchmarks-${name}.svg`, import.meta.url))
-          : undefined,
-    })
+    const markdown = writeReport(report, reportPaths(options, selected))
     process.stdout.write(markdown)
   } finally {
     await servers.stopAll()
