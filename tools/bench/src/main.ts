@@ -55,7 +55,7 @@ const scaleScenarios: readonly Scenario[] = [
   scaleRemoveByTag,
 ]
 
-/** Where the report goes: results/ always; the docs' charts only from a full run (with --scale, the curves' too). */
+/** Where the report goes: results/ always; the docs' main chart only from a full run, a scale curve's from any run of it that is not --quick. */
 function reportPaths(options: BenchOptions, selected: readonly Scenario[]): ReportPaths {
   const full = !options.quick && scenarios.every((s) => selected.includes(s))
   const at = (path: string) => fileURLToPath(new URL(path, import.meta.url))
@@ -64,7 +64,8 @@ function reportPaths(options: BenchOptions, selected: readonly Scenario[]): Repo
     markdown: at('../results/latest.md'),
     chart: at('../results/latest-chart.svg'),
     docsChart: full ? at('../../../docs/benchmarks-chart.svg') : undefined,
-    scaleChart: full && options.scale ? (name) => at(`../../../docs/benchmarks-${name}.svg`) : undefined,
+    // A curve's chart needs only that curve measured at full length (`--only scale-memory` too).
+    scaleChart: options.quick ? undefined : (name) => at(`../../../docs/benchmarks-${name}.svg`),
   }
 }
 

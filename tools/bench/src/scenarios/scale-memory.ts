@@ -11,6 +11,7 @@ import { memoryHandle } from '@cacheplane/memory'
 import { LRUCache } from 'lru-cache'
 import { WorkerProcess } from '../child.js'
 import type { BenchContext, Scenario } from '../context.js'
+import type { ChartPanel } from '../svg-chart.js'
 import { makeKeys, type SmallObject, smallObject } from '../fixtures.js'
 import { type BatchTask, measureRates } from '../measure.js'
 import type { Cell, ScenarioResult } from '../results.js'
@@ -73,6 +74,45 @@ async function footprint(entries: number): Promise<Record<string, number>> {
   }
 }
 
+/** Hit rate and bytes per entry by size, ours in blue next to lru-cache in grey. */
+function memoryPanels(rows: ReadonlyArray<Record<string, Cell>>): ChartPanel[] {
+  const size = (row: Record<string, Cell>) => (row.entries as number).toLocaleString('en-US')
+  return [
+    {
+      title: 'memory-hit rate by entries: peek (blue) and lru-cache get (grey)',
+      unit: 'hits/s',
+      bars: rows.flatMap((row) => [
+        {
+          label: `peek, ${size(row)}`,
+          value: row.peek as number,
+          ours: true,
+        },
+        {
+          label: `lru-cache, ${size(row)}`,
+          value: row.lru as number,
+          ours: false,
+        },
+      ]),
+    },
+    {
+      title: 'bytes per entry by entries: memory handle (blue) and lru-cache (grey)',
+      unit: 'bytes',
+      bars: rows.flatMap((row) => [
+        {
+          label: `memory handle, ${size(row)}`,
+          value: row.handleBytes as number,
+          ours: true,
+        },
+        {
+          label: `lru-cache, ${size(row)}`,
+          value: row.lruBytes as number,
+          ours: false,
+        },
+      ]),
+    },
+  ]
+}
+
 export const scaleMemory: Scenario = {
   name: 'scale-memory',
   async run(context: BenchContext): Promise<ScenarioResult> {
@@ -109,17 +149,7 @@ export const scaleMemory: Scenario = {
       ],
       rows,
       targets: [],
-      charts: [
-        {
-          title: 'memory-hit peek rate by entries',
-          unit: 'hits/s',
-          bars: rows.map((row) => ({
-            label: `${(row.entries as number).toLocaleString('en-US')}`,
-            value: row.peek as number,
-            ours: true,
-          })),
-        },
-      ],
+      charts: memoryPanels(rows),
     }
   },
 }

@@ -16,6 +16,7 @@ import { memoryHandle } from '@cacheplane/memory'
 import { redisHandle } from '@cacheplane/redis'
 import { WorkerProcess } from '../child.js'
 import type { BenchContext, Scenario } from '../context.js'
+import type { ChartPanel } from '../svg-chart.js'
 import { makeKeys } from '../fixtures.js'
 import { runConcurrent } from '../measure.js'
 import { monotonicMs, summarize } from '../percentiles.js'
@@ -121,6 +122,28 @@ async function measure(
   }
 }
 
+/** One panel per measure and backplane: p50, p99 (ms) and invalidations per second, by instances. */
+function curvePanels(rows: ReadonlyArray<Record<string, Cell>>): ChartPanel[] {
+  const measures = [
+    { key: 'p50', title: 'propagation p50', unit: 'ms' },
+    { key: 'p99', title: 'propagation p99', unit: 'ms' },
+    { key: 'rate', title: 'invalidations per second, all caught up', unit: 'keys/s' },
+  ] as const
+  return measures.flatMap((measure) =>
+    ['Redis pub/sub', 'NATS'].map((backplane) => ({
+      title: `${measure.title}, ${backplane}, by instances`,
+      unit: measure.unit,
+      bars: rows
+        .filter((row) => row.backplane === backplane)
+        .map((row) => ({
+          label: `${row.instances} instances`,
+          value: row[measure.key] as number,
+          ours: true,
+        })),
+    })),
+  )
+}
+
 export const scalePropagation: Scenario = {
   name: 'scale-propagation',
   async run(context: BenchContext): Promise<ScenarioResult> {
@@ -151,13 +174,7 @@ export const scalePropagation: Scenario = {
       ],
       rows,
       targets: [],
-      charts: ['Redis pub/sub', 'NATS'].map((backplane) => ({
-        title: `p99 propagation, ${backplane}, by instances`,
-        unit: 'ms',
-        bars: rows
-          .filter((row) => row.backplane === backplane)
-          .map((row) => ({ label: `${row.instances} instances`, value: row.p99 as number, ours: true })),
-      })),
+      charts: curvePanels(rows),
     }
   },
 }
