@@ -67,6 +67,33 @@ describe('jsonSerializer', () => {
     }
   })
 
+  it('judges values past the fast check the same way, however deep the problem sits', () => {
+    const nest = (depth: number, leaf: unknown): unknown =>
+      depth === 0 ? leaf : { d: [nest(depth - 1, leaf)] }
+    // Plain data deeper than the fast check still serializes (through the replacer's path).
+    expect(roundTrip(jsonSerializer, nest(40, 'leaf'))).toEqual(nest(40, 'leaf'))
+    const nullProto = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1, b: [true] })
+    expect(roundTrip(jsonSerializer, nullProto)).toEqual({ a: 1, b: [true] })
+    expect(roundTrip(jsonSerializer, { at: new Date(Number.NaN) })).toEqual({ at: null })
+    expect(roundTrip(jsonSerializer, { v: { toJSON: () => ({ ok: 1 }) } })).toEqual({ v: { ok: 1 } })
+    const holey: unknown[] = [1]
+    holey[2] = 3 // a hole at index 1
+    for (const leaf of [
+      Number.NaN,
+      () => 1,
+      new Map(),
+      Buffer.from('x'),
+      { toJSON: () => Number.NaN },
+      holey,
+    ]) {
+      for (const depth of [1, 5, 40]) {
+        expect(() => jsonSerializer.serialize(nest(depth, leaf)), `${String(leaf)} at ${depth}`).toThrow(
+          SerializeError,
+        )
+      }
+    }
+  })
+
   it('throws ItemCorruptError on bytes it did not write', () => {
     const foreign = [
       new Uint8Array(0),
