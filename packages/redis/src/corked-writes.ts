@@ -8,7 +8,7 @@
  * tick and uncorking it on `process.nextTick` sends the same batch with one `writev` and no
  * delay: `process.nextTick` runs once the code that sent the commands and the promise
  * continuations it queued have run, before the event loop moves on. Measured with raw ioredis
- * SETs (tools/bench/profile/cork.mjs): at concurrency 64, 280-310k/s against 117-124k/s
+ * SETs (tools/bench/profile/cork.mjs): at concurrency 64, 280-313k/s against 109-163k/s
  * auto-pipelined, a third of the CPU per command; at concurrency 1 the same as plain writes,
  * which auto-pipelining halves.
  *
