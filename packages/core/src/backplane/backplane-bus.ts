@@ -6,9 +6,9 @@
  * idle the queue is flushed in a microtask, once the code that announced has run, so
  * announces made together (a bulk call, the replies of one socket read) travel in one
  * frame and a lone write is published at once; waiting for the next turn of the event
- * loop instead cost a lone write's propagation about a quarter of a millisecond. Under load
- * at most one flush is in flight and the next batch accumulates meanwhile. A batch is split into frames that fit the smaller of our
- * and the transport's maximum frame size. A failed publish puts its unsent messages back
+ * loop instead cost a lone write's propagation about a quarter of a millisecond. Under
+ * load at most one flush is in flight and the next batch accumulates meanwhile. A batch
+ * is split into frames that fit the smaller of our and the transport's maximum frame size. A failed publish puts its unsent messages back
  * in front of the queue and is retried with exponential backoff and jitter until it
  * succeeds or the bus is closed: a message is published, merged into one that covers it,
  * or reported as lost at close, never dropped silently.
