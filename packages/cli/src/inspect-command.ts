@@ -103,6 +103,8 @@ export function describeItem(item: StoredItem<Uint8Array>, choice: SerializerCho
   lines.push(`version    ${item.version}`)
   const preview = previewValue(item.value, choice)
   lines.push(`size       ${item.value.byteLength} bytes (serialized value, format ${preview.format})`)
+  if (preview.ok && preview.tags !== undefined)
+    lines.push(`tags       ${preview.tags.map((tag) => JSON.stringify(tag)).join(', ')}`)
   lines.push(preview.ok ? `value      ${preview.text}` : `value      (cannot decode: ${preview.reason})`)
   return lines
 }

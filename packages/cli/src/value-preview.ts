@@ -7,6 +7,7 @@ import {
   JSON_FORMAT_TAG,
   jsonSerializer,
   type Serializer,
+  splitTaggedBytes,
   V8_FORMAT_TAG,
   v8Serializer,
 } from '@cacheplane/core'
@@ -22,7 +23,7 @@ const MAX_PREVIEW_CHARS = 2_000
 
 /** A decoded value's rendering, or why it could not be decoded. */
 export type ValuePreview =
-  | { readonly ok: true; readonly format: string; readonly text: string }
+  | { readonly ok: true; readonly format: string; readonly text: string; readonly tags?: readonly string[] }
   | { readonly ok: false; readonly format: string; readonly reason: string }
 
 function pick(bytes: Uint8Array, choice: SerializerChoice): Serializer | undefined {
@@ -33,8 +34,23 @@ function pick(bytes: Uint8Array, choice: SerializerChoice): Serializer | undefin
   return undefined
 }
 
-/** Decodes value bytes and renders them with `util.inspect` (which escapes control characters). */
+/**
+ * Decodes value bytes and renders them with `util.inspect` (which escapes control characters).
+ * A tagged value (written with `tags`) is shown as its value, with its tags beside it.
+ */
 export function previewValue(bytes: Uint8Array, choice: SerializerChoice): ValuePreview {
+  let tagged: ReturnType<typeof splitTaggedBytes>
+  try {
+    tagged = splitTaggedBytes(bytes)
+  } catch (error) {
+    return { ok: false, format: 'tagged', reason: (error as Error).message }
+  }
+  if (tagged === undefined) return previewSerialized(bytes, choice)
+  const inner = previewSerialized(tagged.value, choice)
+  return inner.ok ? { ...inner, tags: tagged.tags } : inner
+}
+
+function previewSerialized(bytes: Uint8Array, choice: SerializerChoice): ValuePreview {
   const serializer = pick(bytes, choice)
   if (serializer === undefined) {
     const tag = bytes.length === 0 ? 'none' : `0x${bytes[0]!.toString(16).padStart(2, '0')}`

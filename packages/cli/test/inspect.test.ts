@@ -52,6 +52,22 @@ describe('Redis', () => {
     }
   })
 
+  it('shows a tagged value and its tags, not the tag header', async () => {
+    const name = uniqueName('inspect-tags')
+    const cache = new CacheManager<object>({ name, handles: [memoryHandle(), redisHandle({ url })] })
+    try {
+      await cache.set('p:2', { name: 'desk' }, { tags: ['furniture', 'sale "50%"'] })
+      const { code, out, err } = await inspect('--redis', url, '--cache', name, 'p:2')
+      expect(err).toBe('')
+      expect(code).toBe(0)
+      expect(out).toMatch(/^tags {7}"furniture", "sale \\"50%\\""$/m)
+      expect(out).toMatch(/^value {6}\{ name: 'desk' \}$/m)
+      expect(out).toMatch(/^size {7}\d+ bytes \(serialized value, format json\)$/m)
+    } finally {
+      await cache.close()
+    }
+  })
+
   it('decodes v8-serialized values by their format tag, and reports a forced wrong serializer', async () => {
     const name = uniqueName('inspect-v8')
     const cache = new CacheManager<Map<string, number>>({

@@ -21,7 +21,7 @@ export type { GapAction, GapPolicy } from './sync-engine.js'
 export type { BackplaneDownMode } from './local-trust.js'
 export type { UpdateFailure, UpdateResult } from './write-loops.js'
 export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js'
-export { MAX_TAGS } from './tags.js'
+export { MAX_TAGS, splitTaggedBytes } from './tags.js'
 
 // Events, stats and diagnostics_channel tracing.
 export type {

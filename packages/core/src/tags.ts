@@ -118,6 +118,17 @@ export function encodeTaggedBytes(tagged: TaggedValue, inner: Uint8Array): Uint8
 }
 
 /**
+ * The tags of stored value bytes and the serializer's bytes inside them, for tools that read
+ * what a store holds (`cacheplane inspect`); undefined for bytes of an untagged value.
+ * Throws ItemCorruptError when the bytes start like a tagged value but are malformed.
+ */
+export function splitTaggedBytes(bytes: Uint8Array): { tags: string[]; value: Uint8Array } | undefined {
+  if (!isTaggedBytes(bytes)) return undefined
+  const { tags, inner } = decodeTaggedBytes(bytes)
+  return { tags, value: inner }
+}
+
+/**
  * Splits tagged bytes into their tags, marks and the serializer's bytes (a view, not a
  * copy). Throws ItemCorruptError for anything malformed.
  */
