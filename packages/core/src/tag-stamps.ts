@@ -13,7 +13,8 @@
  * clock skew between instances cannot revive or hide an item (see the sync algorithm's
  * description in `sync-engine.ts` for the whole argument).
  *
- * Every instance caches the stamps it has used (this class). A stamp not cached yet is read
+ * Every instance caches the stamps it has used (this class, at most {@link MAX_CACHED_STAMPS}:
+ * the oldest are forgotten past it). A stamp not cached yet is read
  * from the bottom before a tagged item is trusted, or before a tagged write records it, so
  * items written before an instance first met a tag are judged against the right stamp.
  * Updates arrive by a backplane message of their own kind; every change of a cached stamp
@@ -45,10 +46,21 @@ const NEVER = 0
 const UNREADABLE = -1
 
 /**
+ * Most stamps one manager keeps cached. Past it the oldest installed are forgotten: a
+ * forgotten stamp is read again from the bottom before a tagged item is trusted or written,
+ * exactly like one never met, so the bound costs reads, never correctness. It keeps a
+ * deployment with a tag per user or per order from growing the cache without end.
+ */
+export const MAX_CACHED_STAMPS = 100_000
+
+/**
  * Source of {@link TagStamps} versions, shared by every instance so that no two tables ever
  * have the same version (a value judged by one is never taken as judged by another).
  */
 let lastVersion = 0
+
+/** Source of tag generations: never repeated, so a generation dropped and drawn again never matches an old one. */
+let lastGeneration = 0
 
 /** The stamps of one manager's tags, cached from its bottom handle. */
 export class TagStamps {
@@ -66,12 +78,14 @@ export class TagStamps {
   readonly #fence: InvalidationFence
   /** The bottom answers synchronously and has no breaker: an unknown stamp is read inline. */
   readonly #inline: boolean
+  readonly #limit: number
 
-  constructor(bottom: Layer, emitter: CacheEmitter, fence: InvalidationFence) {
+  constructor(bottom: Layer, emitter: CacheEmitter, fence: InvalidationFence, limit = MAX_CACHED_STAMPS) {
     this.#bottom = bottom
     this.#emitter = emitter
     this.#fence = fence
     this.#inline = bottom.sync && bottom.breaker === undefined
+    this.#limit = limit
   }
 
   /**
@@ -143,7 +157,7 @@ export class TagStamps {
     for (const tag of tags) {
       const stamp = newStamp()
       const epoch = this.#epoch
-      const generation = this.#generations.get(tag)
+      const generation = this.#generationOf(tag)
       try {
         await guard(this.#emitter, this.#bottom, 'removeByTag', (h) =>
           h.set(tag, TAG_REGION, stampItem(h, stamp)),
@@ -191,7 +205,7 @@ export class TagStamps {
    */
   #refetch(tag: string): void {
     this.#stamps.delete(tag)
-    this.#generations.set(tag, (this.#generations.get(tag) ?? 0) + 1)
+    this.#generations.set(tag, ++lastGeneration)
     this.#version = ++lastVersion
     void this.load([tag]).catch(() => undefined) // reported by guard; loaded again on next use
   }
@@ -224,16 +238,52 @@ export class TagStamps {
 
   #install(tag: string, stamp: number): void {
     const previous = this.#stamps.get(tag)
-    this.#generations.set(tag, (this.#generations.get(tag) ?? 0) + 1)
+    this.#generations.set(tag, ++lastGeneration)
     this.#stamps.set(tag, stamp)
     if (previous !== undefined && previous !== stamp) this.#version = ++lastVersion
     // A read in flight may have judged an item by the previous stamp: it must not copy it up.
     if (previous !== undefined && previous !== stamp) this.#fence.invalidateAll()
+    if (this.#stamps.size > this.#limit) this.#forgetOldest(tag)
+  }
+
+  /**
+   * Forgets the oldest installed stamps down to the limit (never `keep`, just installed), and
+   * the generations no stamp or load needs any more. A load in flight for a forgotten tag
+   * finds its generation gone and installs nothing: the tag is read again when next needed.
+   * The version changes: an item judged current must be judged again, because the next stamp
+   * installed for a forgotten tag (our own `removeByTag`, a memory-only peer's message) has no
+   * previous stamp to differ from.
+   */
+  #forgetOldest(keep: string): void {
+    for (const tag of this.#stamps.keys()) {
+      if (this.#stamps.size <= this.#limit) break
+      if (tag === keep) continue
+      this.#stamps.delete(tag)
+      this.#generations.delete(tag)
+      this.#version = ++lastVersion
+    }
+    if (this.#generations.size <= 2 * this.#limit) return
+    for (const tag of this.#generations.keys())
+      if (!this.#stamps.has(tag) && !this.#loading.has(tag)) this.#generations.delete(tag)
+  }
+
+  /**
+   * The tag's generation, given one first if it has none: a comparison with a generation
+   * captured as "none" could match again after {@link #forgetOldest} dropped a newer one,
+   * while values drawn from one counter never repeat.
+   */
+  #generationOf(tag: string): number {
+    let generation = this.#generations.get(tag)
+    if (generation === undefined) {
+      generation = ++lastGeneration
+      this.#generations.set(tag, generation)
+    }
+    return generation
   }
 
   async #load(tag: string): Promise<void> {
     const epoch = this.#epoch
-    const generation = this.#generations.get(tag)
+    const generation = this.#generationOf(tag)
     const stored = await guard(this.#emitter, this.#bottom, 'tag-stamp', (h) => h.get(tag, TAG_REGION))
     if (epoch !== this.#epoch || generation !== this.#generations.get(tag)) return
     this.#install(tag, stampOf(stored))

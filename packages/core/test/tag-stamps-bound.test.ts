@@ -1,0 +1,46 @@
+/**
+ * The stamp cache is bounded (`MAX_CACHED_STAMPS`): past the limit the oldest stamps are
+ * forgotten, and a forgotten stamp costs a read, never a stale hit.
+ */
+import { memoryHandle } from '@cacheplane/memory'
+import { describe, expect, it } from 'vitest'
+import { CacheEmitter } from '../src/events.js'
+import { InvalidationFence } from '../src/invalidation-fence.js'
+import { Layer } from '../src/layer.js'
+import { TAGS_CURRENT, TAGS_INVALIDATED, TagStamps } from '../src/tag-stamps.js'
+import { TaggedValue } from '../src/tags.js'
+
+function stampsOver(limit: number): TagStamps {
+  const bottom = new Layer(memoryHandle({ name: 'shared', distributed: true }), 0, undefined, false)
+  return new TagStamps(bottom, new CacheEmitter(), new InvalidationFence(), limit)
+}
+
+describe('the tag stamp cache', () => {
+  it('keeps at most its limit of stamps, forgetting the oldest', async () => {
+    const stamps = stampsOver(3)
+    await stamps.load(['t1', 't2', 't3', 't4', 't5'])
+    expect(stamps.size).toBe(3)
+    // A forgotten stamp is read again when needed: the item written before is judged by it.
+    expect(stamps.check(new TaggedValue('v', ['t1'], [0]))).toBe(TAGS_CURRENT)
+    expect(stamps.size).toBe(3)
+  })
+
+  it('judges again an item verified by a stamp it forgot, so its own removeByTag is never missed', async () => {
+    const stamps = stampsOver(2)
+    const item = new TaggedValue('v', ['a'], await stamps.marks(['a']))
+    expect(stamps.check(item)).toBe(TAGS_CURRENT) // verified: later hits compare one version
+    await stamps.load(['b', 'c']) // 'a' is the oldest: forgotten
+    await stamps.invalidate(['a'], () => undefined) // installs a stamp with none before it
+    expect(stamps.check(item)).toBe(TAGS_INVALIDATED)
+  })
+
+  it('judges a remote invalidation of a forgotten tag on a memory-only bottom', async () => {
+    const bottom = new Layer(memoryHandle({ name: 'local' }), 0, undefined, false)
+    const stamps = new TagStamps(bottom, new CacheEmitter(), new InvalidationFence(), 2)
+    const item = new TaggedValue('v', ['a'], await stamps.marks(['a']))
+    expect(stamps.check(item)).toBe(TAGS_CURRENT)
+    await stamps.load(['b', 'c'])
+    stamps.applyRemote('a', 12345)
+    expect(stamps.check(item)).toBe(TAGS_INVALIDATED)
+  })
+})
