@@ -28,23 +28,42 @@ interface Go {
   readonly at: number
 }
 
-function send(message: Record<string, unknown>): void {
+/** Sends a message to the scenario's process. */
+export function send(message: Record<string, unknown>): void {
   process.send?.(message)
 }
 
 /** CPU time this process used since `since` (user + system), us. */
-export function cpuUs(since: NodeJS.CpuUsage): number {
+function cpuUs(since: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(since)
   return used.user + used.system
 }
 
 /** Sleeps most of the way with a timer, then spins: a timer alone starts up to a millisecond late. */
-export async function until(at: number): Promise<void> {
+async function until(at: number): Promise<void> {
   const left = at - monotonicMs()
   if (left > 2) await new Promise((resolve) => setTimeout(resolve, left - 2))
   while (monotonicMs() < at) {
     // spin
   }
+}
+
+/**
+ * Runs `round` for the key of each `go` at the round's start time and reports `done`: the
+ * moment `round` resolved (its callers had their value), the CPU used meanwhile and what
+ * `round` returned. The one protocol of the cold loader and its raw controls.
+ */
+export function serveRounds(round: (key: string) => Promise<Record<string, unknown>>): void {
+  process.on('message', (message: Go | { type: string }) => {
+    if (message.type !== 'go') return
+    const go = message as Go
+    void (async () => {
+      await until(go.at)
+      const cpu = process.cpuUsage()
+      const report = await round(go.key)
+      send({ type: 'done', key: go.key, end: monotonicMs(), cpuUs: cpuUs(cpu), ...report })
+    })().catch((error: unknown) => send({ type: 'error', message: String(error) }))
+  })
 }
 
 export async function runColdLoader(config: ColdLoaderConfig): Promise<void> {
@@ -71,28 +90,13 @@ export async function runColdLoader(config: ColdLoaderConfig): Promise<void> {
     factoryEnd = monotonicMs()
     return `value of ${key}`
   }
-  process.on('message', (message: Go | { type: string }) => {
-    if (message.type !== 'go') return
-    const go = message as Go
-    void (async () => {
-      await until(go.at)
-      const cpu = process.cpuUsage()
-      factoryCalls = 0
-      factoryStart = 0
-      factoryEnd = 0
-      for (const kind of Object.keys(wakes)) delete wakes[kind]
-      await Promise.all(Array.from({ length: config.callers }, () => cache.getOrAdd(go.key, factory)))
-      send({
-        type: 'done',
-        key: go.key,
-        end: monotonicMs(),
-        cpuUs: cpuUs(cpu),
-        factoryCalls,
-        factoryStart,
-        factoryEnd,
-        wakes: { ...wakes },
-      })
-    })().catch((error: unknown) => send({ type: 'error', message: String(error) }))
+  serveRounds(async (key) => {
+    factoryCalls = 0
+    factoryStart = 0
+    factoryEnd = 0
+    for (const kind of Object.keys(wakes)) delete wakes[kind]
+    await Promise.all(Array.from({ length: config.callers }, () => cache.getOrAdd(key, factory)))
+    return { factoryCalls, factoryStart, factoryEnd, wakes: { ...wakes } }
   })
   send({ type: 'ready' })
 }

@@ -12,7 +12,7 @@ import { connect } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
 import { monotonicMs } from '../percentiles.js'
 import type { BackplaneChoice } from './backplane-choice.js'
-import { cpuUs, until } from './cold-loader.js'
+import { send, serveRounds } from './cold-loader.js'
 
 /** Config of {@link runRawColdLoader}. */
 export interface RawColdLoaderConfig {
@@ -26,16 +26,6 @@ export interface RawColdLoaderConfig {
   readonly protocol: boolean
   readonly factoryMs: number
   readonly callers: number
-}
-
-interface Go {
-  readonly type: 'go'
-  readonly key: string
-  readonly at: number
-}
-
-function send(message: Record<string, unknown>): void {
-  process.send?.(message)
 }
 
 /** Publishes and subscribes raw on the chosen transport; `onKey` gets each published key. */
@@ -151,18 +141,12 @@ export async function runRawColdLoader(config: RawColdLoaderConfig): Promise<voi
     if (config.protocol) return protocolRound(config, raw, key)
     return config.index === 0 ? produce(config, raw, key) : { ...WAITED, value: arrivals.wait(key) }
   }
-  process.on('message', (message: Go | { type: string }) => {
-    if (message.type !== 'go') return
-    const go = message as Go
-    void (async () => {
-      await until(go.at)
-      const cpu = process.cpuUsage()
-      const { value, ...work } = await round(go.key)
-      // Every caller of the instance waits on the one read, as coalesced getOrAdd callers do.
-      await Promise.all(Array.from({ length: config.callers }, () => value))
-      arrivals.forget(go.key)
-      send({ type: 'done', key: go.key, end: monotonicMs(), cpuUs: cpuUs(cpu), ...work, wakes: {} })
-    })().catch((error: unknown) => send({ type: 'error', message: String(error) }))
+  serveRounds(async (key) => {
+    const { value, ...work } = await round(key)
+    // Every caller of the instance waits on the one read, as coalesced getOrAdd callers do.
+    await Promise.all(Array.from({ length: config.callers }, () => value))
+    arrivals.forget(key)
+    return { ...work, wakes: {} }
   })
   send({ type: 'ready' })
 }
