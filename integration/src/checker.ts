@@ -8,13 +8,17 @@
  * processes; at 1 ms resolution, "after" is tested as `>= t + 1`, which only ever skips a check,
  * never reports a violation that did not happen. Ack and read start times are taken in the worker
  * that did the operation; a time taken earlier for a read start only makes the check laxer.
+ *
+ * Delivery (every write's invalidation reaches every other process) counts an invalidation from
+ * the write's issue time on, when the log has it: the message leaves once the store took the
+ * write, so another process may apply it before the writer's `set` resolves and stamps the ack.
  */
 
 /** What one process did and saw. Keys are small integers; -1 in invalidations means every key. */
 export interface ProcessLog {
   readonly name: string
-  /** [key, version, ack time] of this process's acknowledged writes. */
-  readonly writes: readonly (readonly [number, number, number])[]
+  /** [key, version, ack time, issue time (optional)] of this process's acknowledged writes. */
+  readonly writes: readonly (readonly [number, number, number, number?])[]
   /** [key, version read (0 = miss), start time] of this process's reads. */
   readonly reads: readonly (readonly [number, number, number, ...number[]])[]
   /** [key or -1, time] of remote invalidations (and cleared gaps) this process processed. */
@@ -83,14 +87,14 @@ export function checkStaleness(logs: readonly ProcessLog[]): CheckResult {
       // [time from which the floor applies, version]
       const floors: [number, number][] = []
       for (const writer of logs) {
-        for (const [k, version, ackAt] of writer.writes) {
+        for (const [k, version, ackAt, issuedAt] of writer.writes) {
           if (k !== key) continue
           if (writer === reader) {
             floors.push([ackAt + 1, version])
             continue
           }
-          // Delivery accounting counts an invalidation in the ack's own millisecond; the floor does not.
-          const delivered = firstAtOrAfter(invalidations, ackAt)
+          // Delivery counts an invalidation from the issue (else the ack's own millisecond) on; the floor does not.
+          const delivered = firstAtOrAfter(invalidations, issuedAt ?? ackAt)
           if (delivered === undefined) {
             undelivered++
             if (undeliveredSamples.length < 5) {
@@ -98,7 +102,7 @@ export function checkStaleness(logs: readonly ProcessLog[]): CheckResult {
             }
             continue
           }
-          delays.push(delivered - ackAt)
+          delays.push(Math.max(0, delivered - ackAt))
           const after = firstAtOrAfter(invalidations, ackAt + 1)
           if (after !== undefined) floors.push([after + 1, version])
         }

@@ -7,7 +7,7 @@ import type { ProcessLog } from './checker.js'
 
 /** Reads, writes and invalidations of one key, per worker. */
 export class KeyLoad {
-  private readonly writes = new Map<Worker, [number, number, number][]>()
+  private readonly writes = new Map<Worker, [number, number, number, number][]>()
   private readonly reads = new Map<Worker, [number, number, number][]>()
   private running = true
   private readonly loops: Promise<void>[] = []
@@ -38,8 +38,10 @@ export class KeyLoad {
   /** One more acknowledged write (after stop: the final value everyone must converge to). */
   async write(writer: Worker): Promise<number> {
     const version = this.lastAcked + 1
+    // Taken before the call: the other processes may apply the write's message before its ack.
+    const issuedAt = Date.now()
     const ackedAt = await writer.call({ op: 'set', key: this.key, value: { v: version, by: writer.name } })
-    this.writes.get(writer)?.push([0, version, ackedAt])
+    this.writes.get(writer)?.push([0, version, ackedAt, issuedAt])
     this.lastAcked = version
     return version
   }

@@ -39,6 +39,15 @@ describe('checkStaleness', () => {
     expect(checkStaleness([writer([[0, 2, 100]]), gap]).violations).toHaveLength(1)
   })
 
+  it("counts an invalidation applied between a write's issue and its ack as delivered", () => {
+    // The message leaves once the store took the write: a reader may apply it before the ack.
+    const reader: ProcessLog = { name: 'r', writes: [], reads: [], invalidations: [[0, 99]] }
+    const issued: ProcessLog = { name: 'w', writes: [[0, 2, 100, 98]], reads: [], invalidations: [] }
+    expect(checkStaleness([issued, reader]).undelivered).toBe(0)
+    const before: ProcessLog = { name: 'w', writes: [[0, 2, 100, 99.5]], reads: [], invalidations: [] }
+    expect(checkStaleness([before, reader]).undelivered).toBe(1)
+  })
+
   it('holds a process to its own acknowledged writes, and counts a miss as version 0', () => {
     const self: ProcessLog = { name: 'w', writes: [[0, 3, 100]], reads: [[0, 0, 101]], invalidations: [] }
     expect(checkStaleness([self]).violations).toHaveLength(1)

@@ -39,8 +39,8 @@ export interface SoakOptions {
 
 /** What a worker recorded during a soak; times are `Date.now()` (one clock for every process). */
 export interface SoakLog {
-  /** [key index, version, ack time] of every acknowledged write. */
-  readonly writes: [number, number, number][]
+  /** [key index, version, ack time, issue time] of every acknowledged write. */
+  readonly writes: [number, number, number, number][]
   /** [key index, version read (0 = miss), start time, level] of every read. */
   readonly reads: [number, number, number, number][]
   /** [key index or -1 for everything, time] of every remote invalidation and cleared gap. */

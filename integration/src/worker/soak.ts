@@ -42,7 +42,7 @@ export async function runSoak(
   invalidations: InvalidationLog,
 ): Promise<SoakLog> {
   const { keys, durationMs, loops, writeRatio } = options
-  const writes: [number, number, number][] = []
+  const writes: [number, number, number, number][] = []
   const reads: [number, number, number, number][] = []
   const failures: Record<string, number> = {}
   invalidations.start(keys)
@@ -54,12 +54,13 @@ export async function runSoak(
       const key = keys[index] as string
       try {
         if (Math.random() < writeRatio) {
+          const issuedAt = Date.now()
           // CAS makes versions grow per key in the source of truth, whoever writes.
           const stored = await cache.addOrUpdate(key, { v: 1, by: workerId }, (old) => ({
             v: old.v + 1,
             by: workerId,
           }))
-          writes.push([index, stored.v, Date.now()])
+          writes.push([index, stored.v, Date.now(), issuedAt])
         } else {
           const start = Date.now()
           const item = await cache.getItem(key)
