@@ -207,10 +207,20 @@ export class OutboundQueue {
     return [add, set, update, expire, this.removed]
   }
 
+  /**
+   * Empties the indexes. Only the non-empty ones: V8's `Map.prototype.clear` allocates a
+   * new backing table even for an empty map, and a writer drains once per publish (at
+   * concurrency 1, once per write: 4% of its CPU when every index was cleared).
+   */
   private clearIndexes(): void {
     this.live = 0
-    for (const index of this.keyedIndexes()) index.clear()
-    this.regionCleared.clear()
+    const { add, set, update, expire } = this.changed
+    clearIfUsed(add)
+    clearIfUsed(set)
+    clearIfUsed(update)
+    clearIfUsed(expire)
+    clearIfUsed(this.removed)
+    clearIfUsed(this.regionCleared)
   }
 
   /** Drops the holes and points the indexes at the new slots. */
@@ -242,4 +252,8 @@ export class OutboundQueue {
     seqs.length = to
     sizes.length = to
   }
+}
+
+function clearIfUsed(map: Map<unknown, unknown>): void {
+  if (map.size !== 0) map.clear()
 }
