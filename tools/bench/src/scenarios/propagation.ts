@@ -22,7 +22,14 @@ import type { Probe } from '../roles/listeners.js'
 
 /** A message not seen within this long counts as lost. */
 const DEADLINE_MS = 2_000
-const WARMUP = 50
+/**
+ * Unmeasured writes before the samples. Until the JIT has compiled a path, its writes are
+ * several times slower (slow samples bunched in the first few thousand writes of a process,
+ * `tools/bench/profile/set-tail.mjs`): with fewer, the p99 measured that start-up.
+ */
+const WARMUP = 3_000
+/** Setups of one transport take turns in this many rounds, so a busy spell of the machine spreads over all. */
+const ROUNDS = 4
 
 /** What {@link probe} measured. */
 export interface Outcome {
@@ -34,16 +41,23 @@ export interface Outcome {
   stale: number
 }
 
-/** Runs `samples` probes: `write` sends one, the worker reports it. */
-export async function probe(
-  worker: WorkerProcess,
-  samples: number,
-  write: (probe: Probe) => Promise<unknown>,
-): Promise<Outcome> {
-  const outcome: Outcome = { event: [], read: [], write: [], lost: 0, stale: 0 }
-  for (let seq = 1; seq <= samples + WARMUP; seq++) {
+const emptyOutcome = (): Outcome => ({ event: [], read: [], write: [], lost: 0, stale: 0 })
+
+/** One writer and the worker reporting what it saw; setups sharing a worker share `seq`. */
+interface ProbeSetup {
+  readonly worker: WorkerProcess
+  readonly write: (probe: Probe) => Promise<unknown>
+  readonly seq: { next: number }
+  readonly outcome: Outcome
+}
+
+/** Sends `warmup` unmeasured probes then `samples` measured ones, one at a time. */
+async function runProbes(setup: ProbeSetup, samples: number, warmup: number): Promise<void> {
+  const { worker, outcome } = setup
+  for (let i = 0; i < samples + warmup; i++) {
+    const seq = setup.seq.next++
     const t0 = monotonicMs()
-    await write({ seq, t0 })
+    await setup.write({ seq, t0 })
     const written = monotonicMs() - t0
     let seen: Record<string, unknown>
     try {
@@ -56,15 +70,40 @@ export async function probe(
       outcome.stale++
       continue
     }
-    if (seq <= WARMUP) continue
+    if (i < warmup) continue
     outcome.write.push(written)
     outcome.event.push((seen.te as number) - t0)
     outcome.read.push((seen.tr as number) - t0)
   }
-  return outcome
 }
 
-async function measureCache(choice: BackplaneChoice, redisUrl: string, samples: number): Promise<Outcome> {
+/** Runs `samples` probes after 50 warm-up writes: `write` sends one, the worker reports it. */
+export async function probe(
+  worker: WorkerProcess,
+  samples: number,
+  write: (probe: Probe) => Promise<unknown>,
+): Promise<Outcome> {
+  const setup = { worker, write, seq: { next: 1 }, outcome: emptyOutcome() }
+  await runProbes(setup, samples, 50)
+  return setup.outcome
+}
+
+/** Warms every setup, then lets them take turns in {@link ROUNDS} rounds of their share of `samples`. */
+async function alternate(setups: readonly ProbeSetup[], samples: number, warmup: number): Promise<void> {
+  for (const setup of setups) await runProbes(setup, 0, warmup)
+  const perRound = Math.ceil(samples / ROUNDS)
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const setup of setups) await runProbes(setup, perRound, 0)
+  }
+}
+
+/** A setup with what closes it. */
+interface Opened<T> {
+  readonly setups: T
+  close(): Promise<void>
+}
+
+async function openCache(choice: BackplaneChoice, redisUrl: string): Promise<Opened<ProbeSetup>> {
   const cacheName = `bench-propagation-${randomUUID().slice(0, 8)}`
   const key = 'hot'
   const worker = new WorkerProcess('cache-listener', { cacheName, key, redisUrl, backplane: choice })
@@ -73,27 +112,56 @@ async function measureCache(choice: BackplaneChoice, redisUrl: string, samples: 
     handles: [memoryHandle({ maxEntries: 1_000 }), redisHandle({ url: redisUrl })],
     backplane: createBackplane(choice),
   })
-  try {
-    await worker.next('ready', 10_000)
-    await writer.ready()
-    return await probe(worker, samples, (p) => writer.set(key, p))
-  } finally {
+  const close = async (): Promise<void> => {
     await writer.close()
     await worker.stop()
   }
+  try {
+    await worker.next('ready', 10_000)
+    await writer.ready()
+  } catch (error) {
+    await close()
+    throw error
+  }
+  const write = (p: Probe): Promise<unknown> => writer.set(key, p)
+  return { setups: { worker, write, seq: { next: 1 }, outcome: emptyOutcome() }, close }
 }
 
 /** BentoCache (memory + Redis + its Redis bus) doing the same: the peer users would pick instead. */
-async function measureBento(redisUrl: string, samples: number): Promise<Outcome> {
+async function measureBento(redisUrl: string, samples: number, warmup: number): Promise<Outcome> {
   const key = `bench-bento-${randomUUID().slice(0, 8)}`
   const worker = new WorkerProcess('bento-listener', { key, redisUrl })
   const writer = createBentoCache(redisUrl, 1_000)
   try {
     await worker.next('ready', 10_000)
-    return await probe(worker, samples, (p) => writer.set({ key, value: p }))
+    const setup = {
+      worker,
+      write: (p: Probe) => writer.set({ key, value: p }),
+      seq: { next: 1 },
+      outcome: emptyOutcome(),
+    }
+    await runProbes(setup, samples, warmup)
+    return setup.outcome
   } finally {
     await writer.disconnect()
     await worker.stop()
+  }
+}
+
+/** The raw publisher of one transport: publish a text, and close. */
+async function rawPublisher(
+  choice: BackplaneChoice,
+  channel: string,
+): Promise<{ publish: (text: string) => Promise<unknown>; close: () => Promise<void> }> {
+  if (choice.kind === 'redis') {
+    const publisher = new Redis(choice.url)
+    return { publish: (text) => publisher.publish(channel, text), close: async () => publisher.disconnect() }
+  }
+  const connection = await connect({ servers: choice.url })
+  const encoder = new TextEncoder()
+  return {
+    publish: async (text) => connection.publish(channel, encoder.encode(text)),
+    close: () => connection.close(),
   }
 }
 
@@ -101,41 +169,41 @@ async function measureBento(redisUrl: string, samples: number): Promise<Outcome>
  * The raw baselines on one transport: publish -> receive, and the control that does the
  * same work as a cacheplane write (a Redis SET of the value, then the publish).
  */
-async function measureRaw(
+async function openRaw(
   choice: BackplaneChoice,
   redisUrl: string,
-  samples: number,
-): Promise<{ pubsub: Outcome; setThenPublish: Outcome }> {
+): Promise<Opened<{ pubsub: ProbeSetup; setThenPublish: ProbeSetup }>> {
   const channel = choice.kind === 'redis' ? `bench-raw-${randomUUID()}` : `bench.raw.${randomUUID()}`
   const role = choice.kind === 'redis' ? 'raw-redis-subscriber' : 'raw-nats-subscriber'
   const worker = new WorkerProcess(role, { url: choice.url, channel })
   const store = new Redis(redisUrl)
-  let publish: (text: string) => Promise<unknown>
-  let close: () => Promise<void>
-  if (choice.kind === 'redis') {
-    const publisher = new Redis(choice.url)
-    publish = (text) => publisher.publish(channel, text)
-    close = async () => publisher.disconnect()
-  } else {
-    const connection = await connect({ servers: choice.url })
-    const encoder = new TextEncoder()
-    publish = async (text) => connection.publish(channel, encoder.encode(text))
-    close = () => connection.close()
-  }
-  try {
-    await worker.next('ready', 10_000)
-    const pubsub = await probe(worker, samples, (p) => publish(JSON.stringify(p)))
-    const setThenPublish = await probe(worker, samples, async (p) => {
-      const text = JSON.stringify(p)
-      await store.set('bench-raw-hot', text)
-      await publish(text)
-    })
-    return { pubsub, setThenPublish }
-  } finally {
-    await close()
+  const close = async (): Promise<void> => {
+    await publisher?.close()
     store.disconnect()
     await worker.stop()
   }
+  let publisher: Awaited<ReturnType<typeof rawPublisher>> | undefined
+  try {
+    publisher = await rawPublisher(choice, channel)
+    await worker.next('ready', 10_000)
+  } catch (error) {
+    await close()
+    throw error
+  }
+  const { publish } = publisher
+  const seq = { next: 1 }
+  const pubsub = { worker, seq, outcome: emptyOutcome(), write: (p: Probe) => publish(JSON.stringify(p)) }
+  const setThenPublish = {
+    worker,
+    seq,
+    outcome: emptyOutcome(),
+    write: async (p: Probe) => {
+      const text = JSON.stringify(p)
+      await store.set('bench-raw-hot', text)
+      await publish(text)
+    },
+  }
+  return { setups: { pubsub, setThenPublish }, close }
 }
 
 function row(subject: string, path: string, latency: LatencySummary, outcome: Outcome): Record<string, Cell> {
@@ -150,24 +218,38 @@ function row(subject: string, path: string, latency: LatencySummary, outcome: Ou
   }
 }
 
-/** The rows and targets of CacheManager and the raw clients over one transport. */
+/** The rows and targets of CacheManager and the raw clients over one transport, measured in turns. */
 async function measureTransport(
   choice: BackplaneChoice,
   redisUrl: string,
   samples: number,
+  warmup: number,
 ): Promise<{ rows: Array<Record<string, Cell>>; targets: TargetCheck[] }> {
   const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
-  const cache = await measureCache(choice, redisUrl, samples)
-  const raw = await measureRaw(choice, redisUrl, samples)
+  const ours = await openCache(choice, redisUrl)
+  let rawOpened: Awaited<ReturnType<typeof openRaw>> | undefined
+  try {
+    rawOpened = await openRaw(choice, redisUrl)
+    const { pubsub, setThenPublish } = rawOpened.setups
+    await alternate([ours.setups, setThenPublish, pubsub], samples, warmup)
+  } finally {
+    await rawOpened?.close()
+    await ours.close()
+  }
+  const cache = ours.setups.outcome
+  const raw = {
+    pubsub: rawOpened.setups.pubsub.outcome,
+    setThenPublish: rawOpened.setups.setThenPublish.outcome,
+  }
   const event = summarize(cache.event)
   const read = summarize(cache.read)
   const rawLatency = summarize(raw.pubsub.event)
-  const ours = `CacheManager over ${label}`
+  const subject = `CacheManager over ${label}`
   const setThenPublish = `raw ioredis SET, then ${label} publish`
   const rows = [
-    row(ours, "writer's own set() call", summarize(cache.write), cache),
-    row(ours, 'set() called -> remote set event', event, cache),
-    row(ours, 'set() called -> new value read remotely', read, cache),
+    row(subject, "writer's own set() call", summarize(cache.write), cache),
+    row(subject, 'set() called -> remote set event', event, cache),
+    row(subject, 'set() called -> new value read remotely', read, cache),
     row(`raw ${label}`, 'publish -> receive', rawLatency, raw.pubsub),
     row(
       setThenPublish,
@@ -188,8 +270,20 @@ async function measureTransport(
       measured: `event p99 ${event.p99.toFixed(3)} ms, read p99 ${read.p99.toFixed(3)} ms, lost ${cache.lost}, stale ${cache.stale}`,
       met: event.p99 < 2 && cache.lost === 0 && cache.stale === 0,
     },
+    againstControl(label, event, summarize(raw.setThenPublish.event)),
   ]
   return { rows, targets }
+}
+
+/** Issue 16's target: set() -> remote event within 1.3x (p50) and 1.5x (p99) of raw SET-then-publish -> receive. */
+function againstControl(label: string, event: LatencySummary, control: LatencySummary): TargetCheck {
+  const p50 = event.p50 / control.p50
+  const p99 = event.p99 / control.p99
+  return {
+    target: `propagation over ${label}: p50 <= 1.3x, p99 <= 1.5x the raw SET-then-publish control`,
+    measured: `p50 ${event.p50.toFixed(3)} vs ${control.p50.toFixed(3)} ms = ${p50.toFixed(2)}x; p99 ${event.p99.toFixed(3)} vs ${control.p99.toFixed(3)} ms = ${p99.toFixed(2)}x`,
+    met: p50 <= 1.3 && p99 <= 1.5,
+  }
 }
 
 /** BentoCache's rows, the peer users would pick instead. */
@@ -206,6 +300,7 @@ export const propagation: Scenario = {
   name: 'propagation',
   async run(context: BenchContext): Promise<ScenarioResult> {
     const samples = context.quick ? 300 : 2_000
+    const warmup = context.quick ? 300 : WARMUP
     const redisUrl = await context.servers.redis()
     const natsUrl = await context.servers.nats()
     const rows: Array<Record<string, Cell>> = []
@@ -215,16 +310,16 @@ export const propagation: Scenario = {
       { kind: 'nats', url: natsUrl },
     ] as const) {
       context.log(`propagation: ${choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'}, ${samples} writes`)
-      const measured = await measureTransport(choice, redisUrl, samples)
+      const measured = await measureTransport(choice, redisUrl, samples, warmup)
       rows.push(...measured.rows)
       targets.push(...measured.targets)
     }
     context.log(`propagation: BentoCache over Redis, ${samples} writes`)
-    rows.push(...bentoRows(await measureBento(redisUrl, samples)))
+    rows.push(...bentoRows(await measureBento(redisUrl, samples, warmup)))
     return {
       name: 'propagation',
       title: 'Propagation across two processes',
-      description: `${samples} sequential writes of one key per transport (after ${WARMUP} warm-up writes). Times in ms on CLOCK_MONOTONIC, measured from the moment the writer calls set() (so they include the writer's Redis write), or publish() for the raw baseline. "lost" counts messages not seen within ${DEADLINE_MS} ms plus stale reads.`,
+      description: `${samples} sequential writes of one key per setup and transport, after ${warmup} unmeasured warm-up writes per setup (so the JIT has compiled the paths); CacheManager and the two raw controls of a transport take turns in ${ROUNDS} rounds. Times in ms on CLOCK_MONOTONIC, measured from the moment the writer calls set() (so they include the writer's Redis write), or publish() for the raw baseline. "lost" counts messages not seen within ${DEADLINE_MS} ms plus stale reads.`,
       columns: [
         { key: 'subject', title: 'subject' },
         { key: 'path', title: 'measured' },
