@@ -1,0 +1,167 @@
+// Steady-state propagation trace: writer and receiver processes stamp socket writes and
+// reads (CLOCK_MONOTONIC, shared by processes) so a slow sample's time is attributed to
+// a segment. `node prop-trace.mjs [redis|nats] [samples] [warmup]` with REDIS_URL / NATS_URL;
+// RAW=1 measures the raw control (ioredis SET, then PUBLISH; an ioredis subscriber) instead,
+// READ=1 makes the listener read the key after each event before it reports, as the bench's does.
+import { fork } from 'node:child_process'
+import net from 'node:net'
+import { CacheManager } from '@cacheplane/core'
+import { memoryHandle } from '@cacheplane/memory'
+import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { natsBackplane } from '@cacheplane/nats'
+
+const now = () => Number(process.hrtime.bigint()) / 1e6
+const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222'
+const kind = process.argv[2] ?? 'redis'
+const samples = Number(process.argv[3] ?? 3000)
+const warmup = Number(process.argv[4] ?? 3000)
+
+// GC pauses on the monotonic clock (entry times are relative to performance.timeOrigin).
+import { PerformanceObserver, performance } from 'node:perf_hooks'
+const offset = now() - performance.now()
+const gcs = []
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) gcs.push([e.startTime + offset, e.duration, e.detail?.kind])
+}).observe({ entryTypes: ['gc'] })
+
+// Every socket write and data event, stamped (the trace keeps the last few per sample).
+const log = []
+const write = net.Socket.prototype.write
+net.Socket.prototype.write = function (...args) {
+  log.push(['w', now(), this.remotePort])
+  return write.apply(this, args)
+}
+const emit = net.Socket.prototype.emit
+net.Socket.prototype.emit = function (event, ...args) {
+  if (event === 'data') log.push(['r', now(), this.remotePort])
+  return emit.call(this, event, ...args)
+}
+
+import { Redis } from 'ioredis'
+const raw = process.env.RAW === '1'
+// The raw control: a SET of the JSON then a publish; the receiver subscribes with ioredis.
+function makeRaw() {
+  const store = new Redis(redisUrl)
+  const publisher = new Redis(redisUrl)
+  const subscriber = new Redis(redisUrl)
+  const listeners = []
+  subscriber.on('message', () => {
+    for (const l of listeners) l({ origin: 'remote' })
+  })
+  return {
+    ready: () => subscriber.subscribe('raw-trace'),
+    on: (_e, l) => listeners.push(l),
+    set: async (key, value) => {
+      const text = JSON.stringify(value)
+      await store.set(key, text)
+      await publisher.publish('raw-trace', text)
+    },
+  }
+}
+function makeCache(name) {
+  if (raw) return makeRaw()
+  const backplane = kind === 'redis' ? redisBackplane({ url: redisUrl }) : natsBackplane({ servers: natsUrl })
+  return new CacheManager({
+    name,
+    handles: [memoryHandle({ maxEntries: 1000 }), redisHandle({ url: redisUrl })],
+    backplane,
+  })
+}
+
+if (process.argv[5] === 'child') {
+  const cache = makeCache('trace')
+  await cache.ready()
+  cache.on('set', (event) => {
+    if (event.origin !== 'remote') return
+    const te = now()
+    const reads = log.filter((l) => l[0] === 'r')
+    const td = reads.length > 0 ? reads[reads.length - 1][1] : te
+    log.length = 0
+    if (process.env.READ === '1') cache.get('hot').then(() => process.send({ te, td }))
+    else process.send({ te, td })
+  })
+  process.send({ ready: true })
+  process.on('message', () => process.send({ gcs }))
+} else {
+  const child = fork(new URL(import.meta.url).pathname, [kind, String(samples), String(warmup), 'child'])
+  const messages = []
+  let wake
+  child.on('message', (m) => {
+    messages.push(m)
+    wake?.()
+  })
+  const next = () =>
+    new Promise((r) => {
+      if (messages.length) r(messages.shift())
+      else
+        wake = () => {
+          wake = undefined
+          r(messages.shift())
+        }
+    })
+  await next()
+  const cache = makeCache('trace')
+  await cache.ready()
+  const rows = []
+  let measuredFrom = 0
+  for (let i = 0; i < samples + warmup; i++) {
+    log.length = 0
+    const t0 = now()
+    await cache.set('hot', { seq: i })
+    const ts = now()
+    const seen = await next()
+    if (i < warmup) continue
+    if (i === warmup) measuredFrom = t0
+    const writes = log.filter((l) => l[0] === 'w' && l[1] <= ts + 5)
+    const reads = log.filter((l) => l[0] === 'r' && l[1] <= ts)
+    rows.push({
+      t0,
+      total: seen.te - t0,
+      set: ts - t0,
+      firstWrite: (writes[0]?.[1] ?? t0) - t0,
+      setReply: (reads[0]?.[1] ?? ts) - t0,
+      publishWrite: (writes[1]?.[1] ?? ts) - t0,
+      wire: seen.td - t0,
+      recv: seen.te - seen.td,
+      writes: writes.length,
+    })
+  }
+  rows.sort((a, b) => a.total - b.total)
+  const pick = (q) => rows[Math.floor(q * (rows.length - 1))]
+  const fmt = (r) =>
+    Object.entries(r)
+      .filter(([k]) => k !== 't0')
+      .map(([k, v]) => `${k}=${typeof v === 'number' && k !== 'writes' ? v.toFixed(3) : v}`)
+      .join(' ')
+  console.log(kind, 'p50 ', fmt(pick(0.5)))
+  console.log(kind, 'p90 ', fmt(pick(0.9)))
+  const slow = rows.slice(Math.floor(rows.length * 0.99))
+  child.send('gcs')
+  const childGcs = (await next()).gcs
+  const overlaps = (list, r) => list.some(([s, d]) => s + d >= r.t0 && s <= r.t0 + r.total)
+  console.log(
+    kind,
+    'slowest 1%:',
+    slow.length,
+    'overlap a writer GC',
+    slow.filter((r) => overlaps(gcs, r)).length,
+    'a receiver GC',
+    slow.filter((r) => overlaps(childGcs, r)).length,
+    '| GCs during measured samples: writer',
+    gcs.filter(([s]) => s >= measuredFrom).length,
+    'receiver',
+    childGcs.filter(([s]) => s >= measuredFrom).length,
+  )
+  const avg = (k) => (slow.reduce((s, r) => s + r[k], 0) / slow.length).toFixed(3)
+  console.log(
+    kind,
+    'slowest 1% (mean):',
+    ['total', 'set', 'firstWrite', 'setReply', 'publishWrite', 'wire', 'recv']
+      .map((k) => `${k}=${avg(k)}`)
+      .join(' '),
+  )
+  for (const r of slow.slice(-8)) console.log('   ', fmt(r))
+  child.kill()
+  process.exit(0)
+}
