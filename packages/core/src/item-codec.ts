@@ -25,6 +25,8 @@ export const MISS: unique symbol = Symbol('cacheplane.miss')
 export class ItemCodec {
   /** True when any level stores bytes. */
   readonly needsBytes: boolean
+  /** True when every bytes level copies what it is given: a write's bytes are transient. */
+  readonly #copied: boolean
   readonly #serializer: Serializer
   readonly #emitter: CacheEmitter
 
@@ -32,31 +34,38 @@ export class ItemCodec {
     this.#serializer = serializer
     this.#emitter = emitter
     this.needsBytes = layers.some((l) => l.bytes)
+    this.#copied = layers.every((l) => !l.bytes || l.capabilities.copiesBytes === true)
   }
 
   /** Serializes once for a write; throws SerializeError when the serializer refuses the value. */
   encode(value: unknown): Encoded {
     if (!this.needsBytes) return { value, bytes: undefined, held: value }
-    try {
-      return { value, bytes: this.#serializer.serialize(value), held: value }
-    } catch (cause) {
-      throw new SerializeError(`serializer '${this.#serializer.name}' cannot serialize this value`, { cause })
-    }
+    return { value, bytes: this.#serialize(value, this.#copied), held: value }
   }
 
   /** {@link encode} for a tagged write: the tags and their marks travel with the value (see `tags.ts`). */
   encodeTagged(value: unknown, tags: readonly string[], marks: readonly number[]): Encoded {
     const held = new TaggedValue(value, tags, marks)
-    const { bytes } = this.encode(value)
-    return { value, bytes: bytes === undefined ? undefined : encodeTaggedBytes(held, bytes), held }
+    if (!this.needsBytes) return { value, bytes: undefined, held }
+    // The tagged bytes are a copy: what the serializer returns is dropped at once.
+    return { value, bytes: encodeTaggedBytes(held, this.#serialize(value, true)), held }
+  }
+
+  #serialize(value: unknown, transient: boolean): Uint8Array {
+    try {
+      return this.#serializer.serialize(value, transient)
+    } catch (cause) {
+      throw new SerializeError(`serializer '${this.#serializer.name}' cannot serialize this value`, { cause })
+    }
   }
 
   /** Bytes of a copied value for a bytes level above an object level; {@link MISS} (reported) when refused. */
   serializeCopy(layer: Layer, value: unknown): unknown {
+    const transient = layer.capabilities.copiesBytes === true
     try {
       if (value instanceof TaggedValue)
-        return encodeTaggedBytes(value, this.#serializer.serialize(value.value))
-      return this.#serializer.serialize(value)
+        return encodeTaggedBytes(value, this.#serializer.serialize(value.value, true))
+      return this.#serializer.serialize(value, transient)
     } catch (cause) {
       reportError(
         this.#emitter,

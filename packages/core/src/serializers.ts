@@ -118,6 +118,16 @@ function describeKey(key: string): string {
 }
 
 /**
+ * The array a serializer writes into. Transient bytes (copied by every handle they reach)
+ * are a slice of Node's buffer pool: a backing store of their own, allocated and freed per
+ * write, cost about as much as `JSON.stringify` of a small object. Bytes a handle keeps get
+ * their own, or the slice would keep its whole pool alive.
+ */
+function allocateBytes(size: number, transient: boolean | undefined): Uint8Array {
+  return transient === true ? Buffer.allocUnsafe(size) : new Uint8Array(size)
+}
+
+/**
  * JSON (the default): readable bytes, portable across languages apart from the tag byte.
  * Faithful only for JSON data: objects, arrays, strings, finite numbers, booleans, null.
  * Dates become ISO strings (their `toJSON`), class instances plain objects. Throws for
@@ -126,7 +136,7 @@ function describeKey(key: string): string {
  */
 export const jsonSerializer: Serializer = {
   name: 'json',
-  serialize(value: unknown): Uint8Array {
+  serialize(value: unknown, transient?: boolean): Uint8Array {
     let text: string | undefined
     try {
       text = isPlainJson(value, 0) ? JSON.stringify(value) : JSON.stringify(value, faithful)
@@ -138,7 +148,7 @@ export const jsonSerializer: Serializer = {
     if (text === undefined) throw new SerializeError('value cannot be serialized as JSON')
     // Encoded straight behind the tag: one buffer per write, not an encoded copy and a
     // tagged copy of it (each above 64 bytes is a separate backing store for the GC to free).
-    const bytes = new Uint8Array(Buffer.byteLength(text) + 1)
+    const bytes = allocateBytes(Buffer.byteLength(text) + 1, transient)
     bytes[0] = JSON_FORMAT_TAG
     utf8Encoder.encodeInto(text, bytes.subarray(1))
     return bytes
@@ -162,7 +172,7 @@ export const jsonSerializer: Serializer = {
  */
 export const v8Serializer: Serializer = {
   name: 'v8',
-  serialize(value: unknown): Uint8Array {
+  serialize(value: unknown, transient?: boolean): Uint8Array {
     let body: Buffer
     try {
       body = v8Serialize(value)
@@ -171,7 +181,7 @@ export const v8Serializer: Serializer = {
         cause: error,
       })
     }
-    const bytes = new Uint8Array(body.length + 1)
+    const bytes = allocateBytes(body.length + 1, transient)
     bytes[0] = V8_FORMAT_TAG
     bytes.set(body, 1)
     return bytes

@@ -209,6 +209,15 @@ const faults: Record<string, Fault> = {
       'bytes: a large value round-trips',
     ],
   },
+  'claims copiesBytes, keeps the arrays': {
+    // The distributed memory handle stores the array it is given, as it is.
+    factory: () => {
+      const inner = bytes()
+      return { ...altered(inner, {}), capabilities: { ...inner.capabilities, copiesBytes: true } }
+    },
+    options: { sharedStore: false },
+    breaks: ['copiesBytes: an array written by set, add, update or setMany can be reused at once'],
+  },
   'values cut at 64 KiB': {
     factory: rewriting((item) => ({ ...item, value: (item.value as Uint8Array).slice(0, 64 * 1024) }), bytes),
     options: { sharedStore: false },

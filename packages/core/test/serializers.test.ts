@@ -179,3 +179,20 @@ describe('v8Serializer', () => {
     expect([...back.list]).toEqual([1, 2])
   })
 })
+
+describe('transient bytes (every handle copies them)', () => {
+  const value = { id: 7, name: 'Zoë 🚀', tags: ['a', 'b'], big: 'x'.repeat(200) }
+
+  for (const serializer of [jsonSerializer, v8Serializer]) {
+    it(`${serializer.name}: a slice of the shared pool when transient, a backing store of its own otherwise`, () => {
+      const kept = serializer.serialize(value)
+      expect(kept.byteOffset).toBe(0)
+      expect(kept.buffer.byteLength).toBe(kept.byteLength)
+      const transient = serializer.serialize(value, true)
+      // Buffer.allocUnsafe's small buffers are slices of one larger pool.
+      expect(transient.buffer.byteLength).toBeGreaterThan(transient.byteLength)
+      expect(Buffer.from(transient).equals(Buffer.from(kept))).toBe(true)
+      expect(serializer.deserialize(transient)).toEqual(value)
+    })
+  }
+})

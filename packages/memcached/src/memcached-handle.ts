@@ -21,6 +21,8 @@ export const memcachedCapabilities: HandleCapabilities = {
   clearRegion: 'generation',
   synchronous: false,
   grace: true,
+  // Every write copies its bytes into an envelope (item-bytes.ts) and keeps nothing.
+  copiesBytes: true,
 }
 
 /**

@@ -48,6 +48,8 @@ export const REDIS_CAPABILITIES: HandleCapabilities = {
   clearRegion: 'scan',
   synchronous: false,
   grace: true,
+  // Every write copies its bytes into an envelope (item-codec.ts) and keeps nothing.
+  copiesBytes: true,
 }
 
 /** Applies the defaults; throws `InvalidOptionsError` for a malformed option. */

@@ -108,6 +108,14 @@ export interface HandleCapabilities {
    * `grace`) in that window. Absent = false: grace is not passed, the item ends at `expiresAt`.
    */
   readonly grace?: boolean | undefined
+  /**
+   * Never keeps the `Uint8Array` a write is given: the handle copies the bytes (into its
+   * envelope, a network buffer) and drops the array. When every bytes handle of a manager
+   * says so, core's serializer may hand out slices of Node's shared buffer pool instead of
+   * allocating a backing store per write (a kept slice would hold its whole pool). Absent =
+   * false. Only a bytes handle reads it; the conformance suite checks it.
+   */
+  readonly copiesBytes?: boolean | undefined
 }
 
 /**

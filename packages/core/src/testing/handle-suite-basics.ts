@@ -168,6 +168,37 @@ export const keysAndValuesChecks: readonly HandleCheck[] = [
     Uint8Array.from({ length: ctx.largeValueBytes }, (_, i) => (i * 31 + (i >> 8)) % 256),
   ),
   {
+    title: 'copiesBytes: an array written by set, add, update or setMany can be reused at once',
+    skip: (ctx) =>
+      ctx.caps.bytes && ctx.caps.copiesBytes === true
+        ? undefined
+        : 'the handle may keep the arrays it is given (capabilities.copiesBytes is not true)',
+    async run({ handle, caps }) {
+      const originals = new Map<string, Uint8Array>()
+      // Writes a fresh array under `k`, then reuses the array as a caller may once told it is copied.
+      const writeThenReuse = async (k: string, write: (bytes: Uint8Array) => unknown): Promise<void> => {
+        const bytes = Uint8Array.from({ length: 64 }, (_, i) => (i * 7 + originals.size) % 256)
+        originals.set(k, Uint8Array.from(bytes))
+        await write(bytes)
+        bytes.fill(0xee)
+      }
+      const [a, b, c, d] = [key(), key(), key(), key()]
+      await writeThenReuse(a, (bytes) => handle.set(a, undefined, input(bytes)))
+      await writeThenReuse(b, (bytes) => handle.add(b, undefined, input(bytes)))
+      if (caps.cas) {
+        const version = await handle.set(c, undefined, input(new Uint8Array([1])))
+        await writeThenReuse(c, (bytes) => handle.update(c, undefined, version, input(bytes)))
+      }
+      const setMany = handle.setMany?.bind(handle)
+      if (setMany !== undefined)
+        await writeThenReuse(d, (bytes) => setMany([{ key: d, item: input(bytes) }], undefined))
+      for (const [k, original] of originals) {
+        const item = await handle.get(k, undefined)
+        expect(Buffer.from(item?.value as Uint8Array).equals(Buffer.from(original))).toBe(true)
+      }
+    },
+  },
+  {
     title: 'objects: values of any kind round-trip',
     skip: (ctx) => (ctx.caps.bytes ? 'the handle stores bytes (capabilities.bytes)' : undefined),
     async run({ handle }) {
