@@ -19,7 +19,15 @@ import type { CacheEmitter } from './events.js'
 import { fitExpiration, fitItem } from './expiration.js'
 import type { FenceTicket } from './invalidation-fence.js'
 import type { Encoded } from './item-codec.js'
-import { attempt, circuitRefusal, guard, type Layer, layerFailed, layerSucceeded } from './layer.js'
+import {
+  attempt,
+  circuitRefusal,
+  guard,
+  isPromise,
+  type Layer,
+  layerFailed,
+  layerSucceeded,
+} from './layer.js'
 import { keyId } from './single-flight.js'
 import type { SyncEngine } from './sync-engine.js'
 
@@ -58,7 +66,8 @@ export class WriteFanout {
       const written = this.#setOn(bottom, key, region, item)
       const version = bottom.sync ? (written as number) : await written
       bottom.stats.sets++
-      failure = await this.#setAbove(key, region, encoded, expiration, now, version, ticket, grace)
+      const above = this.#setAbove(key, region, encoded, expiration, now, version, ticket, grace)
+      failure = isPromise(above) ? await above : above
     } finally {
       if (ticket !== undefined) engine.fence.leave(ticket)
     }
@@ -70,8 +79,59 @@ export class WriteFanout {
    * Writes the levels above the bottom, top-most last, while the ticket stays current; from
    * the first level the fence refuses (or whose write failed) on, the key is evicted instead,
    * since that level may hold a value older than the one written. Returns the first failure.
+   *
+   * Synchronous while every level it meets is a trusted synchronous one whose write
+   * succeeds (the memory tier above a store: no promise, no turn of the microtask queue);
+   * {@link #setAboveFrom} takes over at the first level that needs anything awaited.
    */
-  async #setAbove(
+  #setAbove(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    expiration: Expiration,
+    now: number,
+    version: number,
+    ticket: FenceTicket | undefined,
+    grace: number,
+  ): MaybePromise<CacheplaneError | undefined> {
+    const engine = this.#engine
+    for (let j = engine.bottom.index - 1; j >= 0; j--) {
+      const layer = engine.layers[j]!
+      const plain = layer.sync && (!layer.local || engine.localTrusted)
+      if (!plain || (ticket !== undefined && !engine.fence.isCurrent(ticket)))
+        return this.#setAboveFrom(j, undefined, key, region, encoded, expiration, now, version, ticket, grace)
+      const input = setItem(layer, encoded, expiration, now, version, grace)
+      if (input === undefined) continue
+      try {
+        this.#setOn(layer, key, region, input)
+        layer.stats.sets++
+      } catch (error) {
+        return this.#setAboveFrom(
+          j,
+          error as CacheplaneError,
+          key,
+          region,
+          encoded,
+          expiration,
+          now,
+          version,
+          ticket,
+          grace,
+        )
+      }
+    }
+    if (ticket !== undefined && !engine.fence.isCurrent(ticket))
+      return this.#setAboveFrom(-1, undefined, key, region, encoded, expiration, now, version, ticket, grace)
+    return undefined
+  }
+
+  /**
+   * {@link #setAbove} from level `from` down, awaiting what it must; `failed` is the failure
+   * of level `from`'s write when the synchronous part already tried it.
+   */
+  async #setAboveFrom(
+    from: number,
+    failed: CacheplaneError | undefined,
     key: string,
     region: string | undefined,
     encoded: Encoded,
@@ -83,8 +143,13 @@ export class WriteFanout {
   ): Promise<CacheplaneError | undefined> {
     const engine = this.#engine
     let failure: CacheplaneError | undefined
-    for (let j = engine.bottom.index - 1; j >= 0; j--) {
+    for (let j = from; j >= 0; j--) {
       const layer = engine.layers[j]!
+      if (j === from && failed !== undefined) {
+        failure = failed
+        await this.#dropAfterFailure(layer, key, region)
+        continue
+      }
       if (layer.local && !engine.localTrusted) {
         // Bypassing local layers: an old copy must not survive, a new one must not be written.
         await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
@@ -102,14 +167,18 @@ export class WriteFanout {
         layer.stats.sets++
       } catch (error) {
         failure ??= error as CacheplaneError
-        // The level may still hold the old value: drop it so it cannot be served.
-        await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
+        await this.#dropAfterFailure(layer, key, region)
       }
     }
     // An asynchronous upper level's write may have landed after an invalidation.
     if (ticket !== undefined && !engine.fence.isCurrent(ticket))
       await this.#evictFrom(engine.bottom.index - 1, key, region)
     return failure
+  }
+
+  /** After a failed write the level may still hold the old value: drop it so it cannot be served. */
+  async #dropAfterFailure(layer: Layer, key: string, region: string | undefined): Promise<void> {
+    await attempt(this.#emitter, layer, 'remove', (h) => h.remove(key, region), false)
   }
 
   /** Drops the key from every level above the bottom without failing (errors are reported). */

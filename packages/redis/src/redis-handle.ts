@@ -126,8 +126,16 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
   }
 
   /** A plain SET; returns the version written. */
-  async set(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<number> {
-    return await setItem(this.#client, this.#keys.itemKey(key, region), item)
+  set(key: string, region: string | undefined, item: ItemInput<Uint8Array>): Promise<number> {
+    // No async frame of its own (the hot write path): setItem's promise is returned as it is,
+    // and an unbound handle's error still arrives as a rejection.
+    let fullKey: string
+    try {
+      fullKey = this.#keys.itemKey(key, region)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return setItem(this.#client, fullKey, item)
   }
 
   /** CAS on the version, in one script. */
