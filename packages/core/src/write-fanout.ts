@@ -31,6 +31,18 @@ import {
 import { keyId } from './single-flight.js'
 import type { SyncEngine } from './sync-engine.js'
 
+/** A `set`'s write of the levels above the bottom, handed to its asynchronous part. */
+interface AboveWrite {
+  readonly key: string
+  readonly region: string | undefined
+  readonly encoded: Encoded
+  readonly expiration: Expiration
+  readonly now: number
+  readonly version: number
+  readonly ticket: FenceTicket | undefined
+  readonly grace: number
+}
+
 /** Writes that touch every level of one manager. */
 export class WriteFanout {
   readonly #engine: SyncEngine
@@ -95,34 +107,25 @@ export class WriteFanout {
     grace: number,
   ): MaybePromise<CacheplaneError | undefined> {
     const engine = this.#engine
-    for (let j = engine.bottom.index - 1; j >= 0; j--) {
+    let j = engine.bottom.index - 1
+    let failed: CacheplaneError | undefined
+    for (; j >= 0; j--) {
       const layer = engine.layers[j]!
       const plain = layer.sync && (!layer.local || engine.localTrusted)
-      if (!plain || (ticket !== undefined && !engine.fence.isCurrent(ticket)))
-        return this.#setAboveFrom(j, undefined, key, region, encoded, expiration, now, version, ticket, grace)
+      if (!plain || (ticket !== undefined && !engine.fence.isCurrent(ticket))) break
       const input = setItem(layer, encoded, expiration, now, version, grace)
       if (input === undefined) continue
       try {
         this.#setOn(layer, key, region, input)
         layer.stats.sets++
       } catch (error) {
-        return this.#setAboveFrom(
-          j,
-          error as CacheplaneError,
-          key,
-          region,
-          encoded,
-          expiration,
-          now,
-          version,
-          ticket,
-          grace,
-        )
+        failed = error as CacheplaneError
+        break
       }
     }
-    if (ticket !== undefined && !engine.fence.isCurrent(ticket))
-      return this.#setAboveFrom(-1, undefined, key, region, encoded, expiration, now, version, ticket, grace)
-    return undefined
+    if (j < 0 && (ticket === undefined || engine.fence.isCurrent(ticket))) return undefined
+    // The rest, from level j down (j = -1: only the check for a write that landed late).
+    return this.#setAboveFrom(j, failed, { key, region, encoded, expiration, now, version, ticket, grace })
   }
 
   /**
@@ -132,15 +135,9 @@ export class WriteFanout {
   async #setAboveFrom(
     from: number,
     failed: CacheplaneError | undefined,
-    key: string,
-    region: string | undefined,
-    encoded: Encoded,
-    expiration: Expiration,
-    now: number,
-    version: number,
-    ticket: FenceTicket | undefined,
-    grace: number,
+    write: AboveWrite,
   ): Promise<CacheplaneError | undefined> {
+    const { key, region, encoded, expiration, now, version, ticket, grace } = write
     const engine = this.#engine
     let failure: CacheplaneError | undefined
     for (let j = from; j >= 0; j--) {

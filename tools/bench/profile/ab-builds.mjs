@@ -3,28 +3,19 @@
 // its own CacheManager (memory + Redis + Redis backplane); they take turns in rounds of 300 ms,
 // alternating which goes first, and the CPU per set is summed over the rounds, so drift of a
 // shared machine lands on both. Prints CPU per set and sets per second of each.
+import { KEY_COUNT, keyedLoad, keys, values } from './keyed-load.mjs'
+
 const [dirA, dirB, concurrencyArg = '64', roundsArg = '30'] = process.argv.slice(2)
 if (dirA === undefined || dirB === undefined) throw new Error('usage: ab-builds.mjs <checkoutA> <checkoutB>')
 const concurrency = Number(concurrencyArg)
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const KEYS = 10_000
-const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
-const values = keys.map((_, i) => ({
-  id: i,
-  name: `user-${i}`,
-  email: `user${i}@example.com`,
-  active: i % 2 === 0,
-  score: (i % 1000) / 10,
-  tags: ['bench', `group-${i % 16}`],
-}))
-
 async function cacheOf(name, dir) {
   const { CacheManager } = await import(`${dir}/packages/core/dist/index.js`)
   const { memoryHandle } = await import(`${dir}/packages/memory/dist/index.js`)
   const { redisBackplane, redisHandle } = await import(`${dir}/packages/redis/dist/index.js`)
   const cache = new CacheManager({
     name,
-    handles: [memoryHandle({ maxEntries: KEYS * 2 }), redisHandle({ url })],
+    handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ url })],
     backplane: redisBackplane({ url }),
   })
   await cache.ready()
@@ -36,23 +27,10 @@ const totals = { A: { cpu: 0, sets: 0, ms: 0 }, B: { cpu: 0, sets: 0, ms: 0 } }
 
 async function round(label, ms) {
   const cache = caches[label]
-  let next = 0
-  let done = 0
-  const end = performance.now() + ms
-  const start = performance.now()
-  const cpu = process.cpuUsage()
-  const worker = async () => {
-    while (performance.now() < end) {
-      const i = next++ % KEYS
-      await cache.set(keys[i], values[i])
-      done++
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  const used = process.cpuUsage(cpu)
-  totals[label].cpu += used.user + used.system
+  const { done, wallMs, cpuUs } = await keyedLoad((i) => cache.set(keys[i], values[i]), concurrency, ms)
+  totals[label].cpu += cpuUs
   totals[label].sets += done
-  totals[label].ms += performance.now() - start
+  totals[label].ms += wallMs
 }
 
 for (let r = 0; r < 4; r++) for (const label of ['A', 'B']) await round(label, 300) // warm-up

@@ -5,40 +5,18 @@ import { Session } from 'node:inspector/promises'
 import { CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
 import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { KEY_COUNT, keyedLoad, keys, values } from './keyed-load.mjs'
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const ms = Number(process.argv[2] ?? 2000)
-const KEYS = 10_000
-const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
-const values = keys.map((_, i) => ({
-  id: i,
-  name: `user-${i}`,
-  email: `user${i}@example.com`,
-  active: i % 2 === 0,
-  score: (i % 1000) / 10,
-  tags: ['bench', `group-${i % 16}`],
-}))
 const cache = new CacheManager({
   name: 'alloc',
-  handles: [memoryHandle({ maxEntries: KEYS * 2 }), redisHandle({ url })],
+  handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ url })],
   backplane: redisBackplane({ url }),
 })
 await cache.ready()
 
-async function run(forMs) {
-  let next = 0
-  let done = 0
-  const end = performance.now() + forMs
-  const worker = async () => {
-    while (performance.now() < end) {
-      const i = next++ % KEYS
-      await cache.set(keys[i], values[i])
-      done++
-    }
-  }
-  await Promise.all(Array.from({ length: 64 }, worker))
-  return done
-}
+const run = async (forMs) => (await keyedLoad((i) => cache.set(keys[i], values[i]), 64, forMs)).done
 
 await run(1500) // warm-up: compiled code allocates differently from the interpreter
 const session = new Session()

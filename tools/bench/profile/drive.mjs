@@ -5,41 +5,18 @@ import { CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
 import { redisBackplane, redisHandle } from '@cacheplane/redis'
 import { Redis } from 'ioredis'
+import { KEY_COUNT, keyedLoad, keys, values } from './keyed-load.mjs'
 
 const [path = 'set', concurrencyArg = '64', msArg = '4000', only = 'both'] = process.argv.slice(2)
 const concurrency = Number(concurrencyArg)
 const ms = Number(msArg)
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-const KEYS = 10_000
-const keys = Array.from({ length: KEYS }, (_, i) => `user:${i}`)
-const obj = (i) => ({
-  id: i,
-  name: `user-${i}`,
-  email: `user${i}@example.com`,
-  active: i % 2 === 0,
-  score: (i % 1000) / 10,
-  tags: ['bench', `group-${i % 16}`],
-})
-const values = keys.map((_, i) => obj(i))
 
 async function rate(fn) {
-  let next = 0
-  let done = 0
-  const end = performance.now() + ms
-  const worker = async () => {
-    while (performance.now() < end) {
-      const i = next++ % KEYS
-      await fn(i)
-      done++
-    }
-  }
-  const start = performance.now()
-  const cpu = process.cpuUsage()
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  const used = process.cpuUsage(cpu)
-  cpuPerOp = (used.user + used.system) / done
+  const { done, wallMs, cpuUs } = await keyedLoad(fn, concurrency, ms)
+  cpuPerOp = cpuUs / done
   totalOps += done
-  return done / ((performance.now() - start) / 1000)
+  return done / (wallMs / 1000)
 }
 let cpuPerOp = 0
 let totalOps = 0
@@ -59,7 +36,7 @@ if (path === 'set') {
     name: 'prof-set',
     // OURS_CLIENT=plain|pipelined hands the handle a client of our own (no command timeout),
     // to measure what auto-pipelining and the per-command timer cost on this path.
-    handles: [memoryHandle({ maxEntries: KEYS * 2 }), redisHandle(ourConnection())],
+    handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle(ourConnection())],
     backplane: redisBackplane({ url }),
   })
 } else {
@@ -78,7 +55,7 @@ const control =
         return json === null ? undefined : JSON.parse(json)
       }
 if (path === 'get') {
-  for (let i = 0; i < KEYS; i++) {
+  for (let i = 0; i < KEY_COUNT; i++) {
     await cache.set(keys[i], values[i])
     await raw.set(`raw:${keys[i]}`, JSON.stringify(values[i]))
   }
