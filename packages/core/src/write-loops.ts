@@ -255,8 +255,15 @@ export class WriteLoops {
     const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
     const value =
       payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
+    // `admit`'s miss is an invalidated tag, or no verdict at all (the stamps were forgotten
+    // while it read them: a clear or a gap heard meanwhile). Only the first makes the key
+    // absent: replacing a valid item would lose its write (found by the model-based tests).
+    const stale = isStale(stored, Date.now())
+    if (!stale && value === MISS && payload instanceof TaggedValue) {
+      if (!(await this.#tagInvalidated(stored).catch(() => false))) return RETRY
+    }
     // A stale or tag-invalidated item does not make the key present.
-    if (isStale(stored, Date.now()) || (value === MISS && payload instanceof TaggedValue)) {
+    if (stale || (value === MISS && payload instanceof TaggedValue)) {
       // Only a stale item was there: replace it (CAS), then go on as the add's winner.
       if (!(await this.#replaceStale(key, region, stored, input).catch(() => undefined))) return RETRY
       bottom.stats.sets++

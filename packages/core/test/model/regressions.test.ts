@@ -94,6 +94,37 @@ describe('histories found by the model', () => {
       drain: [],
     })
   })
+  it('getOrAdd that lost its add does not replace a valid item whose tags it could not judge (a clear heard meanwhile)', async () => {
+    // i1's getOrAdd loses its add to i1's own add(a, a4), written after i0's clear; while it
+    // reads the tag stamps to judge a4, i0's [cleared] arrives and drops them. The check gave
+    // no verdict, which was taken for "invalidated": a4 was replaced by the factory's g2, a
+    // lost update (found by a CI run's random seed).
+    await expectClean({
+      instances: 2,
+      unordered: false,
+      steps: [
+        set(0, 'a'),
+        { kind: 'op', instance: 1, op: { kind: 'getOrAdd', slot: 'a', ttl: 0 } },
+        run(7),
+        run(2),
+        run(0),
+        { kind: 'op', instance: 0, op: { kind: 'setMany', slots: ['r/a'], ttl: 0 } },
+        run(0),
+        { kind: 'op', instance: 1, op: { kind: 'add', slot: 'a', ttl: 0 } },
+        run(0),
+        { kind: 'op', instance: 0, op: { kind: 'clear' } },
+        run(0),
+        run(1),
+        run(0),
+        run(1),
+        run(3),
+        run(4),
+        run(0),
+      ],
+      drain: [11, 0, 4],
+    })
+  })
+
   it('expire does not re-time a copy written by a later set (the copy outlived the stored item)', async () => {
     // i1's expire(r/a) found nothing in the store; its set(r/a, ttl 50) landed meanwhile; the
     // expire then made i1's memory copy of s5 eternal, served past the store's expiry.
