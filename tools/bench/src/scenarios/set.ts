@@ -54,7 +54,9 @@ function protocolWriter(client: Redis, publisher: Redis): (key: string, value: S
   const flush = (): void => {
     const keys = batch
     batch = []
-    void publisher.publish(PROTOCOL_CHANNEL, keys.join('\n'))
+    // Not awaited, as the bus's publish is not awaited by set(); a publish the teardown cuts
+    // short is no error of the control's.
+    publisher.publish(PROTOCOL_CHANNEL, keys.join('\n')).catch(() => undefined)
   }
   return async (key, value) => {
     await client.set(`raw:${key}`, JSON.stringify(value))
