@@ -118,5 +118,7 @@ export function keyvCapabilities(distributed: boolean): HandleCapabilities {
     ttlGranularityMs: 1,
     clearRegion: 'generation',
     synchronous: false,
+    // Every write stores the base64 text of an envelope (item-text.ts), never the array itself.
+    copiesBytes: true,
   }
 }
