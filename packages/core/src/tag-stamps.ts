@@ -260,8 +260,8 @@ export class TagStamps {
       if (tag === keep) continue
       this.#stamps.delete(tag)
       this.#generations.delete(tag)
-      this.#version = ++lastVersion
     }
+    this.#version = ++lastVersion
     if (this.#generations.size <= 2 * this.#limit) return
     for (const tag of this.#generations.keys())
       if (!this.#stamps.has(tag) && !this.#loading.has(tag)) this.#generations.delete(tag)

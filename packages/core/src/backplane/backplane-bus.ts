@@ -8,10 +8,11 @@
  * frame and a lone write is published at once; waiting for the next turn of the event
  * loop instead cost a lone write's propagation about a quarter of a millisecond. Under
  * load at most one flush is in flight and the next batch accumulates meanwhile. A batch
- * is split into frames that fit the smaller of our and the transport's maximum frame size. A failed publish puts its unsent messages back
- * in front of the queue and is retried with exponential backoff and jitter until it
- * succeeds or the bus is closed: a message is published, merged into one that covers it,
- * or reported as lost at close, never dropped silently.
+ * is split into frames that fit the smaller of our and the transport's maximum frame
+ * size. A failed publish puts its unsent messages back in front of the queue and is
+ * retried with exponential backoff and jitter until it succeeds or the bus is closed: a
+ * message is published, merged into one that covers it, or reported as lost at close,
+ * never dropped silently.
  *
  * Inbound, every frame is decoded (and verified, with a secret) before anything is
  * delivered; invalid frames are counted and reported and deliver nothing; our own frames
