@@ -124,7 +124,7 @@ export class BulkReads {
       // A tagged item is served only while its tags' stamps are the ones it was written under.
       const value =
         payload instanceof TaggedValue
-          ? await engine.admit(layer, key, batch.region, payload, false, batch.stampEpoch)
+          ? await engine.admit(layer, key, batch.region, payload, batch.stampEpoch)
           : payload
       if (stored === undefined || value === MISS) {
         layer.stats.misses++

@@ -77,6 +77,10 @@
  *   the other order, so an instance's invalidations run one at a time and its own stamp is
  *   installed only if nothing was heard for the tag meanwhile); a receiver whose bottom is
  *   local (memory-only) caches the message's stamp and writes it into that bottom.
+ *   A writer about to replace or update a tagged item (`add`, `update`, getOrAdd after a
+ *   lost add) judges it by the store's stamps (`judge`): an invalidated item is absent, and
+ *   one left without a verdict (its stamps forgotten meanwhile) is read again, never taken
+ *   for invalidated: replacing a valid item would lose its write.
  *   Invariant: after `removeByTag(t)` resolves and its message is delivered, no instance
  *   returns an item that carried `t` and was written before the invalidation, stale or not.
  *
@@ -128,6 +132,9 @@ import { LockWaiters } from './lock-waiters.js'
 import { SlidingToucher } from './sliding-touch.js'
 import { TAGS_CURRENT, TAGS_INVALIDATED, TAGS_UNKNOWN, TagStamps } from './tag-stamps.js'
 import { TaggedValue } from './tags.js'
+
+/** {@link SyncEngine.judge}: the stamps were forgotten while a writer judged an item; read it again. */
+export const UNJUDGED: unique symbol = Symbol('cacheplane.unjudged')
 
 /** What a gap policy decides: clear the local handles or keep them. */
 export type GapAction = 'clear' | 'keep'
@@ -380,9 +387,7 @@ export class SyncEngine {
         const payload =
           stored === undefined ? MISS : layer.bytes ? this.codec.decode(layer, stored) : stored.value
         const value =
-          payload instanceof TaggedValue
-            ? await this.admit(layer, key, region, payload, false, stampEpoch)
-            : payload
+          payload instanceof TaggedValue ? await this.admit(layer, key, region, payload, stampEpoch) : payload
         if (stored === undefined || value === MISS) {
           layer.stats.misses++
           continue
@@ -415,36 +420,55 @@ export class SyncEngine {
   /**
    * The value of a tagged payload read from `layer`, once its tags are known current (unknown
    * stamps are read from the bottom first); {@link MISS} when a tag was invalidated since it
-   * was written (a local copy is then dropped) or its stamp cannot be read.
+   * was written (a local copy is then dropped), when its stamp cannot be read, or when the
+   * stamps were forgotten (a clear, a gap) since `epoch`: a read does not serve what it
+   * cannot judge.
    */
   async admit(
     layer: Layer,
     key: string,
     region: string | undefined,
     tagged: TaggedValue,
-    fresh = false,
     epoch = this.stamps.epoch,
   ): Promise<unknown> {
-    let verdict = this.stamps.check(tagged)
-    // Bypassing local handles (backplane down): no message can refresh the cached stamps. A
-    // write about to replace or update the item (`fresh`) asks the store too: a cached stamp
-    // may lag (a message in flight, an invalidator whose reply was lost), and judging by it
-    // would overwrite a valid item.
-    const bypassed = fresh || (!this.#trusted && !layer.local)
-    // A load is dropped when the stamps were forgotten meanwhile (a gap): try again, a little.
-    for (let tries = 0; (verdict === TAGS_UNKNOWN || (bypassed && tries === 0)) && tries < 3; tries++) {
-      try {
-        await (bypassed ? this.stamps.reload(tagged.tags) : this.stamps.load(tagged.tags))
-      } catch {
-        return MISS // reported; an item whose invalidation cannot be checked is not served
-      }
-      verdict = this.stamps.check(tagged)
+    // Bypassing local handles (backplane down): no message can refresh the cached stamps.
+    let verdict: number
+    try {
+      verdict = await this.#verdict(tagged, !this.#trusted && !layer.local, epoch)
+    } catch {
+      return MISS // reported; an item whose invalidation cannot be checked is not served
     }
-    // The stamps were forgotten (a clear, a gap) since the item was fetched: not judgeable.
-    if (epoch !== this.stamps.epoch) return MISS
     if (verdict === TAGS_CURRENT) return tagged.value
     if (verdict === TAGS_INVALIDATED && layer.local) this.#evictLocal(layer, key, region, 'tag-invalidate')
     return MISS
+  }
+
+  /**
+   * A writer's verdict on a tagged item it read from the bottom and is about to replace or
+   * update: its value when its tags are current, {@link MISS} when one was invalidated since
+   * it was written, {@link UNJUDGED} when the stamps were forgotten meanwhile (a clear, a
+   * gap: read the item again). The stamps are read from the store even when cached: a cached
+   * one may lag (a message in flight, an invalidator whose reply was lost), and judging by it
+   * would overwrite a valid item. Rejects when the stamps cannot be read (reported).
+   */
+  async judge(tagged: TaggedValue): Promise<unknown> {
+    const verdict = await this.#verdict(tagged, true, this.stamps.epoch)
+    if (verdict === TAGS_CURRENT) return tagged.value
+    return verdict === TAGS_INVALIDATED ? MISS : UNJUDGED
+  }
+
+  /**
+   * Judges `tagged` by the stamps, loading the unknown ones (every one with `reload`, from
+   * the store) and trying again, a little, when a gap forgets them meanwhile. TAGS_UNKNOWN
+   * when the stamps were forgotten since `epoch`. Rejects when a load fails.
+   */
+  async #verdict(tagged: TaggedValue, reload: boolean, epoch: number): Promise<number> {
+    let verdict = this.stamps.check(tagged)
+    for (let tries = 0; (verdict === TAGS_UNKNOWN || (reload && tries === 0)) && tries < 3; tries++) {
+      await (reload ? this.stamps.reload(tagged.tags) : this.stamps.load(tagged.tags))
+      verdict = this.stamps.check(tagged)
+    }
+    return epoch === this.stamps.epoch ? verdict : TAGS_UNKNOWN
   }
 
   /**
@@ -483,7 +507,7 @@ export class SyncEngine {
       if (payload === MISS) continue
       if (
         !(payload instanceof TaggedValue) ||
-        (await this.admit(layer, key, region, payload, false, stampEpoch)) !== MISS
+        (await this.admit(layer, key, region, payload, stampEpoch)) !== MISS
       )
         return true
     }

@@ -18,10 +18,9 @@ import { guard } from './layer.js'
 import type { FenceTicket } from './invalidation-fence.js'
 import { keyId } from './single-flight.js'
 import { type Encoded, MISS } from './item-codec.js'
-import type { SyncEngine } from './sync-engine.js'
+import { type SyncEngine, UNJUDGED } from './sync-engine.js'
 import type { WriteFanout } from './write-fanout.js'
 import type { CacheEmitter } from './events.js'
-import { TAGS_INVALIDATED } from './tag-stamps.js'
 import { TaggedValue } from './tags.js'
 
 /** {@link WriteLoops} `#afterLostAdd`: the key went away between our add and our read; add again. */
@@ -78,19 +77,27 @@ export class WriteLoops {
     input: ItemInput<unknown>,
   ): Promise<boolean> {
     const bottom = this.#engine.bottom
-    let stored: StoredItem<unknown> | undefined
-    try {
-      stored = await guard(this.#emitter, bottom, 'add', (h) => h.get(key, region))
-    } catch (error) {
-      if (!(error instanceof ItemCorruptError)) throw error
-      // Bytes that are not an item (reported; see stored-item.ts) read as absent: the add replaces them.
-      await guard(this.#emitter, bottom, 'add', (h) => h.set(key, region, input))
-      return true
+    // A few rounds: an item left unjudged (its stamps forgotten meanwhile) is read again.
+    for (let round = 0; round < 3; round++) {
+      let stored: StoredItem<unknown> | undefined
+      try {
+        stored = await guard(this.#emitter, bottom, 'add', (h) => h.get(key, region))
+      } catch (error) {
+        if (!(error instanceof ItemCorruptError)) throw error
+        // Bytes that are not an item (reported; see stored-item.ts) read as absent: the add replaces them.
+        await guard(this.#emitter, bottom, 'add', (h) => h.set(key, region, input))
+        return true
+      }
+      if (stored === undefined) return false
+      if (!isStale(stored, Date.now())) {
+        // A tag-invalidated item is as absent as a stale one, and so is one that does not decode.
+        const judged = await this.#judge(stored)
+        if (judged === UNJUDGED) continue
+        if (judged !== MISS) return false
+      }
+      return this.#replaceStale(key, region, stored, input)
     }
-    if (stored === undefined) return false
-    // A tag-invalidated item is as absent as a stale one.
-    if (!isStale(stored, Date.now()) && !(await this.#tagInvalidated(stored))) return false
-    return this.#replaceStale(key, region, stored, input)
+    return false // never judged: the item may be valid, and is kept
   }
 
   /** Replaces the stale `stored` on the bottom with `input` (see {@link #replaceIfStale}). */
@@ -137,8 +144,9 @@ export class WriteLoops {
       const stored = await guard(this.#emitter, bottom, 'update', (h) => h.get(key, region))
       if (stored === undefined) return { ok: false, reason: 'missing' }
       const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
-      const current =
-        payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
+      const current = payload instanceof TaggedValue ? await engine.judge(payload) : payload
+      // The stamps were forgotten while judging (a clear, a gap): read the item again.
+      if (current === UNJUDGED) continue
       // A corrupt or tag-invalidated source item cannot be updated: to the caller it is absent.
       if (current === MISS) return { ok: false, reason: 'missing' }
       const next = await fn(current as V)
@@ -253,14 +261,17 @@ export class WriteLoops {
     }
     if (stored === undefined) return RETRY // removed or expired between our add and our read: try again
     const payload = bottom.bytes ? engine.decode(bottom, stored) : stored.value
-    const value =
-      payload instanceof TaggedValue ? await engine.admit(bottom, key, region, payload, true) : payload
-    // `admit`'s miss is an invalidated tag, or no verdict at all (the stamps were forgotten
-    // while it read them: a clear or a gap heard meanwhile). Only the first makes the key
-    // absent: replacing a valid item would lose its write (found by the model-based tests).
     const stale = isStale(stored, Date.now())
-    if (!stale && value === MISS && payload instanceof TaggedValue) {
-      if (!(await this.#tagInvalidated(stored).catch(() => false))) return RETRY
+    let value = payload
+    if (!stale && payload instanceof TaggedValue) {
+      try {
+        value = await engine.judge(payload)
+      } catch {
+        return encoded.value // its stamps cannot be read (reported): as when the item cannot be read
+      }
+      // No verdict (the stamps were forgotten while judging: a clear or a gap heard meanwhile):
+      // replacing a valid item would lose its write (found by the model-based tests).
+      if (value === UNJUDGED) return RETRY
     }
     // A stale or tag-invalidated item does not make the key present.
     if (stale || (value === MISS && payload instanceof TaggedValue)) {
@@ -280,13 +291,11 @@ export class WriteLoops {
     return value
   }
 
-  /** True when `stored` (a bottom item) is tagged and one of its tags was invalidated since its write. */
-  async #tagInvalidated(stored: StoredItem<unknown>): Promise<boolean> {
+  /** `stored` (a bottom item) judged by {@link SyncEngine.judge}: its value, MISS or UNJUDGED. */
+  async #judge(stored: StoredItem<unknown>): Promise<unknown> {
     const engine = this.#engine
     const payload = engine.bottom.bytes ? engine.decode(engine.bottom, stored) : stored.value
-    if (!(payload instanceof TaggedValue)) return false
-    await engine.stamps.reload(payload.tags) // the store's stamps: a cached one may lag
-    return engine.stamps.check(payload) === TAGS_INVALIDATED
+    return payload instanceof TaggedValue ? engine.judge(payload) : payload
   }
 
   /**

@@ -306,6 +306,41 @@ describe('tags and gaps', () => {
     await waitFor(async () => (await reader.get('k')) === undefined, { message: 'gap honoured' })
     expect(reader.peek('k')).toBeUndefined()
   })
+  it('a gap heard while update judges the item makes it read again, not answer missing', async () => {
+    const hub = createBackplaneHub()
+    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+    const writer = new CacheManager<unknown>({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
+      shared: [shared],
+      backplane: memoryBackplane({ hub }),
+    })
+    const held = holdableHandle(shared)
+    const chaos = chaosBackplane(memoryBackplane({ hub }))
+    const reader = new CacheManager<unknown>({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), held.handle] as CacheHandle<unknown>[],
+      shared: [held.handle],
+      backplane: chaos,
+    })
+    closers.push(
+      () => writer.close(),
+      () => reader.close(),
+    )
+    await Promise.all([writer.ready(), reader.ready()])
+    await writer.set('k', 1, { tags: ['t'] })
+    const item = held.holdNextGet()
+    const updated = reader.tryUpdate('k', (n) => (n as number) + 1)
+    await item.reached // update read the item
+    const stamp = held.holdNextGet()
+    item.release()
+    await stamp.reached // and is reading its tag's stamp from the store
+    chaos.emitGap({ recovered: false }) // forgets every stamp: this judgement has no verdict
+    stamp.release()
+    expect(await updated).toEqual({ ok: true, value: 2 })
+    await quiesce([writer, reader])
+    expect(await writer.get('k')).toBe(2)
+  })
 })
 
 describe('tags while the backplane is down', () => {
