@@ -27,6 +27,35 @@ async function two(options: { memoryOnly?: boolean } = {}) {
   return { ...c, a, b }
 }
 
+/**
+ * A writer and a reader over one distributed memory store and one hub. The reader reaches the
+ * store through a handle whose next get can be held, and the hub through a chaos backplane.
+ */
+async function writerAndHeldReader() {
+  const hub = createBackplaneHub()
+  const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+  const writer = new CacheManager<unknown>({
+    name: 'c',
+    handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
+    shared: [shared],
+    backplane: memoryBackplane({ hub }),
+  })
+  const held = holdableHandle(shared)
+  const chaos = chaosBackplane(memoryBackplane({ hub }))
+  const readerMemory = memoryHandle({ name: 'memory' })
+  const reader = new CacheManager<unknown>({
+    name: 'c',
+    handles: [readerMemory, held.handle] as CacheHandle<unknown>[],
+    backplane: chaos,
+  })
+  closers.push(
+    () => writer.close(),
+    () => reader.close(),
+  )
+  await Promise.all([writer.ready(), reader.ready()])
+  return { writer, reader, readerMemory, held, chaos }
+}
+
 describe('removeByTag on one instance', () => {
   it('every read path misses an item carrying the tag; untagged and other-tag items stay', async () => {
     const { a } = await two()
@@ -178,26 +207,7 @@ describe('tags and bulk calls', () => {
 
 describe('tags and the fence', () => {
   it('a read in flight when the tag is invalidated copies nothing up', async () => {
-    const hub = createBackplaneHub()
-    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
-    const writer = new CacheManager<unknown>({
-      name: 'c',
-      handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
-      shared: [shared],
-      backplane: memoryBackplane({ hub }),
-    })
-    const held = holdableHandle(shared)
-    const readerMemory = memoryHandle({ name: 'memory' })
-    const reader = new CacheManager<unknown>({
-      name: 'c',
-      handles: [readerMemory, held.handle] as CacheHandle<unknown>[],
-      backplane: memoryBackplane({ hub }),
-    })
-    closers.push(
-      () => writer.close(),
-      () => reader.close(),
-    )
-    await Promise.all([writer.ready(), reader.ready()])
+    const { writer, reader, readerMemory, held } = await writerAndHeldReader()
     await writer.set('k', 'old', { tags: ['t'] })
     expect(await reader.has('k')).toBe(true) // the reader has loaded the tag's stamp
     const { reached, release } = held.holdNextGet()
@@ -214,26 +224,7 @@ describe('tags and the fence', () => {
 
 describe('tags and stamp loads', () => {
   it('a stamp load in flight when the tag is invalidated does not install the older stamp', async () => {
-    const hub = createBackplaneHub()
-    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
-    const writer = new CacheManager<unknown>({
-      name: 'c',
-      handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
-      shared: [shared],
-      backplane: memoryBackplane({ hub }),
-    })
-    const held = holdableHandle(shared)
-    const readerMemory = memoryHandle({ name: 'memory' })
-    const reader = new CacheManager<unknown>({
-      name: 'c',
-      handles: [readerMemory, held.handle] as CacheHandle<unknown>[],
-      backplane: memoryBackplane({ hub }),
-    })
-    closers.push(
-      () => writer.close(),
-      () => reader.close(),
-    )
-    await Promise.all([writer.ready(), reader.ready()])
+    const { writer, reader, readerMemory, held } = await writerAndHeldReader()
     await writer.set('k', 'old', { tags: ['t'] })
     const item = held.holdNextGet()
     const read = reader.get('k')
@@ -307,27 +298,7 @@ describe('tags and gaps', () => {
     expect(reader.peek('k')).toBeUndefined()
   })
   it('a gap heard while update judges the item makes it read again, not answer missing', async () => {
-    const hub = createBackplaneHub()
-    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
-    const writer = new CacheManager<unknown>({
-      name: 'c',
-      handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
-      shared: [shared],
-      backplane: memoryBackplane({ hub }),
-    })
-    const held = holdableHandle(shared)
-    const chaos = chaosBackplane(memoryBackplane({ hub }))
-    const reader = new CacheManager<unknown>({
-      name: 'c',
-      handles: [memoryHandle({ name: 'memory' }), held.handle] as CacheHandle<unknown>[],
-      shared: [held.handle],
-      backplane: chaos,
-    })
-    closers.push(
-      () => writer.close(),
-      () => reader.close(),
-    )
-    await Promise.all([writer.ready(), reader.ready()])
+    const { writer, reader, held, chaos } = await writerAndHeldReader()
     await writer.set('k', 1, { tags: ['t'] })
     const item = held.holdNextGet()
     const updated = reader.tryUpdate('k', (n) => (n as number) + 1)
