@@ -4,7 +4,14 @@
 // for every broken handle would prove nothing for the handles it passes for.
 import { memoryHandle } from '@cacheplane/memory'
 import { describe, expect, test } from 'vitest'
-import type { CacheHandle, ItemInput, MaybePromise, StoredItem } from '../src/contracts/cache-handle.js'
+import type {
+  BulkEntry,
+  CacheHandle,
+  ItemInput,
+  MaybePromise,
+  StoredItem,
+} from '../src/contracts/cache-handle.js'
+import type { HandleLock } from '../src/contracts/handle-lock.js'
 import {
   describeCacheHandle,
   handleCheckGroups,
@@ -17,7 +24,17 @@ import { type SharedStoreFaults, sharedStoreHandles } from './shared-store-handl
 type Factory = () => MaybePromise<CacheHandle>
 type Members = Partial<Record<keyof CacheHandle, unknown>>
 
-const OPTIONAL = ['touch', 'peek', 'getMany', 'onEvict', 'bind', 'onRemoteClear', 'onExternalClear'] as const
+const OPTIONAL = [
+  'touch',
+  'peek',
+  'getMany',
+  'setMany',
+  'removeMany',
+  'onEvict',
+  'bind',
+  'onRemoteClear',
+  'onExternalClear',
+] as const
 const REQUIRED = ['get', 'add', 'set', 'update', 'remove', 'expire', 'clear', 'clearRegion', 'close'] as const
 
 /** A handle that forwards every member to `inner`, with `changes` replacing some (undefined removes one). */
@@ -27,6 +44,7 @@ function altered(inner: CacheHandle, changes: Members): CacheHandle {
     const f = inner[member]
     if (typeof f === 'function') out[member] = f.bind(inner)
   }
+  if (inner.lock !== undefined) out.lock = inner.lock
   for (const [member, change] of Object.entries(changes)) {
     if (change === undefined) delete out[member]
     else out[member] = change
@@ -106,6 +124,10 @@ function restartingVersions(): Factory {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000
+
+/** A shared-store memory handle (it has a lock) whose lock is `change(inner lock)`. */
+const brokenLock = (change: (lock: HandleLock, inner: CacheHandle) => HandleLock) =>
+  broken((inner) => ({ lock: change(inner.lock!, inner) }), bytes)
 
 /** A broken handle, and the titles of the checks that must fail for it. */
 interface Fault {
@@ -377,7 +399,94 @@ const faults: Record<string, Fault> = {
     }),
     breaks: ['close resolves'],
   },
+  ...lockFaults(),
+  ...bulkFaults(),
   ...sharedStoreFaults(),
+}
+
+/** Faults of the cluster lock, on a memory handle playing a shared store (it has one). */
+function lockFaults(): Record<string, Fault> {
+  return {
+    'any owner releases a lock': {
+      factory: brokenLock((lock) => ({
+        acquire: (k, r, owner, ttl) => lock.acquire(k, r, owner, ttl),
+        release: (k, r) => lock.release(k, r, 'a'),
+      })),
+      breaks: ['one owner takes a lock; only that owner releases it'],
+    },
+    'one lock per key, whatever the region': {
+      factory: brokenLock((lock) => ({
+        acquire: (k, _r, owner, ttl) => lock.acquire(k, undefined, owner, ttl),
+        release: (k, _r, owner) => lock.release(k, undefined, owner),
+      })),
+      breaks: ['locks of a key in two regions, or of two keys, are separate'],
+    },
+    'clear drops the locks': {
+      factory: broken((inner) => {
+        const lock = inner.lock!
+        const taken: Array<[string, string | undefined, string]> = []
+        return {
+          lock: {
+            acquire: async (k: string, r: string | undefined, owner: string, ttl: number) => {
+              const ok = await lock.acquire(k, r, owner, ttl)
+              if (ok) taken.push([k, r, owner])
+              return ok
+            },
+            release: (k: string, r: string | undefined, owner: string) => lock.release(k, r, owner),
+          },
+          clear: async () => {
+            for (const [k, r, owner] of taken.splice(0)) await lock.release(k, r, owner)
+            return inner.clear()
+          },
+        }
+      }, bytes),
+      breaks: ['a lock is not an item, and clears leave it'],
+    },
+    'locks never expire': {
+      factory: brokenLock((lock) => ({
+        acquire: (k, r, owner) => lock.acquire(k, r, owner, DAY_MS),
+        release: (k, r, owner) => lock.release(k, r, owner),
+      })),
+      breaks: ['a lock expires after its TTL (a crashed holder blocks no one for longer)'],
+    },
+  }
+}
+
+/** Faults of the optional bulk members of a memory handle. */
+function bulkFaults(): Record<string, Fault> {
+  return {
+    'getMany answers in reverse': {
+      factory: broken((inner) => ({
+        getMany: (keys: readonly string[], r: string | undefined) => inner.getMany!([...keys].reverse(), r),
+      })),
+      breaks: ['getMany returns each key as get would, in order, scoped to its region'],
+    },
+    'setMany drops explicit versions': {
+      factory: broken((inner) => ({
+        setMany: (entries: ReadonlyArray<BulkEntry>, r: string | undefined) =>
+          inner.setMany!(
+            entries.map((e) => ({ key: e.key, item: without('version')(e.item) })),
+            r,
+          ),
+      })),
+      breaks: ['setMany writes every entry as set would and returns their versions in order'],
+    },
+    'removeMany counts every key': {
+      factory: broken((inner) => ({
+        removeMany: (keys: readonly string[], r: string | undefined) => {
+          inner.removeMany!(keys, r)
+          return keys.length
+        },
+      })),
+      breaks: ['removeMany removes the keys of its region and counts those that existed'],
+    },
+    'a synchronous handle whose getMany returns a promise': {
+      factory: broken((inner) => ({
+        getMany: async (keys: readonly string[], r: string | undefined) => inner.getMany!(keys, r),
+      })),
+      breaks: ['claims synchronous: the bulk members do not return promises'],
+    },
+  }
 }
 
 /** Faults of a shared store: scoping by cache name and reports of unannounced clears. */
@@ -395,6 +504,7 @@ function sharedStoreFaults(): Record<string, Fault> {
     ]),
     'every handle its own store': fault({ privateStores: true }, [
       'handles bound to the same cache name see each other',
+      'handles of one cache share locks; another cache has its own',
     ]),
     'clear empties every cache of the store': fault({ clearAll: true }, [
       'clear and clearRegion of one cache leave the other intact',
@@ -404,6 +514,9 @@ function sharedStoreFaults(): Record<string, Fault> {
     ]),
     'external clears never reported': fault({ neverReport: true }, [
       'onExternalClear reports clears made through another handle, not announced ones',
+    ]),
+    'one lock for every cache': fault({ oneLock: true }, [
+      'handles of one cache share locks; another cache has its own',
     ]),
   }
 }

@@ -17,6 +17,8 @@ export interface SharedStoreFaults {
   readonly reportAnnounced?: boolean
   /** Clears by other handles are never reported. */
   readonly neverReport?: boolean
+  /** Every cache of the store takes its locks in one table. */
+  readonly oneLock?: boolean
 }
 
 // How long after another handle's clear this one notices it (a generation refresh).
@@ -82,6 +84,12 @@ function sharedHandle(faults: SharedStoreFaults, { storeOf, caches, peers, clear
     expire: (k, r, mode, ttl, at) => store().expire(k, r, mode, ttl, at),
     touch: (k, r) => store().touch!(k, r),
     peek: (k, r) => store().peek!(k, r),
+    // The lock of the cache's store (scoped by cache name), or the default cache's for every cache.
+    lock: {
+      acquire: (k, r, owner, ttl) =>
+        (faults.oneLock ? storeOf('default') : store()).lock!.acquire(k, r, owner, ttl),
+      release: (k, r, owner) => (faults.oneLock ? storeOf('default') : store()).lock!.release(k, r, owner),
+    },
     clear() {
       if (faults.clearAll) for (const other of caches.values()) other.clear()
       store().clear()

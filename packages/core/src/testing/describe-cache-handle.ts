@@ -12,8 +12,8 @@
 import { afterEach, beforeEach, describe } from 'vitest'
 import type { CacheHandle, HandleCapabilities, MaybePromise } from '../contracts/cache-handle.js'
 import { type HandleCheckGroup, registerCheckGroups } from './handle-check.js'
-import { describeBulk } from './handle-suite-bulk.js'
-import { describeLock } from './handle-suite-lock.js'
+import { bulkChecks } from './handle-suite-bulk.js'
+import { lockChecks } from './handle-suite-lock.js'
 import { basicsChecks, keysAndValuesChecks, regionChecks } from './handle-suite-basics.js'
 import { compareAndSetChecks, versionsNeverRepeatChecks } from './handle-suite-cas.js'
 import type { DescribeCacheHandleOptions, HandleSuiteContext } from './handle-suite-context.js'
@@ -41,6 +41,8 @@ export const handleCheckGroups: readonly HandleCheckGroup[] = [
   { title: () => 'grace (capabilities.grace)', checks: graceChecks },
   { title: (ctx) => `shared store (sharedStore: ${ctx.sharedStore})`, checks: sharedStoreChecks },
   { title: () => 'lifecycle', checks: lifecycleChecks },
+  { title: () => 'lock (optional: getOrAdd distributedLock)', checks: lockChecks },
+  { title: () => 'bulk (optional: getMany, setMany, removeMany)', checks: bulkChecks },
 ]
 
 /** Registers the CacheHandle conformance suite for handles made by `factory`. */
@@ -55,8 +57,6 @@ export function describeCacheHandle(
     beforeEach(suite.start)
     afterEach(suite.finish)
     registerCheckGroups(suite.ctx, handleCheckGroups)
-    describeLock(suite.ctx)
-    describeBulk(suite.ctx)
   })
 }
 
