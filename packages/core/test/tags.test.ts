@@ -27,11 +27,8 @@ async function two(options: { memoryOnly?: boolean } = {}) {
   return { ...c, a, b }
 }
 
-/**
- * A writer and a reader over one distributed memory store and one hub. The reader reaches the
- * store through a handle whose next get can be held, and the hub through a chaos backplane.
- */
-async function writerAndHeldReader() {
+/** A writer (memory over one distributed memory store, `shared`) on a new hub. */
+function sharedStoreWriter() {
   const hub = createBackplaneHub()
   const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
   const writer = new CacheManager<unknown>({
@@ -40,6 +37,16 @@ async function writerAndHeldReader() {
     shared: [shared],
     backplane: memoryBackplane({ hub }),
   })
+  closers.push(() => writer.close())
+  return { hub, shared, writer }
+}
+
+/**
+ * {@link sharedStoreWriter} and a reader that reaches the store through a handle whose next
+ * get can be held, and the hub through a chaos backplane.
+ */
+async function writerAndHeldReader() {
+  const { hub, shared, writer } = sharedStoreWriter()
   const held = holdableHandle(shared)
   const chaos = chaosBackplane(memoryBackplane({ hub }))
   const readerMemory = memoryHandle({ name: 'memory' })
@@ -48,10 +55,7 @@ async function writerAndHeldReader() {
     handles: [readerMemory, held.handle] as CacheHandle<unknown>[],
     backplane: chaos,
   })
-  closers.push(
-    () => writer.close(),
-    () => reader.close(),
-  )
+  closers.push(() => reader.close())
   await Promise.all([writer.ready(), reader.ready()])
   return { writer, reader, readerMemory, held, chaos }
 }
@@ -265,14 +269,7 @@ describe('tags and grace', () => {
 
 describe('tags and gaps', () => {
   it('an unrecovered gap kept by policy re-reads the stamps: an invalidation it hid is honoured', async () => {
-    const hub = createBackplaneHub()
-    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
-    const writer = new CacheManager<unknown>({
-      name: 'c',
-      handles: [memoryHandle({ name: 'memory' }), shared] as CacheHandle<unknown>[],
-      shared: [shared],
-      backplane: memoryBackplane({ hub }),
-    })
+    const { hub, shared, writer } = sharedStoreWriter()
     const chaos = chaosBackplane(memoryBackplane({ hub }))
     const reader = new CacheManager<unknown>({
       name: 'c',
@@ -281,10 +278,7 @@ describe('tags and gaps', () => {
       backplane: chaos,
       gapPolicy: 'keep',
     })
-    closers.push(
-      () => writer.close(),
-      () => reader.close(),
-    )
+    closers.push(() => reader.close())
     await Promise.all([writer.ready(), reader.ready()])
     await writer.set('k', 'v', { tags: ['t'] })
     expect(await reader.get('k')).toBe('v')
@@ -297,6 +291,7 @@ describe('tags and gaps', () => {
     await waitFor(async () => (await reader.get('k')) === undefined, { message: 'gap honoured' })
     expect(reader.peek('k')).toBeUndefined()
   })
+
   it('a gap heard while update judges the item makes it read again, not answer missing', async () => {
     const { writer, reader, held, chaos } = await writerAndHeldReader()
     await writer.set('k', 1, { tags: ['t'] })
