@@ -71,7 +71,10 @@
  *   an item by the old stamp does not copy it up, and a `set` in flight evicts the levels
  *   above instead of writing them. A clear drops the cached stamps (the store's went with
  *   it); an unrecovered gap drops them whatever the gap policy (each is read again before
- *   use), so an invalidation hidden by the gap is honoured even with `keep`. A receiver
+ *   use), so an invalidation hidden by the gap is honoured even with `keep`. A clear not
+ *   heard yet: a stamp the instance knows to exist, read again and missing from the store,
+ *   is taken for that clear (handled as an external clear), since "no stamp" would judge an
+ *   item fetched before the clear as never invalidated. A receiver
  *   whose bottom is shared forgets the stamp and re-reads it from the store (the store has
  *   the newest; two invalidators' messages, or one instance's own replies, may arrive in
  *   the other order, so an instance's invalidations run one at a time and its own stamp is
@@ -207,6 +210,8 @@ export class SyncEngine {
     this.#peekable = this.#fastTop
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
     this.stamps = new TagStamps(this.bottom, options.emitter, options.fence)
+    // A stamp missing from the store means a clear we have not heard of yet: act on it now.
+    this.stamps.onStampLost = () => this.applyExternalClear(this.bottom, undefined)
   }
 
   /** The top is synchronous without a circuit breaker: {@link peekTop} reads it. */

@@ -24,6 +24,13 @@
  * has a generation, bumped whenever its stamp changes, and a load started at an older
  * generation is dropped instead of installed (a message heard while the load was in flight
  * carries a newer stamp than the store's reply may hold).
+ *
+ * A stamp that vanishes from a shared store was taken by a clear (or the store evicted it):
+ * read after a clear this instance has not heard of yet, "no stamp" would judge an item
+ * fetched before the clear, tag-invalidated, as never invalidated (found by the model-based
+ * tests). So an instance remembers which tags it knows to have a stamp since its last
+ * clear or gap; a load that finds one of them without a stamp reports the clear
+ * (`onStampLost`: the manager acts as on a clear heard) instead of installing "never".
  */
 import { randomInt } from 'node:crypto'
 import type { CacheHandle, ItemInput, StoredItem } from './contracts/cache-handle.js'
@@ -79,6 +86,14 @@ export class TagStamps {
   /** The bottom answers synchronously and has no breaker: an unknown stamp is read inline. */
   readonly #inline: boolean
   readonly #limit: number
+  /**
+   * Tags known to have a stamp in the shared store since the last {@link drop} (installed
+   * from it, written by us, or announced by another instance), at most `limit`, oldest
+   * forgotten first. Finding one without a stamp means the store was cleared.
+   */
+  readonly #stamped = new Set<string>()
+  /** Called when a stamp known to exist is missing from the store (see the file's header). */
+  onStampLost: () => void = () => this.drop()
 
   constructor(bottom: Layer, emitter: CacheEmitter, fence: InvalidationFence, limit = MAX_CACHED_STAMPS) {
     this.#bottom = bottom
@@ -171,7 +186,10 @@ export class TagStamps {
       }
       // Another instance's stamp heard meanwhile may be newer in the store than ours: ask it.
       if (epoch === this.#epoch && generation === this.#generations.get(tag)) this.#install(tag, stamp)
-      else this.#refetch(tag)
+      else {
+        this.#noteStamped(tag) // ours is in the store, or a newer one
+        this.#refetch(tag)
+      }
       this.#fence.invalidateAll()
       written(tag, stamp)
     }
@@ -195,7 +213,10 @@ export class TagStamps {
         (h) => h.set(tag, TAG_REGION, stampItem(h, stamp)),
         0,
       )
-    } else this.#refetch(tag)
+    } else {
+      this.#noteStamped(tag)
+      this.#refetch(tag)
+    }
   }
 
   /**
@@ -219,6 +240,7 @@ export class TagStamps {
     this.#version = ++lastVersion
     this.#stamps.clear()
     this.#generations.clear()
+    this.#stamped.clear()
     this.#fence.invalidateAll()
   }
 
@@ -237,6 +259,7 @@ export class TagStamps {
   }
 
   #install(tag: string, stamp: number): void {
+    if (stamp !== NEVER) this.#noteStamped(tag)
     const previous = this.#stamps.get(tag)
     this.#generations.set(tag, ++lastGeneration)
     this.#stamps.set(tag, stamp)
@@ -281,24 +304,44 @@ export class TagStamps {
     return generation
   }
 
+  /** Remembers that `tag` has a stamp in the store (see {@link #stamped}). */
+  #noteStamped(tag: string): void {
+    if (this.#bottom.local) return // only we write a local bottom: nobody clears it behind our back
+    this.#stamped.delete(tag) // re-inserted: the Set's order is the order of last use
+    this.#stamped.add(tag)
+    if (this.#stamped.size > this.#limit) this.#stamped.delete(this.#stamped.values().next().value!)
+  }
+
   async #load(tag: string): Promise<void> {
     const epoch = this.#epoch
     const generation = this.#generationOf(tag)
     const stored = await guard(this.#emitter, this.#bottom, 'tag-stamp', (h) => h.get(tag, TAG_REGION))
     if (epoch !== this.#epoch || generation !== this.#generations.get(tag)) return
-    this.#install(tag, stampOf(stored))
+    this.#installLoaded(tag, stampOf(stored))
   }
 
   /** A stamp read synchronously from a synchronous bottom; undefined when the read fails (reported). */
   #loadInline(tag: string): number | undefined {
     try {
       const stamp = stampOf(this.#bottom.handle.get(tag, TAG_REGION) as StoredItem<unknown> | undefined)
-      this.#install(tag, stamp)
-      return stamp
+      return this.#installLoaded(tag, stamp) ? stamp : undefined
     } catch (raw) {
       reportError(this.#emitter, this.#bottom, 'tag-stamp', wrapHandleError(this.#bottom, 'tag-stamp', raw))
       return undefined
     }
+  }
+
+  /**
+   * Installs a stamp read from the store, unless the store lost one it had: then the store
+   * was cleared (see the file's header), which is reported instead. True when installed.
+   */
+  #installLoaded(tag: string, stamp: number): boolean {
+    if (stamp === NEVER && this.#stamped.has(tag)) {
+      this.onStampLost()
+      return false
+    }
+    this.#install(tag, stamp)
+    return true
   }
 }
 

@@ -11,6 +11,7 @@ import {
   InvalidOptionsError,
   memoryBackplane,
 } from '../src/index.js'
+import { TAG_REGION } from '../src/tags.js'
 import { chaosBackplane } from '../src/testing/index.js'
 import { waitFor } from '../src/testing/wait-for.js'
 import { cluster, holdableHandle, nextEvent, quiesce } from './sync-fixtures.js'
@@ -58,6 +59,42 @@ async function writerAndHeldReader() {
   closers.push(() => reader.close())
   await Promise.all([writer.ready(), reader.ready()])
   return { writer, reader, readerMemory, held, chaos }
+}
+
+/** `inner`, answering asynchronously, whose reads of tag stamps can be held before they reach it. */
+function gatedStampReads(inner: CacheHandle<unknown>) {
+  let gate: { reached: () => void; opened: Promise<void> } | undefined
+  let itemReads = 0
+  const handle: CacheHandle<unknown> = {
+    ...holdableHandle(inner).handle,
+    async get(key: string, region: string | undefined) {
+      const held = region === TAG_REGION ? gate : undefined
+      if (held !== undefined) {
+        held.reached()
+        await held.opened
+      }
+      const item = await inner.get(key, region)
+      if (region !== TAG_REGION) itemReads++
+      return item
+    },
+  }
+  /** Holds every stamp read from now on until `release`; `reached` resolves at the first. */
+  const holdStampReads = () => {
+    let release!: () => void
+    let reached!: () => void
+    const opened = new Promise<void>((r) => {
+      release = () => {
+        gate = undefined
+        r()
+      }
+    })
+    const first = new Promise<void>((r) => {
+      reached = r
+    })
+    gate = { reached, opened }
+    return { reached: first, release }
+  }
+  return { handle, holdStampReads, itemReads: () => itemReads }
 }
 
 describe('removeByTag on one instance', () => {
@@ -306,6 +343,36 @@ describe('tags and gaps', () => {
     expect(await updated).toEqual({ ok: true, value: 2 })
     await quiesce([writer, reader])
     expect(await writer.get('k')).toBe(2)
+  })
+})
+
+describe('tags and clears not heard yet', () => {
+  it('a stamp known to exist and missing from the store is taken for a clear: the item is not revived', async () => {
+    const { hub, shared, writer } = sharedStoreWriter()
+    const gated = gatedStampReads(shared)
+    const reader = new CacheManager<unknown>({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), gated.handle] as CacheHandle<unknown>[],
+      backplane: memoryBackplane({ hub }),
+    })
+    closers.push(() => reader.close())
+    await Promise.all([writer.ready(), reader.ready()])
+    await writer.set('k', 'v', { tags: ['t'] }) // no stamp yet: marked "never invalidated"
+    const stampRead = gated.holdStampReads()
+    await writer.removeByTag('t')
+    await stampRead.reached // the reader heard it and reads the new stamp again
+    const itemReads = gated.itemReads()
+    const read = reader.get('k') // fetches the item, then waits for that stamp
+    await waitFor(() => gated.itemReads() > itemReads, { message: 'the item fetched' })
+    shared.clear() // another instance's clear, not announced yet: the stamp item goes too
+    const cleared = nextEvent(reader, 'clear')
+    stampRead.release()
+    expect(await read).toBeUndefined() // before: "no stamp" matched the item's mark, and v was served
+    expect((await cleared).origin).toBe('remote')
+    await writer.clear() // stands for the clear's announcement, which reaches every instance
+    await writer.set('k', 'new', { tags: ['t'] })
+    await quiesce([writer, reader])
+    expect(await reader.get('k')).toBe('new') // the tag is usable again
   })
 })
 

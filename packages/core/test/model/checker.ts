@@ -12,8 +12,10 @@
  *   counts for nothing by itself: the frames replayed before it are what i heard.
  * Staleness: a read by i that starts after O resolved (successfully) and after i knows
  * of m returns no value the store held only before m (an older value, a removed or a
- * cleared one). Expiry: a read never returns a value whose expiry, as i may know it, had
- * passed when the read started. A read returns only values some write stored (or, for
+ * cleared one; a stale read, `get` with `allowStale`, may return a replaced one, which a
+ * remote write leaves as a stale local copy, never a removed or cleared one). Expiry: a
+ * read never returns a value whose expiry, as i may know it, had passed when the read started (a stale read, `get` with `allowStale`: its expiry plus the
+ * grace it was written with). A read returns only values some write stored (or, for
  * getOrAdd, its own factory's value when the store could not take it). A getOrAdd that
  * joins another one of the same key in flight on its instance (one factory call per key
  * per process) reads as of the start of the first.
@@ -76,8 +78,12 @@ function readStart(record: Recorder, read: OpRecord): OpRecord {
 
 /** Staleness of one read; true when it was violated. */
 function checkStale(record: Recorder, read: OpRecord, value: string, write: Mutation): boolean {
+  // A stale read may return a value a later write replaced: a local copy that a remote write
+  // expired is kept for its grace, for fail-safe (docs/resilience.md). Never a removed one.
+  const removalsOnly = read.op.kind === 'getStale'
   for (const m of record.mutations) {
     if (m.slot !== write.slot || m.seq <= write.seq || m.kind === 'expire') continue
+    if (removalsOnly && m.kind !== 'remove' && m.kind !== 'clear') continue
     const op = resolvedBefore(record, m, read.start)
     const known = op === undefined ? undefined : knownAt(record, read.instance, m, op)
     if (op === undefined || known === undefined || known >= read.start) continue
@@ -106,12 +112,14 @@ function checkExpiry(record: Recorder, read: OpRecord, value: string, write: Mut
     } else unknown.push(m.expiresAt ?? 0)
   }
   const candidates = [known, ...unknown]
-  if (candidates.some((at) => at === 0 || read.startedAt < at)) return
+  // A stale read may return the item for its grace past the expiry (the grace it was written with).
+  const grace = read.op.kind === 'getStale' ? (write.grace ?? 0) : 0
+  if (candidates.some((at) => at === 0 || read.startedAt < at + grace)) return
   const clock = (at: number) => `+${at - record.clockStart}ms`
   record.violate(
     'expiry',
     `i${read.instance} #${read.id} read ${write.slot} = ${value} at clock ${clock(read.startedAt)}, ` +
-      `past its expiry (${candidates.map(clock).join(', ')})`,
+      `past its expiry (${candidates.map(clock).join(', ')})${grace > 0 ? ` and its grace (${grace}ms)` : ''}`,
   )
 }
 
@@ -163,7 +171,8 @@ export function checkHistory(record: Recorder): void {
       continue
     }
     const kind = op.op.kind
-    if ((kind !== 'get' && kind !== 'peek' && kind !== 'getOrAdd') || typeof op.result !== 'string') continue
+    const reads = kind === 'get' || kind === 'getStale' || kind === 'peek' || kind === 'getOrAdd'
+    if (!reads || typeof op.result !== 'string') continue
     const write = writeOf(record, op, op.result, op.op.slot)
     const read = readStart(record, op)
     if (write !== undefined && !checkStale(record, read, op.result, write))

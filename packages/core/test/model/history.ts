@@ -46,6 +46,8 @@ export type Ttl = number
 /** One operation on a `CacheManager`. */
 export type Operation =
   | { readonly kind: 'get' | 'peek' | 'remove' | 'update' | 'tryUpdate'; readonly slot: Slot }
+  /** `get` with `allowStale`: an item past its expiry, within its grace, may be returned. */
+  | { readonly kind: 'getStale'; readonly slot: Slot }
   | {
       readonly kind: 'set' | 'add' | 'addOrUpdate' | 'getOrAdd' | 'expire'
       readonly slot: Slot
@@ -106,6 +108,11 @@ export interface GenerateOptions {
   readonly clears?: boolean
   /** `removeByTag` (default false). */
   readonly tags?: boolean
+  /**
+   * Every write with a TTL is kept this long past its expiry (the managers' `grace`, ms), and
+   * `get` with `allowStale` joins the operations (default 0: no grace, no stale reads).
+   */
+  readonly grace?: number
   /** Longest history, in steps. */
   readonly maxSteps: number
 }
@@ -155,6 +162,8 @@ function operation(options: GenerateOptions): fc.Arbitrary<Operation> {
   }
   if (options.tags === true)
     ops.push({ weight: 2, arbitrary: fc.record({ kind: fc.constant('removeByTag' as const) }) })
+  if ((options.grace ?? 0) > 0)
+    ops.push({ weight: 3, arbitrary: fc.record({ kind: fc.constant('getStale' as const), slot }) })
   return fc.oneof(...ops)
 }
 

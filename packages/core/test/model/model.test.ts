@@ -21,8 +21,12 @@
  * one tag, so a new stamp in the store counts as a removal of every slot, and a
  * `tagInvalidated` frame as invalidating every slot. Even instances reach the store through
  * its bulk members (one store call for all the keys), odd ones key by key (core's fallback:
- * a task per key), so both paths run in every history. (Sliding expiration, grace/fail-safe
- * reads and the lock join the model when they exist.) Every value written is unique and names its write (`s7`: operation
+ * a task per key), so both paths run in every history. Property `memory-grace` writes every
+ * item with a TTL with a grace (the managers' `grace`) and adds `get` with `allowStale`, which
+ * may return a stale item until its grace ends, never a replaced, removed, cleared or
+ * tag-invalidated one; an add or getOrAdd may replace a stale item. (Sliding expiration,
+ * getOrAdd's fail-safe and timeouts, and the cluster lock are not in the model: their
+ * waits are on timers the scheduler does not drive.) Every value written is unique and names its write (`s7`: operation
  * 7's set; `u9<s7`: operation 9's update computed from `s7`).
  *
  * The reference model is the shared store's history (`store-model.ts`): what each key holds
@@ -94,6 +98,20 @@ describe('model-based random testing over a shared memory store', () => {
         name: 'memory-tags',
         setup: memoryStore,
         generate: { faults: true, cuts: true, clock: true, tags: true, maxSteps: 40 },
+        runs: env.runs(CI_RUNS),
+        ...replay,
+      })
+    },
+    env.timeout(CI_RUNS, 30),
+  )
+
+  it.skipIf(!env.selected('memory-grace'))(
+    'with grace on every write and stale reads, removeByTag, faults, lost frames and gaps',
+    async () => {
+      await checkModel({
+        name: 'memory-grace',
+        setup: memoryStore,
+        generate: { faults: true, cuts: true, clock: true, tags: true, grace: 120, maxSteps: 40 },
         runs: env.runs(CI_RUNS),
         ...replay,
       })

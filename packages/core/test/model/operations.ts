@@ -27,6 +27,7 @@ export function describeOp(op: Operation, id: number): string {
   if (op.kind === 'addOrUpdate') return `addOrUpdate(${op.slot}, ${value}, v => u${id}<v${ttl})`
   if (op.kind === 'getOrAdd') return `getOrAdd(${op.slot}, () => ${value}${ttl})`
   if (op.kind === 'expire') return `expire(${op.slot}${ttl === '' ? ', none' : ttl})`
+  if (op.kind === 'getStale') return `get(${op.slot}, allowStale)`
   return value === undefined ? `${op.kind}(${op.slot})` : `${op.kind}(${op.slot}, ${value}${ttl})`
 }
 
@@ -83,6 +84,8 @@ function invoke(
   switch (op.kind) {
     case 'get':
       return manager.get(key, { region })
+    case 'getStale':
+      return manager.get(key, { region, allowStale: true })
     case 'peek':
       return manager.peek(key, { region })
     case 'set':

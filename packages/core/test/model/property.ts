@@ -38,7 +38,8 @@ function failing(record: Recorder, only: ReadonlySet<string> | undefined) {
 /** Runs the property; resolves with the number of histories run, throws a readable report on failure. */
 export async function checkModel(options: ModelOptions): Promise<number> {
   const property = fc.asyncProperty(history(options.generate), async (h) => {
-    const record = await runHistory(h, options.setup)
+    const grace = options.generate.grace ?? 0
+    const record = await runHistory(h, options.setup, grace > 0 ? { grace } : {})
     if (failing(record, options.only).length > 0) throw new HistoryFailed(record)
   })
   const details = await fc.check(property, {

@@ -33,6 +33,8 @@ export interface Mutation {
   readonly value?: string
   /** Expiry of the item written or changed, epoch ms; 0 = never. */
   readonly expiresAt?: number
+  /** Grace of the item written, ms: how long past its expiry a stale read may still return it. */
+  readonly grace?: number
 }
 
 /** A frame from one instance to another. `slots` is what it invalidates ('all' for a clear). */

@@ -18,6 +18,8 @@ interface Held {
   readonly value: string
   readonly version: number
   readonly expiresAt: number
+  /** Kept this long past its expiry, ms: stale, for the stale paths only (absent to the rest). */
+  readonly grace: number
 }
 
 /** The operation id a value was written by (`s3`, `u7<s3` -> 7) and the value it was computed from. */
@@ -40,11 +42,11 @@ export class StoreModel {
     this.#record = record
   }
 
-  /** What `slot` holds now, unless it expired. */
+  /** What `slot` holds now, unless it expired and its grace ended (a stale item is still held). */
   live(slot: Slot): Held | undefined {
     const held = this.#held.get(slot)
     if (held === undefined) return undefined
-    if (held.expiresAt !== 0 && Date.now() >= held.expiresAt) return undefined
+    if (held.expiresAt !== 0 && Date.now() >= held.expiresAt + held.grace) return undefined
     return held
   }
 
@@ -56,9 +58,10 @@ export class StoreModel {
     value: string,
     version: number,
     expiresAt: number,
+    grace = 0,
   ) {
-    this.#write(slot, value, version, expiresAt)
-    this.#record.mutate({ instance, opId, kind: 'set', slot, value, expiresAt })
+    this.#write(slot, value, version, expiresAt, grace)
+    this.#record.mutate({ instance, opId, kind: 'set', slot, value, expiresAt, grace })
   }
 
   /** An `add`; `version` is read back after a successful one. */
@@ -81,9 +84,10 @@ export class StoreModel {
     value: string,
     version: number,
     expiresAt: number,
+    grace = 0,
   ) {
-    this.#write(slot, value, version, expiresAt)
-    this.#record.mutate({ instance, opId, kind: 'add', slot, value, expiresAt })
+    this.#write(slot, value, version, expiresAt, grace)
+    this.#record.mutate({ instance, opId, kind: 'add', slot, value, expiresAt, grace })
   }
 
   /** A successful CAS: the value replaced must be the one the new value was computed from. */
@@ -94,6 +98,7 @@ export class StoreModel {
     value: string,
     version: number,
     expiresAt: number,
+    grace = 0,
   ) {
     const replaced = this.live(slot)
     const { from } = origin(value)
@@ -102,14 +107,16 @@ export class StoreModel {
     } else if (from === undefined && this.#marks.get(replaced.value) !== this.#stamp) {
       // An add or getOrAdd replacing a tag-invalidated item (its mark is not the store's
       // stamp: CAS on its version): allowed.
+    } else if (from === undefined && replaced.expiresAt !== 0 && Date.now() >= replaced.expiresAt) {
+      // An add or getOrAdd replacing a stale item (past its expiry, kept for its grace): allowed.
     } else if (from !== origin(replaced.value).id) {
       this.#record.violate(
         'cas',
         `lost update: i${instance}'s update ${value} (computed from ${from}) replaced ${replaced.value} in ${slot}`,
       )
     }
-    this.#write(slot, value, version, expiresAt)
-    this.#record.mutate({ instance, opId, kind: 'update', slot, value, expiresAt })
+    this.#write(slot, value, version, expiresAt, grace)
+    this.#record.mutate({ instance, opId, kind: 'update', slot, value, expiresAt, grace })
   }
 
   /** A `remove` (whether or not the key existed). */
@@ -157,8 +164,8 @@ export class StoreModel {
   }
 
   /** `version` NaN: not known (an added item that expired before it could be read back). */
-  #write(slot: Slot, value: string, version: number, expiresAt: number) {
-    this.#held.set(slot, { value, version, expiresAt })
+  #write(slot: Slot, value: string, version: number, expiresAt: number, grace: number) {
+    this.#held.set(slot, { value, version, expiresAt, grace })
     if (Number.isNaN(version)) return
     let versions = this.#versions.get(slot)
     if (versions === undefined) {
