@@ -27,7 +27,6 @@ import { circuitRefusal, type Layer, layerFailed, layerSucceeded } from './layer
 import { keyId } from './single-flight.js'
 import type { FactoryStats } from './stats.js'
 import type { SyncEngine } from './sync-engine.js'
-import { TAGS_CURRENT } from './tag-stamps.js'
 import { TaggedValue } from './tags.js'
 
 type Items = ReadonlyArray<StoredItem<unknown> | undefined>
@@ -114,7 +113,7 @@ export class BulkReads {
       const i = missing[m]!
       const stored = items?.[m]
       if (stored !== undefined && stored.grace !== undefined && isStale(stored, now)) {
-        this.#passStale(layer, stored, batch.probes?.[i])
+        this.#engine.passStale(layer, stored, batch.probes?.[i])
         still.push(i)
         continue
       }
@@ -203,17 +202,6 @@ export class BulkReads {
   #markFailed(batch: Batch, missing: readonly number[]): void {
     if (batch.probes === undefined) return
     for (const i of missing) batch.probes[i]!.failed = true
-  }
-
-  /** A logically expired item: a miss, kept by the key's probe (the first one, decoded) with `allowStale`. */
-  #passStale(layer: Layer, stored: StoredItem<unknown>, probe: ReadProbe | undefined): void {
-    layer.stats.misses++
-    if (probe === undefined || probe.stale !== undefined) return
-    let value = layer.bytes ? this.#engine.codec.decode(layer, stored) : stored.value
-    // A tag-invalidated item is removed, not expired: never served stale (nor when unverifiable).
-    if (value instanceof TaggedValue)
-      value = this.#engine.stamps.check(value) === TAGS_CURRENT ? value.value : MISS
-    if (value !== MISS) probe.stale = { value, stored, level: layer.index }
   }
 
   /** Keys no level had: a `get` miss event each, and with `allowStale` their graced value. */

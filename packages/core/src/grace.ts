@@ -31,7 +31,7 @@ export function hasGrace(item: StoredItem<unknown>): boolean {
  * Only the stale-aware paths pass one; `get` and `peek` never allocate it.
  */
 export interface ReadProbe {
-  /** The first item in its grace window the walk passed, decoded. */
+  /** The item in its grace window the walk passed, decoded: the lowest level's (see `SyncEngine.passStale`). */
   stale: Found | undefined
   /** A level failed or its circuit refused the read. */
   failed: boolean

@@ -386,7 +386,7 @@ export class SyncEngine {
           }
         } else if (probe !== undefined) probe.failed = true
         if (stored !== undefined && stored.grace !== undefined && isStale(stored, Date.now())) {
-          this.#passStale(layer, stored, probe)
+          this.passStale(layer, stored, probe)
           continue
         }
         const payload =
@@ -412,10 +412,15 @@ export class SyncEngine {
     return undefined
   }
 
-  /** A logically expired item met by a walk: a miss, kept by the probe (the first one, decoded) when there is one. */
-  #passStale(layer: Layer, stored: StoredItem<unknown>, probe: ReadProbe | undefined): void {
+  /**
+   * A logically expired item met by a read: a miss, kept (decoded) by the probe when there is
+   * one. A lower level's stale item replaces an upper one's of another version: the store's
+   * is the last write, while a local copy may be older (one expired by a remote write, kept
+   * for fail-safe).
+   */
+  passStale(layer: Layer, stored: StoredItem<unknown>, probe: ReadProbe | undefined): void {
     layer.stats.misses++
-    if (probe === undefined || probe.stale !== undefined) return
+    if (probe === undefined || probe.stale?.stored.version === stored.version) return
     let value = layer.bytes ? this.codec.decode(layer, stored) : stored.value
     // A tag-invalidated item is removed, not expired: never served stale (nor when unverifiable).
     if (value instanceof TaggedValue) value = this.stamps.check(value) === TAGS_CURRENT ? value.value : MISS

@@ -146,6 +146,21 @@ describe('remote changes with grace', () => {
     expect(await b.get('k', { allowStale: true })).toBe('v1')
   })
 
+  it("a stale read prefers the store's stale item to an older stale copy above it", async () => {
+    const { managers } = await two()
+    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
+    await a.set('k', 'v1')
+    expect(await b.get('k')).toBe('v1')
+    const heard = nextEvent(b, 'set', (e) => e.origin === 'remote')
+    await a.set('k', 'v2')
+    await heard // b's copy of v1 is now stale, kept for fail-safe
+    vi.setSystemTime(Date.now() + TTL) // v2 is stale in the store too
+    expect(await b.get('k')).toBeUndefined()
+    // Before: the first stale item the read met, b's older copy (v1).
+    expect(await b.getItem('k', { allowStale: true })).toMatchObject({ value: 'v2', stale: true })
+    expect(await b.getMany(['k'], { allowStale: true })).toEqual(['v2'])
+  })
+
   it('remove, clear, clearRegion and an unrecovered gap delete: never served, stale or not', async () => {
     const { managers } = await two()
     const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
