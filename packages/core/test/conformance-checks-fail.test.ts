@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest'
 import type {
   BulkEntry,
   CacheHandle,
+  ExpirationMode,
   ItemInput,
   MaybePromise,
   StoredItem,
@@ -399,6 +400,7 @@ const faults: Record<string, Fault> = {
     }),
     breaks: ['close resolves'],
   },
+  'expire revives an item in its grace window': revivingExpire(),
   ...lockFaults(),
   ...bulkFaults(),
   ...sharedStoreFaults(),
@@ -449,6 +451,24 @@ function lockFaults(): Record<string, Fault> {
       })),
       breaks: ['a lock expires after its TTL (a crashed holder blocks no one for longer)'],
     },
+  }
+}
+
+/** A memory handle (bytes) whose expire re-times an item kept for its grace, reviving it. */
+function revivingExpire(): Fault {
+  return {
+    factory: broken(
+      (inner) => ({
+        expire: (k: string, r: string | undefined, mode: ExpirationMode, ttl: number, expiresAt: number) => {
+          const item = inner.get(k, r) as StoredItem | undefined
+          if (item === undefined) return false
+          inner.set(k, r, copy(item, { mode, ttl, expiresAt, version: undefined }))
+          return true
+        },
+      }),
+      bytes,
+    ),
+    breaks: ['expire refuses an item in its grace window: re-timing it would revive an expired value'],
   }
 }
 

@@ -51,3 +51,8 @@ export class ItemBytes {
 export function isLive(item: StoredItem<Uint8Array>, now: number): boolean {
   return item.mode !== 'absolute' || item.expiresAt + (item.grace ?? 0) > now
 }
+
+/** True when a live absolute item is past its expiry: kept for its grace, absent to writes like `expire`. */
+export function isStale(item: StoredItem<Uint8Array>, now: number): boolean {
+  return item.mode === 'absolute' && item.expiresAt <= now
+}

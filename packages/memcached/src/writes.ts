@@ -26,7 +26,7 @@ import {
 } from './binary-protocol.js'
 import { memcachedExptime } from './expiration-time.js'
 import { itemKey, type MemcachedContext } from './handle-context.js'
-import { isLive } from './item-bytes.js'
+import { isLive, isStale } from './item-bytes.js'
 
 /** Stores `value`; a server refusing it as too large is ValueTooLargeError. */
 export async function write(
@@ -123,7 +123,7 @@ export async function remove(context: MemcachedContext, key: string, region: str
   return removeKey(context.connection, await itemKey(context, key, region))
 }
 
-/** `expire`: rewrites the live item's lifetime (a new version: an update prepared before must not match). */
+/** `expire`: rewrites the live item's lifetime (a new version: an update prepared before must not match); false when absent or stale. */
 export async function expire(
   context: MemcachedContext,
   key: string,
@@ -135,7 +135,8 @@ export async function expire(
   return retryCompareAndSet(
     async () => {
       const current = await liveWithCas(context, storeKey)
-      if (current === undefined) return false
+      // An item past its expiry, kept for its grace, is absent: re-timing it would revive it.
+      if (current === undefined || isStale(current.item, Date.now())) return false
       const next = { value: current.item.value, mode, ttl, expiresAt, created: current.item.created }
       const bytes = context.bytes.encode(next, newVersion())
       const exptime = memcachedExptime(mode, expiresAt, Date.now())

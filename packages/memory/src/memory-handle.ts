@@ -236,7 +236,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     expiresAt: number,
   ): boolean {
     const entry = this.live(key, region)
-    if (entry === undefined) return false
+    // An entry past its expiry, kept for its grace, is absent: re-timing it would revive it.
+    if (entry === undefined || (entry.expiry !== null && Date.now() - TIME_BASE >= entry.expiry)) return false
     // A write for versions: a new entry with a new version (a reader's entry is never changed).
     // It keeps its grace: core logically expires a graced copy with expire (remote changes).
     const { value, created, grace } = entry

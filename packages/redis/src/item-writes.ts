@@ -69,7 +69,7 @@ export async function updateItem(
   return { status: 'ok', version }
 }
 
-/** Rewrites the expiration in the item's header and its PX, under a new version; false when absent. */
+/** Rewrites the expiration in the item's header and its PX, under a new version; false when absent or stale. */
 export async function expireItem(
   client: RedisClient,
   fullKey: string,
@@ -77,12 +77,14 @@ export async function expireItem(
   ttl: number,
   expiresAt: number,
 ): Promise<boolean> {
+  const now = Date.now()
   const args = [
     encodeMode(mode),
     String(Math.trunc(ttl)),
     String(Math.trunc(expiresAt)),
-    pxArg(mode, expiresAt, Date.now()),
+    pxArg(mode, expiresAt, now),
     String(newVersion()),
+    String(now),
   ]
   try {
     return (await runScript(client, EXPIRE_SCRIPT, fullKey, args)) === 1

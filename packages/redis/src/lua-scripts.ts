@@ -93,9 +93,10 @@ return 1
 
 /**
  * ARGV: mode code, ttl, expiresAt, px, the new version (expire is a write: an update
- * prepared before it must not write the old lifetime back). Returns 1 when the item exists
- * (and was changed), else 0. The header is patched from the mode byte to the version, the
- * item's `created` (offset 20) rewritten as it was.
+ * prepared before it must not write the old lifetime back), now. Returns 1 when the item
+ * exists (and was changed), else 0: an item past its expiry, kept for its grace, is absent
+ * (re-timing it would revive an expired value). The header is patched from the mode byte to
+ * the version, the item's `created` (offset 20) rewritten as it was.
  */
 export const EXPIRE_SCRIPT = script(
   'expire',
@@ -103,6 +104,7 @@ export const EXPIRE_SCRIPT = script(
 local h, err = header()
 if h == nil then return err end
 if h == false then return 0 end
+if string.byte(h, 4) == ${ENVELOPE_MODE_CODES.absolute} and struct.unpack('<d', h, 13) <= tonumber(ARGV[6]) then return 0 end
 local created = struct.unpack('<d', h, 21)
 redis.call('SETRANGE', KEYS[1], 3, struct.pack('<Bdddd', tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), created, tonumber(ARGV[5])))
 if ARGV[4] == '0' then redis.call('PERSIST', KEYS[1]) else redis.call('PEXPIRE', KEYS[1], ARGV[4]) end

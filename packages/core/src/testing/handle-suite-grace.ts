@@ -70,4 +70,18 @@ export const graceChecks: readonly HandleCheck[] = [
       }
     },
   },
+  {
+    title: 'expire refuses an item in its grace window: re-timing it would revive an expired value',
+    skip: noGrace,
+    async run(ctx) {
+      const { handle, caps } = ctx
+      const k = key()
+      await handle.set(k, undefined, { ...input(valueFor(caps, 'old'), 'absolute', ctx.ttl), grace: 60_000 })
+      await pastExpiry(ctx)
+      expect(await handle.expire(k, undefined, 'none', 0, 0)).toBe(false)
+      const stale = await handle.get(k, undefined)
+      expect(textOf(caps, stale)).toBe('old') // still kept for its grace, still past its expiry
+      expect(stale!.expiresAt).toBeLessThanOrEqual(Date.now())
+    },
+  },
 ]

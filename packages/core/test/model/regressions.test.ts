@@ -10,8 +10,8 @@ const set = (instance: number, slot: 'a' | 'r/a') =>
   ({ kind: 'op', instance, op: { kind: 'set', slot, ttl: 0 } }) as const
 const run = (pick: number) => ({ kind: 'run', pick }) as const
 
-async function expectClean(history: History): Promise<void> {
-  const record = await runHistory(history, memoryStore)
+async function expectClean(history: History, grace = 0): Promise<void> {
+  const record = await runHistory(history, memoryStore, grace > 0 ? { grace } : {})
   const report = `${formatViolations(record)}\ntimeline:\n${formatTimeline(record)}`
   expect(record.violations.length === 0 ? '' : report).toBe('')
 }
@@ -191,5 +191,27 @@ describe('histories found by the model', () => {
       ],
       drain: [0, 0, 14],
     })
+  })
+
+  it('expire does not revive an item past its expiry that is kept for its grace', async () => {
+    // s1 reached the store already past its expiry (the clock moved while it was in flight),
+    // kept for its grace. expire(a, none) re-timed it: getOrAdd then lost its add to s1 and
+    // returned it, an expired value made fresh (found by the model's grace property).
+    await expectClean(
+      {
+        instances: 2,
+        unordered: false,
+        steps: [
+          { kind: 'op', instance: 0, op: { kind: 'set', slot: 'a', ttl: 50 } },
+          run(0),
+          run(0),
+          { kind: 'clock', ms: 100 },
+          { kind: 'op', instance: 0, op: { kind: 'getOrAdd', slot: 'a', ttl: 0 } },
+          { kind: 'op', instance: 0, op: { kind: 'expire', slot: 'a', ttl: 0 } },
+        ],
+        drain: [],
+      },
+      120,
+    )
   })
 })
