@@ -20,7 +20,7 @@
  * joins another one of the same key in flight on its instance (one factory call per key
  * per process) reads as of the start of the first.
  */
-import type { Slot } from './history.js'
+import type { Operation, Slot } from './history.js'
 import type { Mutation, OpRecord, Recorder } from './record.js'
 
 /** When instance `i` knows of change `m`, or undefined while it does not. */
@@ -64,13 +64,29 @@ function writeOf(record: Recorder, read: OpRecord, value: string, slot: Slot): M
   return write
 }
 
+/** getOrAdd, with a factory that works or one that throws. */
+const isGetOrAdd = (op: OpRecord) => op.op.kind === 'getOrAdd' || op.op.kind === 'getOrAddFailing'
+
+/**
+ * A read that may return a stale value (past its expiry, within its grace): `get` with
+ * `allowStale`, and getOrAdd of an item written with grace (fail-safe: its factory failed,
+ * or it joined one whose factory failed, or the store failed).
+ */
+function staleAllowed(read: OpRecord, write: Mutation): boolean {
+  if (read.op.kind === 'getStale') return true
+  return isGetOrAdd(read) && (write.grace ?? 0) > 0
+}
+
+/** Both operations are on one slot. */
+const sameSlot = (a: Operation, b: Operation) => 'slot' in a && 'slot' in b && a.slot === b.slot
+
 /** When a read starts, for the invariants: a getOrAdd joining one in flight starts with it. */
 function readStart(record: Recorder, read: OpRecord): OpRecord {
-  if (read.op.kind !== 'getOrAdd') return read
+  if (!isGetOrAdd(read)) return read
   let first = read
   for (const op of record.ops) {
-    if (op.id >= read.id || op.instance !== read.instance || op.op.kind !== 'getOrAdd') continue
-    if (op.op.slot !== read.op.slot || (op.end !== undefined && op.end < read.start)) continue
+    if (op.id >= read.id || op.instance !== read.instance || !isGetOrAdd(op)) continue
+    if (!sameSlot(op.op, read.op) || (op.end !== undefined && op.end < read.start)) continue
     if (op.start < first.start) first = op
   }
   return first === read ? read : { ...read, start: first.start, startedAt: first.startedAt }
@@ -80,7 +96,7 @@ function readStart(record: Recorder, read: OpRecord): OpRecord {
 function checkStale(record: Recorder, read: OpRecord, value: string, write: Mutation): boolean {
   // A stale read may return a value a later write replaced: a local copy that a remote write
   // expired is kept for its grace, for fail-safe (docs/resilience.md). Never a removed one.
-  const removalsOnly = read.op.kind === 'getStale'
+  const removalsOnly = staleAllowed(read, write)
   for (const m of record.mutations) {
     if (m.slot !== write.slot || m.seq <= write.seq || m.kind === 'expire') continue
     if (removalsOnly && m.kind !== 'remove' && m.kind !== 'clear') continue
@@ -113,7 +129,7 @@ function checkExpiry(record: Recorder, read: OpRecord, value: string, write: Mut
   }
   const candidates = [known, ...unknown]
   // A stale read may return the item for its grace past the expiry (the grace it was written with).
-  const grace = read.op.kind === 'getStale' ? (write.grace ?? 0) : 0
+  const grace = staleAllowed(read, write) ? (write.grace ?? 0) : 0
   if (candidates.some((at) => at === 0 || read.startedAt < at + grace)) return
   const clock = (at: number) => `+${at - record.clockStart}ms`
   record.violate(
@@ -171,8 +187,8 @@ export function checkHistory(record: Recorder): void {
       continue
     }
     const kind = op.op.kind
-    const reads = kind === 'get' || kind === 'getStale' || kind === 'peek' || kind === 'getOrAdd'
-    if (!reads || typeof op.result !== 'string') continue
+    const reads = kind === 'get' || kind === 'getStale' || kind === 'peek' || isGetOrAdd(op)
+    if (!reads || !('slot' in op.op) || typeof op.result !== 'string') continue
     const write = writeOf(record, op, op.result, op.op.slot)
     const read = readStart(record, op)
     if (write !== undefined && !checkStale(record, read, op.result, write))

@@ -49,7 +49,8 @@ export type Operation =
   /** `get` with `allowStale`: an item past its expiry, within its grace, may be returned. */
   | { readonly kind: 'getStale'; readonly slot: Slot }
   | {
-      readonly kind: 'set' | 'add' | 'addOrUpdate' | 'getOrAdd' | 'expire'
+      /** `getOrAddFailing`: getOrAdd whose factory throws (fail-safe serves a stale value, or it fails). */
+      readonly kind: 'set' | 'add' | 'addOrUpdate' | 'getOrAdd' | 'getOrAddFailing' | 'expire'
       readonly slot: Slot
       readonly ttl: Ttl
     }
@@ -110,7 +111,8 @@ export interface GenerateOptions {
   readonly tags?: boolean
   /**
    * Every write with a TTL is kept this long past its expiry (the managers' `grace`, ms), and
-   * `get` with `allowStale` joins the operations (default 0: no grace, no stale reads).
+   * `get` with `allowStale` and getOrAdd with a failing factory (fail-safe) join the
+   * operations (default 0: no grace, no stale reads).
    */
   readonly grace?: number
   /** Longest history, in steps. */
@@ -162,8 +164,12 @@ function operation(options: GenerateOptions): fc.Arbitrary<Operation> {
   }
   if (options.tags === true)
     ops.push({ weight: 2, arbitrary: fc.record({ kind: fc.constant('removeByTag' as const) }) })
-  if ((options.grace ?? 0) > 0)
-    ops.push({ weight: 3, arbitrary: fc.record({ kind: fc.constant('getStale' as const), slot }) })
+  if ((options.grace ?? 0) > 0) {
+    ops.push(
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant('getStale' as const), slot }) },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('getOrAddFailing' as const), slot, ttl }) },
+    )
+  }
   return fc.oneof(...ops)
 }
 

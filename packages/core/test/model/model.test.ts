@@ -22,11 +22,13 @@
  * `tagInvalidated` frame as invalidating every slot. Even instances reach the store through
  * its bulk members (one store call for all the keys), odd ones key by key (core's fallback:
  * a task per key), so both paths run in every history. Property `memory-grace` writes every
- * item with a TTL with a grace (the managers' `grace`) and adds `get` with `allowStale`, which
- * may return a stale item until its grace ends, never a replaced, removed, cleared or
- * tag-invalidated one; an add or getOrAdd may replace a stale item. (Sliding expiration,
- * getOrAdd's fail-safe and timeouts, and the cluster lock are not in the model: their
- * waits are on timers the scheduler does not drive.) Every value written is unique and names its write (`s7`: operation
+ * item with a TTL with a grace (the managers' `grace`) and adds `get` with `allowStale` and
+ * getOrAdd with a factory that throws (fail-safe). Such reads, and any getOrAdd of a graced
+ * item, may return a stale item until its grace ends, or one a remote write replaced (kept
+ * as a stale local copy for fail-safe), never a removed, cleared or tag-invalidated one; an
+ * add or getOrAdd may replace a stale item. (Sliding expiration, getOrAdd's timeouts and
+ * the cluster lock are not in the model: their waits are on timers the scheduler does not
+ * drive.) Every value written is unique and names its write (`s7`: operation
  * 7's set; `u9<s7`: operation 9's update computed from `s7`).
  *
  * The reference model is the shared store's history (`store-model.ts`): what each key holds

@@ -26,6 +26,7 @@ export function describeOp(op: Operation, id: number): string {
   if (op.kind === 'update' || op.kind === 'tryUpdate') return `${op.kind}(${op.slot}, v => u${id}<v)`
   if (op.kind === 'addOrUpdate') return `addOrUpdate(${op.slot}, ${value}, v => u${id}<v${ttl})`
   if (op.kind === 'getOrAdd') return `getOrAdd(${op.slot}, () => ${value}${ttl})`
+  if (op.kind === 'getOrAddFailing') return `getOrAdd(${op.slot}, () => throw${ttl})`
   if (op.kind === 'expire') return `expire(${op.slot}${ttl === '' ? ', none' : ttl})`
   if (op.kind === 'getStale') return `get(${op.slot}, allowStale)`
   return value === undefined ? `${op.kind}(${op.slot})` : `${op.kind}(${op.slot}, ${value}${ttl})`
@@ -58,6 +59,11 @@ function invokeBulk(
   const expiration: Expiration = op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
   const entries = op.slots.map((slot, i) => ({ key: keys[i]!, value: bulkValue(id, slot) }))
   return manager.setMany(entries, { region, expiration, tags })
+}
+
+/** The factory of `getOrAddFailing`: the source is down. */
+function failingFactory(): never {
+  throw new Error('the source is down')
 }
 
 /** Short text of a result. */
@@ -100,6 +106,8 @@ function invoke(
       return manager.addOrUpdate(key, `a${id}`, update, { region, expiration, tags })
     case 'getOrAdd':
       return manager.getOrAdd(key, () => `g${id}`, { region, expiration, tags })
+    case 'getOrAddFailing':
+      return manager.getOrAdd(key, failingFactory, { region, expiration, tags })
     case 'remove':
       return manager.remove(key, { region })
     case 'expire':
