@@ -4,6 +4,7 @@
 // shared-store faults of conformance-checks-fail.test.ts break one at a time.
 import { memoryHandle } from '@cacheplane/memory'
 import type { CacheHandle, ExternalClearListener } from '../src/contracts/cache-handle.js'
+import type { HandleLock } from '../src/contracts/handle-lock.js'
 
 /** One way to break the store; none of them: a correct shared store. */
 export interface SharedStoreFaults {
@@ -84,12 +85,7 @@ function sharedHandle(faults: SharedStoreFaults, { storeOf, caches, peers, clear
     expire: (k, r, mode, ttl, at) => store().expire(k, r, mode, ttl, at),
     touch: (k, r) => store().touch!(k, r),
     peek: (k, r) => store().peek!(k, r),
-    // The lock of the cache's store (scoped by cache name), or the default cache's for every cache.
-    lock: {
-      acquire: (k, r, owner, ttl) =>
-        (faults.oneLock ? storeOf('default') : store()).lock!.acquire(k, r, owner, ttl),
-      release: (k, r, owner) => (faults.oneLock ? storeOf('default') : store()).lock!.release(k, r, owner),
-    },
+    lock: cacheLock(() => (faults.oneLock ? storeOf('default') : store())),
     clear() {
       if (faults.clearAll) for (const other of caches.values()) other.clear()
       store().clear()
@@ -119,4 +115,12 @@ function sharedHandle(faults: SharedStoreFaults, { storeOf, caches, peers, clear
   }
   if (faults.noBind) delete (handle as { bind?: unknown }).bind
   return handle
+}
+
+/** The lock of the store `storeFor()` gives: the cache's (scoped by cache name), or with `oneLock` the default cache's. */
+function cacheLock(storeFor: () => CacheHandle): HandleLock {
+  return {
+    acquire: (k, r, owner, ttl) => storeFor().lock!.acquire(k, r, owner, ttl),
+    release: (k, r, owner) => storeFor().lock!.release(k, r, owner),
+  }
 }

@@ -101,15 +101,7 @@ function itemCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
         noteMark(model, item)
         if (!model.add(instance, slot(key, region), value, await inner.add(key, region, item))) return false
         const stored: StoredItem<unknown> | undefined = await inner.get(key, region)
-        model.added(
-          instance,
-          opId,
-          slot(key, region),
-          value,
-          stored?.version ?? Number.NaN,
-          item.expiresAt,
-          item.grace,
-        )
+        model.added(instance, opId, slot(key, region), value, stored?.version ?? Number.NaN, item)
         return true
       }),
     set: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
@@ -117,15 +109,7 @@ function itemCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
         ? stamps.set(key, item)
         : call(`set(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
             const version = await inner.set(key, region, item)
-            model.set(
-              instance,
-              opId,
-              slot(key, region),
-              decode(item.value),
-              version,
-              item.expiresAt,
-              item.grace,
-            )
+            model.set(instance, opId, slot(key, region), decode(item.value), version, item)
             return version
           }),
     update: (key: string, region: string | undefined, expected: number, item: ItemInput<unknown>) =>
@@ -133,15 +117,7 @@ function itemCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
         const outcome: UpdateOutcome = await inner.update(key, region, expected, item)
         if (outcome.status !== 'ok') return outcome
         noteMark(model, item)
-        model.updated(
-          instance,
-          opId,
-          slot(key, region),
-          decode(item.value),
-          outcome.version,
-          item.expiresAt,
-          item.grace,
-        )
+        model.updated(instance, opId, slot(key, region), decode(item.value), outcome.version, item)
         return outcome
       }),
   }
@@ -172,15 +148,7 @@ function bulkCalls(inner: CacheHandle<unknown>, { instance, model }: Context, ca
         async (opId) => {
           const versions = await setMany.call(inner, entries, region)
           entries.forEach(({ key, item }, i) => {
-            model.set(
-              instance,
-              opId,
-              slot(key, region),
-              decode(item.value),
-              versions[i]!,
-              item.expiresAt,
-              item.grace,
-            )
+            model.set(instance, opId, slot(key, region), decode(item.value), versions[i]!, item)
           })
           return versions
         },

@@ -22,6 +22,14 @@ interface Held {
   readonly grace: number
 }
 
+/** An item's lifetime as the store keeps it (an `ItemInput` is one). */
+interface Lifetime {
+  /** Epoch ms; 0 = never. */
+  readonly expiresAt: number
+  /** Kept this long past its expiry, ms. */
+  readonly grace?: number | undefined
+}
+
 /** The operation id a value was written by (`s3`, `u7<s3` -> 7) and the value it was computed from. */
 export function origin(value: string): { id: string; from: string | undefined } {
   const at = value.indexOf('<')
@@ -57,11 +65,10 @@ export class StoreModel {
     slot: Slot,
     value: string,
     version: number,
-    expiresAt: number,
-    grace = 0,
+    life: Lifetime,
   ) {
-    this.#write(slot, value, version, expiresAt, grace)
-    this.#record.mutate({ instance, opId, kind: 'set', slot, value, expiresAt, grace })
+    this.#write(slot, value, version, life)
+    this.#record.mutate({ instance, opId, kind: 'set', slot, value, ...lifeOf(life) })
   }
 
   /** An `add`; `version` is read back after a successful one. */
@@ -83,11 +90,10 @@ export class StoreModel {
     slot: Slot,
     value: string,
     version: number,
-    expiresAt: number,
-    grace = 0,
+    life: Lifetime,
   ) {
-    this.#write(slot, value, version, expiresAt, grace)
-    this.#record.mutate({ instance, opId, kind: 'add', slot, value, expiresAt, grace })
+    this.#write(slot, value, version, life)
+    this.#record.mutate({ instance, opId, kind: 'add', slot, value, ...lifeOf(life) })
   }
 
   /** A successful CAS: the value replaced must be the one the new value was computed from. */
@@ -97,8 +103,7 @@ export class StoreModel {
     slot: Slot,
     value: string,
     version: number,
-    expiresAt: number,
-    grace = 0,
+    life: Lifetime,
   ) {
     const replaced = this.live(slot)
     const { from } = origin(value)
@@ -115,8 +120,8 @@ export class StoreModel {
         `lost update: i${instance}'s update ${value} (computed from ${from}) replaced ${replaced.value} in ${slot}`,
       )
     }
-    this.#write(slot, value, version, expiresAt, grace)
-    this.#record.mutate({ instance, opId, kind: 'update', slot, value, expiresAt, grace })
+    this.#write(slot, value, version, life)
+    this.#record.mutate({ instance, opId, kind: 'update', slot, value, ...lifeOf(life) })
   }
 
   /** A `remove` (whether or not the key existed). */
@@ -164,8 +169,8 @@ export class StoreModel {
   }
 
   /** `version` NaN: not known (an added item that expired before it could be read back). */
-  #write(slot: Slot, value: string, version: number, expiresAt: number, grace: number) {
-    this.#held.set(slot, { value, version, expiresAt, grace })
+  #write(slot: Slot, value: string, version: number, life: Lifetime) {
+    this.#held.set(slot, { value, version, ...lifeOf(life) })
     if (Number.isNaN(version)) return
     let versions = this.#versions.get(slot)
     if (versions === undefined) {
@@ -178,4 +183,9 @@ export class StoreModel {
     }
     versions.set(version, value)
   }
+}
+
+/** Expiry and grace (0 when none) of a lifetime. */
+function lifeOf(life: Lifetime): { expiresAt: number; grace: number } {
+  return { expiresAt: life.expiresAt, grace: life.grace ?? 0 }
 }
