@@ -10,8 +10,8 @@ import { Layer } from '../src/layer.js'
 import { TAGS_CURRENT, TAGS_INVALIDATED, TagStamps } from '../src/tag-stamps.js'
 import { TaggedValue } from '../src/tags.js'
 
-function stampsOver(limit: number): TagStamps {
-  const bottom = new Layer(memoryHandle({ name: 'shared', distributed: true }), 0, undefined, false)
+function stampsOver(limit: number, store = memoryHandle({ name: 'shared', distributed: true })): TagStamps {
+  const bottom = new Layer(store, 0, undefined, false)
   return new TagStamps(bottom, new CacheEmitter(), new InvalidationFence(), limit)
 }
 
@@ -42,5 +42,25 @@ describe('the tag stamp cache', () => {
     await stamps.load(['b', 'c'])
     stamps.applyRemote('a', 12345)
     expect(stamps.check(item)).toBe(TAGS_INVALIDATED)
+  })
+
+  it('remembers at most its limit of tags known to have a stamp: a stamp lost from the store is a clear', async () => {
+    const store = memoryHandle({ name: 'shared', distributed: true })
+    const stamps = stampsOver(2, store)
+    let lost = 0
+    stamps.onStampLost = () => {
+      lost++
+      stamps.drop()
+    }
+    await stamps.invalidate(['a', 'b', 'c'], () => undefined) // 'a' is the oldest: forgotten
+    store.clear() // a clear this instance has not heard of: the stamps go with it
+    await stamps.load(['a'])
+    expect(lost).toBe(0) // forgotten past the limit: "no stamp" is believed, as for a tag never met
+    stamps.applyRemote('c', 1) // read again from the store: none there
+    await stamps.load(['c'])
+    expect(lost).toBe(1) // taken for the clear: everything cached is dropped
+    await stamps.load(['b', 'c'])
+    expect(lost).toBe(1) // after the drop "no stamp" is trusted again
+    expect(stamps.check(new TaggedValue('v', ['b', 'c'], [0, 0]))).toBe(TAGS_CURRENT)
   })
 })
