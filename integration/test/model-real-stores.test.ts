@@ -4,9 +4,10 @@
  * or Memcached as the shared store (each instance with its own client, as separate processes
  * would have) instead of a shared memory handle. Slower, so fewer histories. The clock is not
  * stepped and nothing expires (the servers keep their own time); everything else is generated
- * as in the memory properties, faults and gaps included. The store calls are real, so a history
- * is reproducible from its seed as far as the servers answer the same (a Memcached handle's
- * periodic generation refresh runs on a real timer).
+ * as in the memory properties, faults and gaps included; the `-tags` properties add
+ * removeByTag, so the tag stamps live in the real store too. The store calls are real, so a
+ * history is reproducible from its seed as far as the servers answer the same (a Memcached
+ * handle's periodic generation refresh runs on a real timer).
  *
  * Memcached runs without clears in CI. Its clears bump a generation counter that every other
  * instance keeps cached until it hears of the clear (or refreshes it), and meanwhile its writes
@@ -73,6 +74,35 @@ describe('model-based random testing over real stores', () => {
         name: 'memcached',
         setup: memcachedStore(inject('memcachedServers')),
         generate: { ...generate, clears: false },
+        runs: env.runs(CI_RUNS),
+        ...replay,
+      })
+    },
+    env.timeout(CI_RUNS, 400),
+  )
+
+  it.skipIf(!env.selected('redis-tags'))(
+    'Redis, with removeByTag of the tag every write carries',
+    async () => {
+      const url = inject('redisUrl')
+      await checkModel({
+        name: 'redis-tags',
+        setup: realStore('redis', () => redisHandle({ name: 'redis', url })),
+        generate: { ...generate, tags: true },
+        runs: env.runs(CI_RUNS),
+        ...replay,
+      })
+    },
+    env.timeout(CI_RUNS, 400),
+  )
+
+  it.skipIf(!env.selected('memcached-tags'))(
+    'Memcached (no clears), with removeByTag of the tag every write carries',
+    async () => {
+      await checkModel({
+        name: 'memcached-tags',
+        setup: memcachedStore(inject('memcachedServers')),
+        generate: { ...generate, clears: false, tags: true },
         runs: env.runs(CI_RUNS),
         ...replay,
       })

@@ -53,7 +53,7 @@
  * The precise rules (when an instance "knows" of a change) are in `checker.ts`.
  *
  * CI runs a fixed number of histories per property: 700 for each here, 300 for each store of
- * the real-store file, 3,400 in all; `pnpm test:model -- --runs N --seed S` runs long ones
+ * the real-store file, 4,000 in all; `pnpm test:model -- --runs N --seed S` runs long ones
  * (see `env.ts`).
  */
 import { describe, it } from 'vitest'
