@@ -12,10 +12,11 @@
  *   counts for nothing by itself: the frames replayed before it are what i heard.
  * Staleness: a read by i that starts after O resolved (successfully) and after i knows
  * of m returns no value the store held only before m (an older value, a removed or a
- * cleared one; a stale read, `get` with `allowStale`, may return a replaced one, which a
- * remote write leaves as a stale local copy, never a removed or cleared one). Expiry: a
- * read never returns a value whose expiry, as i may know it, had passed when the read started (a stale read, `get` with `allowStale`: its expiry plus the
- * grace it was written with). A read returns only values some write stored (or, for
+ * cleared one). A stale read (`get` with `allowStale`, getOrAdd of an item written with
+ * grace) may return a replaced one, which a remote write leaves as a stale local copy for
+ * fail-safe, never a removed or cleared one. Expiry: a read never returns a value whose
+ * expiry, as i may know it, had passed when the read started (for a stale read: its expiry
+ * plus the grace it was written with). A read returns only values some write stored (or, for
  * getOrAdd, its own factory's value when the store could not take it). A getOrAdd that
  * joins another one of the same key in flight on its instance (one factory call per key
  * per process) reads as of the start of the first.
