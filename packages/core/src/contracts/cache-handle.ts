@@ -149,7 +149,11 @@ export interface CacheHandle<V = unknown> {
   ): MaybePromise<UpdateOutcome>
   /** Removes an item. True when something was removed. */
   remove(key: string, region: string | undefined): MaybePromise<boolean>
-  /** Changes an existing item's expiration (expiresAt computed by core) and gives it a new version. True when the item exists. */
+  /**
+   * Changes an existing item's expiration (expiresAt computed by core) and gives it a new
+   * version. True when the item exists; an item past its expiry, kept for its grace, does not
+   * (re-timing it would revive an expired value): false, and it is left as it is.
+   */
   expire(
     key: string,
     region: string | undefined,
