@@ -128,7 +128,7 @@ function checkExpiry(record: Recorder, read: OpRecord, value: string, write: Mut
       unknown.length = 0
     } else unknown.push(m.expiresAt ?? 0)
   }
-  const candidates = [known, ...unknown]
+  const candidates = [known, ...unknown, ...slidByReads(record, read, value, write)]
   // A stale read may return the item for its grace past the expiry (the grace it was written with).
   const grace = staleAllowed(read, write) ? (write.grace ?? 0) : 0
   if (candidates.some((at) => at === 0 || read.startedAt < at + grace)) return
@@ -138,6 +138,23 @@ function checkExpiry(record: Recorder, read: OpRecord, value: string, write: Mut
     `i${read.instance} #${read.id} read ${write.slot} = ${value} at clock ${clock(read.startedAt)}, ` +
       `past its expiry (${candidates.map(clock).join(', ')})${grace > 0 ? ` and its grace (${grace}ms)` : ''}`,
   )
+}
+
+/**
+ * A sliding value's expiries as instance i's own reads of it extended them: each one that
+ * returned it (from a local copy, which the store never sees) slid it to its start + TTL.
+ */
+function slidByReads(record: Recorder, read: OpRecord, value: string, write: Mutation): number[] {
+  const ttl = write.slidingTtl ?? 0
+  if (ttl === 0) return []
+  const slid: number[] = []
+  for (const op of record.ops) {
+    if (op.instance !== read.instance || op.start >= read.start || op.status !== 'ok') continue
+    if (op.op.kind === 'peek') continue // peek reads without sliding
+    const returned = Array.isArray(op.result) ? op.result.includes(value) : op.result === value
+    if (returned) slid.push(op.startedAt + ttl)
+  }
+  return slid
 }
 
 /** A successful write's value must be in the store's history. */

@@ -115,6 +115,10 @@ export interface GenerateOptions {
    * operations (default 0: no grace, no stale reads).
    */
   readonly grace?: number
+  /** Writes with a TTL are sliding: every read extends them (default false: absolute). */
+  readonly sliding?: boolean
+  /** The clock steps, ms (default 30, 100 and 250; `sliding` makes them 4 times as frequent). */
+  readonly clockSteps?: readonly number[]
   /** Longest history, in steps. */
   readonly maxSteps: number
 }
@@ -164,6 +168,9 @@ function operation(options: GenerateOptions): fc.Arbitrary<Operation> {
   }
   if (options.tags === true)
     ops.push({ weight: 2, arbitrary: fc.record({ kind: fc.constant('removeByTag' as const) }) })
+  // Sliding is about reads keeping an item alive: more of them.
+  if (options.sliding === true)
+    ops.push({ weight: 6, arbitrary: fc.record({ kind: fc.constant('get' as const), slot }) })
   if ((options.grace ?? 0) > 0) {
     ops.push(
       { weight: 3, arbitrary: fc.record({ kind: fc.constant('getStale' as const), slot }) },
@@ -192,8 +199,12 @@ function step(options: GenerateOptions): fc.Arbitrary<Step> {
   }
   if (options.clock) {
     steps.push({
-      weight: 1,
-      arbitrary: fc.record({ kind: fc.constant('clock' as const), ms: fc.constantFrom(30, 100, 250) }),
+      // Sliding needs time to pass between reads: more, shorter steps.
+      weight: options.sliding === true ? 4 : 1,
+      arbitrary: fc.record({
+        kind: fc.constant('clock' as const),
+        ms: fc.constantFrom(...(options.clockSteps ?? [30, 100, 250])),
+      }),
     })
   }
   return fc.oneof(...steps)

@@ -26,9 +26,11 @@
  * getOrAdd with a factory that throws (fail-safe). Such reads, and any getOrAdd of a graced
  * item, may return a stale item until its grace ends, or one a remote write replaced (kept
  * as a stale local copy for fail-safe), never a removed, cleared or tag-invalidated one; an
- * add or getOrAdd may replace a stale item. (Sliding expiration, getOrAdd's timeouts and
- * the cluster lock are not in the model: their waits are on timers the scheduler does not
- * drive.) Every value written is unique and names its write (`s7`: operation
+ * add or getOrAdd may replace a stale item. Property `memory-sliding` makes every write with
+ * a TTL sliding: the store's reads and touches extend an item (recorded as expires), and so
+ * do an instance's own reads of its local copy. (getOrAdd's timeouts and the cluster lock
+ * are not in the model: their waits are on timers the scheduler does not drive.) Every
+ * value written is unique and names its write (`s7`: operation
  * 7's set; `u9<s7`: operation 9's update computed from `s7`).
  *
  * The reference model is the shared store's history (`store-model.ts`): what each key holds
@@ -53,7 +55,7 @@
  * The precise rules (when an instance "knows" of a change) are in `checker.ts`.
  *
  * CI runs a fixed number of histories per property: 700 for each here, 300 for each store of
- * the real-store file, 4,000 in all; `pnpm test:model -- --runs N --seed S` runs long ones
+ * the real-store file, 4,700 in all; `pnpm test:model -- --runs N --seed S` runs long ones
  * (see `env.ts`).
  */
 import { describe, it } from 'vitest'
@@ -114,6 +116,30 @@ describe('model-based random testing over a shared memory store', () => {
         name: 'memory-grace',
         setup: memoryStore,
         generate: { faults: true, cuts: true, clock: true, tags: true, grace: 120, maxSteps: 40 },
+        runs: env.runs(CI_RUNS),
+        ...replay,
+      })
+    },
+    env.timeout(CI_RUNS, 30),
+  )
+
+  it.skipIf(!env.selected('memory-sliding'))(
+    'with sliding expiration on every write with a TTL, removeByTag, faults, lost frames and gaps',
+    async () => {
+      await checkModel({
+        name: 'memory-sliding',
+        setup: memoryStore,
+        // Steps shorter than the TTLs (50, 200 ms): reads in between keep items alive past
+        // their first expiry, which is what sliding is about.
+        generate: {
+          faults: true,
+          cuts: true,
+          clock: true,
+          tags: true,
+          sliding: true,
+          clockSteps: [20, 40, 120],
+          maxSteps: 40,
+        },
         runs: env.runs(CI_RUNS),
         ...replay,
       })

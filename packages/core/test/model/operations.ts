@@ -12,6 +12,9 @@ import type { Scheduler } from './scheduler.js'
 import { currentOp } from './scheduled-store.js'
 import { origin } from './store-model.js'
 
+/** How a write with a TTL expires: at its expiry, or that long after its last read. */
+export type TtlMode = 'absolute' | 'sliding'
+
 /** How an operation reads on the timeline. */
 export function describeOp(op: Operation, id: number): string {
   if (isBulk(op)) {
@@ -51,12 +54,13 @@ function invokeBulk(
   op: BulkOperation,
   id: number,
   tags: readonly string[] | undefined,
+  mode: TtlMode,
 ): unknown {
   const region = slotKey(op.slots[0]!).region
   const keys = op.slots.map((slot) => slotKey(slot).key)
   if (op.kind === 'getMany') return manager.getMany(keys, { region })
   if (op.kind !== 'setMany') return manager.removeMany(keys, { region })
-  const expiration: Expiration = op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
+  const expiration: Expiration = op.ttl > 0 ? { mode, ttl: op.ttl } : { mode: 'none' }
   const entries = op.slots.map((slot, i) => ({ key: keys[i]!, value: bulkValue(id, slot) }))
   return manager.setMany(entries, { region, expiration, tags })
 }
@@ -79,13 +83,13 @@ function invoke(
   op: Operation,
   id: number,
   tags: readonly string[] | undefined,
+  mode: TtlMode,
 ): unknown {
-  if (isBulk(op)) return invokeBulk(manager, op, id, tags)
+  if (isBulk(op)) return invokeBulk(manager, op, id, tags, mode)
   if (op.kind === 'removeByTag') return manager.removeByTag(TAG)
   if (!('slot' in op)) return op.kind === 'clear' ? manager.clear() : manager.clearRegion(REGION)
   const { key, region } = slotKey(op.slot)
-  const expiration: Expiration =
-    'ttl' in op && op.ttl > 0 ? { mode: 'absolute', ttl: op.ttl } : { mode: 'none' }
+  const expiration: Expiration = 'ttl' in op && op.ttl > 0 ? { mode, ttl: op.ttl } : { mode: 'none' }
   const update = (value: unknown) => `u${id}<${origin(String(value)).id}`
   switch (op.kind) {
     case 'get':
@@ -123,6 +127,7 @@ export function startOp(
   instance: number,
   op: Operation,
   tagged = true,
+  mode: TtlMode = 'absolute',
 ): OpRecord {
   const id = record.ops.length + 1
   const start = record.log(`i${instance} #${id} ${describeOp(op, id)}`)
@@ -131,7 +136,7 @@ export function startOp(
   let outcome: Promise<unknown>
   try {
     outcome = Promise.resolve(
-      currentOp.run(id, () => invoke(managers[instance]!, op, id, tagged ? [TAG] : undefined)),
+      currentOp.run(id, () => invoke(managers[instance]!, op, id, tagged ? [TAG] : undefined, mode)),
     )
   } catch (error) {
     outcome = Promise.reject(error)

@@ -39,7 +39,8 @@ function failing(record: Recorder, only: ReadonlySet<string> | undefined) {
 export async function checkModel(options: ModelOptions): Promise<number> {
   const property = fc.asyncProperty(history(options.generate), async (h) => {
     const grace = options.generate.grace ?? 0
-    const record = await runHistory(h, options.setup, grace > 0 ? { grace } : {})
+    const mode = options.generate.sliding === true ? 'sliding' : 'absolute'
+    const record = await runHistory(h, options.setup, grace > 0 ? { grace } : {}, mode)
     if (failing(record, options.only).length > 0) throw new HistoryFailed(record)
   })
   const details = await fc.check(property, {

@@ -35,6 +35,8 @@ export interface Mutation {
   readonly expiresAt?: number
   /** Grace of the item written, ms: how long past its expiry a stale read may still return it. */
   readonly grace?: number
+  /** The item written is sliding with this TTL: each read extends it (0: not sliding). */
+  readonly slidingTtl?: number
 }
 
 /** A frame from one instance to another. `slots` is what it invalidates ('all' for a clear). */

@@ -4,14 +4,15 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { History } from './history.js'
+import type { TtlMode } from './operations.js'
 import { formatTimeline, formatViolations, memoryStore, runHistory } from './index.js'
 
 const set = (instance: number, slot: 'a' | 'r/a') =>
   ({ kind: 'op', instance, op: { kind: 'set', slot, ttl: 0 } }) as const
 const run = (pick: number) => ({ kind: 'run', pick }) as const
 
-async function expectClean(history: History, grace = 0): Promise<void> {
-  const record = await runHistory(history, memoryStore, grace > 0 ? { grace } : {})
+async function expectClean(history: History, grace = 0, mode: TtlMode = 'absolute'): Promise<void> {
+  const record = await runHistory(history, memoryStore, grace > 0 ? { grace } : {}, mode)
   const report = `${formatViolations(record)}\ntimeline:\n${formatTimeline(record)}`
   expect(record.violations.length === 0 ? '' : report).toBe('')
 }
@@ -213,5 +214,24 @@ describe('histories found by the model', () => {
       },
       120,
     )
+  })
+
+  it('a sliding item read every 30 ms outlives its first expiry, on the instance that reads it', async () => {
+    // Not a bug found: the checker's rule for sliding (an instance's own reads extend the
+    // item) and the local copy's sliding agree; i0 reads s1 at +60 ms, past its first expiry.
+    const read = { kind: 'op', instance: 0, op: { kind: 'get', slot: 'a' } } as const
+    const step = { kind: 'clock', ms: 30 } as const
+    const history: History = {
+      instances: 2,
+      unordered: false,
+      steps: [
+        { kind: 'op', instance: 0, op: { kind: 'set', slot: 'a', ttl: 50 } },
+        ...[run(0), run(0), run(0), run(0), step, read, run(0), run(0), step, read, run(0), run(0)],
+      ],
+      drain: [],
+    }
+    await expectClean(history, 0, 'sliding')
+    const record = await runHistory(history, memoryStore, {}, 'sliding')
+    expect(record.ops[2]?.result).toBe('s1') // op #3, the read at +60 ms
   })
 })

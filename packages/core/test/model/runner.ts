@@ -8,7 +8,7 @@ import type { CacheManagerOptions } from '../../src/cache-manager.js'
 import { checkHistory } from './checker.js'
 import { type Cluster, type ModelContext, type StoreSetup, startCluster } from './cluster.js'
 import { type History, SLOTS, type Step } from './history.js'
-import { startOp } from './operations.js'
+import { startOp, type TtlMode } from './operations.js'
 import { Recorder } from './record.js'
 import { Scheduler } from './scheduler.js'
 import { StoreModel } from './store-model.js'
@@ -37,13 +37,15 @@ interface Run extends ModelContext {
   readonly ordered: boolean
   /** Writes carry the model's tag (see History.untagged). */
   readonly tagged: boolean
+  /** How writes with a TTL expire. */
+  readonly mode: TtlMode
   readonly clock: { advance(ms: number): void } | undefined
 }
 
 async function apply(run: Run, step: Step): Promise<void> {
   const { scheduler, record, cluster, instances } = run
   if (step.kind === 'op')
-    startOp(record, scheduler, cluster.managers, step.instance % instances, step.op, run.tagged)
+    startOp(record, scheduler, cluster.managers, step.instance % instances, step.op, run.tagged, run.mode)
   else if (step.kind === 'run' || step.kind === 'fault')
     await scheduler.take(step.pick, run.ordered)?.run(step.kind === 'fault')
   else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances, step.replay)
@@ -82,6 +84,7 @@ export async function runHistory(
   history: History,
   setup: StoreSetup,
   managerOptions: Partial<CacheManagerOptions> = {},
+  mode: TtlMode = 'absolute',
 ): Promise<Recorder> {
   const clock = setup.clock ? modelClock() : undefined
   const unhandled: unknown[] = []
@@ -99,6 +102,7 @@ export async function runHistory(
     ordered: !history.unordered,
     clock,
     tagged: history.untagged !== true,
+    mode,
   }
   try {
     for (const step of history.steps) await apply(run, step)

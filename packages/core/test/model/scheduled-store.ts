@@ -53,6 +53,17 @@ function noteMark(model: StoreModel, item: ItemInput<unknown>): void {
   if (isTaggedBytes(bytes)) model.marked(decode(bytes), decodeTaggedBytes(bytes).marks[0]!)
 }
 
+/** A sliding item the store just extended (its get slides it, as does touch): an expire, to the model. */
+function noteSlid(
+  { instance, model }: Context,
+  opId: number | undefined,
+  key: string,
+  region: string | undefined,
+  item: StoredItem<unknown> | undefined,
+): void {
+  if (item?.mode === 'sliding') model.slid(instance, opId, slot(key, region), item.expiresAt)
+}
+
 /** The slot of a key the model uses. */
 function slot(key: string, region: string | undefined): Slot {
   const found = slotOf(key, region)
@@ -73,6 +84,7 @@ export function scheduledStore(inner: CacheHandle<unknown>, context: Context): C
   // Even instances reach the store through its bulk members, odd ones key by key (core's
   // fallback), so every history with bulk operations runs both paths.
   if (context.instance % 2 === 0) Object.assign(handle, bulkCalls(inner, context, call))
+  if (inner.touch === undefined) delete (handle as { touch?: unknown }).touch
   if (inner.bind !== undefined) handle.bind = (name) => inner.bind!(name)
   const onRemoteClear = inner.onRemoteClear
   if (onRemoteClear !== undefined) {
@@ -90,17 +102,30 @@ function itemCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
     get: (key: string, region: string | undefined) =>
       region === TAG_REGION
         ? stamps.get(key)
-        : call(`get(${slot(key, region)})`, async () => {
+        : call(`get(${slot(key, region)})`, async (opId) => {
             const item = await inner.get(key, region)
             model.read(instance, slot(key, region), item === undefined ? undefined : decode(item.value))
+            noteSlid(context, opId, key, region, item)
             return item
           }),
+    touch: (key: string, region: string | undefined) =>
+      call(`touch(${slot(key, region)})`, async (opId) => {
+        const found = await inner.touch!(key, region)
+        // What the touch made of it, read without sliding it again (a store without peek: not noted).
+        if (found) noteSlid(context, opId, key, region, await inner.peek?.(key, region))
+        return found
+      }),
     add: (key: string, region: string | undefined, item: ItemInput<unknown>) =>
       call(`add(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
         const value = decode(item.value)
         noteMark(model, item)
         if (!model.add(instance, slot(key, region), value, await inner.add(key, region, item))) return false
-        const stored: StoredItem<unknown> | undefined = await inner.get(key, region)
+        // Read back without sliding it (a sliding item's get extends it: a side effect of the model's own)
+        const stored: StoredItem<unknown> | undefined = await (inner.peek ?? inner.get).call(
+          inner,
+          key,
+          region,
+        )
         model.added(instance, opId, slot(key, region), value, stored?.version ?? Number.NaN, item)
         return true
       }),
@@ -124,18 +149,20 @@ function itemCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
 }
 
 /** getMany, setMany and removeMany, when the store has them: one store call, applied per key. */
-function bulkCalls(inner: CacheHandle<unknown>, { instance, model }: Context, call: Call) {
+function bulkCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
+  const { instance, model } = context
   const { getMany, setMany, removeMany } = inner
   if (getMany === undefined || setMany === undefined || removeMany === undefined) return {}
   const slots = (keys: readonly string[], region: string | undefined) =>
     keys.map((key) => slot(key, region)).join(',')
   return {
     getMany: (keys: readonly string[], region: string | undefined) =>
-      call(`getMany(${slots(keys, region)})`, async () => {
+      call(`getMany(${slots(keys, region)})`, async (opId) => {
         const items = await getMany.call(inner, keys, region)
         keys.forEach((key, i) => {
           const item = items[i]
           model.read(instance, slot(key, region), item === undefined ? undefined : decode(item.value))
+          noteSlid(context, opId, key, region, item)
         })
         return items
       }),

@@ -24,6 +24,8 @@ interface Held {
 
 /** An item's lifetime as the store keeps it (an `ItemInput` is one). */
 interface Lifetime {
+  readonly mode: string
+  readonly ttl: number
   /** Epoch ms; 0 = never. */
   readonly expiresAt: number
   /** Kept this long past its expiry, ms. */
@@ -130,6 +132,11 @@ export class StoreModel {
     this.#record.mutate({ instance, opId, kind: 'remove', slot })
   }
 
+  /** A read or touch of a sliding item that extended it to `expiresAt` (recorded as an expire). */
+  slid(instance: number, opId: number | undefined, slot: Slot, expiresAt: number) {
+    this.expired(instance, opId, slot, expiresAt)
+  }
+
   /** An `expire` that found the item. */
   expired(instance: number, opId: number | undefined, slot: Slot, expiresAt: number) {
     const held = this.live(slot)
@@ -170,7 +177,8 @@ export class StoreModel {
 
   /** `version` NaN: not known (an added item that expired before it could be read back). */
   #write(slot: Slot, value: string, version: number, life: Lifetime) {
-    this.#held.set(slot, { value, version, ...lifeOf(life) })
+    const { expiresAt, grace } = lifeOf(life)
+    this.#held.set(slot, { value, version, expiresAt, grace })
     if (Number.isNaN(version)) return
     let versions = this.#versions.get(slot)
     if (versions === undefined) {
@@ -185,7 +193,8 @@ export class StoreModel {
   }
 }
 
-/** Expiry and grace (0 when none) of a lifetime. */
-function lifeOf(life: Lifetime): { expiresAt: number; grace: number } {
-  return { expiresAt: life.expiresAt, grace: life.grace ?? 0 }
+/** Expiry, grace (0 when none) and sliding TTL (0 when not sliding) of a lifetime. */
+function lifeOf(life: Lifetime): { expiresAt: number; grace: number; slidingTtl: number } {
+  const slidingTtl = life.mode === 'sliding' ? life.ttl : 0
+  return { expiresAt: life.expiresAt, grace: life.grace ?? 0, slidingTtl }
 }
