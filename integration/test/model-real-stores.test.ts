@@ -22,16 +22,13 @@ import { memcachedHandle } from '@cacheplane/memcached'
 import { redisHandle } from '@cacheplane/redis'
 import type { CacheHandle } from '@cacheplane/core'
 import { randomKey } from '@cacheplane/core/testing'
-import { describe, inject, it } from 'vitest'
-import { checkModel, modelEnv, type StoreSetup } from '../../packages/core/test/model/index.js'
+import { describe, inject } from 'vitest'
+import { modelProperty, type StoreSetup } from '../../packages/core/test/model/index.js'
 
-const env = modelEnv()
-const replay = { seed: env.seed, path: env.path, only: env.only }
-/** Histories per store in CI. */
-const CI_RUNS = 300
-const generate = { faults: true, cuts: true, clock: false, maxSteps: 40 }
-const memcachedStore = (servers: string) =>
-  realStore('memcached', () => memcachedHandle({ name: 'memcached', servers }))
+const generate = { faults: true, cuts: true, clock: false, maxSteps: 40 } as const
+const redisStore = () => realStore('redis', () => redisHandle({ name: 'redis', url: inject('redisUrl') }))
+const memcachedStore = () =>
+  realStore('memcached', () => memcachedHandle({ name: 'memcached', servers: inject('memcachedServers') }))
 
 /** A store where each instance opens its own handle; a history's data is removed after it. */
 function realStore(name: string, create: () => CacheHandle<unknown>): StoreSetup {
@@ -51,76 +48,33 @@ function realStore(name: string, create: () => CacheHandle<unknown>): StoreSetup
   }
 }
 
+/** Each property over a real store: 300 histories in CI, 400 ms each at most. */
+const property = (
+  id: string,
+  title: string,
+  setup: () => StoreSetup,
+  more: Partial<typeof generate> & { clears?: boolean; tags?: boolean } = {},
+  explicit = false,
+) =>
+  modelProperty({
+    id,
+    title,
+    setup,
+    generate: { ...generate, ...more },
+    ciRuns: 300,
+    msPerHistory: 400,
+    explicit,
+  })
+
 describe('model-based random testing over real stores', () => {
-  it.skipIf(!env.selected('redis'))(
-    'Redis',
-    async () => {
-      const url = inject('redisUrl')
-      await checkModel({
-        name: 'redis',
-        setup: realStore('redis', () => redisHandle({ name: 'redis', url })),
-        generate,
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 400),
-  )
-
-  it.skipIf(!env.selected('memcached'))(
-    'Memcached (no clears)',
-    async () => {
-      await checkModel({
-        name: 'memcached',
-        setup: memcachedStore(inject('memcachedServers')),
-        generate: { ...generate, clears: false },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 400),
-  )
-
-  it.skipIf(!env.selected('redis-tags'))(
-    'Redis, with removeByTag of the tag every write carries',
-    async () => {
-      const url = inject('redisUrl')
-      await checkModel({
-        name: 'redis-tags',
-        setup: realStore('redis', () => redisHandle({ name: 'redis', url })),
-        generate: { ...generate, tags: true },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 400),
-  )
-
-  it.skipIf(!env.selected('memcached-tags'))(
+  property('redis', 'Redis', redisStore)
+  property('memcached', 'Memcached (no clears)', memcachedStore, { clears: false })
+  property('redis-tags', 'Redis, with removeByTag of the tag every write carries', redisStore, { tags: true })
+  property(
+    'memcached-tags',
     'Memcached (no clears), with removeByTag of the tag every write carries',
-    async () => {
-      await checkModel({
-        name: 'memcached-tags',
-        setup: memcachedStore(inject('memcachedServers')),
-        generate: { ...generate, clears: false, tags: true },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 400),
+    memcachedStore,
+    { clears: false, tags: true },
   )
-
-  it.skipIf(!env.selected('memcached-clears', true))(
-    'Memcached with clears',
-    async () => {
-      await checkModel({
-        name: 'memcached-clears',
-        setup: memcachedStore(inject('memcachedServers')),
-        generate,
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 400),
-  )
+  property('memcached-clears', 'Memcached with clears', memcachedStore, {}, true)
 })

@@ -117,15 +117,20 @@ describe('logical and physical expiry', () => {
   })
 })
 
+/** `a` sets k = v1, which `b` reads into memory, then replaces it with v2; resolves once `b` heard it. */
+async function replacedRemotely(a: CacheManager<unknown>, b: CacheManager<unknown>): Promise<void> {
+  await a.set('k', 'v1')
+  expect(await b.get('k')).toBe('v1')
+  const heard = nextEvent(b, 'set', (e) => e.origin === 'remote')
+  await a.set('k', 'v2')
+  await heard
+}
+
 describe('remote changes with grace', () => {
   it('a remote set expires the local copy logically: reachable only with allowStale', async () => {
     const { managers } = await two()
     const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
-    await a.set('k', 'v1')
-    expect(await b.get('k')).toBe('v1')
-    const heard = nextEvent(b, 'set', (e) => e.origin === 'remote')
-    await a.set('k', 'v2')
-    await heard
+    await replacedRemotely(a, b)
     expect(b.peek('k')).toBeUndefined() // never the old value from memory
     const stale = await b.getItem('k', { allowStale: true })
     expect(stale).toMatchObject({ value: 'v2', stale: false }) // the store's fresh value wins
@@ -136,11 +141,7 @@ describe('remote changes with grace', () => {
     const c = await cluster(2, { extra: { expiration, grace: GRACE } })
     clusters.push(c)
     const [a, b] = c.managers as [CacheManager<unknown>, CacheManager<unknown>]
-    await a.set('k', 'v1')
-    expect(await b.get('k')).toBe('v1')
-    const heard = nextEvent(b, 'set', (e) => e.origin === 'remote')
-    await a.set('k', 'v2')
-    await heard
+    await replacedRemotely(a, b)
     await c.shared.remove('k', undefined) // the store lost it (restart without persistence)
     expect(await b.get('k')).toBeUndefined()
     expect(await b.get('k', { allowStale: true })).toBe('v1')
@@ -149,11 +150,7 @@ describe('remote changes with grace', () => {
   it("a stale read prefers the store's stale item to an older stale copy above it", async () => {
     const { managers } = await two()
     const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
-    await a.set('k', 'v1')
-    expect(await b.get('k')).toBe('v1')
-    const heard = nextEvent(b, 'set', (e) => e.origin === 'remote')
-    await a.set('k', 'v2')
-    await heard // b's copy of v1 is now stale, kept for fail-safe
+    await replacedRemotely(a, b) // b's copy of v1 is now stale, kept for fail-safe
     vi.setSystemTime(Date.now() + TTL) // v2 is stale in the store too
     expect(await b.get('k')).toBeUndefined()
     // Before: the first stale item the read met, b's older copy (v1).

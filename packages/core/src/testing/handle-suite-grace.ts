@@ -11,6 +11,17 @@ const step = (ctx: HandleSuiteContext) => Math.max(1, ctx.caps.ttlGranularityMs)
 const pastExpiry = (ctx: HandleSuiteContext) =>
   new Promise((resolve) => setTimeout(resolve, ctx.ttl + step(ctx) + 50))
 
+/** A new key holding 'old', written with a long grace and now past its expiry: stale. */
+async function staleItem(ctx: HandleSuiteContext): Promise<string> {
+  const k = key()
+  await ctx.handle.set(k, undefined, {
+    ...input(valueFor(ctx.caps, 'old'), 'absolute', ctx.ttl),
+    grace: 60_000,
+  })
+  await pastExpiry(ctx)
+  return k
+}
+
 /**
  * Grace (capabilities.grace): an item written with `grace` stays stored past `expiresAt`,
  * is returned with its own `expiresAt` and `grace` until `expiresAt + grace`, then never
@@ -57,9 +68,7 @@ export const graceChecks: readonly HandleCheck[] = [
     skip: noGrace,
     async run(ctx) {
       const { handle, caps } = ctx
-      const k = key()
-      await handle.set(k, undefined, { ...input(valueFor(caps, 'old'), 'absolute', ctx.ttl), grace: 60_000 })
-      await pastExpiry(ctx)
+      const k = await staleItem(ctx)
       const stale = await handle.get(k, undefined)
       expect(textOf(caps, stale)).toBe('old')
       expect(await handle.add(k, undefined, input(valueFor(caps, 'new')))).toBe(false)
@@ -75,9 +84,7 @@ export const graceChecks: readonly HandleCheck[] = [
     skip: noGrace,
     async run(ctx) {
       const { handle, caps } = ctx
-      const k = key()
-      await handle.set(k, undefined, { ...input(valueFor(caps, 'old'), 'absolute', ctx.ttl), grace: 60_000 })
-      await pastExpiry(ctx)
+      const k = await staleItem(ctx)
       expect(await handle.expire(k, undefined, 'none', 0, 0)).toBe(false)
       const stale = await handle.get(k, undefined)
       expect(textOf(caps, stale)).toBe('old') // still kept for its grace, still past its expiry

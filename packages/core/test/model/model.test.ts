@@ -58,92 +58,44 @@
  * the real-store file, 4,700 in all; `pnpm test:model -- --runs N --seed S` runs long ones
  * (see `env.ts`).
  */
-import { describe, it } from 'vitest'
-import { checkModel, memoryStore, modelEnv } from './index.js'
+import { describe } from 'vitest'
+import { memoryStore, modelProperty } from './index.js'
 
-const env = modelEnv()
-const replay = { seed: env.seed, path: env.path, only: env.only }
-/** Histories per property in CI. */
-const CI_RUNS = 700
+const faultsAndGaps = { faults: true, cuts: true, clock: true, maxSteps: 40 } as const
+
+/** Each property over the shared memory store: 700 histories in CI, 30 ms each at most. */
+const property = (id: string, title: string, generate: Parameters<typeof modelProperty>[0]['generate']) =>
+  modelProperty({ id, title, setup: () => memoryStore, generate, ciRuns: 700, msPerHistory: 30 })
 
 describe('model-based random testing over a shared memory store', () => {
-  it.skipIf(!env.selected('memory'))(
-    'concurrent operations with delayed store calls, replies and frames, and clock steps',
-    async () => {
-      await checkModel({
-        name: 'memory',
-        setup: memoryStore,
-        generate: { faults: false, cuts: false, clock: true, maxSteps: 40 },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 30),
-  )
-
-  it.skipIf(!env.selected('memory-faults'))(
+  property('memory', 'concurrent operations with delayed store calls, replies and frames, and clock steps', {
+    ...faultsAndGaps,
+    faults: false,
+    cuts: false,
+  })
+  property(
+    'memory-faults',
     'the same with refused store calls, lost replies, lost frames and gaps',
-    async () => {
-      await checkModel({
-        name: 'memory-faults',
-        setup: memoryStore,
-        generate: { faults: true, cuts: true, clock: true, maxSteps: 40 },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 30),
+    faultsAndGaps,
   )
-
-  it.skipIf(!env.selected('memory-tags'))(
-    'with removeByTag of the tag every write carries, faults, lost frames and gaps',
-    async () => {
-      await checkModel({
-        name: 'memory-tags',
-        setup: memoryStore,
-        generate: { faults: true, cuts: true, clock: true, tags: true, maxSteps: 40 },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 30),
-  )
-
-  it.skipIf(!env.selected('memory-grace'))(
+  property('memory-tags', 'with removeByTag of the tag every write carries, faults, lost frames and gaps', {
+    ...faultsAndGaps,
+    tags: true,
+  })
+  property(
+    'memory-grace',
     'with grace on every write and stale reads, removeByTag, faults, lost frames and gaps',
-    async () => {
-      await checkModel({
-        name: 'memory-grace',
-        setup: memoryStore,
-        generate: { faults: true, cuts: true, clock: true, tags: true, grace: 120, maxSteps: 40 },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
+    {
+      ...faultsAndGaps,
+      tags: true,
+      grace: 120,
     },
-    env.timeout(CI_RUNS, 30),
   )
-
-  it.skipIf(!env.selected('memory-sliding'))(
+  // Steps shorter than the TTLs (50, 200 ms): reads in between keep items alive past their
+  // first expiry, which is what sliding is about.
+  property(
+    'memory-sliding',
     'with sliding expiration on every write with a TTL, removeByTag, faults, lost frames and gaps',
-    async () => {
-      await checkModel({
-        name: 'memory-sliding',
-        setup: memoryStore,
-        // Steps shorter than the TTLs (50, 200 ms): reads in between keep items alive past
-        // their first expiry, which is what sliding is about.
-        generate: {
-          faults: true,
-          cuts: true,
-          clock: true,
-          tags: true,
-          sliding: true,
-          clockSteps: [20, 40, 120],
-          maxSteps: 40,
-        },
-        runs: env.runs(CI_RUNS),
-        ...replay,
-      })
-    },
-    env.timeout(CI_RUNS, 30),
+    { ...faultsAndGaps, tags: true, sliding: true, clockSteps: [20, 40, 120] },
   )
 })
