@@ -1,6 +1,7 @@
 import { type RedisOptions, Redis as RedisClient } from 'ioredis'
 import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
 import { keySlot } from './key-slot.js'
+import { sendRequest } from './one-buffer-command.js'
 import type { Subscriber } from './pubsub-subscription.js'
 import {
   closeClient,
@@ -65,11 +66,10 @@ export class BackplaneClient {
   /** Publishes one frame on `channel`; rejects when Redis did not accept it. */
   async publish(channel: string, frame: Uint8Array): Promise<void> {
     const client = this.#client()
-    const bytes = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)
-    if (await this.#useSharded(client)) await client.spublish(channel, bytes)
-    else if (isCluster(client))
-      await (masterForSlot(client, keySlot(channel)) ?? client).publish(channel, bytes)
-    else await client.publish(channel, bytes)
+    const args = [channel, Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength)]
+    if (!isCluster(client)) await sendRequest(client, this.#sharded === true ? 'spublish' : 'publish', args)
+    else if (await this.#useSharded(client)) await sendRequest(client, 'spublish', args)
+    else await sendRequest(masterForSlot(client, keySlot(channel)) ?? client, 'publish', args)
   }
 
   /** Closes the client if we opened it (the next call opens a new one); never the application's. */

@@ -8,6 +8,7 @@ import { encodeMode, itemBytes, pxArg, rethrowCorrupt } from './item-codec.js'
 import { EXPIRE_SCRIPT, UPDATE_SCRIPT } from './lua-scripts.js'
 import type { RedisClient } from './redis-connection.js'
 import { runScript } from './script-runner.js'
+import { sendSet } from './one-buffer-command.js'
 
 /** A write as Redis gets it: the stored bytes, the PX argument and the version in the header. */
 interface RedisWrite {
@@ -33,9 +34,7 @@ export async function addItem(
   item: ItemInput<Uint8Array>,
 ): Promise<boolean> {
   const { bytes, px } = writeOf(item)
-  const reply =
-    px === '0' ? await client.set(fullKey, bytes, 'NX') : await client.set(fullKey, bytes, 'PX', px, 'NX')
-  return reply === 'OK'
+  return (await sendSet(client, fullKey, bytes, px, true)) === 'OK'
 }
 
 /** A plain SET, which replaces a key of any type or content, a corrupt one included; the written version. */
@@ -45,8 +44,7 @@ export async function setItem(
   item: ItemInput<Uint8Array>,
 ): Promise<number> {
   const { bytes, px, version } = writeOf(item)
-  if (px === '0') await client.set(fullKey, bytes)
-  else await client.set(fullKey, bytes, 'PX', px)
+  await sendSet(client, fullKey, bytes, px, false)
   return version
 }
 

@@ -14,7 +14,8 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisHandle } from '../src/index.js'
 import type { RedisClient } from '../src/redis-connection.js'
-import { closeAll, topologies } from './topologies.js'
+import { encodeRequest } from '../src/one-buffer-command.js'
+import { closeAll, standalone, topologies } from './topologies.js'
 
 const text = (bytes: Uint8Array | undefined) =>
   bytes === undefined ? undefined : new TextDecoder().decode(bytes)
@@ -392,5 +393,55 @@ describe('redisHandle options', () => {
       synchronous: false,
     })
     expect(handle.name).toBe('redis')
+  })
+})
+
+describe('the SET of an item', () => {
+  const clients: RedisClient[] = []
+  afterEach(async () => {
+    await closeAll(clients.splice(0))
+  })
+
+  async function handleOn(client: RedisClient) {
+    clients.push(client)
+    const handle = redisHandle({ client })
+    const cacheName = randomKey('cache')
+    await handle.bind(cacheName)
+    return {
+      handle,
+      keyOf: (key: string) => storeKey(cacheKeyPrefix('cacheplane:', cacheName), undefined, key),
+    }
+  }
+
+  it('is one RESP request: UTF-8 string arguments, binary ones as they are', () => {
+    const request = encodeRequest('set', ['k\u00e9', Buffer.from([0, 13, 10, 255]), 'PX', '1234567890'])
+    const expected = Buffer.concat([
+      Buffer.from('*5\r\n$3\r\nset\r\n$3\r\nk\u00e9\r\n$4\r\n', 'utf8'),
+      Buffer.from([0, 13, 10, 255]),
+      Buffer.from('\r\n$2\r\nPX\r\n$10\r\n1234567890\r\n', 'utf8'),
+    ])
+    expect(request.equals(expected)).toBe(true)
+    expect(encodeRequest('ping', []).toString('latin1')).toBe('*1\r\n$4\r\nping\r\n')
+  })
+
+  it("keeps its place among an auto-pipelining client's commands: a set after a remove of the same tick lands last", async () => {
+    const { handle } = await handleOn(new Redis(standalone.options().url!, { enableAutoPipelining: true }))
+    await handle.set('k', undefined, item('old'))
+    const removed = handle.remove('k', undefined)
+    const written = handle.set('k', undefined, item('new'))
+    await Promise.all([removed, written])
+    expect(text((await handle.get('k', undefined))?.value)).toBe('new')
+  })
+
+  it("writes under the client's keyPrefix, where its reads look", async () => {
+    const url = standalone.options().url!
+    const { handle, keyOf } = await handleOn(new Redis(url, { keyPrefix: 'app:' }))
+    expect(await handle.add('a', undefined, item('added'))).toBe(true)
+    await handle.set('k', undefined, item('v'))
+    expect(text((await handle.get('k', undefined))?.value)).toBe('v')
+    expect(text((await handle.get('a', undefined))?.value)).toBe('added')
+    const plain = new Redis(url)
+    clients.push(plain)
+    expect(await plain.exists(`app:${keyOf('k')}`, `app:${keyOf('a')}`)).toBe(2)
   })
 })
