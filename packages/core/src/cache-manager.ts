@@ -136,7 +136,6 @@ export class CacheManager<V = unknown> {
     this.#loops = new WriteLoops(this.#engine, this.#fanout, this.#emitter)
     this.#loader = new FailSafeLoader(
       this.#engine,
-      this.#fanout,
       this.#loops,
       this.#emitter,
       newFactoryStats(),

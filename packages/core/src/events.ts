@@ -131,7 +131,11 @@ export interface EagerRefreshEvent {
   readonly key: string
   /** The region, if any. */
   readonly region: string | undefined
-  /** `started`, then `written`, `failed` or `skipped` (the factory called `ctx.skip`/`ctx.fail`). */
+  /**
+   * `started`, then `written`, `failed` (the factory failed, with its `error`; or the write
+   * did, reported as an `error` event) or `skipped` (the factory called `ctx.skip`, or the
+   * key changed while it ran: a newer write, a remove or a clear wins over its result).
+   */
   readonly reason: EagerRefreshReason
   /** The factory's error (for `failed`). */
   readonly error?: unknown

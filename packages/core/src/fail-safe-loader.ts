@@ -9,11 +9,17 @@
  *   a soft timeout serves it while the factory completes in the background.
  * - Without one, a failed factory is a FactoryError (cause: its error), a hard timeout a
  *   FactoryTimeoutError.
- * - Every write goes the normal way: a foreground result through getOrAdd's add-or-read
- *   (which replaces a stale item), a background result (timeout completion, eager
- *   refresh) through the fenced `set` fan-out, so it propagates like any write and the
- *   write fence keeps it out of the upper levels if the key changes meanwhile. Nothing
- *   here writes a handle directly.
+ * - Every write goes through the write loops: a foreground result through getOrAdd's
+ *   add-or-read (which replaces a stale item), a background result (timeout completion,
+ *   eager refresh) through `replace` (below), so it propagates like any write. Nothing here
+ *   writes a handle directly.
+ * - A factory's result is older than any change of its key made while it ran (the source it
+ *   read may have changed just before that change): when this instance made or heard one
+ *   (a write, a remove, a clear, a gap), the result is returned to the callers but not
+ *   written. A background result replaces only the item its run started from (compare-and-set
+ *   on that version, or an add where there is none), so a newer write whose message has not
+ *   arrived yet wins too. The tag marks of the call's tags are read before the factory runs,
+ *   so a `removeByTag` made while it ran invalidates its result on every instance.
  * - With `distributedLock`, the foreground factory (and eager refresh) runs only in the
  *   instance holding the key's cluster lock (`cluster-flight.ts`); the lock is released after
  *   the result is written, by the background completion when a timeout fired first.
@@ -33,6 +39,7 @@ import {
   withTimeout,
 } from './factory-runner.js'
 import { newProbe } from './grace.js'
+import type { FenceTicket } from './invalidation-fence.js'
 import type { Encoded } from './item-codec.js'
 import { encodeTagged } from './tag-stamps.js'
 import { reportError } from './layer.js'
@@ -40,10 +47,27 @@ import type { LoadPolicy } from './resilience-options.js'
 import { keyId } from './single-flight.js'
 import type { FactoryStats } from './stats.js'
 import type { Found, SyncEngine } from './sync-engine.js'
-import type { WriteFanout } from './write-fanout.js'
 import type { WriteLoops } from './write-loops.js'
 
 const SOFT = Symbol('soft-timeout')
+
+/** The item a factory run refreshes, or falls back to (a graced value). */
+type RunOrigin = Pick<Found, 'value' | 'stored'>
+
+/**
+ * A factory call with what judges its result: the fence ticket of its key, taken before the
+ * factory ran, and the marks of the call's tags read then (undefined without tags, or when
+ * they could not be read: the write reads them, as any tagged write).
+ */
+interface Started {
+  readonly run: FactoryRun
+  readonly ticket: FenceTicket
+  readonly marks: readonly number[] | undefined
+  /** The call's tags, which {@link marks} are of. */
+  readonly tags: readonly string[] | undefined
+  /** The version of the item the run started from (an eager refresh, a graced value), if any. */
+  readonly base: number | undefined
+}
 
 /** One getOrAdd load: what the call resolved. */
 export interface LoadRequest {
@@ -68,7 +92,6 @@ export class FailSafeLoader {
   /** Factory and stale-path counters (`stats().factory`). */
   readonly stats: FactoryStats
   readonly #engine: SyncEngine
-  readonly #fanout: WriteFanout
   readonly #loops: WriteLoops
   readonly #emitter: CacheEmitter
   readonly #defaultGrace: number
@@ -81,7 +104,6 @@ export class FailSafeLoader {
 
   constructor(
     engine: SyncEngine,
-    fanout: WriteFanout,
     loops: WriteLoops,
     emitter: CacheEmitter,
     stats: FactoryStats,
@@ -89,7 +111,6 @@ export class FailSafeLoader {
     cacheName: string,
   ) {
     this.#engine = engine
-    this.#fanout = fanout
     this.#loops = loops
     this.#emitter = emitter
     this.stats = stats
@@ -152,7 +173,7 @@ export class FailSafeLoader {
     if (Date.now() < stored.expiresAt - stored.ttl * (1 - ratio)) return
     const id = keyId(request.key, request.region)
     if (this.#background.has(id) || this.#closed) return
-    this.#background.start(id, () => this.#refresh(request, value))
+    this.#background.start(id, () => this.#refresh(request, { value, stored }))
   }
 
   /** Stops background work: running factories are aborted and their results dropped. */
@@ -174,34 +195,41 @@ export class FailSafeLoader {
     lease: Lease | undefined,
   ): Promise<unknown> {
     const { policy } = request
-    const run = this.#start(request, stale)
+    const started = await this.#start(request, stale)
     const softMs = stale === undefined ? 0 : policy.softTimeoutMs
-    const first = await raceTimeouts(run.done, softMs, policy.hardTimeoutMs)
+    const first = await raceTimeouts(started.run.done, softMs, policy.hardTimeoutMs)
     if (first === 'soft') {
       this.#timedOut(request, 'soft')
       const hardLeft = policy.hardTimeoutMs === 0 ? 0 : policy.hardTimeoutMs - policy.softTimeoutMs
-      this.#completeInBackground(request, run, hardLeft, lease)
+      this.#completeInBackground(request, started, hardLeft, lease)
       return this.#failSafe(request, stale!, 'soft-timeout')
     }
     if (first === 'hard') {
       this.#timedOut(request, 'hard')
-      if (policy.backgroundCompletion) this.#completeInBackground(request, run, 0, lease)
+      if (policy.backgroundCompletion) this.#completeInBackground(request, started, 0, lease)
       else {
-        run.abort(this.#timeoutError(request))
+        started.run.abort(this.#timeoutError(request))
+        this.#engine.fence.leave(started.ticket)
         lease?.release()
       }
       if (stale !== undefined) return this.#failSafe(request, stale, 'hard-timeout')
       throw this.#timeoutError(request)
     }
     try {
-      return await this.#settle(request, first, stale)
+      return await this.#settle(request, first, stale, started)
     } finally {
+      this.#engine.fence.leave(started.ticket)
       lease?.release()
     }
   }
 
   /** A foreground outcome: the value written the normal way, or fail-safe, or the typed error. */
-  async #settle(request: LoadRequest, outcome: FactoryOutcome, stale: Found | undefined): Promise<unknown> {
+  async #settle(
+    request: LoadRequest,
+    outcome: FactoryOutcome,
+    stale: Found | undefined,
+    started: Started,
+  ): Promise<unknown> {
     const { key, region } = request
     if (!outcome.ok) {
       if (stale !== undefined) {
@@ -211,19 +239,21 @@ export class FailSafeLoader {
       if (outcome.error instanceof FactoryUndefinedError) throw outcome.error
       throw new FactoryError(`the getOrAdd factory failed for '${key}'`, { cause: outcome.error })
     }
-    if (outcome.skip) return outcome.value
-    const encoded = await this.#encode(outcome)
+    if (outcome.skip || !this.#current(started)) return outcome.value
+    const encoded = await this.#encode(outcome, started)
+    if (!this.#current(started)) return outcome.value
     return this.#loops.addOrGet(key, region, encoded, outcome.expiration, outcome.grace)
   }
 
   /** Lets a timed-out factory finish and write its result (a hard limit left aborts it then). */
   #completeInBackground(
     request: LoadRequest,
-    run: FactoryRun,
+    started: Started,
     hardLeftMs: number,
     lease: Lease | undefined,
   ): void {
     const id = keyId(request.key, request.region)
+    const { run } = started
     const work = async () => {
       try {
         const first = await raceTimeouts(run.done, 0, request.policy.backgroundCompletion ? 0 : hardLeftMs)
@@ -232,8 +262,9 @@ export class FailSafeLoader {
           run.abort(this.#timeoutError(request))
           return
         }
-        await this.#writeBackground(request, first)
+        await this.#writeBackground(request, first, started)
       } finally {
+        this.#engine.fence.leave(started.ticket)
         lease?.release()
       }
     }
@@ -245,7 +276,7 @@ export class FailSafeLoader {
    * An eager refresh under the cluster lock when the call asks for one: an instance that finds
    * it held leaves the refresh to the holder, whose write evicts this instance's copy.
    */
-  async #refresh(request: LoadRequest, current: unknown): Promise<void> {
+  async #refresh(request: LoadRequest, current: RunOrigin): Promise<void> {
     const lock = request.policy.lock
     let acquired: Acquired = 'unavailable'
     if (lock !== undefined) acquired = await this.#lock.acquire(request.key, request.region, lock.ttlMs)
@@ -257,60 +288,96 @@ export class FailSafeLoader {
     }
   }
 
-  /** An eager refresh: the factory, then a normal `set`; events say how it ended. */
-  async #refreshNow(request: LoadRequest, current: unknown): Promise<void> {
+  /** An eager refresh: the factory, then its result over the item refreshed; events say how it ended. */
+  async #refreshNow(request: LoadRequest, current: RunOrigin): Promise<void> {
     this.stats.eagerRefreshes++
     this.#emitRefresh(request, 'started')
-    const run = this.#start(request, { value: current })
-    const first = await raceTimeouts(run.done, 0, request.policy.hardTimeoutMs)
-    if (first === 'hard' || first === 'soft') {
-      this.#timedOut(request, 'hard')
-      run.abort(this.#timeoutError(request))
-      this.#emitRefresh(request, 'failed', this.#timeoutError(request))
-      return
+    const started = await this.#start(request, current)
+    try {
+      const first = await raceTimeouts(started.run.done, 0, request.policy.hardTimeoutMs)
+      if (first === 'hard' || first === 'soft') {
+        this.#timedOut(request, 'hard')
+        started.run.abort(this.#timeoutError(request))
+        this.#emitRefresh(request, 'failed', this.#timeoutError(request))
+        return
+      }
+      if (!first.ok) return this.#emitRefresh(request, 'failed', first.error)
+      // A failed write was reported as an `error` event, with its cause.
+      this.#emitRefresh(request, await this.#writeBackground(request, first, started))
+    } finally {
+      this.#engine.fence.leave(started.ticket)
     }
-    if (!first.ok) return this.#emitRefresh(request, 'failed', first.error)
-    if (first.skip) return this.#emitRefresh(request, 'skipped')
-    if (await this.#writeBackground(request, first)) this.#emitRefresh(request, 'written')
   }
 
-  /** Writes a background result through the fenced `set` fan-out; true when written. Failures are reported. */
-  async #writeBackground(request: LoadRequest, outcome: FactoryOutcome): Promise<boolean> {
+  /**
+   * Writes a background result over the item its run started from (see the header); `written`,
+   * or why not: `failed` (the factory failed, or the write did: reported), `skipped` (`ctx.skip`,
+   * closed, or the key changed meanwhile).
+   */
+  async #writeBackground(
+    request: LoadRequest,
+    outcome: FactoryOutcome,
+    started: Started,
+  ): Promise<'written' | 'failed' | 'skipped'> {
     const { key, region } = request
     if (!outcome.ok) {
       this.#throttle.arm(keyId(key, region), request.policy.failSafeThrottleMs)
       const error = new FactoryError(`the background factory failed for '${key}'`, { cause: outcome.error })
       reportError(this.#emitter, undefined, 'factory', error)
-      return false
+      return 'failed'
     }
-    if (outcome.skip || this.#closed) return false
+    if (outcome.skip || this.#closed || !this.#current(started)) return 'skipped'
     try {
-      const encoded = await this.#encode(outcome)
-      await this.#fanout.set(key, region, encoded, outcome.expiration, outcome.grace)
+      const encoded = await this.#encode(outcome, started)
+      if (!this.#current(started)) return 'skipped'
+      const { expiration, grace } = outcome
+      if (!(await this.#loops.replace(key, region, encoded, expiration, grace, started.base)))
+        return 'skipped'
       this.stats.backgroundWrites++
-      return true
+      return 'written'
     } catch {
-      return false // reported by the fan-out as an `error` event
+      return 'failed' // reported by the write as an `error` event
     }
   }
 
-  /** The factory's value ready to write, tagged when the call or the factory gave tags. */
-  #encode(outcome: FactoryOutcome & { ok: true }): Encoded | Promise<Encoded> {
+  /** No change of the run's key was made or heard here since its factory started. */
+  #current(started: Started): boolean {
+    return this.#engine.fence.keyCurrent(started.ticket)
+  }
+
+  /**
+   * The factory's value ready to write, tagged when the call or the factory gave tags: with the
+   * marks read before the factory ran when its tags are the call's, else with the current ones.
+   */
+  #encode(outcome: FactoryOutcome & { ok: true }, started: Started): Encoded | Promise<Encoded> {
     const engine = this.#engine
     const { value, tags } = outcome
-    return tags === undefined
-      ? engine.codec.encode(value)
-      : encodeTagged(engine.stamps, engine.codec, value, tags)
+    if (tags === undefined) return engine.codec.encode(value)
+    if (started.marks !== undefined && tags === started.tags)
+      return engine.codec.encodeTagged(value, tags, started.marks)
+    return encodeTagged(engine.stamps, engine.codec, value, tags)
   }
 
-  #start(request: LoadRequest, stale: { readonly value: unknown } | undefined): FactoryRun {
+  /**
+   * Calls the factory once its key's fence ticket is taken and the call's tag marks are read
+   * (see {@link Started}); `from` is the item the run refreshes or falls back to, if any.
+   */
+  async #start(request: LoadRequest, from: RunOrigin | undefined): Promise<Started> {
+    const engine = this.#engine
+    const ticket = engine.fence.enter(keyId(request.key, request.region))
+    let marks: readonly number[] | undefined
+    if (request.tags !== undefined) {
+      // Unreadable stamps (reported): the write reads them again after the factory, as before.
+      marks = await engine.stamps.marks(request.tags).catch(() => undefined)
+    }
+    const stale = from === undefined ? undefined : { value: from.value }
     const run = runFactory(
       request.factory,
       { ...request, cache: this.#cacheName, stale, defaultGrace: this.#defaultGrace },
       this.stats,
     )
     this.#background.track(run.abort, run.done)
-    return run
+    return { run, ticket, marks, tags: request.tags, base: from?.stored.version }
   }
 
   #failSafe(request: LoadRequest, stale: Found, reason: FailSafeReason, error?: unknown): unknown {

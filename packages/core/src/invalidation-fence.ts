@@ -30,17 +30,24 @@ export class FenceTicket {
     readonly id: string,
     /** The global epoch when the ticket was taken. */
     readonly globalEpoch: number,
+    /** The clear epoch when the ticket was taken. */
+    readonly clearEpoch: number,
   ) {}
 }
 
-/** The tickets of the reads in flight per key, plus one global generation. */
+/**
+ * The tickets of the reads in flight per key, plus two global generations: every clear,
+ * gap or tag invalidation bumps the global epoch (a read in flight may carry any key or
+ * tag); clears and gaps alone bump the clear epoch, which {@link keyCurrent} checks.
+ */
 export class InvalidationFence {
   readonly #keys = new Map<string, FenceTicket>()
   #globalEpoch = 0
+  #clearEpoch = 0
 
   /** Registers a read of `id` in flight; pair with {@link leave}. */
   enter(id: string): FenceTicket {
-    const ticket = new FenceTicket(id, this.#globalEpoch)
+    const ticket = new FenceTicket(id, this.#globalEpoch, this.#clearEpoch)
     const head = this.#keys.get(id)
     if (head !== undefined) {
       ticket.next = head
@@ -53,6 +60,15 @@ export class InvalidationFence {
   /** True when no invalidation of the ticket's key happened since it was taken. */
   isCurrent(ticket: FenceTicket): boolean {
     return !ticket.stale && this.#globalEpoch === ticket.globalEpoch
+  }
+
+  /**
+   * True when neither the ticket's key was invalidated nor anything cleared since it was
+   * taken; a tag invalidation does not count. For a getOrAdd factory's result, which is
+   * judged by the tag marks read before the factory ran (see `fail-safe-loader.ts`).
+   */
+  keyCurrent(ticket: FenceTicket): boolean {
+    return !ticket.stale && this.#clearEpoch === ticket.clearEpoch
   }
 
   /** Ends a read; forgets the key when no read of it is left in flight. */
@@ -76,6 +92,12 @@ export class InvalidationFence {
 
   /** Invalidates everything (clear, region clear, gap): no read in flight will copy up. */
   invalidateAll(): void {
+    this.#globalEpoch++
+    this.#clearEpoch++
+  }
+
+  /** A tag's stamp changed: no read in flight will copy up (it may carry the tag); see {@link keyCurrent}. */
+  invalidateTagged(): void {
     this.#globalEpoch++
   }
 

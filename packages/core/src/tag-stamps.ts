@@ -180,7 +180,7 @@ export class TagStamps {
       } catch (error) {
         // The write may have landed (a lost reply): everyone, us included, asks the store.
         this.#refetch(tag)
-        this.#fence.invalidateAll()
+        this.#fence.invalidateTagged()
         written(tag, stamp)
         throw error
       }
@@ -190,7 +190,7 @@ export class TagStamps {
         this.#noteStamped(tag) // ours is in the store, or a newer one
         this.#refetch(tag)
       }
-      this.#fence.invalidateAll()
+      this.#fence.invalidateTagged()
       written(tag, stamp)
     }
   }
@@ -203,7 +203,7 @@ export class TagStamps {
    * written by us: the message's stamp is cached and written to it, so a later load finds it.
    */
   applyRemote(tag: string, stamp: number): void {
-    this.#fence.invalidateAll()
+    this.#fence.invalidateTagged()
     if (this.#bottom.local) {
       this.#install(tag, stamp)
       void attempt(
@@ -265,7 +265,7 @@ export class TagStamps {
     this.#stamps.set(tag, stamp)
     if (previous !== undefined && previous !== stamp) this.#version = ++lastVersion
     // A read in flight may have judged an item by the previous stamp: it must not copy it up.
-    if (previous !== undefined && previous !== stamp) this.#fence.invalidateAll()
+    if (previous !== undefined && previous !== stamp) this.#fence.invalidateTagged()
     if (this.#stamps.size > this.#limit) this.#forgetOldest(tag)
   }
 

@@ -16,6 +16,7 @@ import { newItem, updatedItem } from './expiration.js'
 import { isStale } from './grace.js'
 import { guard } from './layer.js'
 import type { FenceTicket } from './invalidation-fence.js'
+import { newVersion } from './item-version.js'
 import { keyId } from './single-flight.js'
 import { type Encoded, MISS } from './item-codec.js'
 import { type SyncEngine, UNJUDGED } from './sync-engine.js'
@@ -63,6 +64,38 @@ export class WriteLoops {
     if (!added) return false
     bottom.stats.adds++
     await this.#fanout.afterBottomWrite(key, region, 'add')
+    return true
+  }
+
+  /**
+   * A background result (an eager refresh, a factory that finished after its timeout) written
+   * over the item its run started from: compare-and-set on `base`, that item's version, or an
+   * add where the run started from nothing or the item is gone. Another write meanwhile wins:
+   * the result is dropped (false). On a bottom without compare-and-set, a plain `set`.
+   */
+  async replace(
+    key: string,
+    region: string | undefined,
+    encoded: Encoded,
+    expiration: Expiration,
+    grace: number,
+    base: number | undefined,
+  ): Promise<boolean> {
+    const engine = this.#engine
+    const bottom = engine.bottom
+    if (!bottom.capabilities.cas) {
+      await this.#fanout.set(key, region, encoded, expiration, grace)
+      return true
+    }
+    if (base === undefined) return this.add(key, region, encoded, expiration, grace)
+    const now = Date.now()
+    const input = engine.itemFor(bottom, encoded, newItem(undefined, expiration, now, grace), now)
+    if (input === undefined) return false // a lifetime already over (adaptive expiration)
+    const outcome = await guard(this.#emitter, bottom, 'update', (h) => h.update(key, region, base, input))
+    if (outcome.status === 'missing') return this.add(key, region, encoded, expiration, grace)
+    if (outcome.status === 'conflict') return false
+    bottom.stats.sets++
+    await this.#fanout.afterBottomWrite(key, region, 'set')
     return true
   }
 
@@ -210,7 +243,10 @@ export class WriteLoops {
     const engine = this.#engine
     const bottom = engine.bottom
     const now = Date.now()
-    const input = engine.itemFor(bottom, encoded, newItem(undefined, expiration, now, grace), now)
+    // The version is drawn here, so the copies above carry the bottom's (an eager refresh
+    // compares it with the bottom's: see `replace`).
+    const base = newItem(undefined, expiration, now, grace)
+    const input = engine.itemFor(bottom, encoded, base, now, newVersion())
     if (input === undefined) return encoded.value // a lifetime already over (adaptive expiration): nothing to store
     for (let round = 0; round < 3; round++) {
       const ticket = engine.fence.enter(keyId(key, region))
