@@ -2,8 +2,10 @@
  * Sliding expiration behind an in-process layer. A sliding item served from memory
  * never reaches the distributed layer, whose copy would then expire while in use; so a
  * memory hit touches the distributed copies, but at most once per `ratio` of the TTL
- * (fire-and-forget, failures become `error` events). Last-touch times are kept per key
- * in a map that is simply reset when it grows large: a reset costs a few extra touches.
+ * (fire-and-forget, failures become `error` events). When the bottom answers that it has
+ * no such item (it expired while the touch travelled, or was removed), the copies above
+ * must not outlive it: `onGone` evicts them. Last-touch times are kept per key in a map
+ * that is simply reset when it grows large: a reset costs a few extra touches.
  */
 import type { CacheEmitter } from './events.js'
 import { attempt, type Layer } from './layer.js'
@@ -17,12 +19,21 @@ export class SlidingToucher {
   readonly layers: readonly Layer[]
   readonly #ratio: number
   readonly #emitter: CacheEmitter
+  readonly #bottom: Layer
+  readonly #onGone: (key: string, region: string | undefined) => void
   readonly #lastTouch = new Map<string, number>()
 
-  constructor(layers: readonly Layer[], ratio: number, emitter: CacheEmitter) {
+  constructor(
+    layers: readonly Layer[],
+    ratio: number,
+    emitter: CacheEmitter,
+    onGone: (key: string, region: string | undefined) => void,
+  ) {
     this.layers = layers.filter((l) => l.index > 0 && !l.local && l.handle.touch !== undefined)
     this.#ratio = ratio
     this.#emitter = emitter
+    this.#bottom = layers[layers.length - 1]!
+    this.#onGone = onGone
   }
 
   /** A sliding item with `ttl` was served from the top: touch below unless done recently. */
@@ -33,7 +44,17 @@ export class SlidingToucher {
     if (last !== undefined && now - last < ttl * this.#ratio) return
     this.noteTouched(id, now)
     for (const layer of this.layers) {
-      void attempt(this.#emitter, layer, 'touch', (h) => h.touch!(key, region), false)
+      const touching = attempt<boolean | undefined>(
+        this.#emitter,
+        layer,
+        'touch',
+        (h) => h.touch!(key, region),
+        undefined,
+      )
+      if (layer !== this.#bottom) continue
+      void touching.then((touched) => {
+        if (touched === false) this.#onGone(key, region)
+      })
     }
   }
 

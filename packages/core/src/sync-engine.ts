@@ -204,7 +204,14 @@ export class SyncEngine {
     this.fence = options.fence
     this.#emitter = options.emitter
     this.#gapPolicy = options.gapPolicy
-    this.#touch = new SlidingToucher(options.layers, options.slidingTouchRatio, options.emitter)
+    this.#touch = new SlidingToucher(
+      options.layers,
+      options.slidingTouchRatio,
+      options.emitter,
+      (key, region) => {
+        for (const layer of this.layers) if (layer.local) this.#evictLocal(layer, key, region, 'touch')
+      },
+    )
     this.#fastTop = this.top.sync && this.top.breaker === undefined
     this.allSync = options.layers.every((layer) => layer.sync)
     this.#peekable = this.#fastTop

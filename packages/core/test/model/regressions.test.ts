@@ -234,4 +234,32 @@ describe('histories found by the model', () => {
     const record = await runHistory(history, memoryStore, {}, 'sliding')
     expect(record.ops[2]?.result).toBe('s1') // op #3, the read at +60 ms
   })
+  it('a sliding copy does not outlive a store item that expired before the touch of a read arrived', async () => {
+    // i1 read its copy of s2 (peek) at +160 ms, 40 ms before s2's expiry: its copy slid to
+    // +360 ms, but the touch reached the store at +200 ms, after s2 had expired there, and
+    // answered false. i1 still served s2 at +200 ms while every other instance missed (found
+    // by the model's sliding property). A touch answered false now evicts the copies above.
+    const tick = (ms: number) => ({ kind: 'clock', ms }) as const
+    await expectClean(
+      {
+        instances: 2,
+        unordered: false,
+        steps: [
+          { kind: 'op', instance: 0, op: { kind: 'removeByTag' } },
+          ...[run(0), run(0), run(0), run(0), run(0)],
+          { kind: 'op', instance: 1, op: { kind: 'set', slot: 'a', ttl: 200 } },
+          tick(40),
+          run(0),
+          run(0),
+          tick(120),
+          { kind: 'op', instance: 1, op: { kind: 'peek', slot: 'a' } },
+          tick(40),
+          { kind: 'op', instance: 0, op: { kind: 'get', slot: 'a' } },
+        ],
+        drain: [],
+      },
+      0,
+      'sliding',
+    )
+  })
 })
