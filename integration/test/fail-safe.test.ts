@@ -2,7 +2,8 @@
  * Fail-safe reads across processes and real servers (issue 12): grace keeps the last value
  * answering when Redis is killed or the factory throws, a soft timeout serves it while the
  * factory's late result lands and propagates, eager refresh calls the factory once for 100
- * concurrent hits, and a removed value is never served by anyone, even with `allowStale`.
+ * concurrent hits, a factory raced by a remove elsewhere is not cached, and a removed value
+ * is never served by anyone, even with `allowStale`.
  */
 import { randomKey, waitFor } from '@cacheplane/core/testing'
 import { type RunningServer, startRedis, startTcpProxy, type TcpProxy } from '@cacheplane/test-servers'
@@ -185,6 +186,24 @@ describe('memory + Redis + Redis backplane', () => {
     expect(await a.call({ op: 'factoryCalls', key })).toBe(2) // the first load, then one refresh
     await expectRemote([b], [from[1] ?? 0], 'set', { key })
     expect(await b.call({ op: 'get', key })).toMatchObject({ value: { v: 2 } })
+  })
+
+  it('a remove on another process while the factory runs: the callers get its result, no process caches it', async () => {
+    const [a, b] = await two(redisTopology())
+    const key = randomKey('raced')
+    const from = marks([a, b])
+    const options: LoadOptionsSpec = { expiration: { mode: 'absolute', ttl: 60_000 } }
+    // The factory read its source; the application then changes the source and removes the key.
+    const loading = a.call({ op: 'load', key, value: { v: 1, by: 'a' }, factoryDelayMs: 400, options })
+    await a.waitEvent((e) => e.name === 'factory' && e.key === key, {
+      from: from[0],
+      what: 'the factory called',
+    })
+    await b.call({ op: 'remove', key })
+    await expectRemote([a], [from[0] ?? 0], 'remove', { key })
+    expect((await loading).values).toEqual([{ v: 1, by: 'a' }])
+    expect(await a.call({ op: 'get', key })).toBeNull()
+    expect(await b.call({ op: 'get', key })).toBeNull()
   })
 
   it('after remove on one process, no process returns the removed value, even with allowStale', async () => {
