@@ -216,9 +216,10 @@ export class SyncEngine {
     this.allSync = options.layers.every((layer) => layer.sync)
     this.#peekable = this.#fastTop
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
-    this.stamps = new TagStamps(this.bottom, options.emitter, options.fence)
-    // A stamp missing from the store means a clear we have not heard of yet: act on it now.
-    this.stamps.onStampLost = () => this.applyExternalClear(this.bottom, undefined)
+    this.stamps = new TagStamps(this.bottom, options.emitter, options.fence, {
+      // A stamp missing from the store means a clear we have not heard of yet: act on it now.
+      onStampLost: () => this.applyExternalClear(this.bottom, undefined),
+    })
   }
 
   /** The top is synchronous without a circuit breaker: {@link peekTop} reads it. */

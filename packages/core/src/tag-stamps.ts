@@ -69,6 +69,14 @@ let lastVersion = 0
 /** Source of tag generations: never repeated, so a generation dropped and drawn again never matches an old one. */
 let lastGeneration = 0
 
+/** What a {@link TagStamps} may be given besides its bottom, emitter and fence. */
+export interface TagStampsOptions {
+  /** Tags whose stamp is cached, at most (default 100,000); as many are remembered to have one. */
+  readonly limit?: number
+  /** A stamp known to exist is missing from the store (default: {@link TagStamps.drop}). */
+  readonly onStampLost?: () => void
+}
+
 /** The stamps of one manager's tags, cached from its bottom handle. */
 export class TagStamps {
   /** Changes whenever a cached stamp changes or is forgotten; {@link TaggedValue.verifiedAt} compares with it. */
@@ -93,14 +101,20 @@ export class TagStamps {
    */
   readonly #stamped = new Set<string>()
   /** Called when a stamp known to exist is missing from the store (see the file's header). */
-  onStampLost: () => void = () => this.drop()
+  readonly #onStampLost: () => void
 
-  constructor(bottom: Layer, emitter: CacheEmitter, fence: InvalidationFence, limit = MAX_CACHED_STAMPS) {
+  constructor(
+    bottom: Layer,
+    emitter: CacheEmitter,
+    fence: InvalidationFence,
+    options: TagStampsOptions = {},
+  ) {
     this.#bottom = bottom
     this.#emitter = emitter
     this.#fence = fence
     this.#inline = bottom.sync && bottom.breaker === undefined
-    this.#limit = limit
+    this.#limit = options.limit ?? MAX_CACHED_STAMPS
+    this.#onStampLost = options.onStampLost ?? (() => this.drop())
   }
 
   /**
@@ -337,7 +351,7 @@ export class TagStamps {
    */
   #installLoaded(tag: string, stamp: number): boolean {
     if (stamp === NEVER && this.#stamped.has(tag)) {
-      this.onStampLost()
+      this.#onStampLost()
       return false
     }
     this.#install(tag, stamp)

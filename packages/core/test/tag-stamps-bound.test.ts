@@ -10,9 +10,14 @@ import { Layer } from '../src/layer.js'
 import { TAGS_CURRENT, TAGS_INVALIDATED, TagStamps } from '../src/tag-stamps.js'
 import { TaggedValue } from '../src/tags.js'
 
-function stampsOver(limit: number, store = memoryHandle({ name: 'shared', distributed: true })): TagStamps {
+function stampsOver(
+  limit: number,
+  store = memoryHandle({ name: 'shared', distributed: true }),
+  onStampLost?: () => void,
+): TagStamps {
   const bottom = new Layer(store, 0, undefined, false)
-  return new TagStamps(bottom, new CacheEmitter(), new InvalidationFence(), limit)
+  const options = onStampLost === undefined ? { limit } : { limit, onStampLost }
+  return new TagStamps(bottom, new CacheEmitter(), new InvalidationFence(), options)
 }
 
 describe('the tag stamp cache', () => {
@@ -36,7 +41,7 @@ describe('the tag stamp cache', () => {
 
   it('judges a remote invalidation of a forgotten tag on a memory-only bottom', async () => {
     const bottom = new Layer(memoryHandle({ name: 'local' }), 0, undefined, false)
-    const stamps = new TagStamps(bottom, new CacheEmitter(), new InvalidationFence(), 2)
+    const stamps = new TagStamps(bottom, new CacheEmitter(), new InvalidationFence(), { limit: 2 })
     const item = new TaggedValue('v', ['a'], await stamps.marks(['a']))
     expect(stamps.check(item)).toBe(TAGS_CURRENT)
     await stamps.load(['b', 'c'])
@@ -46,12 +51,11 @@ describe('the tag stamp cache', () => {
 
   it('remembers at most its limit of tags known to have a stamp: a stamp lost from the store is a clear', async () => {
     const store = memoryHandle({ name: 'shared', distributed: true })
-    const stamps = stampsOver(2, store)
     let lost = 0
-    stamps.onStampLost = () => {
+    const stamps: TagStamps = stampsOver(2, store, () => {
       lost++
       stamps.drop()
-    }
+    })
     await stamps.invalidate(['a', 'b', 'c'], () => undefined) // 'a' is the oldest: forgotten
     store.clear() // a clear this instance has not heard of: the stamps go with it
     await stamps.load(['a'])
