@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type CacheHandle, CacheManager, type HandleCapabilities } from '../src/index.js'
 import { fitItem, lifetimeLimits, newItem } from '../src/expiration.js'
 import { CacheEmitter } from '../src/events.js'
+import { waitFor } from '../src/testing/wait-for.js'
 import { spyHandle } from './sync-fixtures.js'
 
 const caches: CacheManager<unknown>[] = []
@@ -125,6 +126,19 @@ describe('expiration through the manager', () => {
     await cache.get('k')
     await cache.get('k')
     expect(touches).toBe(2)
+  })
+
+  it('a touch the store answers with no item evicts the copy above: read often, it no longer lives on alone', async () => {
+    const memory = memoryHandle({ name: 'memory' })
+    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+    const cache = new CacheManager({ name: 'c', handles: [memory, shared], slidingTouchRatio: 0.5 })
+    caches.push(cache)
+    await cache.set('k', 1, { expiration: { mode: 'sliding', ttl: 60_000 } })
+    // The store lets the item go (evicted under memory pressure, deleted by another program).
+    shared.remove('k', undefined)
+    expect(cache.peek('k')).toBe(1) // the copy above, slid by the hit; the touch finds nothing
+    await waitFor(() => memory.get('k', undefined) === undefined, { message: 'the copy above evicted' })
+    expect(await cache.get('k')).toBeUndefined()
   })
 })
 

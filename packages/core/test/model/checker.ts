@@ -143,6 +143,8 @@ function checkExpiry(record: Recorder, read: OpRecord, value: string, write: Mut
 /**
  * A sliding value's expiries as instance i's own reads of it extended them: each one that
  * returned it (from a local copy, which the store never sees) slid it to its start + TTL.
+ * `CacheManager.peek` counts: a hit slides as `get`'s memory hit does (a handle's `peek`
+ * does not, but the model calls the manager's).
  */
 function slidByReads(record: Recorder, read: OpRecord, value: string, write: Mutation): number[] {
   const ttl = write.slidingTtl ?? 0
@@ -150,7 +152,6 @@ function slidByReads(record: Recorder, read: OpRecord, value: string, write: Mut
   const slid: number[] = []
   for (const op of record.ops) {
     if (op.instance !== read.instance || op.start >= read.start || op.status !== 'ok') continue
-    if (op.op.kind === 'peek') continue // peek reads without sliding
     const returned = Array.isArray(op.result) ? op.result.includes(value) : op.result === value
     if (returned) slid.push(op.startedAt + ttl)
   }

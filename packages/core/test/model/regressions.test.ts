@@ -234,27 +234,23 @@ describe('histories found by the model', () => {
     const record = await runHistory(history, memoryStore, {}, 'sliding')
     expect(record.ops[2]?.result).toBe('s1') // op #3, the read at +60 ms
   })
-  it('a sliding copy does not outlive a store item that expired before the touch of a read arrived', async () => {
-    // i1 read its copy of s2 (peek) at +160 ms, 40 ms before s2's expiry: its copy slid to
-    // +360 ms, but the touch reached the store at +200 ms, after s2 had expired there, and
-    // answered false. i1 still served s2 at +200 ms while every other instance missed (found
-    // by the model's sliding property). A touch answered false now evicts the copies above.
-    const tick = (ms: number) => ({ kind: 'clock', ms }) as const
+  it("a read after a peek of a sliding item, before the peek's touch reaches the store, is not past its expiry", async () => {
+    // CacheManager.peek slides a sliding item as get's memory hit does: i1's peek at +40 ms
+    // extended its copy of g1 to +90 ms, so its get at +60 ms may return it though the store's
+    // copy expired at +50 ms (the touch was still on its way). The checker had counted only
+    // get's slides (found by the model's sliding property: a checker bug, not a product one).
     await expectClean(
       {
         instances: 2,
         unordered: false,
         steps: [
-          { kind: 'op', instance: 0, op: { kind: 'removeByTag' } },
-          ...[run(0), run(0), run(0), run(0), run(0)],
-          { kind: 'op', instance: 1, op: { kind: 'set', slot: 'a', ttl: 200 } },
-          tick(40),
+          { kind: 'op', instance: 1, op: { kind: 'getOrAdd', slot: 'r/a', ttl: 50 } },
+          ...[run(0), run(0), run(0), run(0), run(0), run(0)],
+          { kind: 'clock', ms: 40 },
+          { kind: 'op', instance: 1, op: { kind: 'peek', slot: 'r/a' } },
+          { kind: 'clock', ms: 20 },
+          { kind: 'op', instance: 1, op: { kind: 'get', slot: 'r/a' } },
           run(0),
-          run(0),
-          tick(120),
-          { kind: 'op', instance: 1, op: { kind: 'peek', slot: 'a' } },
-          tick(40),
-          { kind: 'op', instance: 0, op: { kind: 'get', slot: 'a' } },
         ],
         drain: [],
       },
