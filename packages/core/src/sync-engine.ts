@@ -308,7 +308,7 @@ export class SyncEngine {
     }
     // Logically expired, kept for its grace: a miss here (the stale paths read it through a probe).
     const grace = item.grace
-    if (grace !== undefined && grace !== 0 && item.expiresAt <= Date.now()) {
+    if (grace !== undefined && grace !== 0 && item.expiresAt !== 0 && item.expiresAt <= Date.now()) {
       top.stats.misses++
       return MISS
     }

@@ -401,6 +401,20 @@ const faults: Record<string, Fault> = {
     breaks: ['close resolves'],
   },
   'expire revives an item in its grace window': revivingExpire(),
+  'expire drops the grace': {
+    factory: broken(
+      (inner) => ({
+        expire: (k: string, r: string | undefined, mode: ExpirationMode, ttl: number, expiresAt: number) => {
+          const item = inner.get(k, r) as StoredItem | undefined
+          if (item === undefined) return false
+          inner.set(k, r, copy(item, { mode, ttl, expiresAt, version: undefined, grace: undefined }))
+          return true
+        },
+      }),
+      bytes,
+    ),
+    breaks: ["expire keeps an item's grace, through a `none` expiry and back to `absolute`"],
+  },
   ...lockFaults(),
   ...bulkFaults(),
   ...sharedStoreFaults(),

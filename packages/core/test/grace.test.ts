@@ -126,6 +126,19 @@ async function replacedRemotely(a: CacheManager<unknown>, b: CacheManager<unknow
   await heard
 }
 
+describe('expire and grace', () => {
+  it('an item expired to none keeps its grace, and its copy in memory is a hit (no expiry, nothing stale)', async () => {
+    const { managers } = await two()
+    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
+    await a.set('k', 'v')
+    expect(await a.expire('k', { mode: 'none' })).toBe(true)
+    expect(await b.get('k')).toBe('v') // copied up into b's memory: mode none, with its grace
+    vi.setSystemTime(Date.now() + TTL + 1)
+    expect(b.peek('k')).toBe('v')
+    expect(await b.getItem('k')).toMatchObject({ mode: 'none', grace: GRACE })
+  })
+})
+
 describe('remote changes with grace', () => {
   it('a remote set expires the local copy logically: reachable only with allowStale', async () => {
     const { managers } = await two()

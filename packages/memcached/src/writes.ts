@@ -137,9 +137,14 @@ export async function expire(
       const current = await liveWithCas(context, storeKey)
       // An item past its expiry, kept for its grace, is absent: re-timing it would revive it.
       if (current === undefined || isStale(current.item, Date.now())) return false
-      const next = { value: current.item.value, mode, ttl, expiresAt, created: current.item.created }
+      // It keeps its grace, as on every handle (and its physical expiry includes it).
+      const { value, created, grace } = current.item
+      const next =
+        grace === undefined
+          ? { value, mode, ttl, expiresAt, created }
+          : { value, mode, ttl, expiresAt, created, grace }
       const bytes = context.bytes.encode(next, newVersion())
-      const exptime = memcachedExptime(mode, expiresAt, Date.now())
+      const exptime = exptimeOf(next)
       const result = await write(context, 'set', storeKey, bytes, exptime, current.cas)
       return result === 'exists' ? RETRY_ROUND : result === 'stored'
     },

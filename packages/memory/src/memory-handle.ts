@@ -354,7 +354,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       this.regions.set(region as string, table)
     }
     const none = item.mode === 'none'
-    const shape = none ? table.shape('none', 0, 0) : table.shape(item.mode, item.ttl, item.grace ?? 0)
+    // A `none` item keeps the grace it was given (an expire to `none` and back keeps it).
+    const shape = table.shape(item.mode, none ? 0 : item.ttl, item.grace ?? 0)
     const entry = new MemoryEntry<V>(key, shape, item.value, none ? 0 : item.expiresAt, item.created, version)
     const map = table.items
     const previous = map.get(key)

@@ -80,6 +80,18 @@ export const graceChecks: readonly HandleCheck[] = [
     },
   },
   {
+    title: "expire keeps an item's grace, through a `none` expiry and back to `absolute`",
+    skip: noGrace,
+    async run({ handle, caps }) {
+      const k = key()
+      const grace = 60_000
+      await handle.set(k, undefined, { ...input(valueFor(caps, 'graced'), 'absolute', 60_000), grace })
+      expect(await handle.expire(k, undefined, 'none', 0, 0)).toBe(true)
+      expect(await handle.expire(k, undefined, 'absolute', 60_000, Date.now() + 60_000)).toBe(true)
+      expect(await handle.get(k, undefined)).toMatchObject({ mode: 'absolute', grace })
+    },
+  },
+  {
     title: 'expire refuses an item in its grace window: re-timing it would revive an expired value',
     skip: noGrace,
     async run(ctx) {

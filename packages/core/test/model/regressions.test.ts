@@ -258,4 +258,33 @@ describe('histories found by the model', () => {
       'sliding',
     )
   })
+  it('an expire to none and back to a TTL keeps the grace the item was written with', async () => {
+    // a1 was added with grace; expire(none) then expire(ttl 50 ms), which reached the store at
+    // +60 ms, past the new expiry. The store model kept a1 for its grace; the memory handle had
+    // dropped the grace with the none expiry and a1 with it (Memcached dropped it on any
+    // expire; Redis kept it). Found by the model's grace property; a conformance check now
+    // holds every handle to it.
+    const expire = (ttl: number) =>
+      ({ kind: 'op', instance: 0, op: { kind: 'expire', slot: 'a', ttl } }) as const
+    await expectClean(
+      {
+        instances: 2,
+        unordered: false,
+        steps: [
+          { kind: 'op', instance: 0, op: { kind: 'add', slot: 'a', ttl: 50 } },
+          run(0),
+          run(0),
+          expire(0),
+          expire(50),
+          run(0),
+          run(0),
+          { kind: 'clock', ms: 30 },
+          { kind: 'clock', ms: 30 },
+          run(0),
+        ],
+        drain: [],
+      },
+      120,
+    )
+  })
 })
