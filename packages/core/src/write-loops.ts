@@ -273,6 +273,25 @@ export class WriteLoops {
   }
 
   /**
+   * getOrAdd when the key changed while its factory ran (see `fail-safe-loader.ts`): the
+   * factory's `value` is not written. A valid value the bottom holds now is returned instead
+   * (the winner of a racing getOrAdd, a newer write), so every caller agrees with the writer
+   * that changed the key; otherwise (removed, stale, unreadable) the factory's value, unwritten.
+   */
+  async readOrKeep(key: string, region: string | undefined, value: unknown): Promise<unknown> {
+    const bottom = this.#engine.bottom
+    let stored: StoredItem<unknown> | undefined
+    try {
+      stored = await guard(this.#emitter, bottom, 'get', (h) => h.get(key, region))
+    } catch {
+      return value // reported; the caller still gets the factory's value
+    }
+    if (stored === undefined || isStale(stored, Date.now())) return value
+    const judged = await this.#judge(stored).catch(() => MISS)
+    return judged === MISS || judged === UNJUDGED ? value : judged
+  }
+
+  /**
    * {@link addOrGet} after our add lost: the bottom's item decides. Returns the value for the
    * callers, or {@link RETRY} when the key went away meanwhile (the add is tried again).
    */

@@ -108,6 +108,32 @@ describe('a change of the key while its getOrAdd factory runs', () => {
     expect(await b.get('k')).toBeUndefined()
   })
 
+  it("a racing getOrAdd on another instance wins: every caller gets the winner's value", async () => {
+    const { managers } = await twoInstances()
+    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
+    const load = gatedFactory()
+    const loading = a.getOrAdd('k', load.factory)
+    await load.started
+    expect(await b.getOrAdd('k', () => 'from b')).toBe('from b')
+    await quiesce(managers)
+    load.release('from a')
+    expect(await loading).toBe('from b')
+    expect(await a.get('k')).toBe('from b')
+  })
+
+  it('a newer set by another instance: the callers get the newer value, which stays cached', async () => {
+    const { managers } = await twoInstances()
+    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
+    const load = gatedFactory()
+    const loading = a.getOrAdd('k', load.factory)
+    await load.started
+    await b.set('k', 'new')
+    await quiesce(managers)
+    load.release('old')
+    expect(await loading).toBe('new')
+    expect(await a.get('k')).toBe('new')
+  })
+
   it('a write it does not change: its result is cached as before', async () => {
     const { managers } = await twoInstances()
     const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]

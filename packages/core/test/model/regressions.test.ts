@@ -10,6 +10,13 @@ import { formatTimeline, formatViolations, memoryStore, runHistory } from './ind
 const set = (instance: number, slot: 'a' | 'r/a') =>
   ({ kind: 'op', instance, op: { kind: 'set', slot, ttl: 0 } }) as const
 const run = (pick: number) => ({ kind: 'run', pick }) as const
+/** A history of two instances over ordered connections, drained oldest first. */
+const twoOrdered = (steps: History['steps']): History => ({
+  instances: 2,
+  unordered: false,
+  steps,
+  drain: [],
+})
 
 async function expectClean(history: History, grace = 0, mode: TtlMode = 'absolute'): Promise<void> {
   const record = await runHistory(history, memoryStore, grace > 0 ? { grace } : {}, mode)
@@ -199,19 +206,14 @@ describe('histories found by the model', () => {
     // kept for its grace. expire(a, none) re-timed it: getOrAdd then lost its add to s1 and
     // returned it, an expired value made fresh (found by the model's grace property).
     await expectClean(
-      {
-        instances: 2,
-        unordered: false,
-        steps: [
-          { kind: 'op', instance: 0, op: { kind: 'set', slot: 'a', ttl: 50 } },
-          run(0),
-          run(0),
-          { kind: 'clock', ms: 100 },
-          { kind: 'op', instance: 0, op: { kind: 'getOrAdd', slot: 'a', ttl: 0 } },
-          { kind: 'op', instance: 0, op: { kind: 'expire', slot: 'a', ttl: 0 } },
-        ],
-        drain: [],
-      },
+      twoOrdered([
+        { kind: 'op', instance: 0, op: { kind: 'set', slot: 'a', ttl: 50 } },
+        run(0),
+        run(0),
+        { kind: 'clock', ms: 100 },
+        { kind: 'op', instance: 0, op: { kind: 'getOrAdd', slot: 'a', ttl: 0 } },
+        { kind: 'op', instance: 0, op: { kind: 'expire', slot: 'a', ttl: 0 } },
+      ]),
       120,
     )
   })
@@ -234,26 +236,22 @@ describe('histories found by the model', () => {
     const record = await runHistory(history, memoryStore, {}, 'sliding')
     expect(record.ops[2]?.result).toBe('s1') // op #3, the read at +60 ms
   })
+
   it("a read after a peek of a sliding item, before the peek's touch reaches the store, is not past its expiry", async () => {
     // CacheManager.peek slides a sliding item as get's memory hit does: i1's peek at +40 ms
     // extended its copy of g1 to +90 ms, so its get at +60 ms may return it though the store's
     // copy expired at +50 ms (the touch was still on its way). The checker had counted only
     // get's slides (found by the model's sliding property: a checker bug, not a product one).
     await expectClean(
-      {
-        instances: 2,
-        unordered: false,
-        steps: [
-          { kind: 'op', instance: 1, op: { kind: 'getOrAdd', slot: 'r/a', ttl: 50 } },
-          ...[run(0), run(0), run(0), run(0), run(0), run(0)],
-          { kind: 'clock', ms: 40 },
-          { kind: 'op', instance: 1, op: { kind: 'peek', slot: 'r/a' } },
-          { kind: 'clock', ms: 20 },
-          { kind: 'op', instance: 1, op: { kind: 'get', slot: 'r/a' } },
-          run(0),
-        ],
-        drain: [],
-      },
+      twoOrdered([
+        { kind: 'op', instance: 1, op: { kind: 'getOrAdd', slot: 'r/a', ttl: 50 } },
+        ...[run(0), run(0), run(0), run(0), run(0), run(0)],
+        { kind: 'clock', ms: 40 },
+        { kind: 'op', instance: 1, op: { kind: 'peek', slot: 'r/a' } },
+        { kind: 'clock', ms: 20 },
+        { kind: 'op', instance: 1, op: { kind: 'get', slot: 'r/a' } },
+        run(0),
+      ]),
       0,
       'sliding',
     )
@@ -267,23 +265,18 @@ describe('histories found by the model', () => {
     const expire = (ttl: number) =>
       ({ kind: 'op', instance: 0, op: { kind: 'expire', slot: 'a', ttl } }) as const
     await expectClean(
-      {
-        instances: 2,
-        unordered: false,
-        steps: [
-          { kind: 'op', instance: 0, op: { kind: 'add', slot: 'a', ttl: 50 } },
-          run(0),
-          run(0),
-          expire(0),
-          expire(50),
-          run(0),
-          run(0),
-          { kind: 'clock', ms: 30 },
-          { kind: 'clock', ms: 30 },
-          run(0),
-        ],
-        drain: [],
-      },
+      twoOrdered([
+        { kind: 'op', instance: 0, op: { kind: 'add', slot: 'a', ttl: 50 } },
+        run(0),
+        run(0),
+        expire(0),
+        expire(50),
+        run(0),
+        run(0),
+        { kind: 'clock', ms: 30 },
+        { kind: 'clock', ms: 30 },
+        run(0),
+      ]),
       120,
     )
   })
