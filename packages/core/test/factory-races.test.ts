@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   type CacheHandle,
   CacheManager,
-  type CacheManagerOptions,
+  type GetOrAddOptions,
   createBackplaneHub,
   type ItemInput,
   jsonSerializer,
@@ -39,8 +39,8 @@ function itemOf(value: unknown): ItemInput {
   }
 }
 
-async function twoInstances(extra: Partial<CacheManagerOptions> = {}): Promise<Cluster> {
-  const c = await cluster(2, { extra })
+async function twoInstances(): Promise<Cluster> {
+  const c = await cluster(2)
   clusters.push(c)
   return c
 }
@@ -55,97 +55,84 @@ function gatedFactory() {
   const started = new Promise<void>((resolve) => {
     called = resolve
   })
-  let calls = 0
   const factory = () => {
-    calls++
     called()
     return gate
   }
-  return { factory, started, release, calls: () => calls }
+  return { factory, started, release }
+}
+
+type Manager = CacheManager<unknown>
+
+/**
+ * `a`'s getOrAdd of `k`, whose factory returns `result` only once `change` ran and every
+ * message was delivered; what the getOrAdd returned.
+ */
+async function loadAround(
+  { managers }: Cluster,
+  change: (a: Manager, b: Manager) => Promise<unknown>,
+  result: unknown,
+  options?: GetOrAddOptions,
+): Promise<unknown> {
+  const [a, b] = managers as [Manager, Manager]
+  const load = gatedFactory()
+  const loading = a.getOrAdd('k', load.factory, options)
+  await load.started
+  await change(a, b)
+  await quiesce(managers)
+  load.release(result)
+  return loading
 }
 
 describe('a change of the key while its getOrAdd factory runs', () => {
   it('a remove by another instance: the callers get the result, no instance caches it', async () => {
-    const { managers, shared } = await twoInstances()
-    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
-    const load = gatedFactory()
-    const loading = a.getOrAdd('k', load.factory)
-    await load.started
-    await b.remove('k') // the application changed the source, then invalidated the key
-    await quiesce(managers)
-    load.release('old')
-    expect(await loading).toBe('old')
-    expect(await inStore(shared, 'k')).toBeUndefined()
+    const c = await twoInstances()
+    const [a, b] = c.managers as [Manager, Manager]
+    // The application changed the source, then invalidated the key.
+    expect(await loadAround(c, (_a, b) => b.remove('k'), 'old')).toBe('old')
+    expect(await inStore(c.shared, 'k')).toBeUndefined()
     expect(await a.get('k')).toBeUndefined()
     expect(await b.get('k')).toBeUndefined()
   })
 
   it('a remove by the same instance: not cached either; the next getOrAdd loads again', async () => {
-    const { managers } = await twoInstances()
-    const a = managers[0]!
-    const load = gatedFactory()
-    const loading = a.getOrAdd('k', load.factory)
-    await load.started
-    await a.remove('k')
-    load.release('old')
-    expect(await loading).toBe('old')
+    const c = await twoInstances()
+    const a = c.managers[0]!
+    expect(await loadAround(c, (a) => a.remove('k'), 'old')).toBe('old')
     expect(await a.get('k')).toBeUndefined()
     expect(await a.getOrAdd('k', () => 'new')).toBe('new')
   })
 
   it('a removeByTag of one of its tags by another instance: its result is a miss everywhere', async () => {
-    const { managers } = await twoInstances()
-    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
+    const c = await twoInstances()
+    const [a, b] = c.managers as [Manager, Manager]
     await a.set('other', 'x', { tags: ['t'] }) // the tag has a stamp before the load starts
-    const load = gatedFactory()
-    const loading = a.getOrAdd('k', load.factory, { tags: ['t'] })
-    await load.started
-    await b.removeByTag('t')
-    await quiesce(managers)
-    load.release('old')
-    expect(await loading).toBe('old')
+    expect(await loadAround(c, (_a, b) => b.removeByTag('t'), 'old', { tags: ['t'] })).toBe('old')
     expect(await a.get('k')).toBeUndefined()
     expect(await b.get('k')).toBeUndefined()
   })
 
   it("a racing getOrAdd on another instance wins: every caller gets the winner's value", async () => {
-    const { managers } = await twoInstances()
-    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
-    const load = gatedFactory()
-    const loading = a.getOrAdd('k', load.factory)
-    await load.started
-    expect(await b.getOrAdd('k', () => 'from b')).toBe('from b')
-    await quiesce(managers)
-    load.release('from a')
-    expect(await loading).toBe('from b')
-    expect(await a.get('k')).toBe('from b')
+    const c = await twoInstances()
+    const racing = (_a: Manager, b: Manager) => b.getOrAdd('k', () => 'from b')
+    expect(await loadAround(c, racing, 'from a')).toBe('from b')
+    expect(await c.managers[0]!.get('k')).toBe('from b')
   })
 
   it('a newer set by another instance: the callers get the newer value, which stays cached', async () => {
-    const { managers } = await twoInstances()
-    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
-    const load = gatedFactory()
-    const loading = a.getOrAdd('k', load.factory)
-    await load.started
-    await b.set('k', 'new')
-    await quiesce(managers)
-    load.release('old')
-    expect(await loading).toBe('new')
-    expect(await a.get('k')).toBe('new')
+    const c = await twoInstances()
+    expect(await loadAround(c, (_a, b) => b.set('k', 'new'), 'old')).toBe('new')
+    expect(await c.managers[0]!.get('k')).toBe('new')
   })
 
   it('a write it does not change: its result is cached as before', async () => {
-    const { managers } = await twoInstances()
-    const [a, b] = managers as [CacheManager<unknown>, CacheManager<unknown>]
-    const load = gatedFactory()
-    const loading = a.getOrAdd('k', load.factory, { tags: ['t'] })
-    await load.started
-    await b.set('other', 'x')
-    await b.removeByTag('u')
-    await quiesce(managers)
-    load.release('loaded')
-    expect(await loading).toBe('loaded')
-    expect(await b.get('k')).toBe('loaded')
+    const c = await twoInstances()
+    const unrelated = async (_a: Manager, b: Manager) => {
+      await b.set('other', 'x')
+      await b.removeByTag('u')
+    }
+    expect(await loadAround(c, unrelated, 'loaded', { tags: ['t'] })).toBe('loaded')
+    expect(await c.managers[1]!.get('k')).toBe('loaded')
   })
 })
 

@@ -29,30 +29,33 @@ describe('has', () => {
     expect(await cache.get('k')).toBeUndefined()
   })
 
-  it('agrees with get on an item whose bytes do not decode: absent, and reported', async () => {
+  /** A manager over a shared store that `putGarbage` fills with bytes that are not an item; its errors. */
+  async function overGarbage() {
     const store = memoryHandle({ name: 'store', distributed: true })
     const cache = manager([store as CacheHandle<unknown>])
     const errors: ErrorEvent[] = []
     cache.on('error', (event) => errors.push(event))
     await cache.ready()
-    const garbage = new Uint8Array([0xff, 0x00, 0x7b])
-    store.set('k', undefined, { value: garbage, mode: 'none', ttl: 0, expiresAt: 0, created: Date.now() })
+    const value = new Uint8Array([0xff, 0x00, 0x7b])
+    const putGarbage = (key: string) =>
+      store.set(key, undefined, { value, mode: 'none', ttl: 0, expiresAt: 0, created: Date.now() })
+    return { cache, errors, putGarbage }
+  }
+
+  it('agrees with get on an item whose bytes do not decode: absent, and reported', async () => {
+    const { cache, errors, putGarbage } = await overGarbage()
+    putGarbage('k')
     expect(await cache.get('k')).toBeUndefined()
     expect(await cache.has('k')).toBe(false)
     expect(errors.map((event) => event.error.code)).toEqual(['E_ITEM_CORRUPT', 'E_ITEM_CORRUPT'])
   })
 
   it('add replaces an item whose bytes do not decode, as getOrAdd does', async () => {
-    const store = memoryHandle({ name: 'store', distributed: true })
-    const cache = manager([store as CacheHandle<unknown>])
-    const errors: ErrorEvent[] = []
-    cache.on('error', (event) => errors.push(event))
-    await cache.ready()
-    const garbage = { value: new Uint8Array([0xff, 0x00, 0x7b]), mode: 'none', ttl: 0, expiresAt: 0 } as const
-    store.set('k', undefined, { ...garbage, created: Date.now() })
+    const { cache, errors, putGarbage } = await overGarbage()
+    putGarbage('k')
     expect(await cache.add('k', 'added')).toBe(true)
     expect(await cache.get('k')).toBe('added')
-    store.set('j', undefined, { ...garbage, created: Date.now() })
+    putGarbage('j')
     expect(await cache.getOrAdd('j', () => 'factory')).toBe('factory')
     expect(await cache.get('j')).toBe('factory')
     expect(errors.map((event) => event.error.code)).toContain('E_ITEM_CORRUPT')

@@ -37,33 +37,27 @@ describe('histories found by the model', () => {
   })
 
   it('issue 19: nor a value another instance cleared', async () => {
-    await expectClean({
-      instances: 2,
-      unordered: false,
-      steps: [
+    await expectClean(
+      twoOrdered([
         set(0, 'a'),
         run(0),
         { kind: 'op', instance: 1, op: { kind: 'clear' } },
         run(3),
         run(3),
         run(3),
-      ],
-      drain: [],
-    })
+      ]),
+    )
   })
 
   it('issue 17: an update prepared against an item does not apply to a new item after remove + add', async () => {
-    await expectClean({
-      instances: 2,
-      unordered: false,
-      steps: [
+    await expectClean(
+      twoOrdered([
         { kind: 'op', instance: 0, op: { kind: 'add', slot: 'a', ttl: 0 } },
         { kind: 'op', instance: 0, op: { kind: 'update', slot: 'a' } },
         { kind: 'op', instance: 0, op: { kind: 'remove', slot: 'a' } },
         { kind: 'op', instance: 0, op: { kind: 'add', slot: 'a', ttl: 0 } },
-      ],
-      drain: [],
-    })
+      ]),
+    )
   })
 
   it('issue 17: a key set, removed and set again does not get its old version again', async () => {
@@ -78,10 +72,8 @@ describe('histories found by the model', () => {
     // i0's set(a, s1) is in memory; i1 clears the store, which i0 has not heard yet; i0's
     // getOrAdd then adds g3 to the store. Copied up with `add`, g3 could not replace s1, and
     // i0 served s1 although the store held g3 (found by a 100,000-history run).
-    await expectClean({
-      instances: 2,
-      unordered: false,
-      steps: [
+    await expectClean(
+      twoOrdered([
         set(0, 'a'),
         run(0),
         { kind: 'op', instance: 0, op: { kind: 'update', slot: 'b' } },
@@ -98,9 +90,8 @@ describe('histories found by the model', () => {
         run(3),
         run(14),
         { kind: 'op', instance: 0, op: { kind: 'get', slot: 'a' } },
-      ],
-      drain: [],
-    })
+      ]),
+    )
   })
   it('getOrAdd that lost its add does not replace a valid item whose tags it could not judge (a clear heard meanwhile)', async () => {
     // i1's getOrAdd loses its add to i1's own add(a, a4), written after i0's clear; while it
@@ -159,10 +150,8 @@ describe('histories found by the model', () => {
   })
 
   it('an expire the store refused does not re-time the copy above', async () => {
-    await expectClean({
-      instances: 2,
-      unordered: false,
-      steps: [
+    await expectClean(
+      twoOrdered([
         { kind: 'op', instance: 1, op: { kind: 'set', slot: 'a', ttl: 50 } },
         run(0),
         run(0),
@@ -170,9 +159,8 @@ describe('histories found by the model', () => {
         { kind: 'fault', pick: 0 },
         { kind: 'fault', pick: 0 },
         { kind: 'clock', ms: 100 },
-      ],
-      drain: [],
-    })
+      ]),
+    )
   })
 
   it('a tag invalidation heard, then a stamp read after a clear not heard yet, does not revive the item', async () => {
@@ -223,15 +211,10 @@ describe('histories found by the model', () => {
     // item) and the local copy's sliding agree; i0 reads s1 at +60 ms, past its first expiry.
     const read = { kind: 'op', instance: 0, op: { kind: 'get', slot: 'a' } } as const
     const step = { kind: 'clock', ms: 30 } as const
-    const history: History = {
-      instances: 2,
-      unordered: false,
-      steps: [
-        { kind: 'op', instance: 0, op: { kind: 'set', slot: 'a', ttl: 50 } },
-        ...[run(0), run(0), run(0), run(0), step, read, run(0), run(0), step, read, run(0), run(0)],
-      ],
-      drain: [],
-    }
+    const history: History = twoOrdered([
+      { kind: 'op', instance: 0, op: { kind: 'set', slot: 'a', ttl: 50 } },
+      ...[run(0), run(0), run(0), run(0), step, read, run(0), run(0), step, read, run(0), run(0)],
+    ])
     await expectClean(history, 0, 'sliding')
     const record = await runHistory(history, memoryStore, {}, 'sliding')
     expect(record.ops[2]?.result).toBe('s1') // op #3, the read at +60 ms
