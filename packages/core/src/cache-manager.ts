@@ -755,7 +755,6 @@ export class CacheManager<V = unknown> {
     const engine = this.#engine
     const emitter = this.#emitter
     const bus = createBus(options, engine, emitter, this.#trust)
-    engine.announcer = bus
     this.#subscribed = false
     this.#connected = bus.start().then(
       () => {

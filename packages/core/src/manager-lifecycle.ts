@@ -62,6 +62,8 @@ export function createBus(
     },
   })
   engine.announcer = bus
+  engine.announcesWithBottomWrite =
+    !engine.bottom.sync && backplane.ordersAfter?.(engine.bottom.handle) === true
   return bus
 }
 

@@ -22,6 +22,12 @@
  *   (to nothing), and serve the replaced value forever. Every path that writes a local
  *   level after awaiting a lower one follows this rule (copy-ups use `add` under a read
  *   ticket; `set` uses `set` under a write ticket).
+ *   A backplane that delivers a frame only after the store applied a write sent before it
+ *   (`Backplane.ordersAfter`: the Redis handle and backplane on one client) lets `set`
+ *   announce as soon as its bottom write is sent instead of after the reply: a receiver
+ *   that drops its copy and reads the store finds the new value, a round trip sooner. The
+ *   fence and the events stay where they were (after the reply); a write that then fails
+ *   was announced anyway, which costs its receivers a read, never a wrong value.
  * - `add`/`update`/`addOrUpdate`/`expire` run on the bottom only (atomic there) and evict
  *   the key from the levels above: a copy re-timed or kept after the bottom changed could
  *   outlive or misstate the stored item. getOrAdd's add-or-read evicts the levels above
@@ -178,6 +184,12 @@ export class SyncEngine {
   readonly lockWaiters = new LockWaiters()
   /** Where announcements go; set by the manager once the bus exists. */
   announcer: Announcer | undefined
+  /**
+   * The backplane delivers a frame only after a bottom write sent before it was applied
+   * (`Backplane.ordersAfter`): `set` announces as soon as its bottom write is sent. Set with
+   * {@link announcer}.
+   */
+  announcesWithBottomWrite = false
   /**
    * Someone listens to `get` events; kept by the manager's `on`/`off`. The read paths test
    * this field instead of `emitter.has('get')`: that shared method's keyed lookup was
@@ -680,13 +692,21 @@ export class SyncEngine {
     })
   }
 
-  /** A successful local change of one key: bump the fence, announce, emit. */
-  changed(key: string, region: string | undefined, change: ChangeKind): void {
+  /**
+   * A successful local change of one key: bump the fence, announce (unless `announced`
+   * already: see {@link announcesWithBottomWrite}), emit.
+   */
+  changed(key: string, region: string | undefined, change: ChangeKind, announced = false): void {
     const id = keyId(key, region)
     this.fence.invalidate(id)
     if (this.lockWaiters.size !== 0) this.lockWaiters.wake(id, 'local-write')
-    this.announcer?.announce({ type: 'changed', change, key, region })
+    if (!announced) this.announce(key, region, change)
     if (this.#emitter.has(change)) this.#emitter.emit(change, { key, region, origin: 'local' })
+  }
+
+  /** Tells the other instances that the key changed (nothing without a backplane). */
+  announce(key: string, region: string | undefined, change: ChangeKind): void {
+    this.announcer?.announce({ type: 'changed', change, key, region })
   }
 
   /** Messages from other instances: evict from local handles only, bump the fence, emit `remote` events. */

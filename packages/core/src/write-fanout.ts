@@ -73,9 +73,13 @@ export class WriteFanout {
     // A fully synchronous stack cannot interleave with anything: no ticket, no allocation.
     const ticket = engine.allSync ? undefined : engine.fence.enter(keyId(key, region))
     let failure: CacheplaneError | undefined
+    // The backplane delivers our frame only after the store applied the write sent before
+    // it: announce now, a round trip sooner, rather than after the reply.
+    const early = engine.announcesWithBottomWrite
     try {
       const item = setItem(bottom, encoded, expiration, now, undefined, grace)!
       const written = this.#setOn(bottom, key, region, item)
+      if (early) engine.announce(key, region, 'set')
       const version = bottom.sync ? (written as number) : await written
       bottom.stats.sets++
       const above = this.#setAbove(key, region, encoded, expiration, now, version, ticket, grace)
@@ -83,7 +87,7 @@ export class WriteFanout {
     } finally {
       if (ticket !== undefined) engine.fence.leave(ticket)
     }
-    engine.changed(key, region, 'set')
+    engine.changed(key, region, 'set', early)
     if (failure !== undefined) throw failure
   }
 

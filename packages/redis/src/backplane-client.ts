@@ -2,6 +2,7 @@ import { type RedisOptions, Redis as RedisClient } from 'ioredis'
 import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
 import { keySlot } from './key-slot.js'
 import { sendRequest } from './one-buffer-command.js'
+import { publishesInOrderWith } from './ordered-writes.js'
 import type { Subscriber } from './pubsub-subscription.js'
 import {
   closeClient,
@@ -70,6 +71,12 @@ export class BackplaneClient {
     if (!isCluster(client)) await sendRequest(client, this.#sharded === true ? 'spublish' : 'publish', args)
     else if (await this.#useSharded(client)) await sendRequest(client, 'spublish', args)
     else await sendRequest(masterForSlot(client, keySlot(channel)) ?? client, 'publish', args)
+  }
+
+  /** A frame published here reaches no subscriber before a write `handle` sent earlier is applied. */
+  ordersAfter(handle: object): boolean {
+    const connection = this.#connection
+    return connection !== undefined && !connection.owned && publishesInOrderWith(handle, connection.client)
   }
 
   /** Closes the client if we opened it (the next call opens a new one); never the application's. */

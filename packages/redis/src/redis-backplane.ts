@@ -3,6 +3,7 @@ import type {
   BackplaneCapabilities,
   BackplaneListener,
   BackplaneSubscription,
+  CacheHandle,
 } from '@cacheplane/core'
 import { ClosedError, InvalidOptionsError, resolveMaxSilenceMs } from '@cacheplane/core'
 import { BackplaneClient } from './backplane-client.js'
@@ -48,6 +49,11 @@ const MAX_FRAME_BYTES = 4 * 1024 * 1024
  * channel's slot moved (`resubscribe`), a sharded subscribe hit MOVED after a failover
  * (`failover`), a subscriber connection stayed silent past `maxSilenceMs` and was replaced
  * (`silence`, after `suspect`). The connections it opened close with its last subscription.
+ *
+ * Given the same standalone client as the cache's `redisHandle`, a
+ * `set` is announced as soon as its SET is sent: the PUBLISH follows it on the connection,
+ * Redis applies the SET first, and the other instances hear of the change a round trip
+ * sooner (`ordered-writes.ts`).
  */
 export function redisBackplane(options: RedisBackplaneOptions = {}) {
   const name = options.name ?? 'redis'
@@ -92,6 +98,10 @@ export function redisBackplane(options: RedisBackplaneOptions = {}) {
           if (!closed && open === 0) await client.release()
         },
       }
+    },
+
+    ordersAfter(handle: CacheHandle<unknown>): boolean {
+      return client.ordersAfter(handle)
     },
 
     async close(): Promise<void> {

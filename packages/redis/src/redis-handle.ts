@@ -16,6 +16,7 @@ import { rethrowCorrupt } from './item-codec.js'
 import { addItem, expireItem, setItem, updateItem, writeOf } from './item-writes.js'
 import { KeyLayout } from './key-layout.js'
 import { redisLock } from './redis-lock.js'
+import { registerWriteClient } from './ordered-writes.js'
 import { closeClient, type RedisClient, resolveConnection } from './redis-connection.js'
 import {
   REDIS_CAPABILITIES,
@@ -70,6 +71,7 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
     this.#settings = settings
     this.#client = client
     this.#owned = owned
+    registerWriteClient(this, client)
     this.#keys = new KeyLayout(settings.name, settings.prefix)
     this.#evictions = new EvictNotifier(this.#keys)
     this.lock = redisLock(client, () => this.#keys.lockPrefix())

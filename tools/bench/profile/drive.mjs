@@ -32,12 +32,16 @@ function ourConnection() {
   return { client: new Redis(url, { enableAutoPipelining: kind === 'pipelined' }) }
 }
 if (path === 'set') {
+  const connection = ourConnection()
   cache = new CacheManager({
     name: 'prof-set',
     // OURS_CLIENT=plain|pipelined hands the handle a client of our own (no command timeout),
-    // to measure what auto-pipelining and the per-command timer cost on this path.
-    handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle(ourConnection())],
-    backplane: redisBackplane({ url }),
+    // to measure what auto-pipelining and the per-command timer cost on this path; with
+    // ONE_CLIENT=1 the backplane publishes on that client too (a set announced with its SET).
+    handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle(connection)],
+    backplane: redisBackplane(
+      process.env.ONE_CLIENT && connection.client ? { client: connection.client } : { url },
+    ),
   })
 } else {
   cache = new CacheManager({

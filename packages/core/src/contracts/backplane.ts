@@ -1,3 +1,5 @@
+import type { CacheHandle } from './cache-handle.js'
+
 /**
  * Connection state of a backplane, as reported to core. `suspect`: the connection looks open
  * but the server did not answer a liveness round trip in time (a silent partition); core
@@ -85,6 +87,21 @@ export interface Backplane {
    * without it, core calls it at most once. Throws for a bad channel or a closed backplane.
    */
   connect(channel: string, listener: BackplaneListener): BackplaneSubscription
+  /**
+   * Whether a frame published after `handle` was asked for a write reaches no subscriber
+   * before the store has applied that write: the write and the publish travel in order over
+   * one connection to one server (the Redis handle and backplane given the same standalone
+   * client). "Asked" means the handle's method was called and returned before `publish`
+   * was called; a handle that answers true here must send the write before it returns.
+   *
+   * When it is true for the bottom handle, core announces a `set` as soon as its bottom write
+   * is sent, not after the reply: the other instances hear of the change one round trip
+   * sooner, and one that reads the store on hearing it finds the new value. A write that then
+   * fails has still been announced; its receivers drop their copy and read the store again,
+   * which costs them a read and never serves a wrong value (messages carry no values).
+   * Optional; absent or false: core announces after the write's reply.
+   */
+  ordersAfter?(handle: CacheHandle<unknown>): boolean
   /** Closes every subscription and releases what the backplane opened; never a client it was given. Idempotent. */
   close(): Promise<void>
 }

@@ -6,6 +6,7 @@
 import { memoryHandle } from '@cacheplane/memory'
 import { memoryBackplane } from '../../src/backplane/memory-backplane.js'
 import { CacheManager, type CacheManagerOptions } from '../../src/cache-manager.js'
+import type { Backplane } from '../../src/contracts/backplane.js'
 import type { CacheHandle } from '../../src/contracts/cache-handle.js'
 import { type ChaosBackplane, chaosBackplane } from '../../src/testing/chaos-backplane.js'
 import type { Recorder } from './record.js'
@@ -57,27 +58,34 @@ export interface Cluster {
   close(): Promise<void>
 }
 
-/** Starts `instances` managers over `store` (`options` for the harness' own tests); resolves once subscribed. */
+/**
+ * Starts `instances` managers over `store` (`options` for the harness' own tests); resolves once
+ * subscribed. With `announceWithWrite`, each backplane orders its frames behind its instance's
+ * store writes (see `History.announceWithWrite`).
+ */
 export async function startCluster(
   instances: number,
   store: OpenStore,
   context: ModelContext,
   options: Partial<CacheManagerOptions> = {},
+  announceWithWrite = false,
 ): Promise<Cluster> {
   const backplanes: ChaosBackplane[] = []
-  const hub = new ScheduledHub(context.scheduler, context.record, (i, recovered) =>
-    backplanes[i]!.emitGap({ reason: 'model-cut', recovered }),
+  const hub = new ScheduledHub(
+    context.scheduler,
+    context.record,
+    (i, recovered) => backplanes[i]!.emitGap({ reason: 'model-cut', recovered }),
+    announceWithWrite,
   )
   const managers: CacheManager<unknown>[] = []
   for (let instance = 0; instance < instances; instance++) {
-    const backplane = chaosBackplane(
-      memoryBackplane({ hub: hub.forInstance(instance), name: `bp${instance}` }),
-    )
-    backplanes.push(backplane)
-    const handles = [
-      memoryHandle({ name: 'memory', sweepIntervalMs: 0 }),
-      scheduledStore(store.handle(instance), { ...context, instance }),
-    ]
+    const chaos = chaosBackplane(memoryBackplane({ hub: hub.forInstance(instance), name: `bp${instance}` }))
+    backplanes.push(chaos)
+    const bottom = scheduledStore(store.handle(instance), { ...context, instance })
+    const handles = [memoryHandle({ name: 'memory', sweepIntervalMs: 0 }), bottom]
+    const backplane: Backplane = announceWithWrite
+      ? { ...chaos, ordersAfter: (handle) => handle === bottom }
+      : chaos
     managers.push(new CacheManager<unknown>({ ...options, name: store.cacheName, handles, backplane }))
   }
   await Promise.all(managers.map((m) => m.ready()))

@@ -37,3 +37,30 @@ describe('the model harness', () => {
     expect(record.violations).toEqual([])
   })
 })
+
+describe('frames behind the store writes (Backplane.ordersAfter)', () => {
+  // i0 sets a (its tag stamp read first); the frame travels behind the SET on i0's request
+  // connection, is published once the SET ran, and reaches i1 before i0 hears the store's
+  // reply; i1 then reads a.
+  const announced: History = {
+    instances: 2,
+    unordered: false,
+    announceWithWrite: true,
+    steps: [
+      ...[set(0), run, run, run, run, { kind: 'run', pick: 1 } as Step],
+      { kind: 'op', instance: 1, op: { kind: 'get', slot: 'a' } },
+    ],
+    drain: [],
+  }
+
+  it("delivers a set's frame before its writer hears the reply, and the reader finds the new value", async () => {
+    const record = await runHistory(announced, memoryStore)
+    const texts = record.lines.map((line) => line.text)
+    const at = (pattern: RegExp) => texts.findIndex((text) => pattern.test(text))
+    expect(at(/^i0 publishes \[set a\]/)).toBeGreaterThan(at(/store\.set\(a.*executes/))
+    expect(at(/^i1 receives i0's \[set a\]/)).toBeGreaterThan(-1)
+    expect(at(/^i1 receives i0's \[set a\]/)).toBeLessThan(at(/^i0 #1 hears store\.set/))
+    expect(record.ops[1]).toMatchObject({ instance: 1, status: 'ok', result: 's1' })
+    expect(record.violations).toEqual([])
+  })
+})

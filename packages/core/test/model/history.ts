@@ -86,6 +86,14 @@ export interface History {
    * ordered connection per instance, as the shipped adapters have.
    */
   readonly unordered: boolean
+  /**
+   * With ordered connections: each instance's backplane declares that it delivers a frame only
+   * after the store applied the writes sent before it (`Backplane.ordersAfter`, as the Redis
+   * handle and backplane on one client do), so `set` announces as soon as its store write is
+   * sent. Its frames then travel on the instance's store request connection first, as a
+   * PUBLISH behind a SET does. Ignored with unordered connections. Absent: false.
+   */
+  readonly announceWithWrite?: boolean
   readonly steps: readonly Step[]
   /** Task picks for the drain after the last step (then oldest first), so it interleaves too. */
   readonly drain: readonly number[]
@@ -215,6 +223,7 @@ export function history(options: GenerateOptions): fc.Arbitrary<History> {
   return fc.record({
     instances: fc.integer({ min: 2, max: 4 }),
     unordered: fc.boolean(),
+    announceWithWrite: fc.boolean(),
     steps: fc.array(step(options), { minLength: 1, maxLength: options.maxSteps, size: 'medium' }),
     drain: fc.array(fc.nat({ max: 15 }), { maxLength: options.maxSteps }),
   })

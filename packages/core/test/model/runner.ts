@@ -94,7 +94,8 @@ export async function runHistory(
   const scheduler = new Scheduler()
   const context = { scheduler, record, model: new StoreModel(record) }
   const store = await setup.open(history.instances)
-  const cluster = await startCluster(history.instances, store, context, managerOptions)
+  const announceWithWrite = !history.unordered && history.announceWithWrite === true
+  const cluster = await startCluster(history.instances, store, context, managerOptions, announceWithWrite)
   const run: Run = {
     ...context,
     cluster,

@@ -6,6 +6,10 @@
  * order otherwise (messages are key-only invalidations: order must not matter). A cut drops the
  * frames pending for an instance and schedules the gap its transport reports on reconnect
  * (or holds them, to redeliver them before a recovered gap).
+ *
+ * With `behindWrites`, a frame first travels on its sender's store request connection (a
+ * PUBLISH sent behind a SET on one Redis connection): it reaches the server, and is
+ * published, only once the store requests sent before it have run.
  */
 import type { BackplaneMessage } from '../../src/backplane/messages.js'
 import { decodeFrame } from '../../src/backplane/frame-codec.js'
@@ -45,13 +49,20 @@ export class ScheduledHub {
   readonly #scheduler: Scheduler
   readonly #record: Recorder
   readonly #gap: (instance: number, recovered: boolean) => void
+  readonly #behindWrites: boolean
   #published = 0
 
   /** `gap(i, recovered)` reports a gap to instance i's backplane listener. */
-  constructor(scheduler: Scheduler, record: Recorder, gap: (instance: number, recovered: boolean) => void) {
+  constructor(
+    scheduler: Scheduler,
+    record: Recorder,
+    gap: (instance: number, recovered: boolean) => void,
+    behindWrites = false,
+  ) {
     this.#scheduler = scheduler
     this.#record = record
     this.#gap = gap
+    this.#behindWrites = behindWrites
   }
 
   /** The hub as instance `instance`'s memory backplane sees it. */
@@ -101,9 +112,26 @@ export class ScheduledHub {
     this.#published++
     const { messages } = decodeFrame(frame)
     const text = messages.map(describe).join(', ')
+    const bytes = new Uint8Array(frame)
+    if (!this.#behindWrites) {
+      this.#fanOut(from, messages, text, bytes)
+      return
+    }
+    this.#record.log(`i${from} sends [${text}] behind its store requests`)
+    this.#scheduler.add({
+      kind: 'exec',
+      instance: from,
+      connection: `i${from} requests`,
+      label: `i${from}'s [${text}] reaches the server`,
+      // Like a delivery it ignores faults (a refused PUBLISH would be retried by the bus).
+      run: () => this.#fanOut(from, messages, text, bytes),
+    })
+  }
+
+  /** The frame is published: one delivery per other subscriber. */
+  #fanOut(from: number, messages: readonly BackplaneMessage[], text: string, bytes: Uint8Array): void {
     const published = this.#record.log(`i${from} publishes [${text}]`)
     const slots = invalidated(messages)
-    const bytes = new Uint8Array(frame)
     for (const [to, subscriber] of this.#subscribers) {
       if (to === from) continue // core skips its own frames anyway
       const record: FrameRecord = { from, to, published, slots }

@@ -30,7 +30,11 @@ export function formatHistory(history: History): string {
   )
   const drain =
     history.drain.length === 0 ? 'oldest first' : `picks [${history.drain.join(', ')}], then oldest first`
-  const connections = history.unordered ? 'unordered connections' : 'ordered connections'
+  const connections = history.unordered
+    ? 'unordered connections'
+    : history.announceWithWrite === true
+      ? 'ordered connections, frames behind the store writes'
+      : 'ordered connections'
   return `${history.instances} instances, ${connections}, ${history.steps.length} steps:\n${lines.join('\n')}\n  drain: ${drain}`
 }
 

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import { CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
-import { redisHandle } from '@cacheplane/redis'
+import { redisBackplane, redisHandle } from '@cacheplane/redis'
 import { connect } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
 import { WorkerProcess } from '../child.js'
@@ -103,17 +103,32 @@ interface Opened<T> {
   close(): Promise<void>
 }
 
-async function openCache(choice: BackplaneChoice, redisUrl: string): Promise<Opened<ProbeSetup>> {
+/**
+ * The writer and its listening worker. With `oneClient` (Redis pub/sub only), the handle and the
+ * backplane share one client, as the README sets them up: the PUBLISH follows the SET on the
+ * connection, so the write is announced as soon as it is sent (`Backplane.ordersAfter`).
+ * Without, each opens its own connection and the write is announced after its reply.
+ */
+async function openCache(
+  choice: BackplaneChoice,
+  redisUrl: string,
+  oneClient: boolean,
+): Promise<Opened<ProbeSetup>> {
   const cacheName = `bench-propagation-${randomUUID().slice(0, 8)}`
   const key = 'hot'
   const worker = new WorkerProcess('cache-listener', { cacheName, key, redisUrl, backplane: choice })
+  const client = oneClient ? new Redis(redisUrl) : undefined
   const writer = new CacheManager<Probe>({
     name: cacheName,
-    handles: [memoryHandle({ maxEntries: 1_000 }), redisHandle({ url: redisUrl })],
-    backplane: createBackplane(choice),
+    handles: [
+      memoryHandle({ maxEntries: 1_000 }),
+      redisHandle(client === undefined ? { url: redisUrl } : { client }),
+    ],
+    backplane: client === undefined ? createBackplane(choice) : redisBackplane({ client }),
   })
   const close = async (): Promise<void> => {
     await writer.close()
+    client?.disconnect()
     await worker.stop()
   }
   try {
@@ -226,14 +241,20 @@ async function measureTransport(
   warmup: number,
 ): Promise<{ rows: Array<Record<string, Cell>>; targets: TargetCheck[] }> {
   const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
-  const ours = await openCache(choice, redisUrl)
+  const oneClient = choice.kind === 'redis' && choice.url === redisUrl
+  const ours = await openCache(choice, redisUrl, oneClient)
+  let separate: Opened<ProbeSetup> | undefined
   let rawOpened: Awaited<ReturnType<typeof openRaw>> | undefined
   try {
+    if (oneClient) separate = await openCache(choice, redisUrl, false)
     rawOpened = await openRaw(choice, redisUrl)
     const { pubsub, setThenPublish } = rawOpened.setups
-    await alternate([ours.setups, setThenPublish, pubsub], samples, warmup)
+    const setups = [ours.setups, setThenPublish, pubsub]
+    if (separate !== undefined) setups.push(separate.setups)
+    await alternate(setups, samples, warmup)
   } finally {
     await rawOpened?.close()
+    await separate?.close()
     await ours.close()
   }
   const cache = ours.setups.outcome
@@ -244,12 +265,12 @@ async function measureTransport(
   const event = summarize(cache.event)
   const read = summarize(cache.read)
   const rawLatency = summarize(raw.pubsub.event)
-  const subject = `CacheManager over ${label}`
+  const subject = `CacheManager over ${label}${oneClient ? ', one client for store and backplane' : ''}`
   const setThenPublish = `raw ioredis SET, then ${label} publish`
-  const rows = [
-    row(subject, "writer's own set() call", summarize(cache.write), cache),
-    row(subject, 'set() called -> remote set event', event, cache),
-    row(subject, 'set() called -> new value read remotely', read, cache),
+  const rows = [...cacheRows(subject, cache)]
+  if (separate !== undefined)
+    rows.push(...cacheRows(`CacheManager over ${label}, a connection each`, separate.setups.outcome))
+  rows.push(
     row(`raw ${label}`, 'publish -> receive', rawLatency, raw.pubsub),
     row(
       setThenPublish,
@@ -258,7 +279,7 @@ async function measureTransport(
       raw.setThenPublish,
     ),
     row(setThenPublish, 'SET called -> receive', summarize(raw.setThenPublish.event), raw.setThenPublish),
-  ]
+  )
   const targets = [
     {
       target: `propagation over ${label}: p50 <= 3x raw pub/sub`,
@@ -273,6 +294,15 @@ async function measureTransport(
     againstControl(label, event, summarize(raw.setThenPublish.event)),
   ]
   return { rows, targets }
+}
+
+/** A CacheManager setup's three rows. */
+function cacheRows(subject: string, outcome: Outcome): Array<Record<string, Cell>> {
+  return [
+    row(subject, "writer's own set() call", summarize(outcome.write), outcome),
+    row(subject, 'set() called -> remote set event', summarize(outcome.event), outcome),
+    row(subject, 'set() called -> new value read remotely', summarize(outcome.read), outcome),
+  ]
 }
 
 /** Issue 16's target: set() -> remote event within 1.3x (p50) and 1.5x (p99) of raw SET-then-publish -> receive. */
@@ -319,7 +349,7 @@ export const propagation: Scenario = {
     return {
       name: 'propagation',
       title: 'Propagation across two processes',
-      description: `${samples} sequential writes of one key per setup and transport, after ${warmup} unmeasured warm-up writes per setup (so the JIT has compiled the paths); CacheManager and the two raw controls of a transport take turns in ${ROUNDS} rounds. Times in ms on CLOCK_MONOTONIC, measured from the moment the writer calls set() (so they include the writer's Redis write), or publish() for the raw baseline. "lost" counts messages not seen within ${DEADLINE_MS} ms plus stale reads.`,
+      description: `${samples} sequential writes of one key per setup and transport, after ${warmup} unmeasured warm-up writes per setup (so the JIT has compiled the paths); the setups of a transport take turns in ${ROUNDS} rounds (over Redis pub/sub, CacheManager twice: with one client for its store and backplane, as the README sets it up, so a set is announced behind its SET; and with a connection each, announced after the reply). Times in ms on CLOCK_MONOTONIC, measured from the moment the writer calls set() (so they include the writer's Redis write), or publish() for the raw baseline. "lost" counts messages not seen within ${DEADLINE_MS} ms plus stale reads.`,
       columns: [
         { key: 'subject', title: 'subject' },
         { key: 'path', title: 'measured' },

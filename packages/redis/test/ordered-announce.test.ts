@@ -1,0 +1,119 @@
+// The Redis handle and backplane given one standalone client: the PUBLISH follows the SET on
+// the connection, so core announces a `set` as soon as the SET is sent (`ordersAfter`). With
+// the writer's replies held back by a proxy, the other instance hears of the change, and reads
+// the new value, before the writer's `set` resolves.
+import { type CacheHandle, CacheManager } from '@cacheplane/core'
+import { randomKey } from '@cacheplane/core/testing'
+import { memoryHandle } from '@cacheplane/memory'
+import { startTcpProxy, type TcpProxy } from '@cacheplane/test-servers'
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, it } from 'vitest'
+import { redisBackplane, redisHandle } from '../src/index.js'
+import { type Instance, startInstance } from './manager-fixture.js'
+import { closeAll, cluster, standalone } from './topologies.js'
+
+const cleanups: Array<() => Promise<unknown>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** How long the proxy holds the writer's replies: far longer than a message takes, shorter than the liveness limit (1,500 ms). */
+const REPLY_DELAY_MS = 1_000
+
+/** A client to standalone Redis through a proxy the test can slow down. */
+async function proxiedClient(enableAutoPipelining = false): Promise<{ client: Redis; proxy: TcpProxy }> {
+  const url = new URL(standalone.options().url!)
+  const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
+  const client = new Redis(proxy.port, '127.0.0.1', { enableAutoPipelining })
+  cleanups.push(
+    () => proxy.close(),
+    () => closeAll([client]),
+  )
+  return { client, proxy }
+}
+
+/** A writer on `client` (its backplane on the same client, or on a connection of its own) and a reader, over `name`. */
+async function writerAndReader(client: Redis, shared: boolean) {
+  const name = randomKey('ordered')
+  const writer = new CacheManager<unknown>({
+    name,
+    handles: [memoryHandle(), redisHandle({ client })],
+    backplane: redisBackplane(shared ? { client } : standalone.options()),
+  })
+  cleanups.push(() => writer.close())
+  const reader: Instance = await startInstance(standalone.options(), name)
+  cleanups.push(() => reader.cache.close())
+  await writer.ready()
+  await reader.cache.set('k', 'v1')
+  await reader.next('set', (e) => e.origin === 'local')
+  return { writer, reader }
+}
+
+/** Starts `writer.set(key, value)`; `settled()` says whether it resolved yet. */
+function setting(writer: CacheManager<unknown>, key: string, value: unknown) {
+  let settled = false
+  const done = writer.set(key, value).finally(() => {
+    settled = true
+  })
+  return { done, settled: () => settled }
+}
+
+describe('a set announced behind its SET on one client', () => {
+  it.each([
+    { client: 'a plain client', enableAutoPipelining: false },
+    { client: 'an auto-pipelining client', enableAutoPipelining: true },
+  ])(
+    'reaches the other instance while the writer still waits for its reply, and the new value is there ($client)',
+    async ({ enableAutoPipelining }) => {
+      const { client, proxy } = await proxiedClient(enableAutoPipelining)
+      const { writer, reader } = await writerAndReader(client, true)
+      proxy.delay(REPLY_DELAY_MS, 'replies')
+      const from = reader.events.length
+      const write = setting(writer, 'k', 'v2')
+      await reader.next('set', (e) => e.origin === 'remote' && e.key === 'k', from)
+      expect(write.settled()).toBe(false)
+      expect(await reader.cache.get('k')).toBe('v2')
+      await write.done
+    },
+  )
+
+  it('with the backplane on its own connection, the message waits for the reply', async () => {
+    const { client, proxy } = await proxiedClient()
+    const { writer, reader } = await writerAndReader(client, false)
+    proxy.delay(REPLY_DELAY_MS, 'replies')
+    const from = reader.events.length
+    await setting(writer, 'k', 'v2').done
+    expect(reader.events.slice(from).some((r) => r.name === 'set' && r.event.origin === 'remote')).toBe(false)
+    await reader.next('set', (e) => e.origin === 'remote' && e.key === 'k', from)
+    expect(await reader.cache.get('k')).toBe('v2')
+  })
+})
+
+describe('redisBackplane.ordersAfter', () => {
+  it('is true only for a handle writing on the very client it publishes on, standalone, SET and PUBLISH in one queue', async () => {
+    const url = standalone.options().url!
+    const one = standalone.connect()
+    const other = standalone.connect()
+    const pipelined = new Redis(url, { enableAutoPipelining: true })
+    const exempt = new Redis(url, { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['publish'] })
+    const onCluster = cluster.connect()
+    cleanups.push(() => closeAll([one, other, pipelined, exempt, onCluster]))
+    const verdict = (handleOn: Redis | ReturnType<typeof cluster.connect>, backplaneOn = handleOn) => {
+      const handle = redisHandle({ client: handleOn }) as CacheHandle<unknown>
+      return redisBackplane({ client: backplaneOn }).ordersAfter(handle)
+    }
+    expect(verdict(one)).toBe(true)
+    expect(verdict(one, other)).toBe(false)
+    expect(verdict(pipelined)).toBe(true)
+    expect(verdict(exempt)).toBe(false)
+    expect(verdict(onCluster)).toBe(false)
+    const opened = redisHandle(standalone.options()) as CacheHandle<unknown>
+    const backplane = redisBackplane(standalone.options())
+    cleanups.push(
+      () => backplane.close(),
+      async () => opened.close(),
+    )
+    expect(backplane.ordersAfter(opened)).toBe(false)
+    expect(redisBackplane({ client: one }).ordersAfter(memoryHandle() as CacheHandle<unknown>)).toBe(false)
+  })
+})
