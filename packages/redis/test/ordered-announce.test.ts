@@ -90,6 +90,25 @@ describe('a set announced behind its SET on one client', () => {
 })
 
 describe('redisBackplane.ordersAfter', () => {
+  it("holds because the handle's set has sent its SET when it returns", async () => {
+    const client = new Redis(standalone.options().url!)
+    cleanups.push(() => closeAll([client]))
+    await client.ping()
+    const handle = redisHandle({ client })
+    await handle.bind(randomKey('sent'))
+    const queued = client.commandQueue.length
+    const now = Date.now()
+    const written = handle.set('k', undefined, {
+      value: new Uint8Array([1]),
+      mode: 'none',
+      ttl: 0,
+      expiresAt: 0,
+      created: now,
+    })
+    expect(client.commandQueue.length).toBe(queued + 1)
+    await written
+  })
+
   it('is true only for a handle writing on the very client it publishes on, standalone, SET and PUBLISH in one queue', async () => {
     const url = standalone.options().url!
     const one = standalone.connect()

@@ -3,7 +3,7 @@
 // the rate of ours and of the raw control measured in the same process, alternating.
 import { CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
-import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { corkWrites, redisBackplane, redisHandle } from '@cacheplane/redis'
 import { Redis } from 'ioredis'
 import { KEY_COUNT, keyedLoad, keys, values } from './keyed-load.mjs'
 
@@ -29,13 +29,15 @@ let cache
 function ourConnection() {
   const kind = process.env.OURS_CLIENT
   if (kind === undefined) return { url }
-  return { client: new Redis(url, { enableAutoPipelining: kind === 'pipelined' }) }
+  const client = new Redis(url, { enableAutoPipelining: kind === 'pipelined' })
+  if (kind === 'corked') corkWrites(client)
+  return { client }
 }
 if (path === 'set') {
   const connection = ourConnection()
   cache = new CacheManager({
     name: 'prof-set',
-    // OURS_CLIENT=plain|pipelined hands the handle a client of our own (no command timeout),
+    // OURS_CLIENT=plain|pipelined|corked hands the handle a client of our own (no command timeout),
     // to measure what auto-pipelining and the per-command timer cost on this path; with
     // ONE_CLIENT=1 the backplane publishes on that client too (a set announced with its SET).
     handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle(connection)],

@@ -1,14 +1,24 @@
 // Steady-state propagation trace: writer and receiver processes stamp socket writes and
 // reads (CLOCK_MONOTONIC, shared by processes) so a slow sample's time is attributed to
 // a segment. `node prop-trace.mjs [redis|nats] [samples] [warmup]` with REDIS_URL / NATS_URL;
-// RAW=1 measures the raw control (ioredis SET, then PUBLISH; an ioredis subscriber) instead,
-// READ=1 makes the listener read the key after each event before it reports, as the bench's does.
+// RAW=1 measures the raw control (ioredis SET, then PUBLISH or a NATS publish; a bare
+// subscriber) instead, READ=1 makes the listener read the key after each event before it
+// reports, as the bench's does. Experiments on the NATS tail (2026-12-06, sixth pass):
+// CHILD_RAW=1 listens with a bare NATS subscriber, NO_ECHO=1 opens the backplane's
+// connection with noEcho, NO_FLUSH=1 answers its per-publish flush at once, PLAIN=1 puts the
+// handle on a plain client, NO_STORE=1 drops the Redis write (memory only; raw: publish only), IDLE=1 (with RAW=1) keeps an idle CacheManager in each process.
 import { fork } from 'node:child_process'
 import net from 'node:net'
 import { CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
 import { redisBackplane, redisHandle } from '@cacheplane/redis'
 import { natsBackplane } from '@cacheplane/nats'
+import { connect as connectNats } from '@nats-io/transport-node'
+// NO_FLUSH=1: the backplane's connection answers flush() at once (no PING/PONG per publish).
+const noFlush = (connection) =>
+  new Proxy(connection, {
+    get: (target, prop) => (prop === 'flush' ? () => Promise.resolve() : Reflect.get(target, prop, target)),
+  })
 
 const now = () => Number(process.hrtime.bigint()) / 1e6
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -41,7 +51,8 @@ net.Socket.prototype.emit = function (event, ...args) {
 import { Redis } from 'ioredis'
 const raw = process.env.RAW === '1'
 // The raw control: a SET of the JSON then a publish; the receiver subscribes with ioredis.
-function makeRaw() {
+async function makeRaw() {
+  if (kind === 'nats') return makeRawNats()
   const store = new Redis(redisUrl)
   const publisher = new Redis(redisUrl)
   const subscriber = new Redis(redisUrl)
@@ -59,18 +70,77 @@ function makeRaw() {
     },
   }
 }
-function makeCache(name) {
+// The raw control over NATS: a SET of the JSON then a NATS publish; a NATS subscriber receives.
+async function makeRawNats() {
+  // IDLE=1: an idle CacheManager (its connections, timers) lives in each process beside the control.
+  if (process.env.IDLE === '1') {
+    const idle = new CacheManager({
+      name: 'idle',
+      handles: [memoryHandle({ maxEntries: 1000 }), redisHandle({ url: redisUrl })],
+      backplane: natsBackplane({ servers: natsUrl }),
+    })
+    await idle.ready()
+  }
+  const store = new Redis(redisUrl)
+  const connection = await connectNats({ servers: natsUrl })
+  const listeners = []
+  const encoder = new TextEncoder()
+  return {
+    ready: async () => {
+      connection.subscribe('raw-trace', {
+        callback: () => {
+          for (const l of listeners) l({ origin: 'remote' })
+        },
+      })
+      await connection.flush()
+    },
+    on: (_e, l) => listeners.push(l),
+    set: async (key, value) => {
+      const text = JSON.stringify(value)
+      if (process.env.NO_STORE !== '1') await store.set(key, text)
+      connection.publish('raw-trace', encoder.encode(text))
+    },
+  }
+}
+async function makeCache(name) {
   if (raw) return makeRaw()
-  const backplane = kind === 'redis' ? redisBackplane({ url: redisUrl }) : natsBackplane({ servers: natsUrl })
+  const backplane =
+    kind === 'redis'
+      ? redisBackplane({ url: redisUrl })
+      : process.env.NO_FLUSH === '1'
+        ? natsBackplane({ client: noFlush(await connectNats({ servers: natsUrl })) })
+        : process.env.NO_ECHO === '1'
+          ? natsBackplane({ servers: natsUrl, connectOptions: { noEcho: true } })
+          : natsBackplane({ servers: natsUrl })
   return new CacheManager({
     name,
-    handles: [memoryHandle({ maxEntries: 1000 }), redisHandle({ url: redisUrl })],
+    // PLAIN=1: the handle on a plain client of ours (no corked writes).
+    handles:
+      process.env.NO_STORE === '1'
+        ? [memoryHandle({ maxEntries: 1000 })]
+        : [
+            memoryHandle({ maxEntries: 1000 }),
+            redisHandle(process.env.PLAIN === '1' ? { client: new Redis(redisUrl) } : { url: redisUrl }),
+          ],
     backplane,
   })
 }
 
+// CHILD_RAW=1 (nats): the listening process is a bare NATS subscriber to every subject, not a cache.
+async function rawChildNats() {
+  const connection = await connectNats({ servers: natsUrl })
+  const listeners = []
+  connection.subscribe('>', {
+    callback: (_error, message) => {
+      if (message.subject.includes('trace')) for (const l of listeners) l({ origin: 'remote' })
+    },
+  })
+  await connection.flush()
+  return { ready: async () => {}, on: (_e, l) => listeners.push(l) }
+}
+
 if (process.argv[5] === 'child') {
-  const cache = makeCache('trace')
+  const cache = process.env.CHILD_RAW === '1' ? await rawChildNats() : await makeCache('trace')
   await cache.ready()
   cache.on('set', (event) => {
     if (event.origin !== 'remote') return
@@ -101,7 +171,7 @@ if (process.argv[5] === 'child') {
         }
     })
   await next()
-  const cache = makeCache('trace')
+  const cache = await makeCache('trace')
   await cache.ready()
   const rows = []
   let measuredFrom = 0
@@ -136,6 +206,7 @@ if (process.argv[5] === 'child') {
       .join(' ')
   console.log(kind, 'p50 ', fmt(pick(0.5)))
   console.log(kind, 'p90 ', fmt(pick(0.9)))
+  console.log(kind, 'p99 ', fmt(pick(0.99)))
   const slow = rows.slice(Math.floor(rows.length * 0.99))
   child.send('gcs')
   const childGcs = (await next()).gcs
