@@ -233,14 +233,24 @@ function row(subject: string, path: string, latency: LatencySummary, outcome: Ou
   }
 }
 
-/** The rows and targets of CacheManager and the raw clients over one transport, measured in turns. */
-async function measureTransport(
+/** What one transport's setups measured: CacheManager's (two over Redis pub/sub) and the raw controls'. */
+interface TransportOutcomes {
+  /** CacheManager with one client for its store and backplane (Redis pub/sub on the store's server). */
+  readonly oneClient: boolean
+  readonly cache: Outcome
+  /** CacheManager with a connection each, next to the one-client setup. */
+  readonly separate: Outcome | undefined
+  readonly pubsub: Outcome
+  readonly setThenPublish: Outcome
+}
+
+/** Opens CacheManager's setups and the raw controls of one transport and lets them take turns. */
+async function measureSetups(
   choice: BackplaneChoice,
   redisUrl: string,
   samples: number,
   warmup: number,
-): Promise<{ rows: Array<Record<string, Cell>>; targets: TargetCheck[] }> {
-  const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
+): Promise<TransportOutcomes> {
   const oneClient = choice.kind === 'redis' && choice.url === redisUrl
   const ours = await openCache(choice, redisUrl, oneClient)
   let separate: Opened<ProbeSetup> | undefined
@@ -257,28 +267,47 @@ async function measureTransport(
     await separate?.close()
     await ours.close()
   }
-  const cache = ours.setups.outcome
-  const raw = {
+  return {
+    oneClient,
+    cache: ours.setups.outcome,
+    separate: separate?.setups.outcome,
     pubsub: rawOpened.setups.pubsub.outcome,
     setThenPublish: rawOpened.setups.setThenPublish.outcome,
   }
+}
+
+/** The rows and targets of CacheManager and the raw clients over one transport, measured in turns. */
+async function measureTransport(
+  choice: BackplaneChoice,
+  redisUrl: string,
+  samples: number,
+  warmup: number,
+): Promise<{ rows: Array<Record<string, Cell>>; targets: TargetCheck[] }> {
+  const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
+  const { oneClient, cache, separate, pubsub, setThenPublish } = await measureSetups(
+    choice,
+    redisUrl,
+    samples,
+    warmup,
+  )
   const event = summarize(cache.event)
   const read = summarize(cache.read)
-  const rawLatency = summarize(raw.pubsub.event)
-  const subject = `CacheManager over ${label}${oneClient ? ', one client for store and backplane' : ''}`
-  const setThenPublish = `raw ioredis SET, then ${label} publish`
-  const rows = [...cacheRows(subject, cache)]
+  const rawLatency = summarize(pubsub.event)
+  const control = `raw ioredis SET, then ${label} publish`
+  const rows = cacheRows(
+    `CacheManager over ${label}${oneClient ? ', one client for store and backplane' : ''}`,
+    cache,
+  )
   if (separate !== undefined)
-    rows.push(...cacheRows(`CacheManager over ${label}, a connection each`, separate.setups.outcome))
+    rows.push(...cacheRows(`CacheManager over ${label}, a connection each`, separate))
   rows.push(
-    row(`raw ${label}`, 'publish -> receive', rawLatency, raw.pubsub),
-    row(
-      setThenPublish,
-      "writer's own SET + publish",
-      summarize(raw.setThenPublish.write),
-      raw.setThenPublish,
-    ),
-    row(setThenPublish, 'SET called -> receive', summarize(raw.setThenPublish.event), raw.setThenPublish),
+    row(`raw ${label}`, 'publish -> receive', rawLatency, pubsub),
+    row(control, "writer's own SET + publish", summarize(setThenPublish.write), setThenPublish),
+    row(control, 'SET called -> receive', summarize(setThenPublish.event), setThenPublish),
+  )
+  const lost = [cache, ...(separate === undefined ? [] : [separate])].reduce(
+    (n, o) => n + o.lost + o.stale,
+    0,
   )
   const targets = [
     {
@@ -288,10 +317,10 @@ async function measureTransport(
     },
     {
       target: `propagation over ${label}: p99 < 2 ms, nothing lost`,
-      measured: `event p99 ${event.p99.toFixed(3)} ms, read p99 ${read.p99.toFixed(3)} ms, lost ${cache.lost}, stale ${cache.stale}`,
-      met: event.p99 < 2 && cache.lost === 0 && cache.stale === 0,
+      measured: `event p99 ${event.p99.toFixed(3)} ms, read p99 ${read.p99.toFixed(3)} ms, lost or stale ${lost} (every CacheManager setup)`,
+      met: event.p99 < 2 && lost === 0,
     },
-    againstControl(label, event, summarize(raw.setThenPublish.event)),
+    againstControl(label, event, summarize(setThenPublish.event)),
   ]
   return { rows, targets }
 }
