@@ -20,7 +20,12 @@ export interface KeyEvent {
   readonly key: string
   /** The region, if any. */
   readonly region: string | undefined
-  /** Made here or heard from another instance. */
+  /**
+   * Made here or heard from another instance. With a backplane that orders frames behind the
+   * store's writes (`Backplane.ordersAfter`), a remote `set` is announced once its store write
+   * was sent, before its outcome: if that write then failed, the key did not change (this
+   * instance only dropped its copy).
+   */
   readonly origin: Origin
 }
 

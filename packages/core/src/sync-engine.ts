@@ -95,7 +95,8 @@
  *
  * Checked by model-based random testing (`test/model/`, issue 18): 2-4 instances over one
  * store, every store call, store reply, frame, gap and clock step interleaved by a generated
- * (seeded, shrunk) schedule, each history checked against a model of the store:
+ * (seeded, shrunk) schedule (frames behind the store writes too, as with `ordersAfter`), each
+ * history checked against a model of the store:
  * - CAS: a successful update replaced exactly the value it was computed from; an add
  *   succeeds only on an absent key (one writer per absent key);
  * - a key's versions never repeat (a repeated one lets a stale CAS match a new item);
