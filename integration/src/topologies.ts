@@ -6,13 +6,17 @@ import type {} from '@cacheplane/test-servers/provided-context'
 import { inject } from 'vitest'
 import type { Topology } from './worker/topology.js'
 
-/** Memory + Redis + Redis pub/sub: the main topology (soak, faults). */
+/**
+ * Memory + Redis + Redis pub/sub on one client, as the README sets them up (a `set` or `remove`
+ * announced behind its write): the main topology (soak, faults).
+ */
 export function redisTopology(): Topology {
   const url = inject('redisUrl')
   return {
-    label: 'memory + Redis + Redis backplane',
+    label: 'memory + Redis + Redis backplane on one client',
     store: { kind: 'redis', url },
     backplane: { kind: 'redis', url },
+    oneClient: true,
   }
 }
 

@@ -9,6 +9,7 @@ import { memcachedHandle } from '@cacheplane/memcached'
 import { memoryHandle } from '@cacheplane/memory'
 import { natsBackplane } from '@cacheplane/nats'
 import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { Redis } from 'ioredis'
 import type { ExpirationSpec, LoadOptionsSpec, Value } from './protocol.js'
 
 /** A `host:port` pair. */
@@ -44,6 +45,11 @@ export interface Topology {
   readonly label: string
   readonly store?: StoreSpec
   readonly backplane?: BackplaneSpec
+  /**
+   * A Redis store and a Redis backplane on the same server share one client the worker opens
+   * (the README's setup): a `set` or `remove` is announced behind its write on that connection.
+   */
+  readonly oneClient?: boolean
 }
 
 /** Everything a worker needs to build its manager. */
@@ -75,10 +81,12 @@ export interface ManagerSpec {
  */
 const STORE_TIMEOUT_MS = 2_000
 
-function store(spec: StoreSpec, generationRefreshMs = 500): CacheHandle<unknown> {
+function store(spec: StoreSpec, generationRefreshMs = 500, client?: Redis): CacheHandle<unknown> {
   switch (spec.kind) {
     case 'redis':
-      return redisHandle({ name: 'redis', url: spec.url, commandTimeoutMs: STORE_TIMEOUT_MS })
+      return client === undefined
+        ? redisHandle({ name: 'redis', url: spec.url, commandTimeoutMs: STORE_TIMEOUT_MS })
+        : redisHandle({ name: 'redis', client })
     case 'redisCluster':
       return redisHandle({ name: 'redis', cluster: spec.nodes.map((node) => ({ ...node })) })
     case 'memcached':
@@ -103,10 +111,12 @@ function postgresStore(url: string): KeyvPostgres {
   return store
 }
 
-function backplane(spec: BackplaneSpec): Backplane {
+function backplane(spec: BackplaneSpec, client?: Redis): Backplane {
   switch (spec.kind) {
     case 'redis':
-      return redisBackplane({ name: 'redis-bp', url: spec.url, maxSilenceMs: spec.maxSilenceMs })
+      return client === undefined
+        ? redisBackplane({ name: 'redis-bp', url: spec.url, maxSilenceMs: spec.maxSilenceMs })
+        : redisBackplane({ name: 'redis-bp', client, maxSilenceMs: spec.maxSilenceMs })
     case 'redisCluster':
       return redisBackplane({
         name: 'redis-bp',
@@ -171,11 +181,29 @@ function heldConnect(inner: Backplane): Backplane {
 }
 
 /** The backplane object every manager of a worker shares (held until released when the spec asks). */
-function managerBackplane(spec: ManagerSpec): Backplane | undefined {
+function managerBackplane(spec: ManagerSpec, client: Redis | undefined): Backplane | undefined {
   const { topology } = spec
   if (topology.backplane === undefined) return undefined
-  const built = backplane(topology.backplane)
+  const built = backplane(topology.backplane, client)
   return spec.holdSubscription === true ? heldConnect(built) : built
+}
+
+/**
+ * The client a `oneClient` topology's store and backplane share, with the fail-fast settings the
+ * handle gives the connections it opens. Never closed: the worker exits with its test.
+ */
+function sharedClient(topology: Topology): Redis | undefined {
+  if (topology.oneClient !== true) return undefined
+  const { store, backplane } = topology
+  if (store?.kind !== 'redis' || backplane?.kind !== 'redis' || store.url !== backplane.url)
+    throw new Error(`topology '${topology.label}': oneClient needs a Redis store and backplane on one URL`)
+  const client = new Redis(store.url, {
+    commandTimeout: STORE_TIMEOUT_MS,
+    connectTimeout: STORE_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+  })
+  client.on('error', () => {})
+  return client
 }
 
 /** Builds the manager the spec describes: memory on top, then the store, with the backplane. */
@@ -185,14 +213,20 @@ export function buildManager(spec: ManagerSpec): CacheManager<Value> {
 
 /** The managers of `cacheName` and of every `sharedWith` name, all on one backplane object. */
 export function buildManagers(spec: ManagerSpec): CacheManager<Value>[] {
-  const shared = managerBackplane(spec)
-  return [spec.cacheName, ...(spec.sharedWith ?? [])].map((name) => managerOn(spec, name, shared))
+  const client = sharedClient(spec.topology)
+  const shared = managerBackplane(spec, client)
+  return [spec.cacheName, ...(spec.sharedWith ?? [])].map((name) => managerOn(spec, name, shared, client))
 }
 
-function managerOn(spec: ManagerSpec, name: string, shared: Backplane | undefined): CacheManager<Value> {
+function managerOn(
+  spec: ManagerSpec,
+  name: string,
+  shared: Backplane | undefined,
+  client: Redis | undefined,
+): CacheManager<Value> {
   const { topology } = spec
   const handles: CacheHandle<unknown>[] = [memoryHandle({ name: 'memory', maxEntries: 10_000 })]
-  if (topology.store !== undefined) handles.push(store(topology.store, spec.generationRefreshMs))
+  if (topology.store !== undefined) handles.push(store(topology.store, spec.generationRefreshMs, client))
   return new CacheManager<Value>({
     name,
     handles,

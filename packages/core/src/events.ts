@@ -22,9 +22,9 @@ export interface KeyEvent {
   readonly region: string | undefined
   /**
    * Made here or heard from another instance. With a backplane that orders frames behind the
-   * store's writes (`Backplane.ordersAfter`), a remote `set` is announced once its store write
-   * was sent, before its outcome: if that write then failed, the key did not change (this
-   * instance only dropped its copy).
+   * store's writes (`Backplane.ordersAfter`), a remote `set` or `remove` is announced once its
+   * store write was sent, before its outcome: if that write then failed, the key did not
+   * change (this instance only dropped its copy).
    */
   readonly origin: Origin
 }

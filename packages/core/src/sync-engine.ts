@@ -23,9 +23,9 @@
  *   level after awaiting a lower one follows this rule (copy-ups use `add` under a read
  *   ticket; `set` uses `set` under a write ticket).
  *   A backplane that delivers a frame only after the store applied a write sent before it
- *   (`Backplane.ordersAfter`: the Redis handle and backplane on one client) lets `set`
- *   announce as soon as its bottom write is sent instead of after the reply: a receiver
- *   that drops its copy and reads the store finds the new value, a round trip sooner. The
+ *   (`Backplane.ordersAfter`: the Redis handle and backplane on one client) lets `set` and
+ *   `remove` announce as soon as their bottom write is sent instead of after the reply: a
+ *   receiver that drops its copy and reads the store finds the change, a round trip sooner. The
  *   fence and the events stay where they were (after the reply); a write that then fails
  *   was announced anyway, which costs its receivers a read, never a wrong value.
  * - `add`/`update`/`addOrUpdate`/`expire` run on the bottom only (atomic there) and evict
@@ -187,8 +187,8 @@ export class SyncEngine {
   announcer: Announcer | undefined
   /**
    * The backplane delivers a frame only after a bottom write sent before it was applied
-   * (`Backplane.ordersAfter`): `set` announces as soon as its bottom write is sent. Set with
-   * {@link announcer}.
+   * (`Backplane.ordersAfter`): `set` and `remove` announce as soon as their bottom write is
+   * sent. Set with {@link announcer}.
    */
   announcesWithBottomWrite = false
   /**

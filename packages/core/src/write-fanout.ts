@@ -205,12 +205,19 @@ export class WriteFanout {
 
   /** Removes the key from every level; true when any level held it. */
   async remove(key: string, region: string | undefined): Promise<boolean> {
+    const engine = this.#engine
     let removed = false
     let failure: CacheplaneError | undefined
-    for (let j = this.#engine.bottom.index; j >= 0; j--) {
-      const layer = this.#engine.layers[j]!
+    let announced = false
+    for (let j = engine.bottom.index; j >= 0; j--) {
+      const layer = engine.layers[j]!
       try {
         const done = this.#removeOn(layer, key, region)
+        // Sent to a bottom the backplane delivers behind: announce now, as `set` does.
+        if (j === engine.bottom.index && engine.announcesWithBottomWrite) {
+          engine.announcer?.announce({ type: 'removed', key, region })
+          announced = true
+        }
         if (layer.sync ? (done as boolean) : await done) {
           layer.stats.removes++
           removed = true
@@ -219,8 +226,8 @@ export class WriteFanout {
         failure ??= error as CacheplaneError
       }
     }
-    this.#engine.fence.invalidate(keyId(key, region))
-    this.#engine.announcer?.announce({ type: 'removed', key, region })
+    engine.fence.invalidate(keyId(key, region))
+    if (!announced) engine.announcer?.announce({ type: 'removed', key, region })
     if (this.#emitter.has('remove')) this.#emitter.emit('remove', { key, region, origin: 'local' })
     if (failure !== undefined) throw failure
     return removed

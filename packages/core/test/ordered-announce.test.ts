@@ -20,19 +20,22 @@ afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close()
 })
 
-/** A store whose `set` applies at once and answers when the test releases it (or fails, unapplied). */
+/** A store whose `set` and `remove` apply at once and answer when the test releases them (or fail, unapplied). */
 function heldStore(shared: CacheHandle<unknown>) {
   let release: () => void = () => {}
   let fail = false
+  /** `applied` at once, its answer held. */
+  const held = <T>(applied: () => T): Promise<T> => {
+    if (fail) return Promise.reject(new HandleFailedError('the store refused the write'))
+    const answer = applied()
+    return new Promise<T>((resolve) => {
+      release = () => resolve(answer)
+    })
+  }
   const handle = spyHandle(shared, {
     capabilities: { ...shared.capabilities, synchronous: false },
-    set(key, region, item) {
-      if (fail) return Promise.reject(new HandleFailedError('the store refused the write'))
-      const version = shared.set(key, region, item)
-      return new Promise<number>((resolve) => {
-        release = () => resolve(version as number)
-      })
-    },
+    set: (key, region, item) => held(() => shared.set(key, region, item) as number),
+    remove: (key, region) => held(() => shared.remove(key, region) as boolean),
   })
   return {
     handle,
@@ -101,6 +104,17 @@ describe('a set announced with its bottom write (Backplane.ordersAfter)', () => 
     // One message for the set, not one before the reply and one after.
     expect(writer.stats().backplane!.messagesSent).toBe(sent + 1)
     expect(writer.peek('k')).toBe('v2')
+  })
+
+  it('a remove too: the other instance drops its copy and finds nothing in the store', async () => {
+    const { writer, reader, store } = await writerAndReader(true)
+    const heard = nextEvent(reader, 'remove', (e) => e.origin === 'remote' && e.key === 'k')
+    const removing = writer.remove('k')
+    await heard
+    expect(reader.peek('k')).toBeUndefined()
+    expect(await reader.get('k')).toBeUndefined()
+    store.release()
+    expect(await removing).toBe(true)
   })
 
   it('without the declaration, nothing is announced before the reply', async () => {

@@ -4,7 +4,8 @@
  * arrived, and delivers a PUBLISH to subscribers as it runs it: a frame published on the
  * connection a SET was sent on reaches no subscriber before the SET is applied. A handle and
  * a backplane given the same standalone client share that connection; core then announces a
- * `set` as soon as its SET is sent instead of after the reply, a round trip sooner.
+ * `set` (a `remove`) as soon as its SET (UNLINK) is sent instead of after the reply, a round
+ * trip sooner.
  *
  * The handle sends its SET before `set` returns (`sendRequest` is synchronous up to the
  * client). An auto-pipelining client keeps the order too: both commands go through `call`
@@ -30,5 +31,5 @@ export function publishesInOrderWith(handle: object, client: RedisClient): boole
   return enableAutoPipelining !== true || !ORDERED_COMMANDS.some((command) => exempt.includes(command))
 }
 
-/** The commands whose order matters: the handle's SET, the backplane's PUBLISH or SPUBLISH. */
-const ORDERED_COMMANDS = ['set', 'publish', 'spublish']
+/** The commands whose order matters: the handle's SET and UNLINK, the backplane's PUBLISH or SPUBLISH. */
+const ORDERED_COMMANDS = ['set', 'unlink', 'publish', 'spublish']

@@ -49,13 +49,18 @@ async function writerAndReader(client: Redis, shared: boolean) {
   return { writer, reader }
 }
 
-/** Starts `writer.set(key, value)`; `settled()` says whether it resolved yet. */
-function setting(writer: CacheManager<unknown>, key: string, value: unknown) {
+/** Starts a write; `settled()` says whether it resolved yet. */
+function pending(write: Promise<unknown>) {
   let settled = false
-  const done = writer.set(key, value).finally(() => {
+  const done = write.finally(() => {
     settled = true
   })
   return { done, settled: () => settled }
+}
+
+/** Starts `writer.set(key, value)`; `settled()` says whether it resolved yet. */
+function setting(writer: CacheManager<unknown>, key: string, value: unknown) {
+  return pending(writer.set(key, value))
 }
 
 describe('a set announced behind its SET on one client', () => {
@@ -77,6 +82,18 @@ describe('a set announced behind its SET on one client', () => {
     },
   )
 
+  it('a remove too: the other instance hears it before the UNLINK is answered, and finds nothing', async () => {
+    const { client, proxy } = await proxiedClient()
+    const { writer, reader } = await writerAndReader(client, true)
+    proxy.delay(REPLY_DELAY_MS, 'replies')
+    const from = reader.events.length
+    const removal = pending(writer.remove('k'))
+    await reader.next('remove', (e) => e.origin === 'remote' && e.key === 'k', from)
+    expect(removal.settled()).toBe(false)
+    expect(await reader.cache.get('k')).toBeUndefined()
+    await removal.done
+  })
+
   it('with the backplane on its own connection, the message waits for the reply', async () => {
     const { client, proxy } = await proxiedClient()
     const { writer, reader } = await writerAndReader(client, false)
@@ -90,7 +107,7 @@ describe('a set announced behind its SET on one client', () => {
 })
 
 describe('redisBackplane.ordersAfter', () => {
-  it("holds because the handle's set has sent its SET when it returns", async () => {
+  it("holds because the handle's set and remove have sent their SET and UNLINK when they return", async () => {
     const client = new Redis(standalone.options().url!)
     cleanups.push(() => closeAll([client]))
     await client.ping()
@@ -107,14 +124,17 @@ describe('redisBackplane.ordersAfter', () => {
     })
     expect(client.commandQueue.length).toBe(queued + 1)
     await written
+    const removed = handle.remove('k', undefined)
+    expect(client.commandQueue.length).toBe(queued + 1)
+    expect(await removed).toBe(true)
   })
 
-  it('is true only for a handle writing on the very client it publishes on, standalone, SET and PUBLISH in one queue', async () => {
+  it('is true only for a handle writing on the very client it publishes on, standalone, its writes and PUBLISH in one queue', async () => {
     const url = standalone.options().url!
     const one = standalone.connect()
     const other = standalone.connect()
     const pipelined = new Redis(url, { enableAutoPipelining: true })
-    const exempt = new Redis(url, { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['publish'] })
+    const exempt = new Redis(url, { enableAutoPipelining: true, autoPipeliningIgnoredCommands: ['unlink'] })
     const onCluster = cluster.connect()
     cleanups.push(() => closeAll([one, other, pipelined, exempt, onCluster]))
     const verdict = (handleOn: Redis | ReturnType<typeof cluster.connect>, backplaneOn = handleOn) => {

@@ -3,10 +3,13 @@
 // a segment. `node prop-trace.mjs [redis|nats] [samples] [warmup]` with REDIS_URL / NATS_URL;
 // RAW=1 measures the raw control (ioredis SET, then PUBLISH or a NATS publish; a bare
 // subscriber) instead, READ=1 makes the listener read the key after each event before it
-// reports, as the bench's does. Experiments on the NATS tail (2026-12-06, sixth pass):
-// CHILD_RAW=1 listens with a bare NATS subscriber, NO_ECHO=1 opens the backplane's
-// connection with noEcho, NO_FLUSH=1 answers its per-publish flush at once, PLAIN=1 puts the
-// handle on a plain client, NO_STORE=1 drops the Redis write (memory only; raw: publish only), IDLE=1 (with RAW=1) keeps an idle CacheManager in each process.
+// reports, as the bench's does. `cpu` is the writer process's CPU time during a sample
+// (every thread: V8's collector and compiler threads count).
+// Experiments on the NATS tail (2026-12-06, sixth pass): CHILD_RAW=1 listens with a bare
+// NATS subscriber, NO_ECHO=1 opens the backplane's connection with noEcho, NO_FLUSH=1
+// answers its per-publish flush at once, PLAIN=1 puts the handle on a plain client,
+// NO_STORE=1 drops the Redis write (memory only; raw: the publish only), IDLE=1 (with
+// RAW=1) keeps an idle CacheManager in each process.
 import { fork } from 'node:child_process'
 import net from 'node:net'
 import { CacheManager } from '@cacheplane/core'
@@ -177,10 +180,12 @@ if (process.argv[5] === 'child') {
   let measuredFrom = 0
   for (let i = 0; i < samples + warmup; i++) {
     log.length = 0
+    const c0 = process.cpuUsage()
     const t0 = now()
     await cache.set('hot', { seq: i })
     const ts = now()
     const seen = await next()
+    const used = process.cpuUsage(c0)
     if (i < warmup) continue
     if (i === warmup) measuredFrom = t0
     const writes = log.filter((l) => l[0] === 'w' && l[1] <= ts + 5)
@@ -195,6 +200,7 @@ if (process.argv[5] === 'child') {
       wire: seen.td - t0,
       recv: seen.te - seen.td,
       writes: writes.length,
+      cpu: (used.user + used.system) / 1000,
     })
   }
   rows.sort((a, b) => a.total - b.total)
@@ -228,7 +234,7 @@ if (process.argv[5] === 'child') {
   console.log(
     kind,
     'slowest 1% (mean):',
-    ['total', 'set', 'firstWrite', 'setReply', 'publishWrite', 'wire', 'recv']
+    ['total', 'set', 'firstWrite', 'setReply', 'publishWrite', 'wire', 'recv', 'cpu']
       .map((k) => `${k}=${avg(k)}`)
       .join(' '),
   )

@@ -13,7 +13,8 @@
  * one receiver keep their order, as over one TCP connection) or, per history, unordered.
  * With ordered connections, a history may also put each instance's frames behind its store
  * requests (`announceWithWrite`: the backplane declares `ordersAfter`, as the Redis handle and
- * backplane on one client do), so a `set` is announced as soon as its store write is sent.
+ * backplane on one client do), so a `set` or `remove` is announced as soon as its store write
+ * is sent.
  * fast-check generates the histories from a seed and shrinks a failing one to a minimal
  * history; the report prints the seed, the path, the shrunk history and its timeline, and
  * `pnpm test:model -- --property <id> --seed <s> --path <p>` replays it.
