@@ -1,7 +1,7 @@
-// The Redis handle and backplane given one standalone client: the PUBLISH follows the SET on
-// the connection, so core announces a `set` as soon as the SET is sent (`ordersAfter`). With
-// the writer's replies held back by a proxy, the other instance hears of the change, and reads
-// the new value, before the writer's `set` resolves.
+// The Redis handle and backplane given one standalone client: the PUBLISH follows the SET (or
+// UNLINK) on the connection, so core announces a `set` (a `remove`) as soon as the write is sent
+// (`ordersAfter`). With the writer's replies held back by a proxy, the other instance hears of
+// the change, and reads the new state, before the writer's call resolves.
 import { type CacheHandle, CacheManager } from '@cacheplane/core'
 import { randomKey } from '@cacheplane/core/testing'
 import { memoryHandle } from '@cacheplane/memory'
@@ -32,7 +32,7 @@ async function proxiedClient(enableAutoPipelining = false): Promise<{ client: Re
   return { client, proxy }
 }
 
-/** A writer on `client` (its backplane on the same client, or on a connection of its own) and a reader, over `name`. */
+/** A writer on `client` (its backplane on the same client, or on a connection of its own) and a reader with `v1` cached, of a new cache. */
 async function writerAndReader(client: Redis, shared: boolean) {
   const name = randomKey('ordered')
   const writer = new CacheManager<unknown>({
