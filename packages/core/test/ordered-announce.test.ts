@@ -89,7 +89,7 @@ async function writerAndReader(ordered: boolean) {
   return { writer, reader, store, asked }
 }
 
-describe('a set announced with its bottom write (Backplane.ordersAfter)', () => {
+describe('a set or remove announced with its bottom write (Backplane.ordersAfter)', () => {
   it('reaches the other instance before its reply: it drops its copy and reads the new value', async () => {
     const { writer, reader, store, asked } = await writerAndReader(true)
     expect(asked).toEqual([store.handle])
@@ -141,7 +141,9 @@ describe('a set announced with its bottom write (Backplane.ordersAfter)', () => 
     expect(await reader.get('k')).toBe('v1')
     expect(await writer.get('k')).toBe('v1')
   })
+})
 
+describe('Backplane.ordersAfter, as core asks it', () => {
   it('a synchronous bottom is never asked (its write has landed before anything is announced)', async () => {
     const hub = createBackplaneHub()
     const asked: CacheHandle<unknown>[] = []

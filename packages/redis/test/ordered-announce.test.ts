@@ -49,6 +49,14 @@ async function writerAndReader(client: Redis, shared: boolean) {
   return { writer, reader }
 }
 
+/** A writer whose replies the proxy delays from now on, a reader, and where the reader's new events start. */
+async function slowWriter(shared: boolean, enableAutoPipelining = false) {
+  const { client, proxy } = await proxiedClient(enableAutoPipelining)
+  const { writer, reader } = await writerAndReader(client, shared)
+  proxy.delay(REPLY_DELAY_MS, 'replies')
+  return { writer, reader, from: reader.events.length }
+}
+
 /** Starts a write; `settled()` says whether it resolved yet. */
 function pending(write: Promise<unknown>) {
   let settled = false
@@ -70,10 +78,7 @@ describe('a set announced behind its SET on one client', () => {
   ])(
     'reaches the other instance while the writer still waits for its reply, and the new value is there ($client)',
     async ({ enableAutoPipelining }) => {
-      const { client, proxy } = await proxiedClient(enableAutoPipelining)
-      const { writer, reader } = await writerAndReader(client, true)
-      proxy.delay(REPLY_DELAY_MS, 'replies')
-      const from = reader.events.length
+      const { writer, reader, from } = await slowWriter(true, enableAutoPipelining)
       const write = setting(writer, 'k', 'v2')
       await reader.next('set', (e) => e.origin === 'remote' && e.key === 'k', from)
       expect(write.settled()).toBe(false)
@@ -83,10 +88,7 @@ describe('a set announced behind its SET on one client', () => {
   )
 
   it('a remove too: the other instance hears it before the UNLINK is answered, and finds nothing', async () => {
-    const { client, proxy } = await proxiedClient()
-    const { writer, reader } = await writerAndReader(client, true)
-    proxy.delay(REPLY_DELAY_MS, 'replies')
-    const from = reader.events.length
+    const { writer, reader, from } = await slowWriter(true)
     const removal = pending(writer.remove('k'))
     await reader.next('remove', (e) => e.origin === 'remote' && e.key === 'k', from)
     expect(removal.settled()).toBe(false)
@@ -95,10 +97,7 @@ describe('a set announced behind its SET on one client', () => {
   })
 
   it('with the backplane on its own connection, the message waits for the reply', async () => {
-    const { client, proxy } = await proxiedClient()
-    const { writer, reader } = await writerAndReader(client, false)
-    proxy.delay(REPLY_DELAY_MS, 'replies')
-    const from = reader.events.length
+    const { writer, reader, from } = await slowWriter(false)
     await setting(writer, 'k', 'v2').done
     expect(reader.events.slice(from).some((r) => r.name === 'set' && r.event.origin === 'remote')).toBe(false)
     await reader.next('set', (e) => e.origin === 'remote' && e.key === 'k', from)
