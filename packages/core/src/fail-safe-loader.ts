@@ -16,9 +16,10 @@
  * - A factory's result is older than any change of its key made while it ran (the source it
  *   read may have changed just before that change): when this instance made or heard one
  *   (a write, a remove, a clear, a gap), the result is not written; the callers get the
- *   store's valid value if it holds one (`WriteLoops.readOrKeep`), else the result. A background result replaces only the item its run started from (compare-and-set
- *   on that version, or an add where there is none), so a newer write whose message has not
- *   arrived yet wins too. The tag marks of the call's tags are read before the factory runs,
+ *   store's valid value if it holds one (`WriteLoops.readOrKeep`), else the result. A
+ *   background result replaces only the item its run started from (compare-and-set on that
+ *   version, or an add where there is none), so a newer write whose message has not arrived
+ *   yet wins too. The tag marks of the call's tags are read before the factory runs,
  *   so a `removeByTag` made while it ran invalidates its result on every instance.
  * - With `distributedLock`, the foreground factory (and eager refresh) runs only in the
  *   instance holding the key's cluster lock (`cluster-flight.ts`); the lock is released after
@@ -240,9 +241,8 @@ export class FailSafeLoader {
       throw new FactoryError(`the getOrAdd factory failed for '${key}'`, { cause: outcome.error })
     }
     if (outcome.skip) return outcome.value
-    // The key changed while the factory ran: its result is older than that change (not written).
-    if (!this.#current(started)) return this.#loops.readOrKeep(key, region, outcome.value)
     const encoded = await this.#encode(outcome, started)
+    // The key changed while the factory ran: its result is older than that change (not written).
     if (!this.#current(started)) return this.#loops.readOrKeep(key, region, outcome.value)
     return this.#loops.addOrGet(key, region, encoded, outcome.expiration, outcome.grace)
   }
@@ -328,7 +328,7 @@ export class FailSafeLoader {
       reportError(this.#emitter, undefined, 'factory', error)
       return 'failed'
     }
-    if (outcome.skip || this.#closed || !this.#current(started)) return 'skipped'
+    if (outcome.skip || this.#closed) return 'skipped'
     try {
       const encoded = await this.#encode(outcome, started)
       if (!this.#current(started)) return 'skipped'
