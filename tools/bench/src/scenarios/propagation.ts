@@ -23,11 +23,27 @@ import type { Probe } from '../roles/listeners.js'
 /** A message not seen within this long counts as lost. */
 const DEADLINE_MS = 2_000
 /**
- * Unmeasured writes before the samples. Until the JIT has compiled a path, its writes are
- * several times slower (slow samples bunched in the first few thousand writes of a process,
- * `tools/bench/profile/set-tail.mjs`): with fewer, the p99 measured that start-up.
+ * Unmeasured writes per setup before the samples. Until the JIT has compiled a path, its writes
+ * are several times slower (slow samples bunched in the first few thousand writes of a process,
+ * `tools/bench/profile/set-tail.mjs`), and it compiles on a thread of its own, which on a small
+ * machine takes a core from the servers and the listener. With 3,000, the writer and its listener
+ * still compiled 16-19 functions during the NATS samples (core's `guard` among them), and the
+ * p99 measured that; with 12,000, 1-2
+ * (`tools/bench/profile/jit-during-samples.mjs`). The raw controls' code (ioredis, the NATS
+ * client) runs in every setup's warm-up, so it was warm long before. `PROPAGATION_WARMUP`
+ * overrides it, for that script.
  */
-const WARMUP = 3_000
+const WARMUP = warmupFromEnvironment(12_000)
+
+/** `PROPAGATION_WARMUP` when set (a whole number of writes), else `fallback`. */
+function warmupFromEnvironment(fallback: number): number {
+  const text = process.env.PROPAGATION_WARMUP
+  if (text === undefined) return fallback
+  const writes = Number(text)
+  if (!Number.isInteger(writes) || writes < 0)
+    throw new Error(`PROPAGATION_WARMUP must be a whole number of writes, got '${text}'`)
+  return writes
+}
 /** Setups of one transport take turns in this many rounds, so a busy spell of the machine spreads over all. */
 const ROUNDS = 4
 
@@ -51,9 +67,14 @@ interface ProbeSetup {
   readonly outcome: Outcome
 }
 
-/** Sends `warmup` unmeasured probes then `samples` measured ones, one at a time. */
+/**
+ * Sends `warmup` unmeasured probes then `samples` measured ones, one at a time. The unmeasured
+ * ones are recorded too, apart: the loop runs the same code throughout, so the JIT does not
+ * recompile it when the samples start (it did, and the first setup measured paid for it).
+ */
 async function runProbes(setup: ProbeSetup, samples: number, warmup: number): Promise<void> {
   const { worker, outcome } = setup
+  const unmeasured = emptyOutcome()
   for (let i = 0; i < samples + warmup; i++) {
     const seq = setup.seq.next++
     const t0 = monotonicMs()
@@ -70,10 +91,10 @@ async function runProbes(setup: ProbeSetup, samples: number, warmup: number): Pr
       outcome.stale++
       continue
     }
-    if (i < warmup) continue
-    outcome.write.push(written)
-    outcome.event.push((seen.te as number) - t0)
-    outcome.read.push((seen.tr as number) - t0)
+    const into = i < warmup ? unmeasured : outcome
+    into.write.push(written)
+    into.event.push((seen.te as number) - t0)
+    into.read.push((seen.tr as number) - t0)
   }
 }
 
@@ -88,9 +109,17 @@ export async function probe(
   return setup.outcome
 }
 
+/** How many writes a scenario measures, after how many unmeasured ones, and where it reports progress. */
+interface Pace {
+  readonly samples: number
+  readonly warmup: number
+  readonly log: (line: string) => void
+}
+
 /** Warms every setup, then lets them take turns in {@link ROUNDS} rounds of their share of `samples`. */
-async function alternate(setups: readonly ProbeSetup[], samples: number, warmup: number): Promise<void> {
+async function alternate(setups: readonly ProbeSetup[], { samples, warmup, log }: Pace): Promise<void> {
   for (const setup of setups) await runProbes(setup, 0, warmup)
+  log(`propagation: warmed up (${warmup} writes per setup), measuring`)
   const perRound = Math.ceil(samples / ROUNDS)
   for (let round = 0; round < ROUNDS; round++) {
     for (const setup of setups) await runProbes(setup, perRound, 0)
@@ -248,8 +277,7 @@ interface TransportOutcomes {
 async function measureSetups(
   choice: BackplaneChoice,
   redisUrl: string,
-  samples: number,
-  warmup: number,
+  pace: Pace,
 ): Promise<TransportOutcomes> {
   const oneClient = choice.kind === 'redis' && choice.url === redisUrl
   const ours = await openCache(choice, redisUrl, oneClient)
@@ -261,7 +289,7 @@ async function measureSetups(
     const { pubsub, setThenPublish } = rawOpened.setups
     const setups = [ours.setups, setThenPublish, pubsub]
     if (separate !== undefined) setups.push(separate.setups)
-    await alternate(setups, samples, warmup)
+    await alternate(setups, pace)
   } finally {
     await rawOpened?.close()
     await separate?.close()
@@ -280,16 +308,10 @@ async function measureSetups(
 async function measureTransport(
   choice: BackplaneChoice,
   redisUrl: string,
-  samples: number,
-  warmup: number,
+  pace: Pace,
 ): Promise<{ rows: Array<Record<string, Cell>>; targets: TargetCheck[] }> {
   const label = choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'
-  const { oneClient, cache, separate, pubsub, setThenPublish } = await measureSetups(
-    choice,
-    redisUrl,
-    samples,
-    warmup,
-  )
+  const { oneClient, cache, separate, pubsub, setThenPublish } = await measureSetups(choice, redisUrl, pace)
   const event = summarize(cache.event)
   const read = summarize(cache.read)
   const rawLatency = summarize(pubsub.event)
@@ -360,6 +382,7 @@ export const propagation: Scenario = {
   async run(context: BenchContext): Promise<ScenarioResult> {
     const samples = context.quick ? 300 : 2_000
     const warmup = context.quick ? 300 : WARMUP
+    const pace = { samples, warmup, log: context.log }
     const redisUrl = await context.servers.redis()
     const natsUrl = await context.servers.nats()
     const rows: Array<Record<string, Cell>> = []
@@ -369,7 +392,7 @@ export const propagation: Scenario = {
       { kind: 'nats', url: natsUrl },
     ] as const) {
       context.log(`propagation: ${choice.kind === 'redis' ? 'Redis pub/sub' : 'NATS'}, ${samples} writes`)
-      const measured = await measureTransport(choice, redisUrl, samples, warmup)
+      const measured = await measureTransport(choice, redisUrl, pace)
       rows.push(...measured.rows)
       targets.push(...measured.targets)
     }
