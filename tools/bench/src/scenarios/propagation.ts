@@ -28,7 +28,7 @@ const DEADLINE_MS = 2_000
  * `tools/bench/profile/set-tail.mjs`), and it compiles on a thread of its own, which on a small
  * machine takes a core from the servers and the listener. With 3,000, the writer and its listener
  * still compiled 16-19 functions during the NATS samples (core's `guard` among them), and the
- * p99 measured that; with 12,000, 1-2
+ * p99 measured that; with 12,000, 1-3
  * (`tools/bench/profile/jit-during-samples.mjs`). The raw controls' code (ioredis, the NATS
  * client) runs in every setup's warm-up, so it was warm long before. `PROPAGATION_WARMUP`
  * overrides it, for that script.
