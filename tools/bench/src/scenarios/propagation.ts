@@ -14,6 +14,7 @@ import { connect } from '@nats-io/transport-node'
 import { Redis } from 'ioredis'
 import { WorkerProcess } from '../child.js'
 import type { BenchContext, Scenario } from '../context.js'
+import { UsageError } from '../options.js'
 import { createBentoCache } from '../peers.js'
 import { type LatencySummary, monotonicMs, summarize } from '../percentiles.js'
 import type { Cell, ScenarioResult, TargetCheck } from '../results.js'
@@ -28,20 +29,19 @@ const DEADLINE_MS = 2_000
  * `tools/bench/profile/set-tail.mjs`), and it compiles on a thread of its own, which on a small
  * machine takes a core from the servers and the listener. With 3,000, the writer and its listener
  * still compiled 16-19 functions during the NATS samples (core's `guard` among them), and the
- * p99 measured that; with 12,000, 1-3
- * (`tools/bench/profile/jit-during-samples.mjs`). The raw controls' code (ioredis, the NATS
- * client) runs in every setup's warm-up, so it was warm long before. `PROPAGATION_WARMUP`
- * overrides it, for that script.
+ * p99 measured that; with 12,000, 1-3 (`tools/bench/profile/jit-during-samples.mjs`). The raw
+ * controls' code (ioredis, the NATS client) runs in every setup's warm-up, so it was warm long
+ * before. `PROPAGATION_WARMUP` overrides it, for that script.
  */
-const WARMUP = warmupFromEnvironment(12_000)
+const WARMUP = 12_000
 
-/** `PROPAGATION_WARMUP` when set (a whole number of writes), else `fallback`. */
-function warmupFromEnvironment(fallback: number): number {
+/** `PROPAGATION_WARMUP` when set (a whole number of writes), else {@link WARMUP}. */
+function warmupFromEnvironment(): number {
   const text = process.env.PROPAGATION_WARMUP
-  if (text === undefined) return fallback
+  if (text === undefined) return WARMUP
   const writes = Number(text)
-  if (!Number.isInteger(writes) || writes < 0)
-    throw new Error(`PROPAGATION_WARMUP must be a whole number of writes, got '${text}'`)
+  if (text.trim() === '' || !Number.isInteger(writes) || writes < 0)
+    throw new UsageError(`PROPAGATION_WARMUP must be a whole number of writes, got '${text}'`)
   return writes
 }
 /** Setups of one transport take turns in this many rounds, so a busy spell of the machine spreads over all. */
@@ -381,7 +381,7 @@ export const propagation: Scenario = {
   name: 'propagation',
   async run(context: BenchContext): Promise<ScenarioResult> {
     const samples = context.quick ? 300 : 2_000
-    const warmup = context.quick ? 300 : WARMUP
+    const warmup = context.quick ? 300 : warmupFromEnvironment()
     const pace = { samples, warmup, log: context.log }
     const redisUrl = await context.servers.redis()
     const natsUrl = await context.servers.nats()
