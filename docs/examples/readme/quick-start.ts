@@ -1,6 +1,6 @@
 import { CacheManager } from '@cacheplane/core'
 import { memoryHandle } from '@cacheplane/memory'
-import { redisBackplane, redisHandle } from '@cacheplane/redis'
+import { corkWrites, redisBackplane, redisHandle } from '@cacheplane/redis'
 import { Redis } from 'ioredis'
 
 type User = { id: string; name: string; visits: number }
@@ -8,6 +8,7 @@ const loadUser = async (id: string): Promise<User> => ({ id, name: `user ${id}`,
 
 export async function main(url = process.env.REDIS_URL) {
   const client = new Redis(url ?? 'redis://127.0.0.1:6379')
+  corkWrites(client) // one socket write per tick, as on the connections cacheplane opens
   const users = new CacheManager<User>({
     name: 'users',
     handles: [memoryHandle({ maxEntries: 50_000 }), redisHandle({ client })],
