@@ -25,8 +25,8 @@
  *   A backplane that delivers a frame only after the store applied a write sent before it
  *   (`Backplane.ordersAfter`: the Redis handle and backplane on one client) lets `set` and
  *   `remove` announce as soon as their bottom write is sent instead of after the reply: a
- *   receiver that drops its copy and reads the store finds the change, a round trip sooner. The
- *   fence and the events stay where they were (after the reply); a write that then fails
+ *   receiver that drops its copy and reads the store finds the change, a round trip sooner.
+ *   The fence and the events stay where they were (after the reply); a write that then fails
  *   was announced anyway, which costs its receivers a read, never a wrong value.
  * - `add`/`update`/`addOrUpdate`/`expire` run on the bottom only (atomic there) and evict
  *   the key from the levels above: a copy re-timed or kept after the bottom changed could

@@ -90,8 +90,8 @@ export interface History {
    * With ordered connections: each instance's backplane declares that it delivers a frame only
    * after the store applied the writes sent before it (`Backplane.ordersAfter`, as the Redis
    * handle and backplane on one client do), so `set` and `remove` announce as soon as their
-   * store write is sent. Its frames then travel on the instance's store request connection first, as a
-   * PUBLISH behind a SET does. Ignored with unordered connections. Absent: false.
+   * store write is sent. Its frames then travel on the instance's store request connection
+   * first, as a PUBLISH behind a SET does. Ignored with unordered connections. Absent: false.
    */
   readonly announceWithWrite?: boolean
   readonly steps: readonly Step[]

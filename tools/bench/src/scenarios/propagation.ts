@@ -172,7 +172,7 @@ async function openCache(
 }
 
 /** BentoCache (memory + Redis + its Redis bus) doing the same: the peer users would pick instead. */
-async function measureBento(redisUrl: string, samples: number, warmup: number): Promise<Outcome> {
+async function measureBento(redisUrl: string, { samples, warmup }: Pace): Promise<Outcome> {
   const key = `bench-bento-${randomUUID().slice(0, 8)}`
   const worker = new WorkerProcess('bento-listener', { key, redisUrl })
   const writer = createBentoCache(redisUrl, 1_000)
@@ -397,7 +397,7 @@ export const propagation: Scenario = {
       targets.push(...measured.targets)
     }
     context.log(`propagation: BentoCache over Redis, ${samples} writes`)
-    rows.push(...bentoRows(await measureBento(redisUrl, samples, warmup)))
+    rows.push(...bentoRows(await measureBento(redisUrl, pace)))
     return {
       name: 'propagation',
       title: 'Propagation across two processes',
