@@ -2,7 +2,8 @@
  * `pnpm bench`: cacheplane against raw clients and peer libraries, every baseline
  * measured in the same run. Starts the servers it needs the way the tests do
  * (`@cacheplane/test-servers`), prints a Markdown table, and writes
- * `tools/bench/results/latest.{json,md}` and `docs/benchmarks-chart.svg`.
+ * `tools/bench/results/latest.{json,md}` and `docs/benchmarks-chart.svg`. Each scenario of a
+ * run with more than one runs in a process of its own (isolated.ts).
  *
  *   pnpm bench                      every scenario (a few minutes)
  *   pnpm bench -- --quick           a short run
@@ -11,6 +12,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import type { BenchContext, Scenario } from './context.js'
+import { ScenarioProcessError, resultFile, runIsolated, writeResults } from './isolated.js'
 import { machineInfo } from './machine.js'
 import { type BenchOptions, parseBenchOptions, UsageError, usage } from './options.js'
 import type { ScenarioResult } from './results.js'
@@ -69,6 +71,25 @@ function reportPaths(options: BenchOptions, selected: readonly Scenario[]): Repo
   }
 }
 
+/** Runs the scenarios in order, each in a process of its own when `isolate` (see isolated.ts). */
+async function runAll(
+  selected: readonly Scenario[],
+  context: BenchContext,
+  isolate: boolean,
+): Promise<ScenarioResult[]> {
+  const results: ScenarioResult[] = []
+  for (const scenario of selected) {
+    const started = Date.now()
+    if (isolate) results.push(...(await runIsolated(scenario.name, context.quick, context.servers)))
+    else results.push(await scenario.run(context))
+    // A child's parent says it.
+    if (resultFile() === undefined) {
+      context.log(`${scenario.name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    }
+  }
+  return results
+}
+
 async function main(): Promise<void> {
   const options = parseBenchOptions(
     process.argv.slice(2),
@@ -91,12 +112,13 @@ async function main(): Promise<void> {
     options.only.length > 0
       ? [...scenarios, ...scaleScenarios].filter((s) => options.only.includes(s.name))
       : [...scenarios, ...(options.scale ? scaleScenarios : [])]
-  const results: ScenarioResult[] = []
+  const child = resultFile()
   try {
-    for (const scenario of selected) {
-      const started = Date.now()
-      results.push(await scenario.run(context))
-      context.log(`${scenario.name}: done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    // Several scenarios: each in a process of its own; one, or in a child: here.
+    const results = await runAll(selected, context, child === undefined && selected.length > 1)
+    if (child !== undefined) {
+      writeResults(child, results)
+      return
     }
     const args = process.argv.slice(2).filter((a) => a !== '--')
     const report = {
@@ -120,7 +142,9 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(error instanceof UsageError ? error.message : error)
+    console.error(
+      error instanceof UsageError || error instanceof ScenarioProcessError ? error.message : error,
+    )
     process.exit(1)
   },
 )
