@@ -3,8 +3,8 @@
  * scenario inherited what the ones before it left: a heap grown to about 100 MB, its JIT's
  * feedback from every setup measured before (core's functions had seen a dozen setups, a
  * raw client's calls the same few), and connections still closing. The later scenarios ran
- * slower than alone (invalidation over Redis: 56k-60k keys/s in full runs against 81k-99k
- * alone, on the same machine within the hour). An application runs one setup in a process
+ * slower than alone (invalidation with Redis as the store: 56k-70k keys/s in two full runs
+ * against 81k-99k alone, on the same machine within the hour). An application runs one setup in a process
  * of its own, which is what each scenario now gets.
  *
  * The parent starts the servers and hands them to the child in `REDIS_URL`, `MEMCACHED_URL`

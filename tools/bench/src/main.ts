@@ -2,8 +2,8 @@
  * `pnpm bench`: cacheplane against raw clients and peer libraries, every baseline
  * measured in the same run. Starts the servers it needs the way the tests do
  * (`@cacheplane/test-servers`), prints a Markdown table, and writes
- * `tools/bench/results/latest.{json,md}` and `docs/benchmarks-chart.svg`. Each scenario of a
- * run with more than one runs in a process of its own (isolated.ts).
+ * `tools/bench/results/latest.{json,md}` and `docs/benchmarks-chart.svg`. When a run has
+ * several scenarios, each runs in a process of its own (isolated.ts).
  *
  *   pnpm bench                      every scenario (a few minutes)
  *   pnpm bench -- --quick           a short run
@@ -112,12 +112,12 @@ async function main(): Promise<void> {
     options.only.length > 0
       ? [...scenarios, ...scaleScenarios].filter((s) => options.only.includes(s.name))
       : [...scenarios, ...(options.scale ? scaleScenarios : [])]
-  const child = resultFile()
+  const childResults = resultFile()
   try {
     // Several scenarios: each in a process of its own; one, or in a child: here.
-    const results = await runAll(selected, context, child === undefined && selected.length > 1)
-    if (child !== undefined) {
-      writeResults(child, results)
+    const results = await runAll(selected, context, childResults === undefined && selected.length > 1)
+    if (childResults !== undefined) {
+      writeResults(childResults, results)
       return
     }
     const args = process.argv.slice(2).filter((a) => a !== '--')
