@@ -57,9 +57,10 @@ export class WriteFanout {
    * `set`: bottom first, then the levels above with the bottom's version, then announce
    * (as soon as the bottom write is sent when the backplane delivers behind it:
    * {@link SyncEngine.announcesWithBottomWrite}). The write fence: when anything has to be
-   * awaited before the levels above are written, a ticket is taken before the bottom write; if the key is invalidated meanwhile (a
-   * remote write heard while our reply was late, a clear, a gap), our value may already be
-   * older than the store's, so the levels above are evicted instead of written.
+   * awaited before the levels above are written, a ticket is taken before the bottom write;
+   * if the key is invalidated meanwhile (a remote write heard while our reply was late, a
+   * clear, a gap), our value may already be older than the store's, so the levels above are
+   * evicted instead of written.
    */
   async set(
     key: string,

@@ -96,9 +96,9 @@ export interface Backplane {
    *
    * When it is true for the bottom handle, core announces a `set` or a `remove` as soon as
    * its bottom write is sent, not after the reply: the other instances hear of the change one
-   * round trip sooner, and one that reads the store on hearing it finds the new value. A write that then
-   * fails has still been announced; its receivers drop their copy and read the store again,
-   * which costs them a read and never serves a wrong value (messages carry no values).
+   * round trip sooner, and one that reads the store on hearing it finds the new value. A write
+   * that then fails has still been announced; its receivers drop their copy and read the store
+   * again, which costs them a read and never serves a wrong value (messages carry no values).
    * Optional; absent or false: core announces after the write's reply.
    */
   ordersAfter?(handle: CacheHandle<unknown>): boolean
