@@ -123,7 +123,12 @@ async function expectReads(
         ...slowSystem,
         message: `${worker.name}: items of other tags read as v${v} again`,
       },
-    )
+    ).catch((error: Error) => {
+      // What the reads still returned, so a failure says whether they missed or were stale.
+      throw new Error(`${error.message}; still not v${v} (${lost.length}): ${lost.slice(0, 5).join(', ')}`, {
+        cause: error,
+      })
+    })
   }
   expect(lost.slice(0, 5), `${worker.name}: items of other tags not read as v${v} (${lost.length})`).toEqual(
     [],

@@ -51,6 +51,8 @@ export const TAGS_UNKNOWN = 2
 const NEVER = 0
 /** Stamp of a stamp item that does not decode: equals no mark, so its tagged items are misses. */
 const UNREADABLE = -1
+/** Loads of a write's stamps before it records what is cached (see {@link TagStamps.marks}). */
+const MARK_ATTEMPTS = 3
 
 /**
  * Most stamps one manager keeps cached. Past it the oldest installed are forgotten: a
@@ -163,10 +165,19 @@ export class TagStamps {
     await Promise.all(tags.map((tag) => this.#load(tag)))
   }
 
-  /** The stamps a write of `tags` records (loaded first when not cached). */
+  /**
+   * The stamps a write of `tags` records (loaded first when not cached). A drop (a gap, a
+   * clear) between the load and the reading of the marks empties the cache: the stamps are
+   * loaded again, since a write recording {@link UNREADABLE} for a tag that has a stamp makes
+   * its item a miss everywhere until it is written again. After {@link MARK_ATTEMPTS} loads
+   * the write records what is cached (a miss, never a stale hit).
+   */
   async marks(tags: readonly string[]): Promise<number[]> {
-    await this.load(tags)
-    return tags.map((tag) => this.#stamps.get(tag) ?? UNREADABLE)
+    for (let attempt = 1; ; attempt++) {
+      await this.load(tags)
+      if (attempt === MARK_ATTEMPTS || tags.every((tag) => this.#stamps.has(tag)))
+        return tags.map((tag) => this.#stamps.get(tag) ?? UNREADABLE)
+    }
   }
 
   /**

@@ -68,3 +68,19 @@ describe('the tag stamp cache', () => {
     expect(stamps.check(new TaggedValue('v', ['b', 'c'], [0, 0]))).toBe(TAGS_CURRENT)
   })
 })
+
+describe('the marks a tagged write records', () => {
+  it('are the stamps, even when the cached stamps are dropped while they load (a gap during the write)', async () => {
+    const store = memoryHandle({ name: 'shared', distributed: true })
+    const writer = stampsOver(100, store)
+    let stamp = 0
+    await writer.invalidate(['a'], (_tag, written) => {
+      stamp = written
+    })
+    const reader = stampsOver(100, store)
+    const marks = reader.marks(['a'])
+    reader.drop() // the gap arrives between the load and the marks
+    expect(await marks).toEqual([stamp])
+    expect(reader.check(new TaggedValue('v', ['a'], [stamp]))).toBe(TAGS_CURRENT)
+  })
+})

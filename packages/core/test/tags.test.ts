@@ -346,6 +346,23 @@ describe('tags and gaps', () => {
   })
 })
 
+describe('tagged writes during a gap', () => {
+  it('a gap while a write loads its stamps: the write records the stamps, and every instance reads it', async () => {
+    const { writer, reader, held, chaos } = await writerAndHeldReader()
+    await writer.removeByTag('t') // the tag has a stamp in the store
+    const stamp = held.holdNextGet()
+    const written = reader.set('k', 'v', { tags: ['t'] })
+    await stamp.reached // the write is reading its tag's stamp from the store
+    chaos.emitGap({ recovered: false }) // forgets every stamp before the write records it
+    stamp.release()
+    await written
+    await quiesce([writer, reader])
+    // Before: the write recorded an unreadable mark, and the item was a miss everywhere.
+    expect(await writer.get('k')).toBe('v')
+    expect(await reader.get('k')).toBe('v')
+  })
+})
+
 describe('tags and clears not heard yet', () => {
   it('a stamp known to exist and missing from the store is taken for a clear: the item is not revived', async () => {
     const { hub, shared, writer } = sharedStoreWriter()
