@@ -1,6 +1,7 @@
 /**
  * The stamp cache is bounded (`MAX_CACHED_STAMPS`): past the limit the oldest stamps are
- * forgotten, and a forgotten stamp costs a read, never a stale hit.
+ * forgotten, and a forgotten stamp costs a read, never a stale hit. A stamp forgotten while a
+ * write loads it (dropped by a gap) is read again too: the write records the stamp.
  */
 import { memoryHandle } from '@cacheplane/memory'
 import { describe, expect, it } from 'vitest'

@@ -344,9 +344,7 @@ describe('tags and gaps', () => {
     await quiesce([writer, reader])
     expect(await writer.get('k')).toBe(2)
   })
-})
 
-describe('tagged writes during a gap', () => {
   it('a gap while a write loads its stamps: the write records the stamps, and every instance reads it', async () => {
     const { writer, reader, held, chaos } = await writerAndHeldReader()
     await writer.removeByTag('t') // the tag has a stamp in the store
