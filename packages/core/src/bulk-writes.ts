@@ -11,10 +11,11 @@
  * (from the first level where its ticket is found stale, up to the top) instead of written,
  * while the other keys are written. Keys are distinct (`bulk-input.ts` folds duplicates).
  *
- * One difference on failure: `set` rejects without announcing when the bottom write fails.
- * A failed bulk write may have landed for some keys (a pipeline cut mid-way), so every key
- * is evicted from the levels above and announced before the call rejects: announcing a
- * change that did not happen only costs other instances a miss.
+ * On failure too: a failed bottom write may have landed for some keys (a pipeline cut
+ * mid-way, a lost reply), so every key is evicted from the levels above and announced before
+ * the call rejects, as `set` leaves its key unsettled (`WriteFanout.unsettled`): announcing
+ * a change that did not happen only costs other instances a miss. Not when the circuit
+ * refused the batch: it never left (`mayHaveLanded`).
  */
 import type { BulkEntry, Expiration, ItemInput, MaybePromise } from './contracts/cache-handle.js'
 import type { CacheplaneError } from './errors.js'
@@ -24,7 +25,7 @@ import type { Encoded } from './item-codec.js'
 import { circuitRefusal, type Layer, layerFailed, layerSucceeded } from './layer.js'
 import { keyId } from './single-flight.js'
 import type { SyncEngine } from './sync-engine.js'
-import { setItem } from './write-fanout.js'
+import { mayHaveLanded, setItem } from './write-fanout.js'
 
 /** One `setMany` in flight. */
 interface SetBatch {
@@ -70,7 +71,7 @@ export class BulkWrites {
       try {
         versions = await this.#setOn(bottom, keys, region, this.#items(batch, bottom, undefined))
       } catch (error) {
-        await this.#evictAll(keys, region)
+        if (mayHaveLanded(bottom, error, true)) await this.#evictAll(keys, region)
         throw error
       }
       bottom.stats.sets += keys.length
@@ -169,12 +170,12 @@ export class BulkWrites {
 
   /** After a failed bottom write: nothing above may keep an old value, and other instances drop theirs. */
   async #evictAll(keys: readonly string[], region: string | undefined): Promise<void> {
-    await this.#evictAbove(keys, region)
     const engine = this.#engine
     for (const key of keys) {
-      engine.fence.invalidate(keyId(key, region))
-      engine.announcer?.announce({ type: 'changed', change: 'set', key, region })
+      engine.fence.invalidate(keyId(key, region)) // first: a read in flight must not copy up after the eviction
+      engine.announce(key, region, 'set')
     }
+    await this.#evictAbove(keys, region)
   }
 
   /** Drops the keys from every level above the bottom without failing (errors are reported). */
@@ -208,7 +209,7 @@ export class BulkWrites {
         return many.call(handle, entries, region)
       }
       const each = keys.map((key, i) => handle.set(key, region, items[i]!))
-      return layer.sync ? (each as number[]) : Promise.all(each)
+      return layer.sync ? (each as number[]) : settled(each)
     })
   }
 
@@ -220,7 +221,7 @@ export class BulkWrites {
       if (many !== undefined) return many.call(handle, keys, region)
       const each = keys.map((key) => handle.remove(key, region))
       const count = (removed: readonly boolean[]) => removed.filter(Boolean).length
-      return layer.sync ? count(each as boolean[]) : Promise.all(each).then(count)
+      return layer.sync ? count(each as boolean[]) : settled(each).then(count)
     })
   }
 
@@ -236,4 +237,21 @@ export class BulkWrites {
       throw layerFailed(this.#emitter, layer, operation, raw)
     }
   }
+}
+
+/**
+ * The results of a batch sent key by key, once every call has settled; the first failure
+ * otherwise. Not `Promise.all`: rejecting at the first failure lets the batch be announced
+ * while other calls are still in flight, and one landing after the announcement leaves the
+ * other instances with what it replaced (found by the model-based tests: a remove landed
+ * after its announcement, and an instance kept serving the value it removed).
+ */
+async function settled<T>(calls: readonly MaybePromise<T>[]): Promise<T[]> {
+  const results = await Promise.allSettled(calls)
+  const values: T[] = []
+  for (const result of results) {
+    if (result.status === 'rejected') throw result.reason
+    values.push(result.value)
+  }
+  return values
 }

@@ -4,7 +4,10 @@
  * `remove`/`expire`/`clear`/`clearRegion` run on every level, bottom first. A failed
  * level does not stop the others (a stale upper copy is dropped when its write fails);
  * the change is still announced, and the first failure is thrown to the caller, so
- * data is never silently lost.
+ * data is never silently lost. A failed bottom write may have landed all the same (its
+ * reply lost, or timed out after the store applied it): the key is then left "unsettled"
+ * ({@link WriteFanout.unsettled}), evicted above and announced, so no instance keeps
+ * serving what the store may no longer hold.
  *
  * `set` is the writer's hot path (profiled at ~2-4 us of CPU per set through the
  * manager, a third of it garbage collection). So `set` and `remove` call each level with
@@ -14,7 +17,7 @@
  */
 import type { ChangeKind } from './backplane/messages.js'
 import type { Expiration, ItemInput, MaybePromise } from './contracts/cache-handle.js'
-import type { CacheplaneError } from './errors.js'
+import { type CacheplaneError, CircuitOpenError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { fitExpiration, fitItem } from './expiration.js'
 import type { FenceTicket } from './invalidation-fence.js'
@@ -80,9 +83,15 @@ export class WriteFanout {
     const early = engine.announcesWithBottomWrite
     try {
       const item = setItem(bottom, encoded, expiration, now, undefined, grace)!
-      const written = this.#setOn(bottom, key, region, item)
-      if (early) engine.announce(key, region, 'set')
-      const version = bottom.sync ? (written as number) : await written
+      let version: number
+      try {
+        const written = this.#setOn(bottom, key, region, item)
+        if (early) engine.announce(key, region, 'set')
+        version = bottom.sync ? (written as number) : await written
+      } catch (error) {
+        await this.unsettled(key, region, 'set', error)
+        throw error
+      }
       bottom.stats.sets++
       const above = this.#setAbove(key, region, encoded, expiration, now, version, ticket, grace)
       failure = isPromise(above) ? await above : above
@@ -177,6 +186,26 @@ export class WriteFanout {
     if (ticket !== undefined && !engine.fence.isCurrent(ticket))
       await this.#evictFrom(engine.bottom.index - 1, key, region)
     return failure
+  }
+
+  /**
+   * A write of the bottom failed, but may have landed: a lost reply, or a timeout after the
+   * store applied it (found by the model-based tests: the other instances kept the value it
+   * replaced for good). Whatever the key holds now, nobody may keep serving an older copy: it
+   * is fenced, evicted from the levels above and announced as changed, as a write that
+   * succeeded would be, so every instance reads the store again. Nothing to do when it cannot
+   * have landed ({@link mayHaveLanded}). Never fails (eviction errors are reported).
+   */
+  async unsettled(
+    key: string,
+    region: string | undefined,
+    change: ChangeKind,
+    error: unknown,
+  ): Promise<void> {
+    if (!mayHaveLanded(this.#engine.bottom, error)) return
+    this.#engine.fence.invalidate(keyId(key, region))
+    this.#engine.announce(key, region, change)
+    await this.evictAbove(key, region)
   }
 
   /** After a failed write the level may still hold the old value: drop it so it cannot be served. */
@@ -372,6 +401,16 @@ export class WriteFanout {
     }
     return failure
   }
+}
+
+/**
+ * Whether a write of `layer` that failed with `error` may have been applied all the same: not
+ * when its circuit refused it (the call never left), nor when the level answers in-process
+ * (a synchronous call that throws has no reply to lose), unless it wrote a `batch`, which an
+ * in-process level may have applied in part before throwing.
+ */
+export function mayHaveLanded(layer: Layer, error: unknown, batch = false): boolean {
+  return !(error instanceof CircuitOpenError) && (batch || !layer.sync)
 }
 
 /**

@@ -4,7 +4,13 @@
  * because only there is the operation atomic across instances; the levels above are
  * evicted (or, for getOrAdd's winner, filled with add under the fence) afterwards.
  */
-import type { Expiration, ItemInput, StoredItem } from './contracts/cache-handle.js'
+import type {
+  CacheHandle,
+  Expiration,
+  ItemInput,
+  MaybePromise,
+  StoredItem,
+} from './contracts/cache-handle.js'
 import {
   FactoryUndefinedError,
   ItemCorruptError,
@@ -58,7 +64,7 @@ export class WriteLoops {
     const bottom = this.#engine.bottom
     const now = Date.now()
     const input = this.#engine.itemFor(bottom, encoded, newItem(undefined, expiration, now, grace), now)!
-    let added = await guard(this.#emitter, bottom, 'add', (h) => h.add(key, region, input))
+    let added = await this.#write(key, region, 'add', (h) => h.add(key, region, input))
     // A stale item (past its expiry, kept for its grace) does not make the key present.
     if (!added) added = await this.#replaceIfStale(key, region, input)
     if (!added) return false
@@ -91,7 +97,7 @@ export class WriteLoops {
     const now = Date.now()
     const input = engine.itemFor(bottom, encoded, newItem(undefined, expiration, now, grace), now)
     if (input === undefined) return false // a lifetime already over (adaptive expiration)
-    const outcome = await guard(this.#emitter, bottom, 'update', (h) => h.update(key, region, base, input))
+    const outcome = await this.#write(key, region, 'update', (h) => h.update(key, region, base, input))
     if (outcome.status === 'missing') return this.add(key, region, encoded, expiration, grace)
     if (outcome.status === 'conflict') return false
     bottom.stats.sets++
@@ -118,7 +124,7 @@ export class WriteLoops {
       } catch (error) {
         if (!(error instanceof ItemCorruptError)) throw error
         // Bytes that are not an item (reported; see stored-item.ts) read as absent: the add replaces them.
-        await guard(this.#emitter, bottom, 'add', (h) => h.set(key, region, input))
+        await this.#write(key, region, 'add', (h) => h.set(key, region, input))
         return true
       }
       if (stored === undefined) return false
@@ -142,12 +148,10 @@ export class WriteLoops {
   ): Promise<boolean> {
     const bottom = this.#engine.bottom
     if (!bottom.capabilities.cas) {
-      await guard(this.#emitter, bottom, 'add', (h) => h.set(key, region, input))
+      await this.#write(key, region, 'add', (h) => h.set(key, region, input))
       return true
     }
-    const outcome = await guard(this.#emitter, bottom, 'add', (h) =>
-      h.update(key, region, stored.version, input),
-    )
+    const outcome = await this.#write(key, region, 'add', (h) => h.update(key, region, stored.version, input))
     return outcome.status === 'ok'
   }
 
@@ -194,7 +198,7 @@ export class WriteLoops {
       const base = updatedItem(undefined, stored, expiration, now, grace)
       const input = engine.itemFor(bottom, encoded, base, now)
       if (input === undefined) return { ok: false, reason: 'missing' } // its lifetime ended meanwhile
-      const outcome = await guard(this.#emitter, bottom, 'update', (h) =>
+      const outcome = await this.#write(key, region, 'update', (h) =>
         h.update(key, region, stored.version, input),
       )
       if (outcome.status === 'missing') return { ok: false, reason: 'missing' }
@@ -253,9 +257,9 @@ export class WriteLoops {
       try {
         let added: boolean
         try {
-          added = await guard(this.#emitter, bottom, 'add', (h) => h.add(key, region, input))
+          added = await this.#write(key, region, 'add', (h) => h.add(key, region, input))
         } catch {
-          return encoded.value
+          return encoded.value // left unsettled by #write: the add may have landed
         }
         if (added) {
           bottom.stats.adds++
@@ -344,6 +348,25 @@ export class WriteLoops {
     }
     await this.#installAbove(key, region, stored, payload, ticket)
     return value
+  }
+
+  /**
+   * A write of the bottom under `guard` (`operation` names it in errors and events). A failed
+   * write may still have landed (a lost reply): the key is left unsettled
+   * (`WriteFanout.unsettled`) before the failure goes on.
+   */
+  async #write<T>(
+    key: string,
+    region: string | undefined,
+    operation: 'add' | 'update',
+    call: (handle: CacheHandle<unknown>) => MaybePromise<T>,
+  ): Promise<T> {
+    try {
+      return await guard(this.#emitter, this.#engine.bottom, operation, call)
+    } catch (error) {
+      await this.#fanout.unsettled(key, region, operation, error)
+      throw error
+    }
   }
 
   /** `stored` (a bottom item) judged by {@link SyncEngine.judge}: its value, MISS or UNJUDGED. */
