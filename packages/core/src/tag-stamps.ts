@@ -51,8 +51,6 @@ export const TAGS_UNKNOWN = 2
 const NEVER = 0
 /** Stamp of a stamp item that does not decode: equals no mark, so its tagged items are misses. */
 const UNREADABLE = -1
-/** Loads of a write's stamps before it records what is cached (see {@link TagStamps.marks}). */
-const MARK_ATTEMPTS = 3
 
 /**
  * Most stamps one manager keeps cached. Past it the oldest installed are forgotten: a
@@ -166,18 +164,27 @@ export class TagStamps {
   }
 
   /**
-   * The stamps a write of `tags` records (loaded first when not cached). A drop (a gap, a
-   * clear) between the load and the reading of the marks empties the cache: the stamps are
-   * loaded again, since a write recording {@link UNREADABLE} for a tag that has a stamp makes
-   * its item a miss everywhere until it is written again. After {@link MARK_ATTEMPTS} loads
-   * the write records what is cached (a miss, never a stale hit).
+   * The stamps a write of `tags` records: the cached ones, loaded first when not cached. A
+   * load is not cached when something changed the tag meanwhile (a message, a gap, a clear:
+   * its reply may be older than what was heard); the write then reads the store's stamp once
+   * more and records it without caching it. Any stamp the store held before the write lands
+   * is a safe mark (an older one only makes the item a miss), and one read after everything
+   * the write heard keeps it visible unless an invalidation overtakes it. Recording
+   * {@link UNREADABLE} instead, or after a few loads lost to messages of concurrent
+   * invalidations, made the item a miss on every instance until rewritten (found by the
+   * integration test restarting NATS under a removeByTag, then by the model-based tests).
+   * Rejects when the bottom fails.
    */
   async marks(tags: readonly string[]): Promise<number[]> {
-    for (let attempt = 1; ; attempt++) {
-      await this.load(tags)
-      if (attempt === MARK_ATTEMPTS || tags.every((tag) => this.#stamps.has(tag)))
-        return tags.map((tag) => this.#stamps.get(tag) ?? UNREADABLE)
-    }
+    await this.load(tags)
+    const cached = tags.map((tag) => this.#stamps.get(tag))
+    if (!cached.includes(undefined)) return cached as number[]
+    return Promise.all(tags.map((tag, i) => cached[i] ?? this.#read(tag)))
+  }
+
+  /** The stamp of `tag` the bottom holds now, not cached (see {@link marks}). */
+  async #read(tag: string): Promise<number> {
+    return stampOf(await guard(this.#emitter, this.#bottom, 'tag-stamp', (h) => h.get(tag, TAG_REGION)))
   }
 
   /**
@@ -203,10 +210,11 @@ export class TagStamps {
           h.set(tag, TAG_REGION, stampItem(h, stamp)),
         )
       } catch (error) {
-        // The write may have landed (a lost reply): everyone, us included, asks the store.
+        // The write may have landed (a lost reply), or not: everyone, us included, asks the
+        // store, and nobody takes the stamp for one the store holds (see unsettledStamp).
         this.#refetch(tag)
         this.#fence.invalidateTagged()
-        written(tag, stamp)
+        written(tag, unsettledStamp(stamp))
         throw error
       }
       // Another instance's stamp heard meanwhile may be newer in the store than ours: ask it.
@@ -230,16 +238,18 @@ export class TagStamps {
   applyRemote(tag: string, stamp: number): void {
     this.#fence.invalidateTagged()
     if (this.#bottom.local) {
-      this.#install(tag, stamp)
+      const local = Math.abs(stamp) // our own bottom: any new stamp invalidates the tag here
+      this.#install(tag, local)
       void attempt(
         this.#emitter,
         this.#bottom,
         'removeByTag',
-        (h) => h.set(tag, TAG_REGION, stampItem(h, stamp)),
+        (h) => h.set(tag, TAG_REGION, stampItem(h, local)),
         0,
       )
     } else {
-      this.#noteStamped(tag)
+      // An unsettled stamp may never have reached the store: finding none there is no clear.
+      if (stamp > 0) this.#noteStamped(tag)
       this.#refetch(tag)
     }
   }
@@ -383,6 +393,18 @@ export async function encodeTagged(
 /** A new stamp: random, so two invalidators never write the same one (odds 2^-48), and never 0. */
 function newStamp(): number {
   return randomInt(1, 2 ** 48 - 1)
+}
+
+/**
+ * The stamp a failed `removeByTag` announces: negated (stamps are positive). Its write may
+ * have landed or not, so a receiver with a shared bottom reads the store's stamp without
+ * taking this one for a stamp the store holds, which would make it read a missing stamp as
+ * a clear it missed: a false external clear, then writes recording no stamp, misses on every
+ * instance (found by the model-based tests). A receiver that predates it treats it as a
+ * plain stamp, as before.
+ */
+function unsettledStamp(stamp: number): number {
+  return -stamp
 }
 
 /** The stored item of a stamp: 8 bytes (f64) for a bytes handle, else the number. */

@@ -391,6 +391,46 @@ describe('tags and clears not heard yet', () => {
   })
 })
 
+describe('a removeByTag whose stamp write fails', () => {
+  it('is announced, and no instance takes the stamp missing from the store for a clear', async () => {
+    const { hub, shared, writer: reader } = sharedStoreWriter()
+    // The writer's store connection refuses its next stamp write (it may or may not land).
+    let refuse = true
+    const refusing: CacheHandle<unknown> = {
+      ...holdableHandle(shared).handle,
+      async set(key, region, item) {
+        if (region === TAG_REGION && refuse) {
+          refuse = false
+          throw new Error('connection reset')
+        }
+        return shared.set(key, region, item)
+      },
+    }
+    const writer = new CacheManager<unknown>({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), refusing] as CacheHandle<unknown>[],
+      backplane: memoryBackplane({ hub }),
+    })
+    closers.push(() => writer.close())
+    await Promise.all([writer.ready(), reader.ready()])
+    await reader.set('u', 'untagged')
+    await writer.set('k', 'v', { tags: ['t'] })
+    let clears = 0
+    reader.on('clear', () => clears++)
+    const heard = nextEvent(reader, 'removeByTag', (e) => e.origin === 'remote')
+    await expect(writer.removeByTag('t')).rejects.toThrow(/removeByTag failed/)
+    await heard
+    // The reader reads the tag's stamp again: the store has none, as before.
+    expect(await reader.get('k')).toBe('v')
+    expect(await writer.get('k')).toBe('v')
+    // Before: the announced stamp counted as one the store holds, so finding none there was
+    // taken for a clear this instance had missed: it dropped its memory and emitted a clear.
+    expect(clears).toBe(0)
+    await reader.set('k2', 'v2', { tags: ['t'] })
+    expect(await writer.get('k2')).toBe('v2')
+  })
+})
+
 describe('tags while the backplane is down', () => {
   it("bypassing local layers, a read judges store items by the store's stamps", async () => {
     const hub = createBackplaneHub()

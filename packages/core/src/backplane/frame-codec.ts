@@ -10,7 +10,8 @@
  * adds a change byte (1 add, 2 set, 3 update, 4 expire); keyed messages (changed, removed)
  * carry a region presence byte (0/1), the region when present and the key; `regionCleared`
  * carries its region; `tagInvalidated` (type 5, added with tags: a decoder from before it
- * rejects such a frame as an unknown type) carries the tag and its new stamp as an f64.
+ * rejects such a frame as an unknown type) carries the tag and its new stamp as an f64
+ * (negative when the invalidator's write of it failed: see `messages.ts`).
  * Strings are a varint byte length plus UTF-8.
  *
  * Frames arrive from a shared pub/sub server, so decoding treats every byte as hostile:

@@ -15,7 +15,11 @@ export type BackplaneMessage =
   | { readonly type: 'removed'; readonly key: string; readonly region: string | undefined }
   | { readonly type: 'cleared' }
   | { readonly type: 'regionCleared'; readonly region: string }
-  /** `removeByTag`: the tag's new stamp (see `tag-stamps.ts`); receivers cache it. */
+  /**
+   * `removeByTag`: the tag's new stamp (see `tag-stamps.ts`); receivers cache it (a shared
+   * bottom: read it from the store). Negative when the invalidator's write of it failed and
+   * may not have landed: receivers read the store's stamp and assume none.
+   */
   | { readonly type: 'tagInvalidated'; readonly tag: string; readonly stamp: number }
 
 /** A decoded frame: who sent it and the messages it carries, in order. */
