@@ -28,6 +28,12 @@
  *   receiver that drops its copy and reads the store finds the change, a round trip sooner.
  *   The fence and the events stay where they were (after the reply); a write that then fails
  *   was announced anyway, which costs its receivers a read, never a wrong value.
+ * - A bottom write that fails may have landed all the same (its reply lost, a timeout after
+ *   the store applied it). The writer then evicts the key from its levels above, bumps the
+ *   fence and announces it before rejecting (`WriteFanout.unsettled`; `setMany` per key), so
+ *   no instance keeps what the store may have replaced; not when the call cannot have left
+ *   (its circuit was open, or the level answers in-process). A batch sent key by key is
+ *   announced only once every call settled: one landing after the announcement would not be.
  * - `add`/`update`/`addOrUpdate`/`expire` run on the bottom only (atomic there) and evict
  *   the key from the levels above: a copy re-timed or kept after the bottom changed could
  *   outlive or misstate the stored item. getOrAdd's add-or-read evicts the levels above
@@ -85,13 +91,22 @@
  *   the newest; two invalidators' messages, or one instance's own replies, may arrive in
  *   the other order, so an instance's invalidations run one at a time and its own stamp is
  *   installed only if nothing was heard for the tag meanwhile); a receiver whose bottom is
- *   local (memory-only) caches the message's stamp and writes it into that bottom.
+ *   local (memory-only) caches the message's stamp and writes it into that bottom. A failed
+ *   `removeByTag` is announced too (its write may have landed), with the stamp negated:
+ *   receivers re-read the store's stamp without taking this one for a stamp the store holds
+ *   (else finding none would pass for a missed clear). A write records the cached stamps;
+ *   one whose load was not cached (a message or drop meanwhile) reads the store's stamp once
+ *   more and records it uncached: any stamp the store held is a safe mark, while recording
+ *   "unreadable" made the item a miss everywhere.
  *   A writer about to replace or update a tagged item (`add`, `update`, getOrAdd after a
  *   lost add) judges it by the store's stamps (`judge`): an invalidated item is absent, and
  *   one left without a verdict (its stamps forgotten meanwhile) is read again, never taken
  *   for invalidated: replacing a valid item would lose its write.
  *   Invariant: after `removeByTag(t)` resolves and its message is delivered, no instance
  *   returns an item that carried `t` and was written before the invalidation, stale or not.
+ * - Invariant (convergence): once nothing is in flight (every call answered, every frame
+ *   delivered, every gap reported), every instance reads what the store holds for each key,
+ *   unexpired and not tag-invalidated, even after writes whose own calls failed.
  *
  * Checked by model-based random testing (`test/model/`, issue 18): 2-4 instances over one
  * store, every store call, store reply, frame, gap and clock step interleaved by a generated
@@ -103,6 +118,10 @@
  * - staleness: once a write resolved and its instance's next frame for the key (or an
  *   unrecovered gap) reached an instance, that instance returns nothing the store held only
  *   before the write: no older value, no removed or cleared one;
+ * - convergence: once the history is quiet, every instance reads what the store holds for
+ *   each key (it misses only what the store may not serve: nothing, expired, tag-invalidated),
+ *   and every tag mark a write recorded is a stamp the store held (lost writes: a miss
+ *   everywhere breaks no staleness rule);
  * - nothing is returned past its expiry; every operation settles; no unhandled rejection.
  * The `memory-tags` property adds removeByTag: every write carries one tag, so a new stamp in
  * the store counts as a removal of every key, and its frame as invalidating every key.

@@ -22,6 +22,7 @@
  * per process) reads as of the start of the first.
  */
 import type { Operation, Slot } from './history.js'
+import { checkLostWrites } from './lost-writes.js'
 import type { Mutation, OpRecord, Recorder } from './record.js'
 
 /** When instance `i` knows of change `m`, or undefined while it does not. */
@@ -192,8 +193,9 @@ function checkReadMany(record: Recorder, read: OpRecord, slots: readonly Slot[])
   })
 }
 
-/** Checks every finished history invariant on `record`. */
+/** Checks every finished history invariant on `record` (the lost-write ones: `lost-writes.ts`). */
 export function checkHistory(record: Recorder): void {
+  checkLostWrites(record)
   for (const op of record.ops) {
     if (op.status === 'pending') {
       record.violate('hang', `i${op.instance} #${op.id} ${op.op.kind} never settled`)

@@ -55,6 +55,12 @@
  * - expiry: no read returns a value past every expiry its instance may know for it;
  * - phantom: a read returns only values some write stored (getOrAdd: or its own factory's);
  * - store-read: the store returns what the model says it holds;
+ * - convergence: once every pending task has run, every instance reads every key twice (the
+ *   first round settles what a read straddling a stamp drop may miss by design); the second
+ *   returns exactly what the store holds, unexpired and not tag-invalidated: a write that
+ *   every instance misses, or a copy the store replaced kept by one instance (a write whose
+ *   reply was lost), breaks no staleness rule but is lost all the same;
+ * - marks: every tag mark a write recorded is a stamp the store held before the write;
  * - hang: every operation settles once every pending task has run; unhandled-rejection: none.
  * The precise rules (when an instance "knows" of a change) are in `checker.ts`.
  *

@@ -54,6 +54,12 @@ export interface GapRecord {
   readonly t: number
 }
 
+/** A new tag stamp the store took. */
+export interface StampRecord {
+  readonly stamp: number
+  readonly t: number
+}
+
 /** An invariant that did not hold. */
 export interface Violation {
   readonly invariant: string
@@ -79,6 +85,18 @@ export class Recorder {
   readonly written = new Map<string, Mutation>()
   readonly frames: FrameRecord[] = []
   readonly gaps: GapRecord[] = []
+  /** The mark (the tag's stamp its writer recorded) of every tagged value written. */
+  readonly marks = new Map<string, number>()
+  /** Every new stamp of the tag the store took, in order (before the first: 0, never invalidated). */
+  readonly stamps: StampRecord[] = []
+  /**
+   * What a plain `get` of each slot must return once the history is quiet (every task run):
+   * the value the store holds, unexpired and not invalidated by its tag, or undefined for a miss.
+   * Set before the quiet reads (see `runner.ts`).
+   */
+  settled: ReadonlyMap<Slot, string | undefined> | undefined
+  /** The id of the first of the quiet reads. */
+  quietFrom: number | undefined
   readonly violations: Violation[] = []
 
   constructor(clockStart: number) {

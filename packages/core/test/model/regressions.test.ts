@@ -3,12 +3,13 @@
  * is). Each must satisfy every invariant of the model; on failure the timeline is printed.
  */
 import { describe, expect, it } from 'vitest'
-import type { History } from './history.js'
+import type { History, Slot } from './history.js'
 import type { TtlMode } from './operations.js'
 import { formatTimeline, formatViolations, memoryStore, runHistory } from './index.js'
 
-const set = (instance: number, slot: 'a' | 'r/a') =>
+const set = (instance: number, slot: Slot) =>
   ({ kind: 'op', instance, op: { kind: 'set', slot, ttl: 0 } }) as const
+const get = (instance: number, slot: Slot) => ({ kind: 'op', instance, op: { kind: 'get', slot } }) as const
 const run = (pick: number) => ({ kind: 'run', pick }) as const
 /** A history of two instances over ordered connections, drained oldest first. */
 const twoOrdered = (steps: History['steps']): History => ({
@@ -262,5 +263,97 @@ describe('histories found by the model', () => {
       ]),
       120,
     )
+  })
+
+  // Found by the lost-write invariants (convergence, marks), which judge what every instance
+  // reads once the history is quiet, and which marks tagged writes record.
+
+  it('a set whose reply is lost after it landed leaves no instance serving what it replaced', async () => {
+    // i0's set of s3 reached the store, its reply was lost: set failed. i0 kept s1 in memory
+    // (and announced nothing), while the store held s3.
+    const fault = { kind: 'fault', pick: 0 } as const
+    await expectClean({
+      ...twoOrdered([
+        set(0, 'a'),
+        run(0),
+        run(0),
+        get(1, 'a'),
+        run(0),
+        run(0),
+        set(0, 'a'),
+        run(0),
+        run(0),
+        fault,
+      ]),
+      untagged: true,
+    })
+  })
+
+  it('a removeByTag the store refused does not make instances take a missing stamp for a clear', async () => {
+    // i0's stamp writes were refused and announced all the same (they might have landed). i1
+    // took each announced stamp for one the store holds, read none, took that for a clear it
+    // had missed, and its set recorded "unreadable": s3 was a miss everywhere.
+    const removeByTag = (instance: number) => ({ kind: 'op', instance, op: { kind: 'removeByTag' } }) as const
+    await expectClean(
+      twoOrdered([
+        removeByTag(0),
+        { kind: 'fault', pick: 0 },
+        run(3),
+        removeByTag(0),
+        set(1, 'b'),
+        run(0),
+        run(0),
+        { kind: 'fault', pick: 0 },
+        run(0),
+      ]),
+    )
+  })
+
+  it('a tagged write racing invalidations from three instances records a stamp the store held', async () => {
+    // Each message of another instance's removeByTag made i0 drop the stamp its add had just
+    // loaded (the reply may be older than the message); after three loads the add recorded
+    // "unreadable": a3 was a miss everywhere although written after every invalidation.
+    const removeByTag = (instance: number) => ({ kind: 'op', instance, op: { kind: 'removeByTag' } }) as const
+    await expectClean({
+      instances: 3,
+      unordered: false,
+      steps: [
+        removeByTag(1),
+        removeByTag(0),
+        run(0),
+        run(9),
+        run(1),
+        { kind: 'op', instance: 0, op: { kind: 'add', slot: 'r/a', ttl: 0 } },
+        removeByTag(2),
+        removeByTag(2),
+      ],
+      drain: [],
+    })
+  })
+
+  it('a removeMany sent key by key is announced only once every key has landed or failed', async () => {
+    // i1 (key by key) removed a and b; the remove of a was refused, so removeMany failed and
+    // announced both at once, while the remove of b was still in flight. It landed after i0's
+    // setMany wrote m3.b, which i0 kept in memory: the store held nothing.
+    await expectClean({
+      instances: 3,
+      unordered: true,
+      steps: [
+        { kind: 'op', instance: 0, op: { kind: 'expire', slot: 'a', ttl: 0 } },
+        run(0),
+        { kind: 'op', instance: 0, op: { kind: 'add', slot: 'a', ttl: 0 } },
+        { kind: 'op', instance: 0, op: { kind: 'setMany', slots: ['b', 'a'], ttl: 0 } },
+        { kind: 'op', instance: 1, op: { kind: 'removeMany', slots: ['a', 'b'] } },
+        run(0),
+        run(3),
+        { kind: 'fault', pick: 5 },
+        { kind: 'op', instance: 0, op: { kind: 'update', slot: 'a' } },
+        run(0),
+        run(1),
+        run(6),
+        run(3),
+      ],
+      drain: [9],
+    })
   })
 })

@@ -134,6 +134,7 @@ function itemCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
         ? stamps.set(key, item)
         : call(`set(${slot(key, region)}=${decode(item.value)})`, async (opId) => {
             const version = await inner.set(key, region, item)
+            noteMark(model, item)
             model.set(instance, opId, slot(key, region), decode(item.value), version, item)
             return version
           }),
@@ -175,6 +176,7 @@ function bulkCalls(inner: CacheHandle<unknown>, context: Context, call: Call) {
         async (opId) => {
           const versions = await setMany.call(inner, entries, region)
           entries.forEach(({ key, item }, i) => {
+            noteMark(model, item)
             model.set(instance, opId, slot(key, region), decode(item.value), versions[i]!, item)
           })
           return versions

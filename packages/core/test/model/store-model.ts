@@ -44,8 +44,6 @@ export class StoreModel {
   readonly #versions = new Map<Slot, Map<number, string>>()
   /** The tag's stamp in the store (0: never invalidated). */
   #stamp = 0
-  /** The mark (the tag's stamp its writer saw) of every value written. */
-  readonly #marks = new Map<string, number>()
   readonly #record: Recorder
 
   constructor(record: Recorder) {
@@ -111,7 +109,7 @@ export class StoreModel {
     const { from } = origin(value)
     if (replaced === undefined) {
       this.#record.violate('cas', `i${instance}'s update wrote ${value} to ${slot}, which held nothing`)
-    } else if (from === undefined && this.#marks.get(replaced.value) !== this.#stamp) {
+    } else if (from === undefined && this.#record.marks.get(replaced.value) !== this.#stamp) {
       // An add or getOrAdd replacing a tag-invalidated item (its mark is not the store's
       // stamp: CAS on its version): allowed.
     } else if (from === undefined && replaced.expiresAt !== 0 && Date.now() >= replaced.expiresAt) {
@@ -147,12 +145,25 @@ export class StoreModel {
   /** A new tag stamp: every value held now is invalidated (every write carries the one tag). */
   tagInvalidated(instance: number, opId: number | undefined, stamp: number) {
     this.#stamp = stamp
+    this.#record.stamps.push({ stamp, t: this.#record.now })
     for (const slot of SLOTS) this.#record.mutate({ instance, opId, kind: 'remove', slot })
   }
 
   /** The mark a value was written with. */
   marked(value: string, mark: number) {
-    this.#marks.set(value, mark)
+    this.#record.marks.set(value, mark)
+  }
+
+  /**
+   * What a plain `get` of `slot` must return now that nothing is in flight: the value held,
+   * unless it expired (a stale item is for the stale paths only) or its tag was invalidated
+   * after its writer read the stamp (its mark is not the store's stamp).
+   */
+  settled(slot: Slot): string | undefined {
+    const held = this.#held.get(slot)
+    if (held === undefined || (held.expiresAt !== 0 && Date.now() >= held.expiresAt)) return undefined
+    const mark = this.#record.marks.get(held.value)
+    return mark === undefined || mark === this.#stamp ? held.value : undefined
   }
 
   /** A `clear` (region undefined) or `clearRegion`. */
