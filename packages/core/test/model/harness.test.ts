@@ -42,6 +42,28 @@ describe('the model harness', () => {
   })
 })
 
+describe('the quiet reads', () => {
+  it('are not held to the store on an instance whose circuit is open (it takes the store for down)', async () => {
+    // i0 writes a (and its frame reaches i1); i1's reads of a are refused five times in a row,
+    // which opens its circuit.
+    // Its quiet reads then fail fast and miss: no convergence violation.
+    const refusedRead: Step[] = [
+      { kind: 'op', instance: 1, op: { kind: 'get', slot: 'a' } },
+      { kind: 'fault', pick: 0 },
+    ]
+    const history: History = {
+      instances: 2,
+      unordered: false,
+      steps: [set(0), run, run, run, run, run, ...Array.from({ length: 5 }, () => refusedRead).flat()],
+      drain: [],
+    }
+    const record = await runHistory(history, memoryStore)
+    expect([...record.circuitOpen]).toEqual([1])
+    expect(record.ops.filter((op) => op.instance === 1 && op.status === 'error')).toHaveLength(0)
+    expect(record.violations).toEqual([])
+  })
+})
+
 describe('frames behind the store writes (Backplane.ordersAfter)', () => {
   // i0 sets a (its tag stamp read first); the frame travels behind the SET on i0's request
   // connection, is published once the SET ran, and reaches i1 before i0 hears the store's

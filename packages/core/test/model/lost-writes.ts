@@ -4,7 +4,8 @@
  * nothing removing or invalidating it) broke none of them. Two invariants catch it:
  * - convergence: once the history is quiet (every task run, every frame delivered, every gap
  *   reported), a plain `get` on every instance returns what the store holds for the key,
- *   unexpired and not invalidated by its tag (`StoreModel.settled`), and nothing else;
+ *   unexpired and not invalidated by its tag (`StoreModel.settled`), and nothing else (an
+ *   instance whose store circuit is open takes the store for down: its reads miss by design);
  * - marks: a tagged write records, as its tag's mark, a stamp the store held at some point
  *   before the write reached it (0 before the first). Any other mark ("unreadable", -1, which
  *   core records only for a stamp item that does not decode) equals no stamp the store will
@@ -17,7 +18,7 @@ function checkConverged(record: Recorder): void {
   const { settled, quietFrom } = record
   if (settled === undefined || quietFrom === undefined) return
   for (const read of record.ops.slice(quietFrom - 1)) {
-    if (read.op.kind !== 'get' || read.status !== 'ok') continue
+    if (read.op.kind !== 'get' || read.status !== 'ok' || record.circuitOpen.has(read.instance)) continue
     const expected = settled.get(read.op.slot)
     const value = typeof read.result === 'string' ? read.result : undefined
     if (value === expected) continue

@@ -97,6 +97,8 @@ export class Recorder {
   settled: ReadonlyMap<Slot, string | undefined> | undefined
   /** The id of the first of the quiet reads. */
   quietFrom: number | undefined
+  /** Instances whose store circuit was open when the quiet reads began: they miss by design. */
+  circuitOpen: ReadonlySet<number> = new Set()
   readonly violations: Violation[] = []
 
   constructor(clockStart: number) {

@@ -80,6 +80,14 @@ async function readEverything(run: Run): Promise<void> {
   run.record.log('-- quiet, again: every instance reads what the store holds --')
   run.record.settled = new Map(SLOTS.map((slot) => [slot, run.model.settled(slot)]))
   run.record.quietFrom = run.record.ops.length + 1
+  // Failed store calls in a row open an instance's circuit; the model's clock never reaches
+  // its reset, so its reads fail fast and miss: it takes the store for down, by design.
+  run.record.circuitOpen = new Set(
+    run.cluster.managers.flatMap((manager, i) => {
+      const handles = Object.values(manager.stats().handles)
+      return handles.some((stats) => stats.circuit !== 'closed') ? [i] : []
+    }),
+  )
   await readRound(run)
 }
 
