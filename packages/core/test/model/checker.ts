@@ -5,7 +5,8 @@
  *
  * When does instance i "know" of a store change m (by operation O of instance j)?
  * - j = i: when O resolved (its own write);
- * - a frame from j, published after the store applied m and invalidating m's key (or
+ * - a frame from j, published after j heard the store's reply to m (for a `set` or `remove`
+ *   announced with its write: after the store applied m) and invalidating m's key (or
  *   clearing), was delivered to i: the message of O, or a later one of j for the key;
  * - an unrecovered gap was reported to i after the store applied m (it clears i's local
  *   layers: everything the store applied before it counts as heard). A recovered gap
@@ -25,12 +26,20 @@ import type { Operation, Slot } from './history.js'
 import { checkLostWrites } from './lost-writes.js'
 import type { Mutation, OpRecord, Recorder } from './record.js'
 
-/** When instance `i` knows of change `m`, or undefined while it does not. */
+/**
+ * When instance `i` knows of change `m`, or undefined while it does not. A frame of m's
+ * instance tells of m from the one carrying O's message on: O announces once its store
+ * reply was heard (a frame published between the store applying m and that reply carries
+ * other messages, written before), or, a `set` or `remove` announced with its write
+ * (`announceWithWrite`), as its request left, so every frame published after m does.
+ */
 function knownAt(record: Recorder, i: number, m: Mutation, op: OpRecord): number | undefined {
   let known = m.instance === i ? op.end : undefined
+  const early = record.announceWithWrite && (op.op.kind === 'set' || op.op.kind === 'remove')
+  const after = early ? m.t : (m.heard ?? m.t)
   for (const frame of record.frames) {
     if (frame.from !== m.instance || frame.to !== i || frame.delivered === undefined) continue
-    if (frame.published <= m.t) continue
+    if (frame.published <= after) continue
     if (frame.slots !== 'all' && !frame.slots.has(m.slot)) continue
     known = Math.min(known ?? frame.delivered, frame.delivered)
   }

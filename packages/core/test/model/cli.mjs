@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `pnpm test:model -- [--runs N] [--seed S] [--path P] [--property id,...] [--only inv,...] [--real]`
+// `pnpm test:model -- [--runs N] [--steps N] [--seed S] [--path P] [--property id,...] [--only inv,...] [--real]`
 // Runs the model-based tests (issue 18) with these settings, passed to vitest through the
 // environment (see env.ts). Without --real: the memory-store properties in packages/core
 // (50,000 histories each by default, 100,000 in all); with --real: the Redis and Memcached
@@ -9,13 +9,14 @@ import { fileURLToPath } from 'node:url'
 
 const FLAGS = {
   '--runs': 'MODEL_RUNS',
+  '--steps': 'MODEL_STEPS',
   '--seed': 'MODEL_SEED',
   '--path': 'MODEL_PATH',
   '--property': 'MODEL_PROPERTY',
   '--only': 'MODEL_ONLY',
 }
 const usage =
-  'usage: pnpm test:model -- [--runs N] [--seed S] [--path P] [--property id,...] [--only inv,...] [--real]'
+  'usage: pnpm test:model -- [--runs N] [--steps N] [--seed S] [--path P] [--property id,...] [--only inv,...] [--real]'
 
 const env = { ...process.env, MODEL_RUNS: '50000' }
 let real = false
@@ -36,7 +37,8 @@ const runs = [{ cwd: `${root}packages/core`, file: 'test/model/model.test.ts' }]
 if (real) runs.push({ cwd: `${root}integration`, file: 'test/model-real-stores.test.ts' })
 let status = 0
 for (const { cwd, file } of runs) {
-  console.log(`\n> ${file} (${env.MODEL_RUNS} histories per property)`)
+  const steps = env.MODEL_STEPS === undefined ? '' : `, up to ${env.MODEL_STEPS} steps each`
+  console.log(`\n> ${file} (${env.MODEL_RUNS} histories per property${steps})`)
   const result = spawnSync('pnpm', ['exec', 'vitest', 'run', file], { cwd, env, stdio: 'inherit' })
   status ||= result.status ?? 1
 }

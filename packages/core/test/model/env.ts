@@ -5,7 +5,9 @@
  * - MODEL_SEED, MODEL_PATH: replay a failure (the report prints both);
  * - MODEL_PROPERTY: comma-separated property ids to run (the others are skipped);
  * - MODEL_ONLY: comma-separated invariants that fail the property (default all), to look
- *   past a known failure at what else the model finds.
+ *   past a known failure at what else the model finds;
+ * - MODEL_STEPS: longest history, in steps (each property's own otherwise), for runs that
+ *   look deeper; a failure's report names it, since replaying needs the same.
  */
 
 function integer(name: string): number | undefined {
@@ -32,6 +34,8 @@ export interface ModelEnv {
   readonly seed: number | undefined
   readonly path: string | undefined
   readonly only: ReadonlySet<string> | undefined
+  /** Longest history, in steps, when MODEL_STEPS overrides the properties' own. */
+  readonly steps: number | undefined
 }
 
 /** Reads the environment once. */
@@ -46,5 +50,6 @@ export function modelEnv(): ModelEnv {
     seed: integer('MODEL_SEED'),
     path: process.env.MODEL_PATH || undefined,
     only: list('MODEL_ONLY'),
+    steps: integer('MODEL_STEPS'),
   }
 }

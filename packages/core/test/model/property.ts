@@ -57,7 +57,8 @@ async function report(options: ModelOptions, details: fc.RunDetails<[History]>):
   const [shrunk] = details.counterexample ?? []
   const error = details.errorInstance
   const record = error instanceof HistoryFailed ? error.record : undefined
-  const flags = `--property ${options.name} --seed ${details.seed} --path "${details.counterexamplePath}"`
+  const steps = `--steps ${options.generate.maxSteps}`
+  const flags = `--property ${options.name} ${steps} --seed ${details.seed} --path "${details.counterexamplePath}"`
   return [
     `model property ${options.name}: invariant violated after ${details.numRuns} histories, shrunk ${details.numShrinks} times`,
     record === undefined ? `  ${String(error)}` : formatViolations(record),

@@ -37,6 +37,8 @@ export interface Mutation {
   readonly grace?: number
   /** The item written is sliding with this TTL: each read extends it (0: not sliding). */
   readonly slidingTtl?: number
+  /** When the store's reply to the call reached its instance (undefined: not, or lost). */
+  heard?: number
 }
 
 /** A frame from one instance to another. `slots` is what it invalidates ('all' for a clear). */
@@ -97,6 +99,8 @@ export class Recorder {
   settled: ReadonlyMap<Slot, string | undefined> | undefined
   /** The id of the first of the quiet reads. */
   quietFrom: number | undefined
+  /** Each instance's backplane delivers its frames behind its store writes (History.announceWithWrite). */
+  announceWithWrite = false
   /** Instances whose store circuit was open when the quiet reads began: they miss by design. */
   circuitOpen: ReadonlySet<number> = new Set()
   readonly violations: Violation[] = []

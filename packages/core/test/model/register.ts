@@ -28,19 +28,22 @@ export interface PropertySpec {
 
 /** Registers `spec` as a test. */
 export function modelProperty(spec: PropertySpec): void {
+  const steps = env.steps ?? spec.generate.maxSteps
+  // Longer histories take longer: the time budget grows with them.
+  const msPerHistory = (spec.msPerHistory * Math.max(steps, spec.generate.maxSteps)) / spec.generate.maxSteps
   it.skipIf(!env.selected(spec.id, spec.explicit))(
     spec.title,
     async () => {
       await checkModel({
         name: spec.id,
         setup: spec.setup(),
-        generate: spec.generate,
+        generate: { ...spec.generate, maxSteps: steps },
         runs: env.runs(spec.ciRuns),
         seed: env.seed,
         path: env.path,
         only: env.only,
       })
     },
-    env.timeout(spec.ciRuns, spec.msPerHistory),
+    env.timeout(spec.ciRuns, msPerHistory),
   )
 }

@@ -3,7 +3,7 @@
  * is). Each must satisfy every invariant of the model; on failure the timeline is printed.
  */
 import { describe, expect, it } from 'vitest'
-import type { History, Slot } from './history.js'
+import type { History, Operation, Slot } from './history.js'
 import type { TtlMode } from './operations.js'
 import { formatTimeline, formatViolations, memoryStore, runHistory } from './index.js'
 
@@ -355,5 +355,46 @@ describe('histories found by the model', () => {
       ],
       drain: [9],
     })
+  })
+
+  it('a frame its writer sent before hearing a reply does not count as telling of that reply', async () => {
+    // The checker's own rule, found by a run of 150-step histories (grace property): i0's
+    // removeByTag reached the store (t30), then i0 published [expire a] for an expire it had
+    // sent earlier, then heard the removeByTag's reply and announced it. i1 got [expire a]
+    // and read m2.a with allowStale before the tag invalidation reached it: allowed, while the
+    // checker took [expire a] for news of the invalidation (a staleness false positive).
+    const op = (instance: number, o: Operation) => ({ kind: 'op', instance, op: o }) as const
+    const fault = (pick: number) => ({ kind: 'fault', pick }) as const
+    const removeByTag = op(0, { kind: 'removeByTag' })
+    const [getStale, update] = [
+      { kind: 'getStale', slot: 'a' },
+      { kind: 'update', slot: 'a' },
+    ] as const
+    await expectClean(
+      {
+        instances: 3,
+        unordered: true,
+        steps: [
+          op(2, { kind: 'removeByTag' }),
+          ...[run(0), run(0), run(2)],
+          op(1, { kind: 'setMany', slots: ['a'], ttl: 0 }),
+          op(0, { kind: 'expire', slot: 'a', ttl: 0 }),
+          ...[run(6), run(7), run(0)],
+          op(0, { kind: 'remove', slot: 'a' }),
+          op(0, { kind: 'getOrAdd', slot: 'b', ttl: 0 }),
+          ...[op(0, getStale), op(0, getStale), run(0), run(0), op(0, update)],
+          ...[run(4), run(0), run(0), removeByTag],
+          ...[run(3), run(6), run(11), run(4), run(14), run(10), run(1), fault(0), run(5)],
+          op(0, { kind: 'clear' }),
+          ...[run(1), run(1), run(1), run(1)],
+          op(0, { kind: 'expire', slot: 'r/a', ttl: 0 }),
+          ...[op(0, { kind: 'get', slot: 'a' }), run(13), fault(1), op(1, getStale), run(1)],
+          ...[removeByTag, op(0, update), run(9), run(0), run(10)],
+          op(0, { kind: 'get', slot: 'r/a' }),
+        ],
+        drain: [],
+      },
+      120,
+    )
   })
 })

@@ -116,6 +116,7 @@ export async function runHistory(
   const context = { scheduler, record, model: new StoreModel(record) }
   const store = await setup.open(history.instances)
   const announceWithWrite = !history.unordered && history.announceWithWrite === true
+  record.announceWithWrite = announceWithWrite
   const cluster = await startCluster(history.instances, store, context, managerOptions, announceWithWrite)
   const run: Run = {
     ...context,

@@ -250,6 +250,9 @@ function scheduledCall<T>(
   const opId = currentOp.getStore()
   const by = `i${instance}${opId === undefined ? '' : ` #${opId}`}`
   return new Promise<T>((resolve, reject) => {
+    // The changes the call applied (mutations `from` to `to`), marked heard with its reply.
+    let from = 0
+    let to = 0
     const reply = (outcome: { ok: true; value: T } | { ok: false; error: unknown }, shown: string) => {
       scheduler.add({
         kind: 'reply',
@@ -257,7 +260,8 @@ function scheduledCall<T>(
         connection: `i${instance} replies`,
         label: `${by} hears store.${what} ${shown}`,
         run(fault) {
-          record.log(`${by} hears store.${what} ${fault ? 'LOST (error)' : shown}`)
+          const heard = record.log(`${by} hears store.${what} ${fault ? 'LOST (error)' : shown}`)
+          if (!fault) for (let i = from; i < to; i++) record.mutations[i]!.heard = heard
           if (fault) reject(new Error('model: reply lost'))
           else if (outcome.ok) resolve(outcome.value)
           else reject(outcome.error)
@@ -276,10 +280,13 @@ function scheduledCall<T>(
           return
         }
         record.log(`${by} store.${what} executes`)
+        from = record.mutations.length
         try {
           const value = await exec(opId)
+          to = record.mutations.length
           reply({ ok: true, value }, `-> ${show(value)}`)
         } catch (error) {
+          to = record.mutations.length
           reply({ ok: false, error }, `-> error ${String(error)}`)
         }
       },
