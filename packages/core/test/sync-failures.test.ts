@@ -98,65 +98,6 @@ describe('a distributed handle that fails', () => {
     expect(await cache.get('k')).toBe('new')
   })
 
-  it('a bottom write whose reply is lost after it landed leaves no instance serving the old value', async () => {
-    const hub = createBackplaneHub()
-    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
-    let loseReplies = false
-    const lossy = spyHandle(shared, {
-      capabilities: { ...shared.capabilities, synchronous: false },
-      set: async (key, region, item) => {
-        const version = await shared.set(key, region, item)
-        if (loseReplies) throw new Error('connection reset') // the store applied it
-        return version
-      },
-      update: async (key, region, expected, item) => {
-        const outcome = await shared.update(key, region, expected, item)
-        if (loseReplies) throw new Error('connection reset')
-        return outcome
-      },
-    })
-    const open = (store: CacheHandle<unknown>) => {
-      const cache = new CacheManager<string>({
-        name: 'c',
-        handles: [memoryHandle({ name: 'memory' }), store],
-        backplane: memoryBackplane({ hub }),
-      })
-      closers.push(() => cache.close())
-      cache.on('error', () => {})
-      return cache
-    }
-    const writer = open(lossy)
-    const reader = open(shared)
-    await Promise.all([writer.ready(), reader.ready()])
-    await writer.set('k', 'old')
-    await quiesce([writer, reader])
-    expect(await reader.get('k')).toBe('old') // both hold 'old' in memory now
-    loseReplies = true
-    await expect(writer.set('k', 'new')).rejects.toBeInstanceOf(HandleFailedError)
-    await quiesce([writer, reader])
-    // Before: the writer kept 'old' in memory and announced nothing, so did the reader.
-    expect(await writer.get('k')).toBe('new')
-    expect(await reader.get('k')).toBe('new')
-    await expect(writer.update('k', (v) => `${v}!`)).rejects.toBeInstanceOf(HandleFailedError)
-    await quiesce([writer, reader])
-    expect(await writer.get('k')).toBe('new!')
-    expect(await reader.get('k')).toBe('new!')
-  })
-
-  it('a write the circuit refused never left: nothing is announced', async () => {
-    const { cache, dead } = await withFailingShared({
-      circuitBreaker: { failureThreshold: 1, resetAfterMs: 60_000 },
-    })
-    cache.on('error', () => {})
-    dead.state.failing = true
-    await expect(cache.set('k', 1)).rejects.toBeInstanceOf(HandleFailedError) // opens the circuit
-    await cache.flush()
-    const sent = cache.stats().backplane?.messagesSent ?? 0
-    await expect(cache.set('k', 2)).rejects.toMatchObject({ code: 'E_CIRCUIT_OPEN' })
-    await cache.flush()
-    expect(cache.stats().backplane?.messagesSent).toBe(sent)
-  })
-
   it('the circuit opens after N failures (fast failures, no calls), then half-opens one probe', async () => {
     const { cache, dead } = await withFailingShared({
       circuitBreaker: { failureThreshold: 3, resetAfterMs: 30 },
@@ -219,6 +160,67 @@ describe('a distributed handle that fails', () => {
     dead.handle.set = original
     await cache.set('small', 'y')
     expect(await cache.get('small')).toBe('y')
+  })
+})
+
+describe('a bottom write that fails', () => {
+  it('a bottom write whose reply is lost after it landed leaves no instance serving the old value', async () => {
+    const hub = createBackplaneHub()
+    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+    let loseReplies = false
+    const lossy = spyHandle(shared, {
+      capabilities: { ...shared.capabilities, synchronous: false },
+      set: async (key, region, item) => {
+        const version = await shared.set(key, region, item)
+        if (loseReplies) throw new Error('connection reset') // the store applied it
+        return version
+      },
+      update: async (key, region, expected, item) => {
+        const outcome = await shared.update(key, region, expected, item)
+        if (loseReplies) throw new Error('connection reset')
+        return outcome
+      },
+    })
+    const open = (store: CacheHandle<unknown>) => {
+      const cache = new CacheManager<string>({
+        name: 'c',
+        handles: [memoryHandle({ name: 'memory' }), store],
+        backplane: memoryBackplane({ hub }),
+      })
+      closers.push(() => cache.close())
+      cache.on('error', () => {})
+      return cache
+    }
+    const writer = open(lossy)
+    const reader = open(shared)
+    await Promise.all([writer.ready(), reader.ready()])
+    await writer.set('k', 'old')
+    await quiesce([writer, reader])
+    expect(await reader.get('k')).toBe('old') // both hold 'old' in memory now
+    loseReplies = true
+    await expect(writer.set('k', 'new')).rejects.toBeInstanceOf(HandleFailedError)
+    await quiesce([writer, reader])
+    // Before: the writer kept 'old' in memory and announced nothing, so did the reader.
+    expect(await writer.get('k')).toBe('new')
+    expect(await reader.get('k')).toBe('new')
+    await expect(writer.update('k', (v) => `${v}!`)).rejects.toBeInstanceOf(HandleFailedError)
+    await quiesce([writer, reader])
+    expect(await writer.get('k')).toBe('new!')
+    expect(await reader.get('k')).toBe('new!')
+  })
+
+  it('a write the circuit refused never left: nothing is announced', async () => {
+    const { cache, dead } = await withFailingShared({
+      circuitBreaker: { failureThreshold: 1, resetAfterMs: 60_000 },
+    })
+    cache.on('error', () => {})
+    dead.state.failing = true
+    await expect(cache.set('k', 1)).rejects.toBeInstanceOf(HandleFailedError) // opens the circuit
+    await cache.flush()
+    const sent = cache.stats().backplane?.messagesSent ?? 0
+    await expect(cache.set('k', 2)).rejects.toMatchObject({ code: 'E_CIRCUIT_OPEN' })
+    await cache.flush()
+    expect(cache.stats().backplane?.messagesSent).toBe(sent)
   })
 })
 

@@ -264,10 +264,11 @@ describe('histories found by the model', () => {
       120,
     )
   })
+})
 
-  // Found by the lost-write invariants (convergence, marks), which judge what every instance
-  // reads once the history is quiet, and which marks tagged writes record.
-
+// Found by the lost-write invariants (convergence, marks), which judge what every instance
+// reads once the history is quiet, and which marks tagged writes record.
+describe('lost writes found by the model', () => {
   it('a set whose reply is lost after it landed leaves no instance serving what it replaced', async () => {
     // i0's set of s3 reached the store, its reply was lost: set failed. i0 kept s1 in memory
     // (and announced nothing), while the store held s3.
@@ -356,7 +357,9 @@ describe('histories found by the model', () => {
       drain: [9],
     })
   })
+})
 
+describe("the checker's own rules", () => {
   it('a frame its writer sent before hearing a reply does not count as telling of that reply', async () => {
     // The checker's own rule, found by a run of 150-step histories (grace property): i0's
     // removeByTag reached the store (t30), then i0 published [expire a] for an expire it had
