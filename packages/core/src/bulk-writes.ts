@@ -15,7 +15,8 @@
  * mid-way, a lost reply), so every key is evicted from the levels above and announced before
  * the call rejects, as `set` leaves its key unsettled (`WriteFanout.unsettled`): announcing
  * a change that did not happen only costs other instances a miss. Not when the circuit
- * refused the batch: it never left (`mayHaveLanded`).
+ * refused the batch: it never left (`mayHaveLanded`). Each key is then probed until the
+ * failed call can no longer land, and settled again (`WriteFanout.lateWrite`).
  */
 import type { BulkEntry, Expiration, ItemInput, MaybePromise } from './contracts/cache-handle.js'
 import type { CacheplaneError } from './errors.js'
@@ -24,8 +25,9 @@ import type { FenceTicket } from './invalidation-fence.js'
 import type { Encoded } from './item-codec.js'
 import { circuitRefusal, type Layer, layerFailed, layerSucceeded } from './layer.js'
 import { keyId } from './single-flight.js'
+import { mayHaveLanded } from './late-writes.js'
 import type { SyncEngine } from './sync-engine.js'
-import { mayHaveLanded, setItem } from './write-fanout.js'
+import { setItem, type WriteFanout } from './write-fanout.js'
 
 /** One `setMany` in flight. */
 interface SetBatch {
@@ -44,10 +46,12 @@ interface SetBatch {
 /** The bulk write paths of one manager. */
 export class BulkWrites {
   readonly #engine: SyncEngine
+  readonly #fanout: WriteFanout
   readonly #emitter: CacheEmitter
 
-  constructor(engine: SyncEngine, emitter: CacheEmitter) {
+  constructor(engine: SyncEngine, fanout: WriteFanout, emitter: CacheEmitter) {
     this.#engine = engine
+    this.#fanout = fanout
     this.#emitter = emitter
   }
 
@@ -151,6 +155,8 @@ export class BulkWrites {
         layer.stats.removes += await this.#removeOn(layer, keys, region)
       } catch (error) {
         failure ??= error as CacheplaneError
+        if (j === engine.bottom.index && mayHaveLanded(layer, error, true))
+          for (const key of keys) this.#fanout.lateWrite(key, region, 'remove')
       }
     }
     const listened = this.#emitter.has('remove')
@@ -174,6 +180,7 @@ export class BulkWrites {
     for (const key of keys) {
       engine.fence.invalidate(keyId(key, region)) // first: a read in flight must not copy up after the eviction
       engine.announce(key, region, 'set')
+      this.#fanout.lateWrite(key, region, 'set')
     }
     await this.#evictAbove(keys, region)
   }

@@ -144,7 +144,7 @@ export class CacheManager<V = unknown> {
     )
     this.#eagerByDefault = resolved.policy.eagerRefresh !== 0
     this.#bulkReads = new BulkReads(this.#engine, this.#emitter, this.#loader.stats)
-    this.#bulkWrites = new BulkWrites(this.#engine, this.#emitter)
+    this.#bulkWrites = new BulkWrites(this.#engine, this.#fanout, this.#emitter)
     try {
       this.#bound = this.#bind(layers)
     } catch (error) {
@@ -639,6 +639,7 @@ export class CacheManager<V = unknown> {
       handles,
       factory: { ...this.#loader.stats },
       backplane: bus && { ...bus, bypassing: !trust.trusted, bypasses: trust.bypasses },
+      unsettledWrites: this.#engine.lateWrites.size,
     }
   }
 
@@ -662,6 +663,7 @@ export class CacheManager<V = unknown> {
     this.#closed = true
     this.#gate = true
     this.#loader.close()
+    this.#engine.lateWrites.close()
     await this.#bound?.catch(() => undefined)
     if (this.#bus !== undefined) {
       try {

@@ -77,6 +77,11 @@ export interface CacheStats {
   readonly factory: FactoryStats
   /** Backplane counters; undefined without a backplane. */
   readonly backplane: BackplaneStats | undefined
+  /**
+   * Keys (and tags, and clears) whose bottom write failed but may still land: each is probed
+   * on the store until it can no longer land, then announced again (see docs/resilience.md).
+   */
+  readonly unsettledWrites: number
 }
 
 /** A fresh set of zeroed handle counters. */

@@ -34,6 +34,10 @@
  *   no instance keeps what the store may have replaced; not when the call cannot have left
  *   (its circuit was open, or the level answers in-process). A batch sent key by key is
  *   announced only once every call settled: one landing after the announcement would not be.
+ *   It may land later still (sent again after a reconnect, executed late by a slow server):
+ *   the key is probed on the bottom until a probe sent after the failure answers, by when a
+ *   store that runs one connection's commands in order has applied or dropped it, then
+ *   announced again (`late-writes.ts`); removes, expires, clears and `removeByTag` too.
  * - `add`/`update`/`addOrUpdate`/`expire` run on the bottom only (atomic there) and evict
  *   the key from the levels above: a copy re-timed or kept after the bottom changed could
  *   outlive or misstate the stored item. getOrAdd's add-or-read evicts the levels above
@@ -157,6 +161,7 @@ import {
 } from './layer.js'
 import { isStale, type ReadProbe } from './grace.js'
 import { keyId } from './single-flight.js'
+import { LateWrites } from './late-writes.js'
 import { LockWaiters } from './lock-waiters.js'
 import { SlidingToucher } from './sliding-touch.js'
 import { TAGS_CURRENT, TAGS_INVALIDATED, TAGS_UNKNOWN, TagStamps } from './tag-stamps.js'
@@ -248,7 +253,9 @@ export class SyncEngine {
     this.allSync = options.layers.every((layer) => layer.sync)
     this.#peekable = this.#fastTop
     this.codec = new ItemCodec(options.serializer, options.layers, options.emitter)
+    this.lateWrites = new LateWrites(this.bottom, options.emitter)
     this.stamps = new TagStamps(this.bottom, options.emitter, options.fence, {
+      lateWrites: this.lateWrites,
       // A stamp missing from the store means a clear we have not heard of yet: act on it now.
       onStampLost: () => this.applyExternalClear(this.bottom, undefined),
     })
@@ -291,6 +298,9 @@ export class SyncEngine {
 
   /** The cached tag stamps, kept by the bottom handle (`tag-stamps.ts`). */
   readonly stamps: TagStamps
+
+  /** Keys and tags whose failed bottom write may still land, probed until it cannot (`late-writes.ts`). */
+  readonly lateWrites: LateWrites
 
   /**
    * The hot path: a synchronous read of a synchronous top level. No allocation on a
@@ -706,9 +716,10 @@ export class SyncEngine {
 
   /** `removeByTag`: new stamps in the bottom, cached here, announced (see `tag-stamps.ts`). */
   invalidateTags(tags: readonly string[]): Promise<void> {
-    return this.stamps.invalidate(tags, (tag, stamp) => {
+    return this.stamps.invalidate(tags, (tag, stamp, again) => {
       this.announcer?.announce({ type: 'tagInvalidated', tag, stamp })
-      if (this.#emitter.has('removeByTag')) this.#emitter.emit('removeByTag', { tag, origin: 'local' })
+      if (again !== true && this.#emitter.has('removeByTag'))
+        this.#emitter.emit('removeByTag', { tag, origin: 'local' })
     })
   }
 
@@ -778,9 +789,9 @@ export class SyncEngine {
     }
     // A missed frame may have been a clear: distributed handles that cache store state
     // (Memcached's generations) refresh it, as they would on a clear heard in time.
-    if (action === 'clear') this.#clearLocal(undefined, true)
+    if (action === 'clear') this.#clearLocal(undefined, true, this.layers.length, true)
     // A missed frame may have been a tag invalidation: stamps are read again before use.
-    else if (!gap.recovered) this.stamps.drop()
+    else if (!gap.recovered) this.stamps.drop(false)
     if (this.#emitter.has('backplane')) {
       this.#emitter.emit('backplane', { type: 'gap', gap, action: action === 'clear' ? 'cleared' : 'kept' })
     }
@@ -845,11 +856,11 @@ export class SyncEngine {
   }
 
   /** Clears `region` (undefined: everything) from the local levels above level `below` (default: all levels). */
-  #clearLocal(region: string | undefined, remote: boolean, below = this.layers.length): void {
+  #clearLocal(region: string | undefined, remote: boolean, below = this.layers.length, gap = false): void {
     this.fence.invalidateAll()
     this.#touch.forget()
     // A cache clear removed the stamps from the store too (or a gap may have hidden new ones).
-    if (region === undefined) this.stamps.drop()
+    if (region === undefined) this.stamps.drop(!gap)
     for (let i = 0; i < below; i++) {
       const layer = this.layers[i]!
       if (layer.local) {

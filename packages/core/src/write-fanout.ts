@@ -17,11 +17,12 @@
  */
 import type { ChangeKind } from './backplane/messages.js'
 import type { Expiration, ItemInput, MaybePromise } from './contracts/cache-handle.js'
-import { type CacheplaneError, CircuitOpenError } from './errors.js'
+import type { CacheplaneError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { fitExpiration, fitItem } from './expiration.js'
 import type { FenceTicket } from './invalidation-fence.js'
 import type { Encoded } from './item-codec.js'
+import { mayHaveLanded } from './late-writes.js'
 import {
   attempt,
   circuitRefusal,
@@ -32,6 +33,7 @@ import {
   layerSucceeded,
 } from './layer.js'
 import { keyId } from './single-flight.js'
+import { TAG_REGION } from './tags.js'
 import type { SyncEngine } from './sync-engine.js'
 
 /** A `set`'s write of the levels above the bottom, handed to its asynchronous part. */
@@ -193,19 +195,78 @@ export class WriteFanout {
    * store applied it (found by the model-based tests: the other instances kept the value it
    * replaced for good). Whatever the key holds now, nobody may keep serving an older copy: it
    * is fenced, evicted from the levels above and announced as changed, as a write that
-   * succeeded would be, so every instance reads the store again. Nothing to do when it cannot
-   * have landed ({@link mayHaveLanded}). Never fails (eviction errors are reported).
+   * succeeded would be, so every instance reads the store again; and settled once more when
+   * the write can no longer land ({@link lateWrite}). Nothing to do when it cannot have landed
+   * ({@link mayHaveLanded}). Never fails (eviction errors are reported).
    */
   async unsettled(
     key: string,
     region: string | undefined,
-    change: ChangeKind,
+    change: ChangeKind | 'remove',
     error: unknown,
   ): Promise<void> {
     if (!mayHaveLanded(this.#engine.bottom, error)) return
-    this.#engine.fence.invalidate(keyId(key, region))
-    this.#engine.announce(key, region, change)
+    this.lateWrite(key, region, change)
+    await this.#settle(key, region, change)
+  }
+
+  /**
+   * A failed write of the key may still land (sent again after a reconnect, executed late by a
+   * slow server): probe the key, and settle it again once the probe answered (`late-writes.ts`).
+   * The probe reads without sliding the item, as the failed write's connection does.
+   */
+  lateWrite(key: string, region: string | undefined, change: ChangeKind | 'remove'): void {
+    this.#engine.lateWrites.watch(keyId(key, region), {
+      probe: (handle) => (handle.peek ?? handle.get).call(handle, key, region),
+      settle: () => this.#settle(key, region, change),
+    })
+  }
+
+  /** Fences the key, announces it and evicts it from the levels above. Never fails. */
+  async #settle(key: string, region: string | undefined, change: ChangeKind | 'remove'): Promise<void> {
+    const engine = this.#engine
+    engine.fence.invalidate(keyId(key, region))
+    if (change === 'remove') engine.announcer?.announce({ type: 'removed', key, region })
+    else engine.announce(key, region, change)
     await this.evictAbove(key, region)
+  }
+
+  /** Clears `region` (undefined: everything) of one level; counted. */
+  async #clearOn(layer: Layer, region: string | undefined): Promise<void> {
+    const operation = region === undefined ? 'clear' : 'clearRegion'
+    await guard(this.#emitter, layer, operation, (h) =>
+      region === undefined ? h.clear() : h.clearRegion(region),
+    )
+    layer.stats.clears++
+  }
+
+  /** After a clear: nothing read before it may be copied up or trusted; announced. */
+  #cleared(region: string | undefined): void {
+    const engine = this.#engine
+    engine.fence.invalidateAll()
+    engine.forgetTouches()
+    // The clear took the tag stamps with it: they are read again (as "never invalidated").
+    if (region === undefined) engine.stamps.drop()
+    engine.announcer?.announce(region === undefined ? { type: 'cleared' } : { type: 'regionCleared', region })
+  }
+
+  /**
+   * A failed clear of the bottom may still land, as a write may ({@link lateWrite}): once a probe
+   * sent after it answered, the levels above are cleared again and the clear announced again.
+   * The probe reads a reserved key (a read changes nothing): any read on the connection the
+   * clear went out on will do.
+   */
+  #lateClear(region: string | undefined): void {
+    const engine = this.#engine
+    engine.lateWrites.watch(region === undefined ? '\u0000clear' : `\u0000clear:${region}`, {
+      probe: (handle) => (handle.peek ?? handle.get).call(handle, CLEAR_PROBE, TAG_REGION),
+      settle: async () => {
+        // Failures are reported by #clearOn; the clear is announced whatever they were.
+        for (let j = engine.bottom.index - 1; j >= 0; j--)
+          await this.#clearOn(engine.layers[j]!, region).catch(() => undefined)
+        this.#cleared(region)
+      },
+    })
   }
 
   /** After a failed write the level may still hold the old value: drop it so it cannot be served. */
@@ -255,6 +316,7 @@ export class WriteFanout {
         }
       } catch (error) {
         failure ??= error as CacheplaneError
+        if (j === engine.bottom.index && mayHaveLanded(layer, error)) this.lateWrite(key, region, 'remove')
       }
     }
     engine.fence.invalidate(keyId(key, region))
@@ -283,6 +345,7 @@ export class WriteFanout {
       )
     } catch (error) {
       failure = error as CacheplaneError
+      if (mayHaveLanded(bottom, error)) this.lateWrite(key, region, 'expire')
     }
     const evicted = await this.#removeFrom(bottom.index - 1, key, region)
     this.#engine.changed(key, region, 'expire')
@@ -294,29 +357,20 @@ export class WriteFanout {
   /** Clears every level (`region` undefined) or one region of every level, then announces. */
   async clear(region: string | undefined): Promise<void> {
     let failure: CacheplaneError | undefined
-    for (let j = this.#engine.bottom.index; j >= 0; j--) {
-      const layer = this.#engine.layers[j]!
-      const operation = region === undefined ? 'clear' : 'clearRegion'
+    const bottom = this.#engine.bottom
+    for (let j = bottom.index; j >= 0; j--) {
       try {
-        await guard(this.#emitter, layer, operation, (h) =>
-          region === undefined ? h.clear() : h.clearRegion(region),
-        )
-        layer.stats.clears++
+        await this.#clearOn(this.#engine.layers[j]!, region)
       } catch (error) {
         failure ??= error as CacheplaneError
+        if (j === bottom.index && mayHaveLanded(bottom, error)) this.#lateClear(region)
       }
     }
-    this.#engine.fence.invalidateAll()
-    this.#engine.forgetTouches()
-    // The clear took the tag stamps with it: they are read again (as "never invalidated").
-    if (region === undefined) this.#engine.stamps.drop()
+    this.#cleared(region)
     if (region === undefined) {
-      this.#engine.announcer?.announce({ type: 'cleared' })
       if (this.#emitter.has('clear')) this.#emitter.emit('clear', { origin: 'local' })
-    } else {
-      this.#engine.announcer?.announce({ type: 'regionCleared', region })
-      if (this.#emitter.has('clearRegion')) this.#emitter.emit('clearRegion', { region, origin: 'local' })
-    }
+    } else if (this.#emitter.has('clearRegion'))
+      this.#emitter.emit('clearRegion', { region, origin: 'local' })
     if (failure !== undefined) throw failure
   }
 
@@ -403,15 +457,8 @@ export class WriteFanout {
   }
 }
 
-/**
- * Whether a write of `layer` that failed with `error` may have been applied all the same: not
- * when its circuit refused it (the call never left), nor when the level answers in-process
- * (a synchronous call that throws has no reply to lose), unless it wrote a `batch`, which an
- * in-process level may have applied in part before throwing.
- */
-export function mayHaveLanded(layer: Layer, error: unknown, batch = false): boolean {
-  return !(error instanceof CircuitOpenError) && (batch || !layer.sync)
-}
+/** The key a failed clear's probe reads (`WriteFanout.#lateClear`), in the tags' region: a stamp at most, never changed. */
+const CLEAR_PROBE = '~cacheplane:clear-probe'
 
 /**
  * The item `set` writes at `layer` (what `newItem` then `SyncEngine.itemFor` make, in one

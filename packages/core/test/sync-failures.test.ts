@@ -9,7 +9,7 @@ import {
   memoryBackplane,
 } from '../src/index.js'
 import { waitFor } from '../src/testing/wait-for.js'
-import { failingHandle, nextEvent, quiesce, spyHandle } from './sync-fixtures.js'
+import { failingHandle, nextEvent, orderedConnection, quiesce, spyHandle } from './sync-fixtures.js'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -221,6 +221,77 @@ describe('a bottom write that fails', () => {
     await expect(cache.set('k', 2)).rejects.toMatchObject({ code: 'E_CIRCUIT_OPEN' })
     await cache.flush()
     expect(cache.stats().backplane?.messagesSent).toBe(sent)
+  })
+})
+
+async function twoInstances() {
+  const hub = createBackplaneHub()
+  const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+  const connection = orderedConnection(shared)
+  const open = (store: CacheHandle<unknown>) => {
+    const cache = new CacheManager<string>({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), store],
+      backplane: memoryBackplane({ hub }),
+    })
+    closers.push(() => cache.close())
+    cache.on('error', () => {})
+    return cache
+  }
+  const writer = open(connection.handle)
+  const reader = open(shared)
+  await Promise.all([writer.ready(), reader.ready()])
+  return { writer, reader, connection }
+}
+
+describe('a failed write that lands late', () => {
+  it('is announced again once a probe on its connection answered: no instance keeps what it replaced', async () => {
+    const { writer, reader, connection } = await twoInstances()
+    await writer.set('k', 'old')
+    await quiesce([writer, reader])
+    expect(await reader.get('k')).toBe('old')
+    connection.stall()
+    await expect(writer.set('k', 'new')).rejects.toBeInstanceOf(HandleFailedError)
+    await quiesce([writer, reader])
+    // The failure was announced; the store still holds 'old', and the reader copies it up again.
+    expect(await reader.get('k')).toBe('old')
+    expect(writer.stats().unsettledWrites).toBe(1)
+    connection.resume() // the set lands, then the probe queued behind it answers
+    await waitFor(() => writer.stats().unsettledWrites === 0, { message: 'the probe answered' })
+    await quiesce([writer, reader])
+    // Before: the reader served 'old' from memory for good (the store held 'new').
+    expect(await reader.get('k')).toBe('new')
+    expect(await writer.get('k')).toBe('new')
+  })
+
+  it('a remove that lands late is announced again too', async () => {
+    const { writer, reader, connection } = await twoInstances()
+    await writer.set('k', 'old')
+    await quiesce([writer, reader])
+    connection.stall()
+    await expect(writer.remove('k')).rejects.toBeInstanceOf(HandleFailedError)
+    await quiesce([writer, reader])
+    expect(await reader.get('k')).toBe('old')
+    connection.resume()
+    await waitFor(() => writer.stats().unsettledWrites === 0, { message: 'the probe answered' })
+    await quiesce([writer, reader])
+    expect(await reader.get('k')).toBeUndefined()
+  })
+
+  it("a failed write's probes do not count against the circuit", async () => {
+    const { cache, dead } = await withFailingShared({
+      circuitBreaker: { failureThreshold: 2, resetAfterMs: 60_000 },
+    })
+    cache.on('error', () => {})
+    dead.state.failing = true
+    await expect(cache.set('k', 1)).rejects.toBeInstanceOf(HandleFailedError)
+    // The write, then its probe and the probe's immediate retries: all failed, in a row, but
+    // only the write counts: one failure of two.
+    await waitFor(() => dead.state.calls >= 10, { message: 'the probes sent at once' })
+    expect(cache.stats().handles.shared?.circuit).toBe('closed')
+    expect(cache.stats().unsettledWrites).toBe(1)
+    dead.state.failing = false
+    await waitFor(() => cache.stats().unsettledWrites === 0, { message: 'a probe answered' })
   })
 })
 

@@ -208,3 +208,52 @@ export async function quiesce(managers: readonly CacheManager<unknown>[]): Promi
     { message: 'every message delivered' },
   )
 }
+
+/**
+ * One ordered connection to `shared`, as ioredis has: calls run one after the other. While
+ * `stalled`, every call waits; a `set` then fails at once, as one whose `commandTimeout`
+ * fired, but stays queued and lands when the connection moves again (ioredis sends its
+ * offline queue after a reconnect, and a slow server executes what its client gave up on).
+ */
+export function orderedConnection(shared: CacheHandle<unknown>) {
+  let chain: Promise<unknown> = Promise.resolve()
+  let gate: Promise<void> | undefined
+  let release = () => {}
+  const inOrder = <T>(call: () => T | Promise<T>): Promise<T> => {
+    const run = chain.then(async () => {
+      await gate
+      return call()
+    })
+    chain = run.catch(() => undefined)
+    return run
+  }
+  const handle = spyHandle(shared, {
+    capabilities: { ...shared.capabilities, synchronous: false },
+    get: (key, region) => inOrder(() => shared.get(key, region)),
+    peek: (key, region) => inOrder(() => shared.peek!(key, region)),
+    set: (key, region, item) => {
+      const landed = inOrder(() => shared.set(key, region, item))
+      if (gate === undefined) return landed
+      landed.catch(() => undefined)
+      return Promise.reject(new Error('Command timed out'))
+    },
+    remove: (key, region) => {
+      const landed = inOrder(() => shared.remove(key, region))
+      if (gate === undefined) return landed
+      landed.catch(() => undefined)
+      return Promise.reject(new Error('Command timed out'))
+    },
+  })
+  return {
+    handle,
+    stall: () => {
+      gate = new Promise((resolve) => {
+        release = resolve
+      })
+    },
+    resume: () => {
+      gate = undefined
+      release()
+    },
+  }
+}

@@ -14,7 +14,7 @@ import {
 import { TAG_REGION } from '../src/tags.js'
 import { chaosBackplane } from '../src/testing/index.js'
 import { waitFor } from '../src/testing/wait-for.js'
-import { cluster, holdableHandle, nextEvent, quiesce } from './sync-fixtures.js'
+import { cluster, holdableHandle, nextEvent, orderedConnection, quiesce } from './sync-fixtures.js'
 
 const closers: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -428,6 +428,35 @@ describe('a removeByTag whose stamp write fails', () => {
     expect(clears).toBe(0)
     await reader.set('k2', 'v2', { tags: ['t'] })
     expect(await writer.get('k2')).toBe('v2')
+  })
+})
+
+describe('a removeByTag whose stamp write lands late', () => {
+  it('is announced again once it can no longer land: no instance keeps judging by the old stamp', async () => {
+    const { hub, shared, writer: reader } = sharedStoreWriter()
+    const connection = orderedConnection(shared)
+    const writer = new CacheManager<unknown>({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), connection.handle] as CacheHandle<unknown>[],
+      backplane: memoryBackplane({ hub }),
+    })
+    closers.push(() => writer.close())
+    writer.on('error', () => {})
+    await Promise.all([writer.ready(), reader.ready()])
+    await writer.set('k', 'v', { tags: ['t'] })
+    expect(await reader.get('k')).toBe('v')
+    connection.stall() // the stamp write fails at once and lands at resume()
+    const heard = nextEvent(reader, 'removeByTag', (e) => e.origin === 'remote')
+    await expect(writer.removeByTag('t')).rejects.toThrow(/removeByTag failed/)
+    await heard
+    // The store has no stamp yet: the reader, reading it again, still serves the item.
+    expect(await reader.get('k')).toBe('v')
+    connection.resume()
+    await waitFor(() => writer.stats().unsettledWrites === 0, { message: 'the probe answered' })
+    await quiesce([writer, reader])
+    // Before: the reader kept judging by "no stamp" and served what removeByTag invalidated.
+    expect(await reader.get('k')).toBeUndefined()
+    expect(await writer.get('k')).toBeUndefined()
   })
 })
 

@@ -44,6 +44,8 @@ export const METRIC_EVICTIONS = 'cacheplane.handle.evictions'
 export const METRIC_ERRORS = 'cacheplane.handle.errors'
 /** Gauge: 1 for the circuit state each handle is in, 0 for the others (summed over same-name caches). */
 export const METRIC_CIRCUIT_STATE = 'cacheplane.handle.circuit.state'
+/** Gauge: keys whose failed store write may still land, probed until it cannot (`stats().unsettledWrites`). */
+export const METRIC_UNSETTLED_WRITES = 'cacheplane.writes.unsettled'
 /** Counter: backplane frames, by {@link ATTR_DIRECTION} (received counts own and invalid frames too). */
 export const METRIC_FRAMES = 'cacheplane.backplane.frames'
 /** Counter: invalidation messages, by {@link ATTR_DIRECTION} (sent: published; received: applied here). */

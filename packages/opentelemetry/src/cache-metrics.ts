@@ -36,6 +36,7 @@ import {
   METRIC_QUEUE_DEPTH,
   METRIC_QUEUE_OVERFLOWS,
   METRIC_READS,
+  METRIC_UNSETTLED_WRITES,
   METRIC_WRITES,
 } from './attributes.js'
 import { Observations } from './observations.js'
@@ -58,6 +59,7 @@ interface StatsInstruments {
   readonly evictions: Observable
   readonly errors: Observable
   readonly circuit: Observable
+  readonly unsettled: Observable
   readonly frames: Observable
   readonly invalidations: Observable
   readonly invalidFrames: Observable
@@ -78,6 +80,7 @@ function createStatsInstruments(meter: Meter): StatsInstruments {
     evictions: counter(METRIC_EVICTIONS, '{item}', 'Items a handle dropped by itself.'),
     errors: counter(METRIC_ERRORS, '{error}', 'Failed handle calls and fast failures of an open circuit.'),
     circuit: gauge(METRIC_CIRCUIT_STATE, '{state}', '1 for the circuit state a handle is in, 0 otherwise.'),
+    unsettled: gauge(METRIC_UNSETTLED_WRITES, '{key}', 'Keys whose failed store write may still land.'),
     frames: counter(METRIC_FRAMES, '{frame}', 'Backplane frames sent and received.'),
     invalidations: counter(METRIC_INVALIDATIONS, '{message}', 'Invalidations sent and received.'),
     invalidFrames: counter(METRIC_INVALID_FRAMES, '{frame}', 'Incoming frames rejected as invalid.'),
@@ -166,9 +169,10 @@ export class CacheMetrics {
         out.add(s.circuit, { ...base, [ATTR_CIRCUIT_STATE]: state }, counters.circuit === state ? 1 : 0)
       }
     }
+    const base: Attributes = { [ATTR_CACHE_NAME]: cacheName }
+    out.add(s.unsettled, base, stats.unsettledWrites)
     const bus = stats.backplane
     if (bus === undefined) return
-    const base: Attributes = { [ATTR_CACHE_NAME]: cacheName }
     out.add(s.frames, { ...base, [ATTR_DIRECTION]: 'sent' }, bus.framesSent)
     out.add(s.frames, { ...base, [ATTR_DIRECTION]: 'received' }, bus.framesReceived)
     out.add(s.invalidations, { ...base, [ATTR_DIRECTION]: 'sent' }, bus.messagesSent)

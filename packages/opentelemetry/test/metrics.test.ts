@@ -19,6 +19,7 @@ import {
   METRIC_PROPAGATION,
   METRIC_QUEUE_DEPTH,
   METRIC_READS,
+  METRIC_UNSETTLED_WRITES,
   METRIC_WRITES,
 } from '../src/index.js'
 import { type TestSdk, testSdk, pointValue } from './otel-sdk.js'
@@ -128,5 +129,42 @@ describe('metrics', () => {
     expect(await sets()).toBe(2)
     instrumentation.instrument(writer)() // instrument() of a known cache returns its stop function
     expect(await sets()).toBe(1)
+  })
+})
+
+describe('the unsettled writes gauge', () => {
+  it('count the keys whose failed store write may still land', async () => {
+    const sdk: TestSdk = testSdk()
+    const inner = memoryHandle({ name: 'store', distributed: true }) as CacheHandle<unknown>
+    let down = true
+    const fail = async <T>(call: () => T | Promise<T>): Promise<T> => {
+      if (down) throw new Error('connection reset')
+      return await call()
+    }
+    const store: CacheHandle<unknown> = {
+      ...inner,
+      name: 'store',
+      capabilities: { ...inner.capabilities, synchronous: false },
+      get: (key, region) => fail(() => inner.get(key, region)),
+      set: (key, region, item) => fail(() => inner.set(key, region, item)),
+    }
+    delete (store as { peek?: unknown }).peek
+    const cache = new CacheManager<number>({
+      name: 'metrics',
+      handles: [memoryHandle({ name: 'memory' }), store],
+    })
+    cache.on('error', () => {})
+    const instrumentation = cacheInstrumentation({ meterProvider: sdk.meterProvider, caches: [cache] })
+    cleanups.push(
+      () => sdk.shutdown(),
+      () => cache.close(),
+      () => instrumentation.disable(),
+    )
+    await expect(cache.set('k', 1)).rejects.toThrow()
+    expect(pointValue(await sdk.points(METRIC_UNSETTLED_WRITES), CACHE)).toBe(1)
+    down = false // the next probe answers
+    await waitFor(async () => pointValue(await sdk.points(METRIC_UNSETTLED_WRITES), CACHE) === 0, {
+      message: 'the key settled once the store answered',
+    })
   })
 })

@@ -107,6 +107,7 @@ describe('Prometheus', () => {
       'cacheplane_handle_evictions_total',
       'cacheplane_handle_errors_total',
       'cacheplane_handle_circuit_state',
+      'cacheplane_writes_unsettled',
       'cacheplane_backplane_frames_total',
       'cacheplane_backplane_invalidations_total',
       'cacheplane_backplane_frames_invalid_total',

@@ -1,8 +1,10 @@
-import { cacheKeyPrefix, encodeEnvelope, storeKey } from '@cacheplane/core'
+import { CacheManager, cacheKeyPrefix, encodeEnvelope, storeKey } from '@cacheplane/core'
 import { randomKey, waitFor } from '@cacheplane/core/testing'
+import { memoryHandle } from '@cacheplane/memory'
 import { startOwnRedis, startTcpProxy } from '@cacheplane/test-servers'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
+import { redisBackplane, redisHandle } from '../src/index.js'
 import { type Instance, startInstance } from './manager-fixture.js'
 import { closeAll, standalone, topologies } from './topologies.js'
 
@@ -87,6 +89,47 @@ describe('a Redis that goes down', () => {
       { timeoutMs: 10_000, message: 'a write once Redis is reachable again' },
     )
     expect(cache.stats().handles.redis?.circuit).toBe('closed')
+  })
+})
+
+describe('a SET that times out and lands later', () => {
+  it('is announced again once it can no longer land: the other instance does not keep the old value', async () => {
+    const url = new URL(standalone.options().url ?? '')
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
+    cleanups.push(() => proxy.close())
+    const name = randomKey('late-set')
+    // The writer's store connection goes through the proxy; its backplane does not.
+    const writer = new CacheManager<string>({
+      name,
+      handles: [
+        memoryHandle(),
+        redisHandle({ url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 300 }),
+      ],
+      backplane: redisBackplane(standalone.options()),
+    })
+    cleanups.push(() => writer.close())
+    writer.on('error', () => {})
+    await writer.ready()
+    const reader = await instance(standalone.options(), name)
+    await writer.set('k', 'old')
+    await waitFor(async () => (await reader.cache.get('k')) === 'old', { message: "the reader reads 'old'" })
+    proxy.stall() // the SET reaches Redis only at heal(), after ioredis gave up on it
+    const mark = reader.events.length
+    const failure = await writer.set('k', 'new').then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    expect(String((failure?.cause as Error | undefined)?.message)).toMatch(/timed out/i)
+    // The failure is announced; the reader drops its copy and reads 'old' again from Redis.
+    await reader.next('set', (e) => e.key === 'k' && e.origin === 'remote', mark)
+    expect(await reader.cache.get('k')).toBe('old')
+    expect(writer.stats().unsettledWrites).toBe(1)
+    const settled = reader.events.length
+    proxy.heal()
+    // Once the writer's probe, queued behind the SET, answers, the key is announced again.
+    await reader.next('set', (e) => e.key === 'k' && e.origin === 'remote', settled)
+    expect(await reader.cache.get('k')).toBe('new')
+    expect(writer.stats().unsettledWrites).toBe(0)
   })
 })
 
