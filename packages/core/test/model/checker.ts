@@ -130,6 +130,8 @@ function checkExpiry(record: Recorder, read: OpRecord, value: string, write: Mut
   const unknown: number[] = []
   for (const m of record.mutations) {
     if (m.slot !== write.slot || m.seq <= write.seq || m.t >= read.start) continue
+    // The item stays in the store under a new stamp: expires after it still apply to it.
+    if (m.byTag === true) continue
     if (m.kind !== 'expire') break // the value was replaced: staleness is the question then
     const op = resolvedBefore(record, m, read.start)
     const heard = op === undefined ? undefined : knownAt(record, read.instance, m, op)

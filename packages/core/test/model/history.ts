@@ -74,6 +74,12 @@ export type Step =
   | { readonly kind: 'op'; readonly instance: number; readonly op: Operation }
   | { readonly kind: 'run'; readonly pick: number }
   | { readonly kind: 'fault'; readonly pick: number }
+  /**
+   * A pending store request times out (ordered connections only): its caller gets an error at
+   * once, and the request still reaches the store later, in its connection's order, as a
+   * command ioredis gave up on is sent anyway after a reconnect.
+   */
+  | { readonly kind: 'timeout'; readonly pick: number }
   | { readonly kind: 'cut'; readonly instance: number; readonly replay: boolean }
   | { readonly kind: 'clock'; readonly ms: number }
 
@@ -107,7 +113,7 @@ export interface History {
 
 /** What a property generates: which disturbances, how long. */
 export interface GenerateOptions {
-  /** Faults on store calls (refused calls, lost replies). */
+  /** Faults on store calls (refused calls, lost replies, requests that time out and land later). */
   readonly faults: boolean
   /** Backplane cuts (lost frames, then a gap). */
   readonly cuts: boolean
@@ -199,8 +205,10 @@ function step(options: GenerateOptions): fc.Arbitrary<Step> {
     },
     { weight: 14, arbitrary: fc.record({ kind: fc.constant('run' as const), pick }) },
   ]
-  if (options.faults)
+  if (options.faults) {
     steps.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('fault' as const), pick }) })
+    steps.push({ weight: 1, arbitrary: fc.record({ kind: fc.constant('timeout' as const), pick }) })
+  }
   if (options.cuts) {
     const cut = fc.record({ kind: fc.constant('cut' as const), instance, replay: fc.boolean() })
     steps.push({ weight: 1, arbitrary: cut })

@@ -7,9 +7,10 @@
  * history happens by itself: every store call reaching the store, every store reply reaching
  * its caller, every frame reaching an instance and every gap notification is a task that a
  * generated step runs (`scheduler.ts`). Steps start operations, run a pending task (possibly
- * with a fault: a refused call, a lost reply), cut an instance off the backplane (frames to it
- * lost and a gap reported later, or held and replayed before a recovered gap) and step the
- * clock. Connections are ordered (one instance's requests, its replies, one sender's frames to
+ * with a fault: a refused call, a lost reply), time out a pending store request (its caller
+ * gets an error now, the request still reaches the store later, in its connection's order:
+ * ordered connections only), cut an instance off the backplane (frames to it lost and a gap
+ * reported later, or held and replayed before a recovered gap) and step the clock. Connections are ordered (one instance's requests, its replies, one sender's frames to
  * one receiver keep their order, as over one TCP connection) or, per history, unordered.
  * With ordered connections, a history may also put each instance's frames behind its store
  * requests (`announceWithWrite`: the backplane declares `ordersAfter`, as the Redis handle and

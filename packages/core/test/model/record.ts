@@ -39,6 +39,11 @@ export interface Mutation {
   readonly slidingTtl?: number
   /** When the store's reply to the call reached its instance (undefined: not, or lost). */
   heard?: number
+  /**
+   * A removal by a new tag stamp: the store still holds the item (judged by its mark), so an
+   * expire after it still changes what a read that has not heard of the stamp may return.
+   */
+  readonly byTag?: boolean
 }
 
 /** A frame from one instance to another. `slots` is what it invalidates ('all' for a clear). */

@@ -360,6 +360,33 @@ describe('lost writes found by the model', () => {
 })
 
 describe("the checker's own rules", () => {
+  it('an expire after a tag invalidation still applies to a read that has not heard of it', async () => {
+    // Found by 60-step histories (sliding property): i0 wrote m2.a with a 50 ms TTL, its
+    // removeByTag reached the store, then i1's expire made a persistent. i1's get, which started
+    // before either resolved, read m2.a 120 ms on: allowed (the expire may come first, the
+    // invalidation after), while the checker stopped at the stamp and judged the 50 ms TTL.
+    const op = (instance: number, o: Operation) => ({ kind: 'op', instance, op: o }) as const
+    await expectClean(
+      {
+        ...twoOrdered([
+          op(1, { kind: 'setMany', slots: ['r/a'], ttl: 0 }),
+          run(0),
+          op(0, { kind: 'setMany', slots: ['a'], ttl: 50 }),
+          ...[run(7), run(1), run(0)],
+          op(1, { kind: 'expire', slot: 'a', ttl: 0 }),
+          op(0, { kind: 'removeByTag' }),
+          ...[run(0), run(4), run(0), run(3)],
+          { kind: 'clock', ms: 120 },
+          get(1, 'a'),
+          run(0),
+        ]),
+        drain: [5, 1, 1],
+      },
+      0,
+      'sliding',
+    )
+  })
+
   it('a frame its writer sent before hearing a reply does not count as telling of that reply', async () => {
     // The checker's own rule, found by a run of 150-step histories (grace property): i0's
     // removeByTag reached the store (t30), then i0 published [expire a] for an expire it had
@@ -396,6 +423,95 @@ describe("the checker's own rules", () => {
           op(0, { kind: 'get', slot: 'r/a' }),
         ],
         drain: [],
+      },
+      120,
+    )
+  })
+})
+
+describe('writes that land after their failure, found by the model', () => {
+  const timeout = (pick: number) => ({ kind: 'timeout', pick }) as const
+  const op = (instance: number, operation: Operation) => ({ kind: 'op', instance, op: operation }) as const
+
+  it('a removeMany that times out and lands later is announced again once it has landed', async () => {
+    // i0's removeMany of r/a timed out and was announced; i1 then wrote m5.r/a and kept it in
+    // memory. The remove landed after it: the store held nothing, i1 served m5.r/a for good.
+    await expectClean({
+      instances: 3,
+      unordered: false,
+      steps: [
+        op(1, { kind: 'remove', slot: 'r/a' }),
+        op(0, { kind: 'setMany', slots: ['a'], ttl: 0 }),
+        run(7),
+        op(2, { kind: 'add', slot: 'a', ttl: 0 }),
+        run(0),
+        op(0, { kind: 'setMany', slots: ['a'], ttl: 0 }),
+        op(1, { kind: 'setMany', slots: ['r/a'], ttl: 0 }),
+        run(0),
+        op(0, { kind: 'removeMany', slots: ['r/a'] }),
+        run(14),
+        timeout(7),
+        run(7),
+        run(15),
+        run(5),
+        run(0),
+      ],
+      drain: [1, 9, 12],
+    })
+  })
+
+  it('a clear that times out and lands later is announced again once it has landed', async () => {
+    // i1's clear timed out and was announced. i0 then added b with the stamp its removeByTag
+    // had written, and kept it in memory; the clear landed in between and took the stamp: the
+    // store held nothing readable, i0 served a4.
+    await expectClean({
+      ...twoOrdered([
+        op(1, { kind: 'clear' }),
+        op(0, { kind: 'removeMany', slots: ['a'] }),
+        op(0, { kind: 'removeByTag' }),
+        timeout(0),
+        run(1),
+        run(5),
+        run(4),
+        run(1),
+        run(1),
+        op(0, { kind: 'add', slot: 'b', ttl: 0 }),
+      ]),
+      drain: [8],
+    })
+  })
+})
+
+describe('tag stamps after a gap, found by the model', () => {
+  const op = (instance: number, operation: Operation) => ({ kind: 'op', instance, op: operation }) as const
+
+  it('a gap does not make an instance forget which tags have a stamp', async () => {
+    // i0's gap dropped its stamps and forgot that T had one. Its get read b (written before
+    // i0's removeByTag), then T's stamp, after i1's clear had taken it: "no stamp" passed b,
+    // invalidated by i0's own removeByTag, which had resolved before the get started.
+    await expectClean(
+      {
+        ...twoOrdered([
+          op(0, { kind: 'removeByTag' }),
+          set(1, 'b'),
+          run(1),
+          run(3),
+          run(1),
+          run(0),
+          run(0),
+          run(0),
+          set(0, 'a'),
+          { kind: 'cut', instance: 0, replay: false },
+          { kind: 'fault', pick: 2 },
+          get(0, 'b'),
+          op(1, { kind: 'clear' }),
+          run(0),
+          run(0),
+          { kind: 'cut', instance: 0, replay: true },
+          run(6),
+          get(0, 'a'),
+        ]),
+        drain: [0, 4],
       },
       120,
     )

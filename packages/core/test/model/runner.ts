@@ -48,7 +48,11 @@ async function apply(run: Run, step: Step): Promise<void> {
     startOp(record, scheduler, cluster.managers, step.instance % instances, step.op, run.tagged, run.mode)
   else if (step.kind === 'run' || step.kind === 'fault')
     await scheduler.take(step.pick, run.ordered)?.run(step.kind === 'fault')
-  else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances, step.replay)
+  // Unordered: a request that timed out may land after any later one (a connection pool), and
+  // nothing tells its caller when it can no longer land: no promise to check there.
+  else if (step.kind === 'timeout') {
+    if (run.ordered) scheduler.timeOut(step.pick)
+  } else if (step.kind === 'cut') cluster.hub.cut(step.instance % instances, step.replay)
   else if (run.clock !== undefined) {
     run.clock.advance(step.ms)
     record.log(`clock +${step.ms}ms`)

@@ -5,7 +5,8 @@
  * caller (`reply`). Either can be delayed behind any other task, so "the store applied A's
  * write but A hears the reply late" is an ordinary interleaving. A fault refuses an exec
  * (nothing reaches the store) or loses a reply (the store applied it; the caller gets an
- * error). `onEvict` is not passed on: a store's own evictions would be a side channel
+ * error); a timeout rejects the caller while its exec is still pending, which then runs in
+ * its connection's order, with nobody to hear the reply. `onEvict` is not passed on: a store's own evictions would be a side channel
  * between instances that real stores do not all have.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
@@ -253,7 +254,10 @@ function scheduledCall<T>(
     // The changes the call applied (mutations `from` to `to`), marked heard with its reply.
     let from = 0
     let to = 0
+    // The caller gave up on it (a timeout): it still executes, and nobody hears the reply.
+    let timedOut = false
     const reply = (outcome: { ok: true; value: T } | { ok: false; error: unknown }, shown: string) => {
+      if (timedOut) return
       scheduler.add({
         kind: 'reply',
         instance,
@@ -273,6 +277,13 @@ function scheduledCall<T>(
       instance,
       connection: `i${instance} requests`,
       label: `${by} store.${what}`,
+      timeOut() {
+        if (timedOut) return false
+        timedOut = true
+        record.log(`${by} store.${what} TIMES OUT (the caller gets an error; the request goes on)`)
+        reject(new Error('model: store call timed out'))
+        return true
+      },
       async run(fault) {
         if (fault) {
           record.log(`${by} store.${what} REFUSED`)

@@ -29,6 +29,12 @@ export interface Task {
    */
   readonly connection?: string
   run(fault: boolean): void | Promise<void>
+  /**
+   * A store request only: its caller stops waiting (gets an error now); the task stays pending
+   * and, when it runs, reaches the store with nobody to hear the reply. False when it cannot
+   * time out (it did already).
+   */
+  timeOut?(): boolean
 }
 
 /** The pending tasks and the settling of the event loop. */
@@ -62,6 +68,18 @@ export class Scheduler {
     const task = runnable[pick % runnable.length]!
     this.#pending.splice(this.#pending.indexOf(task), 1)
     return task
+  }
+
+  /** Times out the pending request at `pick` modulo the number of those that can; false when none can. */
+  timeOut(pick: number): boolean {
+    const requests = this.#pending.filter((task) => task.timeOut !== undefined)
+    for (let n = 0; n < requests.length; n++) {
+      if (requests[(pick + n) % requests.length]!.timeOut!()) {
+        this.#activity++
+        return true
+      }
+    }
+    return false
   }
 
   /** No older task of `task`'s connection is pending. */

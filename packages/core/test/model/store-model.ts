@@ -146,7 +146,7 @@ export class StoreModel {
   tagInvalidated(instance: number, opId: number | undefined, stamp: number) {
     this.#stamp = stamp
     this.#record.stamps.push({ stamp, t: this.#record.now })
-    for (const slot of SLOTS) this.#record.mutate({ instance, opId, kind: 'remove', slot })
+    for (const slot of SLOTS) this.#record.mutate({ instance, opId, kind: 'remove', slot, byTag: true })
   }
 
   /** The mark a value was written with. */

@@ -15,6 +15,8 @@ function describeStep(step: Step, instances: number, opId: () => number): string
       return `run task ${step.pick}`
     case 'fault':
       return `fault task ${step.pick}`
+    case 'timeout':
+      return `time out request ${step.pick}`
     case 'cut':
       return `cut i${step.instance % instances}${step.replay ? ' (replayed)' : ''}`
     case 'clock':
