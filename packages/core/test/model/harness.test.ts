@@ -27,12 +27,17 @@ const lostFrame: History = {
 describe('the model harness', () => {
   it('finds a stale read when a gap is ignored (gap policy "keep")', async () => {
     const record = await runHistory(lostFrame, memoryStore, { gapPolicy: 'keep' })
-    // Both rounds of quiet reads return the value replaced, and the second is judged against
-    // what the store holds as well (convergence).
+    // Both rounds of quiet reads return the value replaced, and the second (get, peek and
+    // getMany) is judged against what the store holds as well (convergence).
+    const replaced = 'but #3 set by i0 replaced it (store t12, resolved t15, known to i1 at t17)'
     expect(record.violations.map((v) => `${v.invariant}: ${v.message}`)).toEqual([
-      'convergence: i1 #13 read a once quiet: s1; the store holds s3',
-      'staleness: i1 #7 (t23) read a = s1, but #3 set by i0 replaced it (store t12, resolved t15, known to i1 at t17)',
-      'staleness: i1 #13 (t44) read a = s1, but #3 set by i0 replaced it (store t12, resolved t15, known to i1 at t17)',
+      'convergence: i1 #18 get of a once quiet: s1; the store holds s3',
+      'convergence: i1 #21 peek of a once quiet: s1; the store holds s3',
+      'convergence: i1 #24 getMany of a once quiet: s1; the store holds s3',
+      `staleness: i1 #7 (t23) read a = s1, ${replaced}`,
+      `staleness: i1 #18 (t49) read a = s1, ${replaced}`,
+      `staleness: i1 #21 (t52) read a = s1, ${replaced}`,
+      `staleness: i1 #24 (t55) read a = s1, ${replaced}`,
     ])
   })
 

@@ -7,7 +7,7 @@
 import type { CacheManagerOptions } from '../../src/cache-manager.js'
 import { checkHistory } from './checker.js'
 import { type Cluster, type ModelContext, type StoreSetup, startCluster } from './cluster.js'
-import { type History, SLOTS, type Step } from './history.js'
+import { type History, type Operation, SLOTS, type Step } from './history.js'
 import { startOp, type TtlMode } from './operations.js'
 import { Recorder } from './record.js'
 import { Scheduler } from './scheduler.js'
@@ -76,7 +76,8 @@ async function drain(run: Run, picks: readonly number[] = []): Promise<void> {
  * Reads every key on every instance once nothing is in flight, twice (every read is checked).
  * A read may miss by design while it straddles a drop of the stamps (a stamp found lost acts
  * as a clear heard), so what every instance reads must match the store (convergence, see
- * `lost-writes.ts`) from the second round on, once the first has settled what it set off.
+ * `lost-writes.ts`) from the second round on, once the first has settled what it set off. The
+ * second round reads through `peek` and `getMany` too: each path must converge.
  */
 async function readEverything(run: Run): Promise<void> {
   run.record.log('-- quiet: every instance reads every key --')
@@ -92,13 +93,19 @@ async function readEverything(run: Run): Promise<void> {
       return handles.some((stats) => stats.circuit !== 'closed') ? [i] : []
     }),
   )
-  await readRound(run)
+  await readRound(run, true)
 }
 
-async function readRound(run: Run): Promise<void> {
+/** Every instance gets every key; with `everyPath`, it also peeks each and gets them with getMany. */
+async function readRound(run: Run, everyPath = false): Promise<void> {
+  const start = (instance: number, op: Operation) =>
+    startOp(run.record, run.scheduler, run.cluster.managers, instance, op)
   for (let instance = 0; instance < run.instances; instance++) {
-    for (const slot of SLOTS)
-      startOp(run.record, run.scheduler, run.cluster.managers, instance, { kind: 'get', slot })
+    for (const slot of SLOTS) start(instance, { kind: 'get', slot })
+    if (!everyPath) continue
+    for (const slot of SLOTS) start(instance, { kind: 'peek', slot })
+    start(instance, { kind: 'getMany', slots: ['a', 'b'] })
+    start(instance, { kind: 'getMany', slots: ['r/a'] })
   }
   await run.scheduler.settle()
   await drain(run)
