@@ -163,37 +163,54 @@ describe('a distributed handle that fails', () => {
   })
 })
 
+/** A writer reaching a shared store through `wrap(store)`, and a reader reaching it directly. */
+async function writerAndReader(wrap: (shared: CacheHandle<unknown>) => CacheHandle<unknown>) {
+  const hub = createBackplaneHub()
+  const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
+  const open = (store: CacheHandle<unknown>) => {
+    const cache = new CacheManager<string>({
+      name: 'c',
+      handles: [memoryHandle({ name: 'memory' }), store],
+      backplane: memoryBackplane({ hub }),
+    })
+    closers.push(() => cache.close())
+    cache.on('error', () => {})
+    return cache
+  }
+  const writer = open(wrap(shared))
+  const reader = open(shared)
+  await Promise.all([writer.ready(), reader.ready()])
+  return { writer, reader }
+}
+
+/** {@link writerAndReader}, the writer's store calls in order on one connection it can stall. */
+async function twoInstances() {
+  let connection: ReturnType<typeof orderedConnection> | undefined
+  const pair = await writerAndReader((shared) => {
+    connection = orderedConnection(shared)
+    return connection.handle
+  })
+  return { ...pair, connection: connection! }
+}
+
 describe('a bottom write that fails', () => {
   it('a bottom write whose reply is lost after it landed leaves no instance serving the old value', async () => {
-    const hub = createBackplaneHub()
-    const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
     let loseReplies = false
-    const lossy = spyHandle(shared, {
-      capabilities: { ...shared.capabilities, synchronous: false },
-      set: async (key, region, item) => {
-        const version = await shared.set(key, region, item)
-        if (loseReplies) throw new Error('connection reset') // the store applied it
-        return version
-      },
-      update: async (key, region, expected, item) => {
-        const outcome = await shared.update(key, region, expected, item)
-        if (loseReplies) throw new Error('connection reset')
-        return outcome
-      },
-    })
-    const open = (store: CacheHandle<unknown>) => {
-      const cache = new CacheManager<string>({
-        name: 'c',
-        handles: [memoryHandle({ name: 'memory' }), store],
-        backplane: memoryBackplane({ hub }),
-      })
-      closers.push(() => cache.close())
-      cache.on('error', () => {})
-      return cache
-    }
-    const writer = open(lossy)
-    const reader = open(shared)
-    await Promise.all([writer.ready(), reader.ready()])
+    const { writer, reader } = await writerAndReader((shared) =>
+      spyHandle(shared, {
+        capabilities: { ...shared.capabilities, synchronous: false },
+        set: async (key, region, item) => {
+          const version = await shared.set(key, region, item)
+          if (loseReplies) throw new Error('connection reset') // the store applied it
+          return version
+        },
+        update: async (key, region, expected, item) => {
+          const outcome = await shared.update(key, region, expected, item)
+          if (loseReplies) throw new Error('connection reset')
+          return outcome
+        },
+      }),
+    )
     await writer.set('k', 'old')
     await quiesce([writer, reader])
     expect(await reader.get('k')).toBe('old') // both hold 'old' in memory now
@@ -223,26 +240,6 @@ describe('a bottom write that fails', () => {
     expect(cache.stats().backplane?.messagesSent).toBe(sent)
   })
 })
-
-async function twoInstances() {
-  const hub = createBackplaneHub()
-  const shared = memoryHandle({ name: 'shared', distributed: true }) as CacheHandle<unknown>
-  const connection = orderedConnection(shared)
-  const open = (store: CacheHandle<unknown>) => {
-    const cache = new CacheManager<string>({
-      name: 'c',
-      handles: [memoryHandle({ name: 'memory' }), store],
-      backplane: memoryBackplane({ hub }),
-    })
-    closers.push(() => cache.close())
-    cache.on('error', () => {})
-    return cache
-  }
-  const writer = open(connection.handle)
-  const reader = open(shared)
-  await Promise.all([writer.ready(), reader.ready()])
-  return { writer, reader, connection }
-}
 
 describe('a failed write that lands late', () => {
   it('is announced again once a probe on its connection answered: no instance keeps what it replaced', async () => {
