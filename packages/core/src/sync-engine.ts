@@ -87,7 +87,8 @@
  *   an item by the old stamp does not copy it up, and a `set` in flight evicts the levels
  *   above instead of writing them. A clear drops the cached stamps (the store's went with
  *   it); an unrecovered gap drops them whatever the gap policy (each is read again before
- *   use), so an invalidation hidden by the gap is honoured even with `keep`. A clear not
+ *   use), so an invalidation hidden by the gap is honoured even with `keep`, though not
+ *   which tags have one (see the next sentence). A clear not
  *   heard yet: a stamp the instance knows to exist, read again and missing from the store,
  *   is taken for that clear (handled as an external clear), since "no stamp" would judge an
  *   item fetched before the clear as never invalidated. A receiver

@@ -102,9 +102,9 @@ export class TagStamps {
   readonly #inline: boolean
   readonly #limit: number
   /**
-   * Tags known to have a stamp in the shared store since the last {@link drop} (installed
+   * Tags known to have a stamp in the shared store since the last clear ({@link drop}; installed
    * from it, written by us, or announced by another instance), at most `limit`, oldest
-   * forgotten first. Finding one without a stamp means the store was cleared.
+   * forgotten first; a gap keeps them. Finding one without a stamp means the store was cleared.
    */
   readonly #stamped = new Set<string>()
   /** Called when a stamp known to exist is missing from the store (see the file's header). */
