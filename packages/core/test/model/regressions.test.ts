@@ -359,7 +359,7 @@ describe('lost writes found by the model', () => {
   })
 })
 
-describe("the checker's own rules", () => {
+describe("the checker's expiry rule", () => {
   it('an expire after a tag invalidation still applies to a read that has not heard of it', async () => {
     // Found by 60-step histories (sliding property): i0 wrote m2.a with a 50 ms TTL, its
     // removeByTag reached the store, then i1's expire made a persistent. i1's get, which started
@@ -386,7 +386,9 @@ describe("the checker's own rules", () => {
       'sliding',
     )
   })
+})
 
+describe("the checker's own rules", () => {
   it('a frame its writer sent before hearing a reply does not count as telling of that reply', async () => {
     // The checker's own rule, found by a run of 150-step histories (grace property): i0's
     // removeByTag reached the store (t30), then i0 published [expire a] for an expire it had

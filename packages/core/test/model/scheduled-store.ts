@@ -241,6 +241,17 @@ function clearCalls(inner: CacheHandle<unknown>, { instance, model }: Context, c
   }
 }
 
+type Outcome<T> = { ok: true; value: T } | { ok: false; error: unknown }
+
+/** What `call` resolved to or threw. */
+async function outcomeOf<T>(call: () => MaybePromise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await call() }
+  } catch (error) {
+    return { ok: false, error }
+  }
+}
+
 /** One store call as two scheduled tasks: exec (at the store) and reply (at the caller). */
 function scheduledCall<T>(
   context: Context,
@@ -256,8 +267,9 @@ function scheduledCall<T>(
     let to = 0
     // The caller gave up on it (a timeout): it still executes, and nobody hears the reply.
     let timedOut = false
-    const reply = (outcome: { ok: true; value: T } | { ok: false; error: unknown }, shown: string) => {
+    const reply = (outcome: Outcome<T>) => {
       if (timedOut) return
+      const shown = outcome.ok ? `-> ${show(outcome.value)}` : `-> error ${String(outcome.error)}`
       scheduler.add({
         kind: 'reply',
         instance,
@@ -292,14 +304,9 @@ function scheduledCall<T>(
         }
         record.log(`${by} store.${what} executes`)
         from = record.mutations.length
-        try {
-          const value = await exec(opId)
-          to = record.mutations.length
-          reply({ ok: true, value }, `-> ${show(value)}`)
-        } catch (error) {
-          to = record.mutations.length
-          reply({ ok: false, error }, `-> error ${String(error)}`)
-        }
+        const outcome = await outcomeOf(() => exec(opId))
+        to = record.mutations.length
+        reply(outcome)
       },
     })
   })
