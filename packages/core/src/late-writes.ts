@@ -21,9 +21,9 @@
  * through, as that probe. A key that fails again while its probe is out is probed once more
  * after it: the probe sent before the second write says nothing of it. Close stops every probe.
  *
- * A clear's probe reads a reserved key (`WriteFanout.#lateClear`): on a store spread over
- * servers by key (Memcached with several servers, a Redis Cluster), that key's server may not be
- * the one the clear's last command went to, so there the promise holds for keys, not clears.
+ * A clear's probe is the handle's `barrier()` (every connection answered a command sent after
+ * the clear's): a clear's commands may go to every server. A handle without one gets a read of
+ * a reserved key (`WriteFanout.#lateClear`), which covers a store on one connection only.
  */
 import { Backoff } from './backoff.js'
 import type { CacheHandle, MaybePromise } from './contracts/cache-handle.js'

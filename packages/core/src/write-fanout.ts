@@ -253,13 +253,16 @@ export class WriteFanout {
   /**
    * A failed clear of the bottom may still land, as a write may ({@link lateWrite}): once a probe
    * sent after it answered, the levels above are cleared again and the clear announced again.
-   * The probe reads a reserved key (a read changes nothing): any read on the connection the
-   * clear went out on will do.
+   * The probe is the handle's `barrier` (every connection answered), else a read of a reserved
+   * key (a read changes nothing), which covers a store on one connection.
    */
   #lateClear(region: string | undefined): void {
     const engine = this.#engine
     engine.lateWrites.watch(region === undefined ? '\u0000clear' : `\u0000clear:${region}`, {
-      probe: (handle) => (handle.peek ?? handle.get).call(handle, CLEAR_PROBE, TAG_REGION),
+      probe: (handle) =>
+        handle.barrier !== undefined
+          ? handle.barrier()
+          : (handle.peek ?? handle.get).call(handle, CLEAR_PROBE, TAG_REGION),
       settle: async () => {
         // Failures are reported by #clearOn; the clear is announced whatever they were.
         for (let j = engine.bottom.index - 1; j >= 0; j--)

@@ -189,6 +189,14 @@ const faults: Record<string, Fault> = {
     })),
     breaks: ['getMany returns items in the order of the keys'],
   },
+  'barrier fails': {
+    factory: broken(() => ({
+      barrier: async () => {
+        throw new Error('the connection is gone')
+      },
+    })),
+    breaks: ['barrier answers, with writes in flight and on an idle handle'],
+  },
   'peek always misses': {
     factory: broken(() => ({ peek: () => undefined })),
     breaks: ['peek returns the item as get does, and undefined for a missing key'],

@@ -211,7 +211,7 @@ export async function quiesce(managers: readonly CacheManager<unknown>[]): Promi
 
 /**
  * One ordered connection to `shared`, as ioredis has: calls run one after the other. While
- * `stalled`, every call waits; a `set` then fails at once, as one whose `commandTimeout`
+ * `stalled`, every call waits; a `set`, `remove` or `clear` then fails at once, as one whose `commandTimeout`
  * fired, but stays queued and lands when the connection moves again (ioredis sends its
  * offline queue after a reconnect, and a slow server executes what its client gave up on).
  */
@@ -227,25 +227,29 @@ export function orderedConnection(shared: CacheHandle<unknown>) {
     chain = run.catch(() => undefined)
     return run
   }
+  // A write: while stalled it fails at once and lands when the connection moves again.
+  const write = <T>(call: () => T | Promise<T>): Promise<T> => {
+    const landed = inOrder(call)
+    if (gate === undefined) return landed
+    landed.catch(() => undefined)
+    return Promise.reject(new Error('Command timed out'))
+  }
+  const barriers = { count: 0 }
   const handle = spyHandle(shared, {
     capabilities: { ...shared.capabilities, synchronous: false },
     get: (key, region) => inOrder(() => shared.get(key, region)),
     peek: (key, region) => inOrder(() => shared.peek!(key, region)),
-    set: (key, region, item) => {
-      const landed = inOrder(() => shared.set(key, region, item))
-      if (gate === undefined) return landed
-      landed.catch(() => undefined)
-      return Promise.reject(new Error('Command timed out'))
-    },
-    remove: (key, region) => {
-      const landed = inOrder(() => shared.remove(key, region))
-      if (gate === undefined) return landed
-      landed.catch(() => undefined)
-      return Promise.reject(new Error('Command timed out'))
+    set: (key, region, item) => write(() => shared.set(key, region, item)),
+    remove: (key, region) => write(() => shared.remove(key, region)),
+    clear: () => write(() => shared.clear()),
+    barrier: () => {
+      barriers.count++
+      return inOrder(() => undefined)
     },
   })
   return {
     handle,
+    barriers,
     stall: () => {
       gate = new Promise((resolve) => {
         release = resolve

@@ -224,6 +224,15 @@ export interface CacheHandle<V = unknown> {
    */
   onRemoteClear?(region: string | undefined): MaybePromise<void>
   /**
+   * Resolves once every command the handle sent before the call, on every connection it
+   * has, was executed or can no longer be: each connection answered a command sent after
+   * them (Redis: a PING to every master; Memcached: a no-op to every server). Core calls it
+   * after a failed clear, which may still land (sent again after a reconnect, executed late
+   * by a slow server), to learn when it is safe to announce the clear once more. Without it,
+   * core reads one reserved key instead, which covers a store on one connection only.
+   */
+  barrier?(): MaybePromise<void>
+  /**
    * The handle's cluster lock (see {@link HandleLock}); getOrAdd's `distributedLock` uses the
    * bottom handle's. Without it, such calls coalesce in-process only (one `distributedLock`
    * event of type `unsupported` says so).

@@ -22,6 +22,7 @@ export type ChaosOperation =
   | 'clear'
   | 'clearRegion'
   | 'onRemoteClear'
+  | 'barrier'
 
 interface Hold {
   readonly ops: ReadonlySet<ChaosOperation> | undefined

@@ -100,7 +100,19 @@ function dataOperations<V>(handle: CacheHandle<V>, run: Run) {
  * and the conformance suite see the same shape.
  */
 function addOptionalMembers<V>(wrapper: ChaosHandle<V>, handle: CacheHandle<V>, run: Run): void {
-  const { touch, peek, getMany, setMany, removeMany, onEvict, bind, onRemoteClear, onExternalClear } = handle
+  const {
+    touch,
+    peek,
+    getMany,
+    setMany,
+    removeMany,
+    onEvict,
+    bind,
+    onRemoteClear,
+    onExternalClear,
+    barrier,
+  } = handle
+  if (barrier !== undefined) wrapper.barrier = () => run('barrier', () => barrier.call(handle))
   if (onExternalClear !== undefined)
     wrapper.onExternalClear = (listener) => onExternalClear.call(handle, listener)
   if (touch !== undefined)

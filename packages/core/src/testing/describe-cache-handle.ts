@@ -77,6 +77,7 @@ export async function probeHandle(
     bind: typeof probe.bind === 'function',
     onExternalClear: typeof probe.onExternalClear === 'function',
     lock: probe.lock !== undefined,
+    barrier: typeof probe.barrier === 'function',
   }
   await probe.close()
   return { caps, has }

@@ -2,7 +2,7 @@ import { expect } from 'vitest'
 import type { HandleCheck } from './handle-check.js'
 import { type HandleSuiteContext, input, isVersion, key, textOf, valueFor } from './handle-suite-context.js'
 
-const noMember = (member: 'getMany' | 'peek') => (ctx: HandleSuiteContext) =>
+const noMember = (member: 'getMany' | 'peek' | 'barrier') => (ctx: HandleSuiteContext) =>
   ctx.has[member] ? undefined : `the handle has no ${member}`
 
 /** get / add / set / remove / clear round trips and the versions they assign. */
@@ -91,6 +91,19 @@ export const basicsChecks: readonly HandleCheck[] = [
       const items = await getMany([c, b, a], 'r')
       expect(items.map((item) => textOf(caps, item))).toEqual(['c', undefined, 'a'])
       expect(await getMany([], 'r')).toEqual([])
+    },
+  },
+  {
+    // Core calls it after a failed clear, to learn when that clear can no longer land.
+    title: 'barrier answers, with writes in flight and on an idle handle',
+    skip: noMember('barrier'),
+    async run({ handle, caps }) {
+      const keys = Array.from({ length: 20 }, () => key())
+      const writes = keys.map((k) => handle.set(k, 'r', input(valueFor(caps, k))))
+      await handle.barrier!()
+      await Promise.all(writes)
+      for (const k of keys) expect(textOf(caps, await handle.get(k, 'r'))).toBe(k)
+      await handle.barrier!()
     },
   },
   {

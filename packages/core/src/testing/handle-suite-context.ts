@@ -46,6 +46,7 @@ export type OptionalMember =
   | 'bind'
   | 'onExternalClear'
   | 'lock'
+  | 'barrier'
 
 /** What a suite test reaches: the handle under test and helpers that follow its capabilities. */
 export interface HandleSuiteContext {
