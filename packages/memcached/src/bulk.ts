@@ -116,7 +116,18 @@ export async function multiGet(
 
 type Server = NonNullable<ReturnType<Connection['client']['server']>>
 
-/** One server's part of a multi-get: its GETKQs and the closing NOOP in one buffer, one opaque. */
+/**
+ * A NOOP to every server (`CacheHandle.barrier`): each server answers it once every request
+ * written to it before was, a clear's included.
+ */
+export async function everyServerAnswered(connection: Connection): Promise<void> {
+  await Promise.all(connection.client.servers.map((server) => getQuietly(connection, server, [], new Map())))
+}
+
+/**
+ * One server's part of a multi-get: its GETKQs and the closing NOOP in one buffer, one opaque
+ * (without keys, the NOOP alone: {@link everyServerAnswered}).
+ */
 function getQuietly(
   connection: Connection,
   server: Server,
@@ -131,7 +142,8 @@ function getQuietly(
   return new Promise((resolve, reject) => {
     let failure: Error | undefined
     const timer = setTimeout(() => {
-      reject(new MemcachedTimeoutError('getMany', storeKeys[0]!, connection.deadlineMs))
+      const [command, key] = storeKeys.length === 0 ? ['noop', ''] : ['getMany', storeKeys[0]!]
+      reject(new MemcachedTimeoutError(command, key, connection.deadlineMs))
     }, connection.deadlineMs)
     const onReply = (response: Response) => {
       const { opcode, status } = response.header

@@ -1,5 +1,5 @@
 import { type CacheHandle, type HandleCapabilities, GenerationBinding } from '@cacheplane/core'
-import { memcachedBulk } from './bulk.js'
+import { everyServerAnswered, memcachedBulk } from './bulk.js'
 import { Connection } from './connection.js'
 import { maxTtlMs } from './expiration-time.js'
 import { bindCache } from './generations.js'
@@ -69,6 +69,8 @@ export function memcachedHandle(options: MemcachedHandleOptions) {
     clear: () => context.cache.clear(),
     clearRegion: (region) => context.cache.clearRegion(region),
     onRemoteClear: (region) => context.cache.onRemoteClear(region),
+    // A NOOP to every server: answered once every request sent to it before was.
+    barrier: () => everyServerAnswered(context.connection),
     /** A generation counter found grown without `onRemoteClear` (swept every `generationRefreshMs`). */
     onExternalClear: (listener) => context.cache.onExternalClear(listener),
     bind: (cacheName) => context.cache.bind(cacheName, (cache) => bindCache(context, cache)),

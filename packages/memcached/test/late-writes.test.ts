@@ -62,3 +62,29 @@ describe('a Memcached set that times out', () => {
     expect(await writer.get('k')).toBe(stored)
   })
 })
+
+describe('barrier', () => {
+  it('answers only once the server answered what was sent before it', async () => {
+    const [host, port] = memcachedServers().split(',')[0]!.split(':')
+    const proxy = await startTcpProxy({ host: host!, port: Number(port) })
+    closers.push(() => proxy.close())
+    const handle = memcachedHandle({ servers: `127.0.0.1:${proxy.port}`, commandTimeoutMs: 10_000 })
+    closers.push(() => handle.close())
+    await handle.bind(randomKey('barrier'))
+    await handle.barrier()
+    const direct = memcachedHandle({ servers: memcachedServers() })
+    closers.push(() => direct.close())
+    await direct.bind(randomKey('direct'))
+    proxy.stall()
+    let answered = false
+    const barrier = handle.barrier().then(() => {
+      answered = true
+    })
+    // Memcached answers others meanwhile: the barrier waits for its own connection.
+    for (let i = 0; i < 3; i++) expect(await direct.get('k', undefined)).toBeUndefined()
+    expect(answered).toBe(false)
+    proxy.heal()
+    await barrier
+    expect(answered).toBe(true)
+  })
+})

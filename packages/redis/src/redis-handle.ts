@@ -17,7 +17,7 @@ import { addItem, expireItem, setItem, updateItem, writeOf } from './item-writes
 import { KeyLayout } from './key-layout.js'
 import { redisLock } from './redis-lock.js'
 import { registerWriteClient } from './ordered-writes.js'
-import { closeClient, type RedisClient, resolveConnection } from './redis-connection.js'
+import { closeClient, masters, type RedisClient, resolveConnection } from './redis-connection.js'
 import {
   REDIS_CAPABILITIES,
   type RedisHandleOptions,
@@ -180,6 +180,14 @@ export class RedisCacheHandle implements CacheHandle<Uint8Array> {
   /** SCAN and UNLINK every key of one region on every master. */
   async clearRegion(region: string): Promise<void> {
     await this.#clearUnder(this.#keys.regionPrefix(region))
+  }
+
+  /**
+   * A PING on the connection to every master: each answers once every command sent on it
+   * before was (a clear's UNLINKs included, on every master), see `CacheHandle.barrier`.
+   */
+  async barrier(): Promise<void> {
+    await Promise.all((await masters(this.#client)).map((node) => node.ping()))
   }
 
   /** Listens for keys Redis expired or evicted, or another client deleted (with `keyspaceNotifications`). */

@@ -133,6 +133,31 @@ describe('a SET that times out and lands later', () => {
   })
 })
 
+describe('barrier', () => {
+  it('answers only once every connection answered what was sent before it', async () => {
+    const url = new URL(standalone.options().url ?? '')
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port) })
+    cleanups.push(() => proxy.close())
+    const handle = redisHandle({ url: `redis://127.0.0.1:${proxy.port}`, commandTimeoutMs: 10_000 })
+    cleanups.push(() => handle.close())
+    await handle.bind?.(randomKey('barrier'))
+    await handle.barrier()
+    const direct = new Redis(url.toString())
+    cleanups.push(() => closeAll([direct]))
+    proxy.stall()
+    let answered = false
+    const barrier = handle.barrier().then(() => {
+      answered = true
+    })
+    // Redis answers others meanwhile: the barrier waits for its own connection, held by the proxy.
+    for (let i = 0; i < 3; i++) expect(await direct.ping()).toBe('PONG')
+    expect(answered).toBe(false)
+    proxy.heal()
+    await barrier
+    expect(answered).toBe(true)
+  })
+})
+
 describe('a Redis that restarts', () => {
   it('reports a gap and serves no stale value after writes during the restart', async () => {
     const server = await startOwnRedis()
