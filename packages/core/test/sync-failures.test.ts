@@ -275,21 +275,6 @@ describe('a failed write that lands late', () => {
     expect(await reader.get('k')).toBeUndefined()
   })
 
-  it("a clear that lands late is announced again once the handle's barrier answered", async () => {
-    const { writer, reader, connection } = await twoInstances()
-    await writer.set('k', 'old')
-    await quiesce([writer, reader])
-    connection.stall()
-    await expect(writer.clear()).rejects.toBeInstanceOf(HandleFailedError)
-    await quiesce([writer, reader])
-    expect(await reader.get('k')).toBe('old') // the store still holds it: the clear is held
-    connection.resume()
-    await waitFor(() => writer.stats().unsettledWrites === 0, { message: 'the barrier answered' })
-    await quiesce([writer, reader])
-    expect(connection.barriers.count).toBe(1) // the probe of a clear, not a read of one key
-    expect(await reader.get('k')).toBeUndefined()
-  })
-
   it("a failed write's probes do not count against the circuit", async () => {
     const { cache, dead } = await withFailingShared({
       circuitBreaker: { failureThreshold: 2, resetAfterMs: 60_000 },
@@ -304,6 +289,23 @@ describe('a failed write that lands late', () => {
     expect(cache.stats().unsettledWrites).toBe(1)
     dead.state.failing = false
     await waitFor(() => cache.stats().unsettledWrites === 0, { message: 'a probe answered' })
+  })
+})
+
+describe('a failed clear that lands late', () => {
+  it("a clear that lands late is announced again once the handle's barrier answered", async () => {
+    const { writer, reader, connection } = await twoInstances()
+    await writer.set('k', 'old')
+    await quiesce([writer, reader])
+    connection.stall()
+    await expect(writer.clear()).rejects.toBeInstanceOf(HandleFailedError)
+    await quiesce([writer, reader])
+    expect(await reader.get('k')).toBe('old') // the store still holds it: the clear is held
+    connection.resume()
+    await waitFor(() => writer.stats().unsettledWrites === 0, { message: 'the barrier answered' })
+    await quiesce([writer, reader])
+    expect(connection.barriers.count).toBe(1) // the probe of a clear, not a read of one key
+    expect(await reader.get('k')).toBeUndefined()
   })
 })
 
