@@ -3,7 +3,7 @@
  * and circuit breaker), and the error policy applied to every call into it.
  */
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker.js'
-import type { CacheHandle, HandleCapabilities, MaybePromise } from './contracts/cache-handle.js'
+import type { CacheHandle, HandleCapabilities, MaybePromise, StoredItem } from './contracts/cache-handle.js'
 import { CacheplaneError, CircuitOpenError, HandleFailedError } from './errors.js'
 import type { CacheEmitter } from './events.js'
 import { type LifetimeLimits, lifetimeLimits } from './expiration.js'
@@ -121,6 +121,15 @@ export function layerFailed(
 function checkCircuit(emitter: CacheEmitter, layer: Layer, operation: string): void {
   const refused = circuitRefusal(emitter, layer, operation)
   if (refused !== undefined) throw refused
+}
+
+/** Reads `key` without extending a sliding item: the handle's `peek` when it has one, else `get`. */
+export function readQuietly(
+  handle: CacheHandle<unknown>,
+  key: string,
+  region: string | undefined,
+): MaybePromise<StoredItem<unknown> | undefined> {
+  return handle.peek === undefined ? handle.get(key, region) : handle.peek(key, region)
 }
 
 /** True for a promise (any thenable). */

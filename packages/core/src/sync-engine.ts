@@ -157,6 +157,7 @@ import {
   type Layer,
   layerFailed,
   layerSucceeded,
+  readQuietly,
   reportError,
   wrapHandleError,
 } from './layer.js'
@@ -555,13 +556,7 @@ export class SyncEngine {
     const stampEpoch = this.stamps.epoch
     for (let i = this.#readFrom; i < this.layers.length; i++) {
       const layer = this.layers[i]!
-      const stored = await attempt(
-        this.#emitter,
-        layer,
-        'has',
-        (h) => (h.peek === undefined ? h.get(key, region) : h.peek(key, region)),
-        undefined,
-      )
+      const stored = await attempt(this.#emitter, layer, 'has', (h) => readQuietly(h, key, region), undefined)
       // A stale item (kept for its grace) is absent to everything but the stale paths.
       if (stored === undefined || isStale(stored, Date.now())) continue
       const payload = layer.bytes ? this.codec.decode(layer, stored) : stored.value

@@ -38,7 +38,7 @@ import type { CacheEmitter } from './events.js'
 import type { InvalidationFence } from './invalidation-fence.js'
 import type { Encoded, ItemCodec } from './item-codec.js'
 import { type LateWrites, mayHaveLanded } from './late-writes.js'
-import { attempt, guard, type Layer, reportError, wrapHandleError } from './layer.js'
+import { attempt, guard, type Layer, readQuietly, reportError, wrapHandleError } from './layer.js'
 import { keyId } from './single-flight.js'
 import { TAG_REGION, type TaggedValue } from './tags.js'
 
@@ -231,7 +231,7 @@ export class TagStamps {
         settle(false)
         if (mayHaveLanded(this.#bottom, error)) {
           this.#lateWrites?.watch(keyId(tag, TAG_REGION), {
-            probe: (handle) => (handle.peek ?? handle.get).call(handle, tag, TAG_REGION),
+            probe: (handle) => readQuietly(handle, tag, TAG_REGION),
             settle: () => settle(true),
           })
         }

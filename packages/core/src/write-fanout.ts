@@ -31,6 +31,7 @@ import {
   type Layer,
   layerFailed,
   layerSucceeded,
+  readQuietly,
 } from './layer.js'
 import { keyId } from './single-flight.js'
 import { TAG_REGION } from './tags.js'
@@ -217,7 +218,7 @@ export class WriteFanout {
    */
   lateWrite(key: string, region: string | undefined, change: ChangeKind | 'remove'): void {
     this.#engine.lateWrites.watch(keyId(key, region), {
-      probe: (handle) => (handle.peek ?? handle.get).call(handle, key, region),
+      probe: (handle) => readQuietly(handle, key, region),
       settle: () => this.#settle(key, region, change),
     })
   }
@@ -260,9 +261,7 @@ export class WriteFanout {
     const engine = this.#engine
     engine.lateWrites.watch(region === undefined ? '\u0000clear' : `\u0000clear:${region}`, {
       probe: (handle) =>
-        handle.barrier !== undefined
-          ? handle.barrier()
-          : (handle.peek ?? handle.get).call(handle, CLEAR_PROBE, TAG_REGION),
+        handle.barrier !== undefined ? handle.barrier() : readQuietly(handle, CLEAR_PROBE, TAG_REGION),
       settle: async () => {
         // Failures are reported by #clearOn; the clear is announced whatever they were.
         for (let j = engine.bottom.index - 1; j >= 0; j--)
