@@ -76,7 +76,7 @@ export class BackplaneClient {
   /** A frame published here reaches no subscriber before a write `handle` sent earlier is applied. */
   ordersAfter(handle: object): boolean {
     const connection = this.#connection
-    return connection !== undefined && !connection.owned && publishesInOrderWith(handle, connection.client)
+    return connection !== undefined && publishesInOrderWith(handle, connection.client)
   }
 
   /** Closes the client if we opened it (the next call opens a new one); never the application's. */

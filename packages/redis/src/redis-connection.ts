@@ -24,6 +24,15 @@ export interface RedisConnectionOptions {
   commandTimeoutMs?: number
   /** Connect timeout (ms) on connections cacheplane opens; default 2000. Configure your own client's `connectTimeout` yourself. */
   connectTimeoutMs?: number
+  /**
+   * With `url`: share the connection with the process's other Redis handles and backplanes
+   * opened from the same `url` with the same timeouts (default true). One connection then
+   * carries a cache's SETs and its PUBLISHes, in order, so a `set` is announced as soon as its
+   * SET is sent, and a process opens one command connection per server instead of one per
+   * handle and backplane. False: a connection of its own, which a slow command of another
+   * user cannot hold up. Only with `url`.
+   */
+  shareConnection?: boolean
 }
 
 /** A resolved connection and whether we own it (and so must close it). */
@@ -38,7 +47,8 @@ export interface ResolvedConnection {
  * How a connection we open writes its commands. `corked`: the commands of one tick leave in
  * one socket write ({@link corkWrites}), what many concurrent reads and writes need. `off`:
  * each command is written as it is sent, for a connection whose writes are batched already
- * (the backplane publishes one frame per batch of announces). ioredis' own auto-pipelining is
+ * (the backplane publishes one frame per batch of announces); a connection the backplane
+ * shares with a handle (`shareConnection`) is corked for the handle's writes. ioredis' own auto-pipelining is
  * off in both: it defers every batch to `setImmediate`, which delayed a lone publish by a
  * later turn of the event loop (about 1 ms on a busy process) and halves a lone command's rate.
  */
@@ -72,13 +82,56 @@ export function resolveConnection(
     )
   }
   checkTimeouts(what, options)
+  checkSharing(what, options)
   if (options.client !== undefined) return { client: options.client, owned: false }
-  const client = open(options)
+  const client =
+    options.url !== undefined && options.shareConnection !== false ? acquireShared(options) : opened(options)
   if (pipelining === 'corked') corkWrites(client)
+  return { client, owned: true }
+}
+
+/** A connection we open, with the fail-fast options. */
+function opened(options: RedisConnectionOptions): RedisClient {
+  const client = open(options)
   // Failures reach core through the commands that fail; without a listener ioredis would
   // also print every reconnect attempt as an "unhandled error event".
   client.on('error', () => {})
-  return { client, owned: true }
+  return client
+}
+
+/**
+ * The connections opened from a `url` and shared (`shareConnection`), by url and timeouts,
+ * and how many handles and backplanes hold each. {@link closeClient} closes one when its
+ * last holder lets go. Corked once any holder asks for it: a handle's writes need the
+ * batching, and a backplane's publishes then leave with the SETs of their tick.
+ */
+const sharedByKey = new Map<string, RedisClient>()
+const holders = new Map<RedisClient, { readonly key: string; count: number }>()
+
+function acquireShared(options: RedisConnectionOptions): RedisClient {
+  const { commandTimeout, connectTimeout } = failFast(options)
+  const key = JSON.stringify([options.url, commandTimeout, connectTimeout])
+  let client = sharedByKey.get(key)
+  if (client === undefined) {
+    client = opened(options)
+    sharedByKey.set(key, client)
+    holders.set(client, { key, count: 0 })
+  }
+  const held = holders.get(client)!
+  held.count++
+  return client
+}
+
+/** `shareConnection` is a boolean, and only given with `url`. */
+function checkSharing(what: string, options: RedisConnectionOptions): void {
+  const share = options.shareConnection
+  if (share === undefined) return
+  if (typeof share !== 'boolean') {
+    throw new InvalidOptionsError(`${what}: 'shareConnection' must be true or false, got ${String(share)}`)
+  }
+  if (options.url === undefined) {
+    throw new InvalidOptionsError(`${what}: 'shareConnection' applies to connections opened from 'url'`)
+  }
 }
 
 /** The timeouts are positive, and only given for connections we open (a given client keeps its own). */
@@ -114,8 +167,17 @@ function open(options: RedisConnectionOptions): RedisClient {
   return new Cluster(nodes, clusterOptions)
 }
 
-/** Closes a client we own: QUIT when it is connected, a hard disconnect otherwise (never hangs on a dead server). */
+/**
+ * Closes a client we own: QUIT when it is connected, a hard disconnect otherwise (never hangs
+ * on a dead server). A shared client is closed by its last holder; the others only let go.
+ */
 export async function closeClient(client: RedisClient): Promise<void> {
+  const held = holders.get(client)
+  if (held !== undefined) {
+    if (--held.count > 0) return
+    holders.delete(client)
+    sharedByKey.delete(held.key)
+  }
   if (client.status === 'ready') {
     try {
       await client.quit()

@@ -145,13 +145,17 @@ describe('redisBackplane.ordersAfter', () => {
     expect(verdict(pipelined)).toBe(true)
     expect(verdict(exempt)).toBe(false)
     expect(verdict(onCluster)).toBe(false)
+    // Opened from one url, they share a connection (shared-connection.test.ts), unless told not to.
     const opened = redisHandle(standalone.options()) as CacheHandle<unknown>
     const backplane = redisBackplane(standalone.options())
+    const own = redisBackplane({ ...standalone.options(), shareConnection: false })
     cleanups.push(
       () => backplane.close(),
+      () => own.close(),
       async () => opened.close(),
     )
-    expect(backplane.ordersAfter(opened)).toBe(false)
+    expect(backplane.ordersAfter(opened)).toBe(true)
+    expect(own.ordersAfter(opened)).toBe(false)
     expect(redisBackplane({ client: one }).ordersAfter(memoryHandle() as CacheHandle<unknown>)).toBe(false)
   })
 })

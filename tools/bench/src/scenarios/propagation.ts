@@ -151,9 +151,14 @@ async function openCache(
     name: cacheName,
     handles: [
       memoryHandle({ maxEntries: 1_000 }),
-      redisHandle(client === undefined ? { url: redisUrl } : { client }),
+      redisHandle(client === undefined ? { url: redisUrl, shareConnection: false } : { client }),
     ],
-    backplane: client === undefined ? createBackplane(choice) : redisBackplane({ client }),
+    backplane:
+      client !== undefined
+        ? redisBackplane({ client })
+        : choice.kind === 'redis'
+          ? redisBackplane({ url: choice.url, shareConnection: false })
+          : createBackplane(choice),
   })
   const close = async (): Promise<void> => {
     await writer.close()

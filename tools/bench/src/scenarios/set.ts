@@ -64,10 +64,12 @@ function protocolWriter(client: Redis, publisher: Redis): (key: string, value: S
   }
 }
 
-/** The two CacheManager setups measured. */
+/** The CacheManager setups measured. */
 interface Caches {
-  /** Handle and backplane on connections cacheplane opens from `url`. */
+  /** Handle and backplane opened from one `url`: they share the connection cacheplane opens. */
   readonly fromUrl: CacheManager<SmallObject>
+  /** Handle and backplane opened from `url` with `shareConnection: false`: a connection each. */
+  readonly separate: CacheManager<SmallObject>
   /** The README's setup: one client, corked, for the handle and the backplane. */
   readonly oneClient: CacheManager<SmallObject>
 }
@@ -77,6 +79,11 @@ function subjectsOf(caches: Caches, bento: ReturnType<typeof createBentoCache>, 
   const protocolPipelined = protocolWriter(raw.pipelined, raw.publisher)
   return [
     { name: 'CacheManager memory+redis+backplane', ours: true, set: (k, v) => caches.fromUrl.set(k, v) },
+    {
+      name: 'CacheManager memory+redis+backplane, a connection each (shareConnection: false)',
+      ours: true,
+      set: (k, v) => caches.separate.set(k, v),
+    },
     {
       name: "CacheManager memory+redis+backplane, one corked client for both (the README's setup)",
       ours: true,
@@ -147,7 +154,7 @@ function report(subjects: readonly Subject[], rates: Map<string, number>): Scena
     name: 'set',
     title: 'set through memory + Redis + backplane',
     description:
-      'CacheManager.set writes Redis (one plain SET of the item envelope, with a version the writer drew), then memory, then queues the invalidation for the backplane; measured with the connections cacheplane opens from `url`, and with one client given to the handle and the backplane, corked (`corkWrites`), as the README sets them up (the PUBLISH then follows the SETs on that connection, and a set is announced as soon as its SET is sent). The raw client does one SET of the JSON. BentoCache writes its memory tier and Redis and publishes on its bus. "vs raw" divides by the faster of the plain and the auto-pipelined raw client (the baseline of issue 16); "vs raw corked" by a raw client given cacheplane\'s own socket batching (`corkWrites`: the commands of one tick in one write), which ioredis users do not get by default; "vs protocol" by the faster protocol control, raw ioredis doing what any backplane write adds to a SET (the keys acknowledged in one tick published in one message, and that message received back by the process\'s own subscriber).',
+      'CacheManager.set writes Redis (one plain SET of the item envelope, with a version the writer drew), then memory, then queues the invalidation for the backplane; measured with the connection cacheplane opens from `url` (one, shared by the handle and the backplane, so the PUBLISH follows the SETs on it), with a connection each (`shareConnection: false`: announced after the reply), and with one client given to the handle and the backplane, corked (`corkWrites`), as the README sets them up (the PUBLISH then follows the SETs on that connection, and a set is announced as soon as its SET is sent). The raw client does one SET of the JSON. BentoCache writes its memory tier and Redis and publishes on its bus. "vs raw" divides by the faster of the plain and the auto-pipelined raw client (the baseline of issue 16); "vs raw corked" by a raw client given cacheplane\'s own socket batching (`corkWrites`: the commands of one tick in one write), which ioredis users do not get by default; "vs protocol" by the faster protocol control, raw ioredis doing what any backplane write adds to a SET (the keys acknowledged in one tick published in one message, and that message received back by the process\'s own subscriber).',
     columns: [
       { key: 'subject', title: 'subject' },
       { key: 'concurrency', title: 'concurrency', format: 'int' },
@@ -175,6 +182,14 @@ export const setScenario: Scenario = {
         handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ url: redisUrl })],
         backplane: redisBackplane({ url: redisUrl }),
       }),
+      separate: new CacheManager<SmallObject>({
+        name: 'bench-set-separate',
+        handles: [
+          memoryHandle({ maxEntries: KEY_COUNT * 2 }),
+          redisHandle({ url: redisUrl, shareConnection: false }),
+        ],
+        backplane: redisBackplane({ url: redisUrl, shareConnection: false }),
+      }),
       oneClient: new CacheManager<SmallObject>({
         name: 'bench-set-one-client',
         handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ client })],
@@ -191,8 +206,7 @@ export const setScenario: Scenario = {
     corkWrites(raw.corked)
     const bento = createBentoCache(redisUrl, KEY_COUNT * 2)
     try {
-      await caches.fromUrl.ready()
-      await caches.oneClient.ready()
+      await Promise.all(Object.values(caches).map((cache) => cache.ready()))
       // The echo is received as bytes and dropped: the work of reading it is the point.
       raw.subscriber.on('messageBuffer', () => {})
       await raw.subscriber.subscribe(PROTOCOL_CHANNEL)
@@ -206,12 +220,10 @@ export const setScenario: Scenario = {
       )
       context.log('set: measuring')
       const rates = await measureRates(tasks, context.measure)
-      await caches.fromUrl.flush()
-      await caches.oneClient.flush()
+      await Promise.all(Object.values(caches).map((cache) => cache.flush()))
       return report(subjects, rates)
     } finally {
-      await caches.fromUrl.close()
-      await caches.oneClient.close()
+      await Promise.all(Object.values(caches).map((cache) => cache.close()))
       client.disconnect()
       for (const rawClient of Object.values(raw)) rawClient.disconnect()
       await bento.disconnect()
