@@ -13,7 +13,7 @@ import type { MemoryEntry } from './memory-entry.js'
  */
 const MAX_SHAPES_PER_TABLE = 64
 
-/** The expiration of a group of entries and the table holding them. Immutable. */
+/** The expiration of a group of entries, the table holding them and where their times count from. Immutable. */
 export class EntryShape<V> {
   constructor(
     readonly mode: ExpirationMode,
@@ -22,6 +22,8 @@ export class EntryShape<V> {
     /** Grace, ms; 0 = none. */
     readonly grace: number,
     readonly table: KeyTable<V>,
+    /** Epoch ms the entries' `expiry` and `born` are offsets from (see `MemoryEntry`). */
+    readonly base: number,
   ) {}
 }
 
@@ -36,8 +38,19 @@ export class KeyTable<V> {
   // Writes in a row usually share their expiration: one comparison instead of a lookup.
   private last: EntryShape<V>
 
-  constructor(readonly region: string | undefined) {
-    this.last = new EntryShape<V>('none', 0, 0, this)
+  constructor(
+    readonly region: string | undefined,
+    /** Epoch ms the times of entries written now are counted from: the handle's time base. */
+    private base: number,
+  ) {
+    this.last = new EntryShape<V>('none', 0, 0, this, base)
+  }
+
+  /** Counts the times of entries written from now on from `base`: shapes are made anew. */
+  rebase(base: number): void {
+    this.base = base
+    this.shapes.clear()
+    this.last = new EntryShape<V>('none', 0, 0, this, base)
   }
 
   /** The shared shape for this expiration (created on first use). */
@@ -47,7 +60,7 @@ export class KeyTable<V> {
     const id = `${mode}:${ttl}:${grace}`
     let shape = this.shapes.get(id)
     if (shape === undefined) {
-      shape = new EntryShape<V>(mode, ttl, grace, this)
+      shape = new EntryShape<V>(mode, ttl, grace, this, this.base)
       if (this.shapes.size < MAX_SHAPES_PER_TABLE) this.shapes.set(id, shape)
     }
     this.last = shape

@@ -2,28 +2,23 @@ import type { ExpirationMode, StoredItem } from '@cacheplane/core'
 import type { EntryShape } from './entry-shape.js'
 
 /**
- * Timestamps are kept as ms offsets from this instant. Offsets of times within ~24 days
- * of it are small integers that V8 stores inside the object, where absolute epoch ms
- * (~1.7e12) would each cost a separate 16-byte heap number: two per entry.
+ * The offset of an epoch-ms time from a time base (`EntryShape.base`), as a small integer
+ * when it fits: the result of double arithmetic is a heap number even when integral, and
+ * `| 0` is what turns it back into an unboxed one.
  */
-export const TIME_BASE = Date.now()
+export function timeOffset(epochMs: number, base: number): number {
+  return small(epochMs - base)
+}
 
-/**
- * The offset of an epoch-ms time from TIME_BASE, as a small integer when it fits: the
- * result of double arithmetic is a heap number even when integral, and `| 0` is what
- * turns it back into an unboxed one.
- */
-export function timeOffset(epochMs: number): number {
-  const offset = epochMs - TIME_BASE
-  const small = offset | 0
-  return small === offset ? small : offset
+/** A whole number of ms kept unboxed when it fits in a small integer (see {@link timeOffset}). */
+function small(ms: number): number {
+  const int = ms | 0
+  return int === ms ? int : ms
 }
 
 /** `offset + ms` kept unboxed when it fits (see {@link timeOffset}). */
 export function addMs(offset: number, ms: number): number {
-  const sum = offset + ms
-  const small = sum | 0
-  return small === sum ? small : sum
+  return small(offset + ms)
 }
 
 /**
@@ -35,7 +30,10 @@ export function addMs(offset: number, ms: number): number {
  * Bytes per entry are the point of the layout. Node runs without pointer compression, so
  * every field is 8 bytes on top of a 24-byte object header; the entry keeps only what
  * differs from item to item (8 fields), and what items written alike share (mode, TTL,
- * grace, the table they live in) sits in one {@link EntryShape} they all point to.
+ * grace, the table they live in, the time base their times count from) sits in one
+ * {@link EntryShape} they all point to. The times are offsets from that base, small
+ * integers V8 keeps inside the entry (absolute epoch ms, ~1.7e12, would each be a 16-byte
+ * heap number); the handle moves the base as the clock runs, so they stay small.
  *
  * Every field is initialised in the one constructor, in the same order, so all entries
  * share one hidden class and the hot path stays monomorphic.
@@ -47,11 +45,14 @@ export class MemoryEntry<V> implements StoredItem<V> {
   readonly version: number
   /** Key, kept so LRU eviction can delete the map entry. */
   readonly key: string
-  /** Mode, TTL, grace and table, shared by the entries written alike. */
-  readonly shape: EntryShape<V>
-  /** Expiry as an offset from TIME_BASE; null = never (the hot path then reads no clock). */
+  /**
+   * Mode, TTL, grace, table and time base, shared by the entries written alike. Replaced,
+   * with `expiry` and `born`, only when the handle moves its time base (`rebase`).
+   */
+  shape: EntryShape<V>
+  /** Expiry as an offset from `shape.base`; null = never (the hot path then reads no clock). */
   expiry: number | null
-  /** Creation time as an offset from TIME_BASE. */
+  /** Creation time as an offset from `shape.base`. */
   born: number
   /** Neighbour towards the most recently used end (the sentinel at the head). */
   newer: MemoryEntry<V>
@@ -74,13 +75,24 @@ export class MemoryEntry<V> implements StoredItem<V> {
     // offsets stay unboxed integers, and an odd out-of-range time boxes only itself
     // instead of switching every entry to boxed doubles.
     this.expiry = null
-    this.expiry = expiresAt === 0 ? null : timeOffset(expiresAt)
+    this.expiry = expiresAt === 0 ? null : timeOffset(expiresAt, shape.base)
     this.born = null as unknown as number
-    this.born = timeOffset(created)
+    this.born = timeOffset(created, shape.base)
     // A fresh entry links to itself until it is put into the list: the fields are never
     // undefined, which keeps their type (and V8's field representation) a plain object.
     this.newer = this
     this.older = this
+  }
+
+  /**
+   * Counts this entry's times from a new base: `shape` is the same expiration in its table,
+   * counted from `shape.base`. Only the handle's `rebase` calls it, on entries it holds.
+   */
+  rebase(shape: EntryShape<V>): void {
+    const delta = this.shape.base - shape.base
+    if (this.expiry !== null) this.expiry = addMs(this.expiry, delta)
+    this.born = addMs(this.born, delta)
+    this.shape = shape
   }
 
   /** Expiration mode. */
@@ -105,11 +117,11 @@ export class MemoryEntry<V> implements StoredItem<V> {
 
   /** When the item expires, epoch ms; 0 = never. */
   get expiresAt(): number {
-    return this.expiry === null ? 0 : this.expiry + TIME_BASE
+    return this.expiry === null ? 0 : this.expiry + this.shape.base
   }
 
   /** When the item was written, epoch ms. */
   get created(): number {
-    return this.born + TIME_BASE
+    return this.born + this.shape.base
   }
 }

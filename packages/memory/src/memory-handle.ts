@@ -21,13 +21,20 @@ import type {
 } from '@cacheplane/core'
 import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
 import { KeyTable } from './entry-shape.js'
-import { addMs, MemoryEntry, TIME_BASE } from './memory-entry.js'
+import { addMs, MemoryEntry } from './memory-entry.js'
 import { MemoryLock } from './memory-lock.js'
 import {
   type MemoryHandleOptions,
   type ResolvedMemoryOptions,
   resolveMemoryOptions,
 } from './memory-options.js'
+
+/**
+ * How far the clock may run past the time base before entry times are counted from a new one
+ * (about 12.4 days). Offsets stay small integers up to 2^31 ms, so a TTL of up to as long
+ * again keeps its expiry unboxed too.
+ */
+const REBASE_AFTER_MS = 2 ** 30
 
 /** The handle {@link memoryHandle} returns: the full contract plus a few memory-only helpers. */
 export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
@@ -88,9 +95,11 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   readonly capabilities: HandleCapabilities
   /** getOrAdd's cluster lock, when the handle plays a shared store (`distributed: true`). */
   readonly lock: MemoryLock | undefined
+  // Epoch ms that the times of entries written now count from (see `rebase`).
+  private base = Date.now()
   // Items without a region live in `root`; each region gets its own table, created on
   // first write and dropped when it empties (regions never accumulate).
-  private readonly root = new KeyTable<V>(undefined)
+  private readonly root = new KeyTable<V>(undefined, this.base)
   private readonly regions = new Map<string, KeyTable<V>>()
   // Circular list through a sentinel: `head.older` is the most recently used entry,
   // `head.newer` the least recently used. The sentinel removes every null check.
@@ -128,7 +137,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       grace: true,
     })
     this.lock = options.distributed ? new MemoryLock() : undefined
-    this.head = new MemoryEntry<V>('', this.root.shape('none', 0, 0), undefined as V, 0, TIME_BASE, 0)
+    this.head = new MemoryEntry<V>('', this.root.shape('none', 0, 0), undefined as V, 0, this.base, 0)
     if (options.sweepIntervalMs > 0) {
       // unref: a cache must never keep the process alive.
       this.timer = setInterval(() => this.sweep(), options.sweepIntervalMs)
@@ -150,7 +159,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     // null = never expires: no clock read at all for such items.
     const expiry = entry.expiry
     if (expiry !== null) {
-      const now = Date.now() - TIME_BASE
+      const now = Date.now() - entry.shape.base
       if (now >= expiry) {
         // In its grace window the entry is returned as it is (core decides whether it is
         // served); only the end of the grace drops it. Entries without grace pay nothing here.
@@ -167,7 +176,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
   peek(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     const entry = this.find(key, region)
-    return entry === undefined || isExpired(entry, Date.now() - TIME_BASE) ? undefined : entry
+    return entry === undefined || isExpired(entry, Date.now()) ? undefined : entry
   }
 
   getMany(keys: readonly string[], region: string | undefined): Array<MemoryEntry<V> | undefined> {
@@ -221,7 +230,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const entry = this.find(key, region)
     if (entry === undefined) return false
     this.drop(entry)
-    if (isExpired(entry, Date.now() - TIME_BASE)) {
+    if (isExpired(entry, Date.now())) {
       this.emit(entry, 'expired')
       return false
     }
@@ -237,7 +246,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   ): boolean {
     const entry = this.live(key, region)
     // An entry past its expiry, kept for its grace, is absent: re-timing it would revive it.
-    if (entry === undefined || (entry.expiry !== null && Date.now() - TIME_BASE >= entry.expiry)) return false
+    if (entry === undefined || (entry.expiry !== null && Date.now() - entry.shape.base >= entry.expiry))
+      return false
     // A write for versions: a new entry with a new version (a reader's entry is never changed).
     // It keeps its grace: core logically expires a graced copy with expire (remote changes).
     const { value, created, grace } = entry
@@ -248,7 +258,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   touch(key: string, region: string | undefined): boolean {
     const entry = this.live(key, region)
     if (entry === undefined) return false
-    if (entry.shape.mode === 'sliding') entry.expiry = addMs(Date.now() - TIME_BASE, entry.shape.ttl)
+    if (entry.shape.mode === 'sliding') entry.expiry = addMs(Date.now() - entry.shape.base, entry.shape.ttl)
     return true
   }
 
@@ -306,7 +316,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 
   sweep(): number {
-    const now = Date.now() - TIME_BASE
+    const now = Date.now()
+    if (now - this.base > REBASE_AFTER_MS) this.rebase(now)
     // Collect first, drop after: a listener may change the list while we walk it.
     const expired: MemoryEntry<V>[] = []
     for (let entry = this.head.older; entry !== this.head; entry = entry.older) {
@@ -322,6 +333,24 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     return removed
   }
 
+  /**
+   * Counts entry times from `now` on. They are offsets from a time base, which V8 keeps
+   * inside the entry as small integers up to 2^31 ms (about 24.8 days) either side; past
+   * that each would be a 16-byte heap number, and every sliding hit would allocate one. Past
+   * REBASE_AFTER_MS the next write or sweep moves the base: O(entries), once in ~12 days. An
+   * entry dropped before keeps its shape and offsets, so whoever still holds it reads the
+   * same times.
+   */
+  private rebase(now: number): void {
+    this.base = now
+    this.root.rebase(now)
+    for (const table of this.regions.values()) table.rebase(now)
+    for (let entry = this.head.older; entry !== this.head; entry = entry.older) {
+      const { mode, ttl, grace, table } = entry.shape
+      entry.rebase(table.shape(mode, ttl, grace))
+    }
+  }
+
   /** The entry under a key, expired or not, without touching the LRU order. */
   private find(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     return region === undefined ? this.root.items.get(key) : this.regions.get(region)?.items.get(key)
@@ -333,7 +362,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     if (
       entry === undefined ||
       entry.expiry === null ||
-      Date.now() - TIME_BASE < entry.expiry + entry.shape.grace
+      Date.now() - entry.shape.base < entry.expiry + entry.shape.grace
     )
       return entry
     this.drop(entry)
@@ -348,9 +377,14 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
    */
   private store(key: string, region: string | undefined, item: ItemInput<V>, version: number): void {
     const size = this.sizeOf === undefined ? 0 : this.measure(key, region, item.value)
+    // `created` is about now: one subtraction tells whether the clock may have run far enough.
+    if (item.created - this.base > REBASE_AFTER_MS) {
+      const now = Date.now()
+      if (now - this.base > REBASE_AFTER_MS) this.rebase(now)
+    }
     let table = region === undefined ? this.root : this.regions.get(region)
     if (table === undefined) {
-      table = new KeyTable<V>(region)
+      table = new KeyTable<V>(region, this.base)
       this.regions.set(region as string, table)
     }
     const none = item.mode === 'none'
@@ -398,7 +432,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     while (this.count > this.maxEntries || this.totalBytes > this.maxBytes) {
       const coldest = this.head.newer
       this.drop(coldest)
-      if (coldest.expiry !== null && now === 0) now = Date.now() - TIME_BASE
+      if (coldest.expiry !== null && now === 0) now = Date.now()
       this.emit(coldest, isExpired(coldest, now) ? 'expired' : 'evicted')
     }
   }
@@ -452,7 +486,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 }
 
-/** Past the end of its grace (physically gone). `now` is an offset from TIME_BASE, like `entry.expiry`. */
+/** Past the end of its grace (physically gone) at `now`, epoch ms. */
 function isExpired(entry: MemoryEntry<unknown>, now: number): boolean {
-  return entry.expiry !== null && now >= entry.expiry + entry.shape.grace
+  return entry.expiry !== null && now - entry.shape.base >= entry.expiry + entry.shape.grace
 }
