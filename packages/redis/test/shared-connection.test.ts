@@ -111,7 +111,9 @@ describe('connections opened from one url', () => {
       expect(backplane.ordersAfter?.(handle)).toBe(true)
     },
   )
+})
 
+describe('connections opened from one url, kept apart', () => {
   it.each([
     { why: 'shareConnection: false', options: { shareConnection: false } },
     { why: 'other timeouts', options: { commandTimeoutMs: 1_000 } },

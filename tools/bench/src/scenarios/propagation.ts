@@ -147,16 +147,19 @@ async function openCache(
   const key = 'hot'
   const worker = new WorkerProcess('cache-listener', { cacheName, key, redisUrl, backplane: choice })
   const client = oneClient ? new Redis(redisUrl) : undefined
+  // Over Redis pub/sub without one client: the setup with a connection each (opened from one
+  // `url`, they would share one).
+  const apart = client === undefined && choice.kind === 'redis'
   const writer = new CacheManager<Probe>({
     name: cacheName,
     handles: [
       memoryHandle({ maxEntries: 1_000 }),
-      redisHandle(client === undefined ? { url: redisUrl, shareConnection: false } : { client }),
+      redisHandle(client === undefined ? { url: redisUrl, shareConnection: !apart } : { client }),
     ],
     backplane:
       client !== undefined
         ? redisBackplane({ client })
-        : choice.kind === 'redis'
+        : apart
           ? redisBackplane({ url: choice.url, shareConnection: false })
           : createBackplane(choice),
   })
