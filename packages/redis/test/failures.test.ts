@@ -111,7 +111,11 @@ describe('a SET that times out and lands later', () => {
     writer.on('error', () => {})
     await writer.ready()
     const reader = await instance(standalone.options(), name)
+    // The reader hears this set before the marks below: it can read 'old' from Redis before
+    // the message arrives, which would then be taken for the announcements awaited below.
+    const before = reader.events.length
     await writer.set('k', 'old')
+    await reader.next('set', (e) => e.key === 'k' && e.origin === 'remote', before)
     await waitFor(async () => (await reader.cache.get('k')) === 'old', { message: "the reader reads 'old'" })
     proxy.stall() // the SET reaches Redis only at heal(), after ioredis gave up on it
     const mark = reader.events.length
