@@ -317,7 +317,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
   sweep(): number {
     const now = Date.now()
-    if (now - this.base > REBASE_AFTER_MS) this.rebase(now)
+    this.rebase(now)
     // Collect first, drop after: a listener may change the list while we walk it.
     const expired: MemoryEntry<V>[] = []
     for (let entry = this.head.older; entry !== this.head; entry = entry.older) {
@@ -334,14 +334,15 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   }
 
   /**
-   * Counts entry times from `now` on. They are offsets from a time base, which V8 keeps
-   * inside the entry as small integers up to 2^31 ms (about 24.8 days) either side; past
-   * that each would be a 16-byte heap number, and every sliding hit would allocate one. Past
-   * REBASE_AFTER_MS the next write or sweep moves the base: O(entries), once in ~12 days. An
-   * entry dropped before keeps its shape and offsets, so whoever still holds it reads the
-   * same times.
+   * Counts entry times from `now` on once the clock ran REBASE_AFTER_MS past the base (the
+   * next write or sweep; otherwise nothing). They are offsets from a time base, which V8 keeps
+   * inside the entry as small integers up to 2^31 ms (about 24.8 days) either side; past that
+   * each would be a 16-byte heap number, and every sliding hit would allocate one. O(entries),
+   * once in ~12 days. An entry dropped before keeps its shape and offsets, so whoever still
+   * holds it reads the same times.
    */
   private rebase(now: number): void {
+    if (now - this.base <= REBASE_AFTER_MS) return
     this.base = now
     this.root.rebase(now)
     for (const table of this.regions.values()) table.rebase(now)
@@ -378,10 +379,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   private store(key: string, region: string | undefined, item: ItemInput<V>, version: number): void {
     const size = this.sizeOf === undefined ? 0 : this.measure(key, region, item.value)
     // `created` is about now: one subtraction tells whether the clock may have run far enough.
-    if (item.created - this.base > REBASE_AFTER_MS) {
-      const now = Date.now()
-      if (now - this.base > REBASE_AFTER_MS) this.rebase(now)
-    }
+    if (item.created - this.base > REBASE_AFTER_MS) this.rebase(Date.now())
     let table = region === undefined ? this.root : this.regions.get(region)
     if (table === undefined) {
       table = new KeyTable<V>(region, this.base)
