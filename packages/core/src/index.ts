@@ -110,6 +110,7 @@ export type {
 export { cacheKeyPrefix, escapeSegment, regionKeyPrefix, storeKey, unescapeSegment } from './store-key.js'
 export { decodeEnvelope, ENVELOPE_MODE_CODES, encodeEnvelope } from './envelope.js'
 export { newVersion } from './item-version.js'
+export { HIT_CLOCK_READS, hitClock, hitClockSince } from './hit-clock.js'
 
 // For authors of backplanes: the contract and the liveness probe of a silent subscription.
 export type {

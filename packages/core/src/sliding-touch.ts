@@ -8,6 +8,7 @@
  * that is simply reset when it grows large: a reset costs a few extra touches.
  */
 import type { CacheEmitter } from './events.js'
+import { hitClock } from './hit-clock.js'
 import { attempt, type Layer } from './layer.js'
 import { keyId } from './single-flight.js'
 
@@ -39,7 +40,8 @@ export class SlidingToucher {
   /** A sliding item with `ttl` was served from the top: touch below unless done recently. */
   touchBelow(key: string, region: string | undefined, ttl: number): void {
     const id = keyId(key, region)
-    const now = Date.now()
+    // On every sliding hit: the reading hits share (`hit-clock.ts`) is exact enough for a throttle.
+    const now = hitClock()
     const last = this.#lastTouch.get(id)
     if (last !== undefined && now - last < ttl * this.#ratio) return
     this.noteTouched(id, now)

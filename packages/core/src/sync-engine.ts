@@ -162,6 +162,7 @@ import {
   wrapHandleError,
 } from './layer.js'
 import { isStale, type ReadProbe } from './grace.js'
+import { hitClock } from './hit-clock.js'
 import { keyId } from './single-flight.js'
 import { LateWrites } from './late-writes.js'
 import { LockWaiters } from './lock-waiters.js'
@@ -351,8 +352,9 @@ export class SyncEngine {
       return MISS
     }
     // Logically expired, kept for its grace: a miss here (the stale paths read it through a probe).
+    // The clock is the reading hits share (`hit-clock.ts`): Date.now() would cost as much as the hit.
     const grace = item.grace
-    if (grace !== undefined && grace !== 0 && item.expiresAt !== 0 && item.expiresAt <= Date.now()) {
+    if (grace !== undefined && grace !== 0 && item.expiresAt !== 0 && item.expiresAt <= hitClock()) {
       top.stats.misses++
       return MISS
     }

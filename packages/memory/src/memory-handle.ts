@@ -19,11 +19,10 @@ import type {
   StoredItem,
   UpdateOutcome,
 } from '@cacheplane/core'
-import { InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
+import { hitClockSince, InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
 import { KeyTable } from './entry-shape.js'
 import { addMs, MemoryEntry } from './memory-entry.js'
 import { MemoryLock } from './memory-lock.js'
-import { msSince } from './read-clock.js'
 import {
   type MemoryHandleOptions,
   type ResolvedMemoryOptions,
@@ -160,7 +159,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     // null = never expires: no clock read at all for such items.
     const expiry = entry.expiry
     if (expiry !== null) {
-      const now = msSince(entry.shape)
+      const now = hitClockSince(entry.shape)
       if (now >= expiry) {
         // In its grace window the entry is returned as it is (core decides whether it is
         // served); only the end of the grace drops it. Entries without grace pay nothing here.
@@ -179,7 +178,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const entry = this.find(key, region)
     // As in `get`: an entry that never expires reads no clock.
     if (entry === undefined || entry.expiry === null) return entry
-    return msSince(entry.shape) >= entry.expiry + entry.shape.grace ? undefined : entry
+    return hitClockSince(entry.shape) >= entry.expiry + entry.shape.grace ? undefined : entry
   }
 
   getMany(keys: readonly string[], region: string | undefined): Array<MemoryEntry<V> | undefined> {

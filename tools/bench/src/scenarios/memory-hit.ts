@@ -202,14 +202,14 @@ function ttlTargets(rate: (name: string) => number): TargetCheck[] {
   return [
     {
       target: 'memory-hit synchronous peek, items with a TTL, >= 0.5x lru-cache get with a TTL',
-      measured: `${vsLru.toFixed(2)}x (a TTL costs our peek ${pct(ours)}, lru-cache's get ${pct(lru)})`,
+      measured: `${vsLru.toFixed(2)}x (a TTL changes the rate of our peek by ${change(ours)}, of lru-cache's get by ${change(lru)})`,
       met: vsLru >= 0.5,
     },
   ]
 }
 
-/** A rate ratio as the share of the rate lost ("12% of its rate"). */
-const pct = (ratio: number): string => `${((1 - ratio) * 100).toFixed(0)}% of its rate`
+/** A rate ratio as a signed change ("-12%"). */
+const change = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${((ratio - 1) * 100).toFixed(0)}%`
 
 function report(tasks: readonly BatchTask[], rates: Map<string, number>): ScenarioResult {
   const rate = (name: string): number => rates.get(name) ?? Number.NaN

@@ -1,11 +1,12 @@
 /**
  * The clock hits check expiry against. `Date.now()` costs about 40 ns on the machine the
- * benchmarks run on, as much as the rest of a hit, and allocates the 16-byte heap number it returns (epoch ms do
- * not fit a small integer). So reads share one reading of the clock: taken at most
- * {@link READS_PER_READING} reads ago and, from one turn of the event loop to the next, at most
- * about 1 ms ago (a timer drops it; a timer, not a microtask, so an awaited loop of hits shares
- * it too). A hit may therefore serve an item up to that long past its expiry, as lru-cache's
- * default `ttlResolution` does; writes, `expire`, `remove` and the sweep read the clock exactly.
+ * benchmarks run on, as much as the rest of a memory hit, and allocates the 16-byte heap number
+ * it returns (epoch ms do not fit a small integer). So hits share one reading of the clock:
+ * taken at most {@link HIT_CLOCK_READS} reads ago and, from one turn of the event loop to the
+ * next, at most about 1 ms ago (a timer drops it; a timer, not a microtask, so an awaited loop
+ * of hits shares it too). A hit may therefore serve an item up to that long past its expiry,
+ * as lru-cache's default `ttlResolution` does. Writes, `expire`, `remove` and sweeps read the
+ * clock exactly.
  *
  * When `Date.now` is not the engine's own (fake timers, a test's clock), every read calls it:
  * a clock moved by a test is seen at once. The timer is Node's own (`node:timers`), so fake
@@ -13,11 +14,9 @@
  */
 
 import { setTimeout } from 'node:timers'
-import type { EntryShape } from './entry-shape.js'
-import { timeOffset } from './memory-entry.js'
 
 /** Reads that share one reading, at most. */
-export const READS_PER_READING = 16
+export const HIT_CLOCK_READS = 16
 
 /** How long a reading lasts across turns of the event loop, ms. */
 const READING_LIFETIME_MS = 1
@@ -34,18 +33,38 @@ let timer: ReturnType<typeof setTimeout> | undefined
 let armed = false
 
 /**
- * Ms from the time base of `shape` (its entries' times count from it) to the clock, as of a
- * reading at most {@link READS_PER_READING} reads or about 1 ms old. It takes the shape, not
- * its base, and returns the offset, not epoch ms: both cross a call V8 did not inline without
- * boxing a double (an epoch-ms argument or result would be a new heap number each time).
+ * Epoch ms for a hit's expiry check: a reading of the clock at most {@link HIT_CLOCK_READS}
+ * reads and about 1 ms old (or `Date.now()` itself while it is replaced). For hot paths only:
+ * what decides a write's times reads `Date.now()`.
  */
-export function msSince(shape: EntryShape<unknown>): number {
+export function hitClock(): number {
+  return hitClockSince(EPOCH)
+}
+
+/**
+ * `hitClock() - origin.base`, a small integer when it fits: what a handle that keeps its times
+ * as offsets from a base compares them with. It takes the object holding the base and returns
+ * the offset, not epoch ms: where V8 does not inline the call, a double crossing it would be
+ * boxed, a new heap number on every hit.
+ */
+export function hitClockSince(origin: { readonly base: number }): number {
+  // Each branch subtracts on its own: a variable merging the typed array's raw double with
+  // takeReading()'s boxed one would box the raw one on every hit.
   if (readsLeft > 0 && Date.now === engineNow) {
     readsLeft--
-    return timeOffset(reading[0] as number, shape.base)
+    return small((reading[0] as number) - origin.base)
   }
-  return timeOffset(takeReading(), shape.base)
+  return small(takeReading() - origin.base)
 }
+
+/** A whole number kept unboxed when it fits a small integer (`| 0` is what turns it back). */
+function small(ms: number): number {
+  const int = ms | 0
+  return int === ms ? int : ms
+}
+
+/** The origin of {@link hitClock}: epoch ms. */
+const EPOCH = { base: 0 }
 
 /** A new reading, epoch ms (or the replaced `Date.now`'s time, which is never kept). */
 function takeReading(): number {
@@ -56,7 +75,7 @@ function takeReading(): number {
     return now
   }
   reading[0] = now
-  readsLeft = READS_PER_READING - 1
+  readsLeft = HIT_CLOCK_READS - 1
   if (!armed) {
     armed = true
     if (timer === undefined) {
