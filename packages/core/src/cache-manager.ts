@@ -26,7 +26,7 @@ import { InvalidationFence } from './invalidation-fence.js'
 import { LocalTrust } from './local-trust.js'
 import { claimUses } from './ownership.js'
 import { attempt, Layer, reportError } from './layer.js'
-import { FailSafeLoader, type LoadRequest } from './fail-safe-loader.js'
+import { FailSafeLoader, type LoadRequest, refreshDue } from './fail-safe-loader.js'
 import { newProbe } from './grace.js'
 import { callGrace, callPolicy } from './resilience-options.js'
 import {
@@ -404,7 +404,7 @@ export class CacheManager<V = unknown> {
     if (!this.#gate && options === undefined && typeof factory === 'function' && isValidKey(key)) {
       const hit = this.#engine.peekTop(key, undefined)
       if (hit !== MISS) {
-        if (this.#eagerByDefault) this.#refreshTop(this.#request(key, undefined, factory, undefined))
+        if (this.#eagerByDefault) this.#refreshTop(key, undefined, factory, undefined)
         if (topHitListened()) publishTopHit('getOrAdd', this.name, key, undefined, this.#engine.top.name)
         return Promise.resolve(hit as V)
       }
@@ -419,7 +419,7 @@ export class CacheManager<V = unknown> {
     const request = this.#request(key, region, factory, options)
     const hit = this.#engine.peekTop(key, region)
     if (hit !== MISS) {
-      if (request.policy.eagerRefresh !== 0) this.#refreshTop(request)
+      if (request.policy.eagerRefresh !== 0) this.#refreshTop(key, region, factory, options, request)
       return hit as V
     }
     return this.#flights.run(keyId(key, region), () => this.#loader.load(request)) as Promise<V>
@@ -439,10 +439,25 @@ export class CacheManager<V = unknown> {
     return { key, region, factory: factory as Factory<unknown>, policy, expiration, grace, tags }
   }
 
-  /** Eager refresh after a top hit: the top's item decides whether the threshold is passed. */
-  #refreshTop(request: LoadRequest): void {
-    const item = this.#engine.topItem(request.key, request.region)
-    if (item !== undefined) this.#loader.maybeRefresh(request, item, untag(item.value))
+  /**
+   * Eager refresh after a top hit: the top's item decides whether the threshold is passed. The
+   * request of a call without options is built only then, not on every hit.
+   */
+  #refreshTop(
+    key: string,
+    region: string | undefined,
+    factory: Factory<V>,
+    options: GetOrAddOptions | undefined,
+    request?: LoadRequest,
+  ): void {
+    const item = this.#engine.topItem(key, region)
+    if (item === undefined) return
+    if (!refreshDue(item, request?.policy.eagerRefresh ?? this.#options.policy.eagerRefresh)) return
+    this.#loader.maybeRefresh(
+      request ?? this.#request(key, region, factory, options),
+      item,
+      untag(item.value),
+    )
   }
 
   /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */

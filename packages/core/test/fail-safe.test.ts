@@ -333,6 +333,24 @@ describe('eager refresh', () => {
     expect(a.stats().factory.eagerRefreshes).toBe(1)
   })
 
+  it("a call's eagerRefresh, not the manager's, decides on a hit", async () => {
+    const cache = memoryOnly({ eagerRefresh: 0.5 })
+    const refreshes = collect(cache, 'eagerRefresh')
+    await cache.set('k', 'v1')
+    vi.advanceTimersByTime(600) // past the manager's 50%, not the call's 90%
+    let calls = 0
+    const factory = () => {
+      calls++
+      return 'v2'
+    }
+    expect(await cache.getOrAdd('k', factory, { eagerRefresh: 0.9 })).toBe('v1')
+    expect(calls).toBe(0)
+    vi.advanceTimersByTime(300)
+    expect(await cache.getOrAdd('k', factory, { eagerRefresh: 0.9 })).toBe('v1')
+    await vi.waitFor(() => expect(refreshes.map((r) => r.reason)).toEqual(['started', 'written']))
+    expect(calls).toBe(1)
+  })
+
   it('a failed eager refresh leaves the value in place and says so', async () => {
     const cache = memoryOnly({ eagerRefresh: 0.5 })
     const refreshes = collect(cache, 'eagerRefresh')
