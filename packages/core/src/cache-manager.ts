@@ -453,7 +453,7 @@ export class CacheManager<V = unknown> {
     const item = this.#engine.topItem(key, region)
     if (item === undefined) return
     if (!refreshDue(item, request?.policy.eagerRefresh ?? this.#options.policy.eagerRefresh)) return
-    this.#loader.maybeRefresh(
+    this.#loader.startRefresh(
       request ?? this.#request(key, region, factory, options),
       item,
       untag(item.value),

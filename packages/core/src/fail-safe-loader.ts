@@ -180,7 +180,11 @@ export class FailSafeLoader {
 
   /** Eager refresh: a hit on `stored` past the policy's share of its lifetime refreshes it in the background. */
   maybeRefresh(request: LoadRequest, stored: StoredItem<unknown>, value: unknown): void {
-    if (!refreshDue(stored, request.policy.eagerRefresh)) return
+    if (refreshDue(stored, request.policy.eagerRefresh)) this.startRefresh(request, stored, value)
+  }
+
+  /** Refreshes `stored` in the background, unless a refresh of its key runs already; the caller found it due. */
+  startRefresh(request: LoadRequest, stored: StoredItem<unknown>, value: unknown): void {
     const id = keyId(request.key, request.region)
     if (this.#background.has(id) || this.#closed) return
     this.#background.start(id, () => this.#refresh(request, { value, stored }))

@@ -178,7 +178,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const entry = this.find(key, region)
     // As in `get`: an entry that never expires reads no clock.
     if (entry === undefined || entry.expiry === null) return entry
-    return hitClockSince(entry.shape) >= entry.expiry + entry.shape.grace ? undefined : entry
+    return pastGrace(entry, hitClockSince(entry.shape)) ? undefined : entry
   }
 
   getMany(keys: readonly string[], region: string | undefined): Array<MemoryEntry<V> | undefined> {
@@ -362,11 +362,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   /** The unexpired entry under a key; an expired one is dropped (and reported) on the way. */
   private live(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     const entry = this.find(key, region)
-    if (
-      entry === undefined ||
-      entry.expiry === null ||
-      Date.now() - entry.shape.base < entry.expiry + entry.shape.grace
-    )
+    if (entry === undefined || entry.expiry === null || !pastGrace(entry, Date.now() - entry.shape.base))
       return entry
     this.drop(entry)
     this.emit(entry, 'expired')
@@ -488,5 +484,10 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
 
 /** Past the end of its grace (physically gone) at `now`, epoch ms. */
 function isExpired(entry: MemoryEntry<unknown>, now: number): boolean {
-  return entry.expiry !== null && now - entry.shape.base >= entry.expiry + entry.shape.grace
+  return entry.expiry !== null && pastGrace(entry, now - entry.shape.base)
+}
+
+/** Past the end of its grace at `sinceBase`, ms from `entry.shape.base`; the entry has an expiry. */
+function pastGrace(entry: MemoryEntry<unknown>, sinceBase: number): boolean {
+  return sinceBase >= (entry.expiry as number) + entry.shape.grace
 }
