@@ -6,7 +6,7 @@ export async function main() {
     name: 'thumbnails',
     handles: [
       memoryHandle<Uint8Array>({
-        maxEntries: 10_000, // LRU bound (a read counts as use)
+        maxEntries: 10_000, // entry bound: least recently used go first (a read counts as use)
         maxBytes: 1024 * 1024, // and a byte bound...
         sizeOf: (value) => value.byteLength, // ...which needs a size for object values
         sweepIntervalMs: 30_000, // background removal of expired items; 0 = lazy only

@@ -13,8 +13,19 @@ import type { MemoryEntry } from './memory-entry.js'
  */
 const MAX_SHAPES_PER_TABLE = 64
 
-/** The expiration of a group of entries, the table holding them and where their times count from. Immutable. */
+/**
+ * The expiration of a group of entries, the table holding them, where their times count from,
+ * and how recently those entries were used. Each expiration comes as three shapes alike but
+ * for that mark (see {@link markedShapes}): an entry changes its mark by pointing to another
+ * of the three, so the mark costs the entry no field. Immutable but for the links to the other
+ * two, set once when the three are made.
+ */
 export class EntryShape<V> {
+  /** The same expiration marked as read since the eviction hand last passed: the top mark (itself there). */
+  hot: EntryShape<V> = this
+  /** The same expiration one mark lower: what the hand leaves when it passes; itself at the lowest, which it evicts. */
+  cooler: EntryShape<V> = this
+
   constructor(
     readonly mode: ExpirationMode,
     /** TTL in ms; 0 for 'none'. */
@@ -43,27 +54,48 @@ export class KeyTable<V> {
     /** Epoch ms the times of entries written now are counted from: the handle's time base. */
     private base: number,
   ) {
-    this.last = new EntryShape<V>('none', 0, 0, this, base)
+    this.last = markedShapes<V>('none', 0, 0, this, base)
   }
 
   /** Counts the times of entries written from now on from `base`: shapes are made anew. */
   rebase(base: number): void {
     this.base = base
     this.shapes.clear()
-    this.last = new EntryShape<V>('none', 0, 0, this, base)
+    this.last = markedShapes<V>('none', 0, 0, this, base)
   }
 
-  /** The shared shape for this expiration (created on first use). */
+  /** The shared shape of a fresh write with this expiration (created on first use). */
   shape(mode: ExpirationMode, ttl: number, grace: number): EntryShape<V> {
     const last = this.last
     if (last.mode === mode && last.ttl === ttl && last.grace === grace) return last
     const id = `${mode}:${ttl}:${grace}`
     let shape = this.shapes.get(id)
     if (shape === undefined) {
-      shape = new EntryShape<V>(mode, ttl, grace, this, this.base)
+      shape = markedShapes<V>(mode, ttl, grace, this, this.base)
       if (this.shapes.size < MAX_SHAPES_PER_TABLE) this.shapes.set(id, shape)
     }
     this.last = shape
     return shape
   }
+}
+
+/**
+ * The three marks of one expiration, as the handle's CLOCK eviction counts them: 0, which the
+ * hand evicts; 1, a fresh write's; 2, read since the hand last passed. Returns mark 1.
+ */
+function markedShapes<V>(
+  mode: ExpirationMode,
+  ttl: number,
+  grace: number,
+  table: KeyTable<V>,
+  base: number,
+): EntryShape<V> {
+  const unmarked = new EntryShape<V>(mode, ttl, grace, table, base)
+  const written = new EntryShape<V>(mode, ttl, grace, table, base)
+  const read = new EntryShape<V>(mode, ttl, grace, table, base)
+  unmarked.hot = read
+  written.hot = read
+  written.cooler = unmarked
+  read.cooler = written
+  return written
 }

@@ -24,16 +24,16 @@ export function addMs(offset: number, ms: number): number {
 /**
  * One cached item, and at the same time the `StoredItem` that `get` returns: a hit
  * allocates nothing. Callers see it through the read-only `StoredItem` type (and read
- * its properties; all but `value` and `version` are getters); the handle keeps its LRU
- * links on it.
+ * its properties; all but `value` and `version` are getters).
  *
  * Bytes per entry are the point of the layout. Node runs without pointer compression, so
  * every field is 8 bytes on top of a 24-byte object header; the entry keeps only what
- * differs from item to item (8 fields), and what items written alike share (mode, TTL,
- * grace, the table they live in, the time base their times count from) sits in one
- * {@link EntryShape} they all point to. The times are offsets from that base, small
- * integers V8 keeps inside the entry (absolute epoch ms, ~1.7e12, would each be a 16-byte
- * heap number); the handle moves the base as the clock runs, so they stay small.
+ * differs from item to item (5 fields), and what items written alike share (mode, TTL,
+ * grace, the table they live in, the time base their times count from, and the eviction
+ * mark) sits in an {@link EntryShape} they point to. The key is not kept: the map holds it,
+ * and eviction walks the maps. The times are offsets from that base, small integers V8 keeps
+ * inside the entry (absolute epoch ms, ~1.7e12, would each be a 16-byte heap number); the
+ * handle moves the base as the clock runs, so they stay small.
  *
  * Every field is initialised in the one constructor, in the same order, so all entries
  * share one hidden class and the hot path stays monomorphic.
@@ -43,33 +43,21 @@ export class MemoryEntry<V> implements StoredItem<V> {
   value: V
   /** Version: a new one for every write (see `StoredItem.version`). */
   readonly version: number
-  /** Key, kept so LRU eviction can delete the map entry. */
-  readonly key: string
   /**
-   * Mode, TTL, grace, table and time base, shared by the entries written alike. Replaced,
-   * with `expiry` and `born`, only when the handle moves its time base (`rebase`).
+   * Mode, TTL, grace, table, time base and eviction mark, shared by the entries written
+   * alike. Replaced by the same expiration with another mark as the entry is read or passed
+   * by the eviction hand, and, with `expiry` and `born`, when the handle moves its time
+   * base (`rebase`).
    */
   shape: EntryShape<V>
   /** Expiry as an offset from `shape.base`; null = never (the hot path then reads no clock). */
   expiry: number | null
   /** Creation time as an offset from `shape.base`. */
   born: number
-  /** Neighbour towards the most recently used end (the sentinel at the head). */
-  newer: MemoryEntry<V>
-  /** Neighbour towards the least recently used end (the sentinel at the tail). */
-  older: MemoryEntry<V>
 
-  constructor(
-    key: string,
-    shape: EntryShape<V>,
-    value: V,
-    expiresAt: number,
-    created: number,
-    version: number,
-  ) {
+  constructor(shape: EntryShape<V>, value: V, expiresAt: number, created: number, version: number) {
     this.value = value
     this.version = version
-    this.key = key
     this.shape = shape
     // Storing a non-number first makes V8 keep these fields "tagged" for good: in-range
     // offsets stay unboxed integers, and an odd out-of-range time boxes only itself
@@ -78,15 +66,11 @@ export class MemoryEntry<V> implements StoredItem<V> {
     this.expiry = expiresAt === 0 ? null : timeOffset(expiresAt, shape.base)
     this.born = null as unknown as number
     this.born = timeOffset(created, shape.base)
-    // A fresh entry links to itself until it is put into the list: the fields are never
-    // undefined, which keeps their type (and V8's field representation) a plain object.
-    this.newer = this
-    this.older = this
   }
 
   /**
-   * Counts this entry's times from a new base: `shape` is the same expiration in its table,
-   * counted from `shape.base`. Only the handle's `rebase` calls it, on entries it holds.
+   * Counts this entry's times from a new base: `shape` is the same expiration and mark in its
+   * table, counted from `shape.base`. Only the handle's `rebase` calls it, on entries it holds.
    */
   rebase(shape: EntryShape<V>): void {
     const delta = this.shape.base - shape.base

@@ -1,12 +1,20 @@
 /**
- * The in-process handle: an LRU bounded by entries (and optionally bytes) with
- * absolute and sliding TTL, eviction events and version-based CAS, all synchronous.
+ * The in-process handle: a cache bounded by entries (and optionally bytes) that evicts the
+ * least recently used items, with absolute and sliding TTL, eviction events and
+ * version-based CAS, all synchronous.
  *
  * A memory hit through `CacheManager` is the product's hot path, which shapes the code:
  * the entry object is the `StoredItem` returned (no allocation on a hit), items without
- * expiry never read the clock, the LRU order is a doubly linked list through fields of
- * the entries (O(1), no arrays to grow), and regions are tables of their own so no call
- * builds a composite key string. Bytes per entry shape the entry: see `MemoryEntry`.
+ * expiry never read the clock, and regions are tables of their own so no call builds a
+ * composite key string. Bytes per entry shape the entry: see `MemoryEntry`.
+ *
+ * Recency is kept the way CLOCK keeps it, which costs an entry no field: a mark of 0 to 2
+ * (held by which of its expiration's three shapes the entry points to, see `EntryShape`).
+ * A write marks an entry once, a read twice; a hit on a marked entry writes nothing. An
+ * eviction hand walks the tables in their maps' order: a marked entry loses one mark and
+ * stays, an unmarked one is evicted. So an item read since the hand last passed survives two
+ * passes, a written one unread survives one, and one the hand already passed over unread
+ * goes next: least recently used first, to within a pass of the hand.
  */
 import type {
   BulkEntry,
@@ -35,6 +43,12 @@ import {
  * again keeps its expiry unboxed too.
  */
 const REBASE_AFTER_MS = 2 ** 30
+
+/**
+ * Marked entries the hand spares in one eviction before it evicts the next entry, marked or
+ * not: an eviction costs at most this many steps, also when every item was read lately.
+ */
+const MAX_SPARED = 64
 
 /** The handle {@link memoryHandle} returns: the full contract plus a few memory-only helpers. */
 export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
@@ -65,7 +79,7 @@ export interface MemoryCacheHandle<V = unknown> extends CacheHandle<V> {
   close(): void
   /** Extends a sliding item's lifetime without reading it. True when the item exists. */
   touch(key: string, region: string | undefined): boolean
-  /** Reads an item without changing anything: no sliding extension, no LRU move, an expired item is left to the sweep. */
+  /** Reads an item without changing anything: no sliding extension, not marked as read, an expired item is left to the sweep. */
   peek(key: string, region: string | undefined): StoredItem<V> | undefined
   /** Reads several keys of one region, results in the order of `keys`. */
   getMany(keys: readonly string[], region: string | undefined): Array<StoredItem<V> | undefined>
@@ -101,9 +115,12 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   // first write and dropped when it empties (regions never accumulate).
   private readonly root = new KeyTable<V>(undefined, this.base)
   private readonly regions = new Map<string, KeyTable<V>>()
-  // Circular list through a sentinel: `head.older` is the most recently used entry,
-  // `head.newer` the least recently used. The sentinel removes every null check.
-  private readonly head: MemoryEntry<V>
+  // The eviction hand: where it is in the table it walks (undefined: at the start of `root`),
+  // and, while it walks the regions, where it is among them. Kept only while the cache is
+  // full: a map iterator keeps alive the storage its map had when it last moved, which a
+  // growing map replaces.
+  private hand: MapIterator<[string, MemoryEntry<V>]> | undefined
+  private handRegions: MapIterator<KeyTable<V>> | undefined
   private count = 0
   private totalBytes = 0
   private readonly maxEntries: number
@@ -137,7 +154,6 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       grace: true,
     })
     this.lock = options.distributed ? new MemoryLock() : undefined
-    this.head = new MemoryEntry<V>('', this.root.shape('none', 0, 0), undefined as V, 0, this.base, 0)
     if (options.sweepIntervalMs > 0) {
       // unref: a cache must never keep the process alive.
       this.timer = setInterval(() => this.sweep(), options.sweepIntervalMs)
@@ -157,20 +173,22 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const entry = region === undefined ? this.root.items.get(key) : this.regions.get(region)?.items.get(key)
     if (entry === undefined) return undefined
     // null = never expires: no clock read at all for such items.
+    const shape = entry.shape
     const expiry = entry.expiry
     if (expiry !== null) {
-      const now = hitClockSince(entry.shape)
+      const now = hitClockSince(shape)
       if (now >= expiry) {
         // In its grace window the entry is returned as it is (core decides whether it is
         // served); only the end of the grace drops it. Entries without grace pay nothing here.
-        if (now >= expiry + entry.shape.grace) {
-          this.drop(entry)
-          this.emit(entry, 'expired')
+        if (now >= expiry + shape.grace) {
+          this.drop(key, entry)
+          this.emit(key, entry, 'expired')
           return undefined
         }
-      } else if (entry.shape.mode === 'sliding') entry.expiry = addMs(now, entry.shape.ttl)
+      } else if (shape.mode === 'sliding') entry.expiry = addMs(now, shape.ttl)
     }
-    if (this.head.older !== entry) this.toFront(entry)
+    // Marked as read (a hit on an entry marked so writes nothing).
+    if (shape.hot !== shape) entry.shape = shape.hot
     return entry
   }
 
@@ -231,9 +249,9 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   remove(key: string, region: string | undefined): boolean {
     const entry = this.find(key, region)
     if (entry === undefined) return false
-    this.drop(entry)
+    this.drop(key, entry)
     if (isExpired(entry, Date.now())) {
-      this.emit(entry, 'expired')
+      this.emit(key, entry, 'expired')
       return false
     }
     return true
@@ -268,17 +286,20 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     this.root.items.clear()
     this.regions.clear()
     this.sizes?.clear()
-    this.head.newer = this.head
-    this.head.older = this.head
     this.count = 0
     this.totalBytes = 0
+    // The hand may be in a region's table, which still lists its items: let go of them.
+    this.releaseHand()
   }
 
   clearRegion(region: string): void {
     const table = this.regions.get(region)
     if (table === undefined) return
-    for (const entry of table.items.values()) this.unlink(entry)
+    this.count -= table.items.size
+    if (this.sizes !== undefined) for (const entry of table.items.values()) this.forgetSize(entry)
     this.regions.delete(region)
+    // Emptied too, so that the hand, if it is in there, finds nothing left of it to evict.
+    table.items.clear()
   }
 
   close(): void {
@@ -320,16 +341,16 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   sweep(): number {
     const now = Date.now()
     this.rebase(now)
-    // Collect first, drop after: a listener may change the list while we walk it.
-    const expired: MemoryEntry<V>[] = []
-    for (let entry = this.head.older; entry !== this.head; entry = entry.older) {
-      if (isExpired(entry, now)) expired.push(entry)
+    // Collect first, drop after: a listener may change the tables while we walk them.
+    const expired: Array<[string, MemoryEntry<V>]> = []
+    for (const table of this.tables()) {
+      for (const pair of table.items) if (isExpired(pair[1], now)) expired.push(pair)
     }
     let removed = 0
-    for (const entry of expired) {
-      if (entry.shape.table.items.get(entry.key) !== entry) continue
-      this.drop(entry)
-      this.emit(entry, 'expired')
+    for (const [key, entry] of expired) {
+      if (entry.shape.table.items.get(key) !== entry) continue
+      this.drop(key, entry)
+      this.emit(key, entry, 'expired')
       removed++
     }
     return removed
@@ -348,13 +369,23 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     this.base = now
     this.root.rebase(now)
     for (const table of this.regions.values()) table.rebase(now)
-    for (let entry = this.head.older; entry !== this.head; entry = entry.older) {
-      const { mode, ttl, grace, table } = entry.shape
-      entry.rebase(table.shape(mode, ttl, grace))
+    for (const table of this.tables()) {
+      for (const entry of table.items.values()) {
+        const { mode, ttl, grace } = entry.shape
+        const written = table.shape(mode, ttl, grace)
+        // The same mark, counted from the new base.
+        const mark = entry.shape
+        entry.rebase(mark.hot === mark ? written.hot : mark.cooler === mark ? written.cooler : written)
+      }
     }
   }
 
-  /** The entry under a key, expired or not, without touching the LRU order. */
+  /** The live tables: `root`, then the regions'. */
+  private tables(): KeyTable<V>[] {
+    return [this.root, ...this.regions.values()]
+  }
+
+  /** The entry under a key, expired or not, without marking it read. */
   private find(key: string, region: string | undefined): MemoryEntry<V> | undefined {
     return region === undefined ? this.root.items.get(key) : this.regions.get(region)?.items.get(key)
   }
@@ -364,15 +395,15 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const entry = this.find(key, region)
     if (entry === undefined || entry.expiry === null || !pastGrace(entry, Date.now() - entry.shape.base))
       return entry
-    this.drop(entry)
-    this.emit(entry, 'expired')
+    this.drop(key, entry)
+    this.emit(key, entry, 'expired')
     return undefined
   }
 
   /**
    * Writes a new entry (writes never mutate an entry a reader may still hold, so an item
-   * returned by `get` keeps its value and version), makes it the most recently used,
-   * then evicts from the cold end until both bounds hold.
+   * returned by `get` keeps its value and version), marked as written (as read if the item
+   * it replaces was), then evicts until both bounds hold.
    */
   private store(key: string, region: string | undefined, item: ItemInput<V>, version: number): void {
     const size = this.sizeOf === undefined ? 0 : this.measure(key, region, item.value)
@@ -385,23 +416,20 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     }
     const none = item.mode === 'none'
     // A `none` item keeps the grace it was given (an expire to `none` and back keeps it).
-    const shape = table.shape(item.mode, none ? 0 : item.ttl, item.grace ?? 0)
-    const entry = new MemoryEntry<V>(key, shape, item.value, none ? 0 : item.expiresAt, item.created, version)
+    const written = table.shape(item.mode, none ? 0 : item.ttl, item.grace ?? 0)
     const map = table.items
     const previous = map.get(key)
-    if (previous === undefined) {
-      this.count++
-    } else {
-      this.unlinkList(previous)
-      this.forgetSize(previous)
-    }
+    const shape = previous !== undefined && previous.shape.hot === previous.shape ? written.hot : written
+    const entry = new MemoryEntry<V>(shape, item.value, none ? 0 : item.expiresAt, item.created, version)
+    if (previous === undefined) this.count++
+    else this.forgetSize(previous)
     map.set(key, entry)
     if (this.sizes !== undefined) {
       this.sizes.set(entry, size)
       this.totalBytes += size
     }
-    this.linkFront(entry)
-    if (this.count > this.maxEntries || this.totalBytes > this.maxBytes) this.evictCold()
+    if (this.count > this.maxEntries || this.totalBytes > this.maxBytes) this.evict(entry)
+    else if (previous === undefined) this.releaseHand()
   }
 
   /** Size of a value for `maxBytes`; a value that can never fit also drops the key's old item (it is stale). */
@@ -414,7 +442,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     }
     if (size > this.maxBytes) {
       const stale = this.find(key, region)
-      if (stale !== undefined) this.drop(stale)
+      if (stale !== undefined) this.drop(key, stale)
       throw new ValueTooLargeError(
         `memory handle '${this.name}': a value of ${size} bytes exceeds maxBytes (${this.maxBytes})`,
         { source: this.name },
@@ -423,29 +451,59 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     return size
   }
 
-  private evictCold(): void {
+  /**
+   * Moves the hand until both bounds hold: a marked entry loses a mark, an unmarked one is
+   * evicted (after MAX_SPARED spared, the next one is, marked or not). `written`, the entry
+   * whose write went over a bound, is passed over: a write never evicts what it wrote.
+   */
+  private evict(written: MemoryEntry<V>): void {
+    let spared = 0
     let now = 0
     while (this.count > this.maxEntries || this.totalBytes > this.maxBytes) {
-      const coldest = this.head.newer
-      this.drop(coldest)
-      if (coldest.expiry !== null && now === 0) now = Date.now()
-      this.emit(coldest, isExpired(coldest, now) ? 'expired' : 'evicted')
+      const [key, entry] = this.advanceHand()
+      if (entry === written) continue
+      const shape = entry.shape
+      if (shape.cooler !== shape && spared < MAX_SPARED) {
+        entry.shape = shape.cooler
+        spared++
+        continue
+      }
+      this.drop(key, entry)
+      if (entry.expiry !== null && now === 0) now = Date.now()
+      this.emit(key, entry, isExpired(entry, now) ? 'expired' : 'evicted')
     }
   }
 
-  /** Removes an entry from its map and the list. */
-  private drop(entry: MemoryEntry<V>): void {
+  /**
+   * The next entry under the hand: on through its table, then the next table (root, then
+   * the regions in the order they were made), round again after the last. Only called while
+   * a bound is exceeded, so some table holds an entry.
+   */
+  private advanceHand(): [string, MemoryEntry<V>] {
+    for (;;) {
+      this.hand ??= this.root.items.entries()
+      const step = this.hand.next()
+      if (step.done !== true) return step.value
+      this.handRegions ??= this.regions.values()
+      const region = this.handRegions.next()
+      if (region.done === true) this.handRegions = undefined
+      this.hand = (region.done === true ? this.root : region.value).items.entries()
+    }
+  }
+
+  /** Puts the hand back at the start of `root`, letting go of the iterator it held. */
+  private releaseHand(): void {
+    this.hand = undefined
+    this.handRegions = undefined
+  }
+
+  /** Removes an entry from its map and the counters. */
+  private drop(key: string, entry: MemoryEntry<V>): void {
     const table = entry.shape.table
-    table.items.delete(entry.key)
+    table.items.delete(key)
     // Only the region's current table: one replaced by clearRegion is no longer listed.
     if (table !== this.root && table.items.size === 0 && this.regions.get(table.region as string) === table)
       this.regions.delete(table.region as string)
-    this.unlink(entry)
-  }
-
-  /** Takes an entry out of the list and the counters (its map is handled by the caller). */
-  private unlink(entry: MemoryEntry<V>): void {
-    this.unlinkList(entry)
     this.count--
     this.forgetSize(entry)
   }
@@ -456,29 +514,9 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     this.sizes.delete(entry)
   }
 
-  private unlinkList(entry: MemoryEntry<V>): void {
-    entry.newer.older = entry.older
-    entry.older.newer = entry.newer
-  }
-
-  private linkFront(entry: MemoryEntry<V>): void {
-    const first = this.head.older
-    entry.newer = this.head
-    entry.older = first
-    first.newer = entry
-    this.head.older = entry
-  }
-
-  private toFront(entry: MemoryEntry<V>): void {
-    entry.newer.older = entry.older
-    entry.older.newer = entry.newer
-    this.linkFront(entry)
-  }
-
-  private emit(entry: MemoryEntry<V>, reason: EvictReason): void {
+  private emit(key: string, entry: MemoryEntry<V>, reason: EvictReason): void {
     const listeners = this.listeners
-    for (let i = 0; i < listeners.length; i++)
-      (listeners[i] as EvictListener)(entry.key, entry.region, reason)
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as EvictListener)(key, entry.region, reason)
   }
 }
 

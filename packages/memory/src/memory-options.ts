@@ -4,7 +4,7 @@ import { InvalidOptionsError } from '@cacheplane/core'
 export interface MemoryHandleOptions<V = unknown> {
   /** Name of the handle within a manager (stats, events, errors). Default `'memory'`. */
   readonly name?: string
-  /** Most items kept; the least recently used is evicted beyond it. Default 10,000. */
+  /** Most items kept; beyond it the least recently used are evicted (as CLOCK counts use, see `memoryHandle`). Default 10,000. */
   readonly maxEntries?: number
   /** Optional byte bound: least recently used items are evicted while the total exceeds it. */
   readonly maxBytes?: number

@@ -31,7 +31,7 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-describe('memoryHandle LRU', () => {
+describe('memoryHandle bounds', () => {
   test('evicts the least recently used item beyond maxEntries, and a get counts as use', () => {
     const h = handle<string>({ maxEntries: 3 })
     const evicted: string[] = []

@@ -21,6 +21,7 @@ import { coldKey } from './scenarios/cold-key.js'
 import { connections } from './scenarios/connections.js'
 import { distributedHit } from './scenarios/distributed-hit.js'
 import { invalidation } from './scenarios/invalidation.js'
+import { memoryEviction } from './scenarios/memory-eviction.js'
 import { memoryHit } from './scenarios/memory-hit.js'
 import { memoryPerEntry } from './scenarios/memory-per-entry.js'
 import { otelOverhead } from './scenarios/otel-overhead.js'
@@ -41,6 +42,7 @@ const scenarios: readonly Scenario[] = [
   propagation,
   invalidation,
   memoryPerEntry,
+  memoryEviction,
   connections,
   sharedPropagation,
   otelOverhead,
