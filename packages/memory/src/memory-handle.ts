@@ -117,8 +117,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
   private readonly regions = new Map<string, KeyTable<V>>()
   // The eviction hand: where it is in the table it walks (undefined: at the start of `root`),
   // and, while it walks the regions, where it is among them. Kept only while the cache is
-  // full: a map iterator keeps alive the storage its map had when it last moved, which a
-  // growing map replaces.
+  // near a bound (see `store`): a map iterator keeps alive the storage its map had when it
+  // last moved, items removed since included, until it moves again.
   private hand: MapIterator<[string, MemoryEntry<V>]> | undefined
   private handRegions: MapIterator<KeyTable<V>> | undefined
   private count = 0
@@ -298,8 +298,10 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     this.count -= table.items.size
     if (this.sizes !== undefined) for (const entry of table.items.values()) this.forgetSize(entry)
     this.regions.delete(region)
-    // Emptied too, so that the hand, if it is in there, finds nothing left of it to evict.
+    // Emptied, so that nothing holding the table finds an item to evict, and the hand let go
+    // of (it may be in there, keeping the region's items alive).
     table.items.clear()
+    this.releaseHand()
   }
 
   close(): void {
@@ -429,7 +431,17 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       this.totalBytes += size
     }
     if (this.count > this.maxEntries || this.totalBytes > this.maxBytes) this.evict(entry)
-    else if (previous === undefined) this.releaseHand()
+    else if (previous === undefined && this.hand !== undefined && !this.nearBound()) this.releaseHand()
+  }
+
+  /**
+   * Within an eighth of a bound. While it is, evictions come often enough that the hand keeps
+   * its place (a write of a new key after a remove, say, evicts nothing). Below, none may come
+   * for a long time, and a held hand would keep alive every storage its map outgrows or
+   * shrinks from, with the items removed since: the hand is let go of (`store`, `drop`).
+   */
+  private nearBound(): boolean {
+    return this.count > this.maxEntries * 0.875 || this.totalBytes > this.maxBytes * 0.875
   }
 
   /** Size of a value for `maxBytes`; a value that can never fit also drops the key's old item (it is stale). */
@@ -506,6 +518,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
       this.regions.delete(table.region as string)
     this.count--
     this.forgetSize(entry)
+    // Emptied by removes and expiry, the cache lets the hand go (see `nearBound`).
+    if (this.hand !== undefined && !this.nearBound()) this.releaseHand()
   }
 
   private forgetSize(entry: MemoryEntry<V>): void {

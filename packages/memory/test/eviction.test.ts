@@ -2,6 +2,8 @@
 // outlive one-off writes, a stream of new keys goes oldest first), what one eviction may cost,
 // and, over seeded random sequences against a plain model, that the bounds, the counts and
 // every reported eviction stay right through regions, removes, clearRegion and clear.
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import type { ItemInput } from '@cacheplane/core'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { type MemoryCacheHandle, type MemoryHandleOptions, memoryHandle } from '../src/index.js'
@@ -67,7 +69,9 @@ describe('memoryHandle eviction', () => {
     }
     expect(h.size).toBe(100)
   })
+})
 
+describe('memoryHandle eviction hand', () => {
   test('one eviction spares at most 64 marked items', () => {
     const h = handle({ maxEntries: 1000 })
     const evicted = evictions(h)
@@ -76,6 +80,20 @@ describe('memoryHandle eviction', () => {
     h.set('new', undefined, forever('x'))
     // Every item was read: the hand spares k0..k63 and evicts the next one.
     expect(evicted).toEqual(['k64'])
+  })
+
+  test('the hand keeps its place through a remove and a write that evicts nothing', () => {
+    const h = handle({ maxEntries: 10 })
+    const evicted = evictions(h)
+    for (let i = 0; i < 10; i++) h.set(`k${i}`, undefined, forever('x'))
+    for (let i = 0; i < 5; i++) h.get(`k${i}`, undefined)
+    h.set('k10', undefined, forever('x')) // k0-k4 keep one mark, k5-k9 lose theirs, k5 goes
+    h.get('k0', undefined)
+    h.remove('k9', undefined)
+    h.set('n1', undefined, forever('x')) // fills the room k9 left: nothing to evict
+    h.set('n2', undefined, forever('x'))
+    // From where the hand stopped: k6. Started over, it would have taken k1.
+    expect(evicted).toEqual(['k5', 'k6'])
   })
 
   test('moving the time base keeps every mark', () => {
@@ -91,6 +109,49 @@ describe('memoryHandle eviction', () => {
     h.set('e', undefined, forever('e'))
     // a and c were read, b only written: b is the one to go, as without the move.
     expect(evicted).toEqual(['b'])
+  })
+})
+
+/** A full garbage collection (the flag set at run time, the function taken from a new context). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc')
+  ;(runInNewContext('gc') as () => void)()
+}
+
+/**
+ * 110 items written into region `r` of a handle bound to 100 (so the hand is in that region's
+ * table), and weak references to their values. Not in the async test itself: a suspended async
+ * function keeps the values its registers last held.
+ */
+function filled(): { h: MemoryCacheHandle<object>; values: Array<WeakRef<object>> } {
+  const h = memoryHandle<object>({ maxEntries: 100, sweepIntervalMs: 0 })
+  const values: Array<WeakRef<object>> = []
+  for (let i = 0; i < 110; i++) {
+    const value = { i }
+    values.push(new WeakRef(value))
+    h.set(`k${i}`, 'r', { value, mode: 'none', ttl: 0, expiresAt: 0, created: Date.now() })
+  }
+  return { h, values }
+}
+
+describe('memoryHandle eviction hand and garbage', () => {
+  // The hand is a map iterator, which keeps alive the storage its map had when it last moved.
+  test.each([
+    ['clearRegion', (h: MemoryCacheHandle<object>) => h.clearRegion('r')],
+    [
+      'removes',
+      (h: MemoryCacheHandle<object>) => {
+        for (let i = 0; i < 110; i++) h.remove(`k${i}`, 'r')
+      },
+    ],
+  ])('items gone by %s are not kept alive by the hand', async (_, takeAway) => {
+    const { h, values } = filled()
+    takeAway(h)
+    // A WeakRef holds its target to the end of the job that read it.
+    await new Promise((resolve) => setImmediate(resolve))
+    collectGarbage()
+    expect(values.flatMap((ref, i) => (ref.deref() === undefined ? [] : [i]))).toEqual([])
+    h.close()
   })
 })
 
