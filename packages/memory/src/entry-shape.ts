@@ -7,11 +7,18 @@ import type { ExpirationMode } from '@cacheplane/core'
 import type { MemoryEntry } from './memory-entry.js'
 
 /**
- * Distinct shapes remembered per table. TTLs computed per item (say, "until midnight")
- * would otherwise grow the table without bound; past this many, a write gets a shape of
- * its own, which costs that entry what the fields cost inline and nothing more.
+ * Distinct shapes remembered per table. TTLs computed per item would otherwise grow the
+ * table without bound; past this many, a write gets shapes of its own (three, one per
+ * eviction mark: 240 bytes). Absolute items rarely get there: see {@link DERIVED_TTL}.
  */
 const MAX_SHAPES_PER_TABLE = 64
+
+/**
+ * The `ttl` of a shape shared by absolute items whose TTL is their expiry minus their
+ * creation time, as an item written now with a TTL has: the entry's own times give it. So
+ * TTLs computed per item (a token's remaining life, "until midnight") share one shape.
+ */
+export const DERIVED_TTL = -1
 
 /**
  * The expiration of a group of entries, the table holding them, where their times count from,
@@ -28,7 +35,7 @@ export class EntryShape<V> {
 
   constructor(
     readonly mode: ExpirationMode,
-    /** TTL in ms; 0 for 'none'. */
+    /** TTL in ms; 0 for 'none'; {@link DERIVED_TTL} when each entry's times give it. */
     readonly ttl: number,
     /** Grace, ms; 0 = none. */
     readonly grace: number,

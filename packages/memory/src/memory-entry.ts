@@ -1,5 +1,5 @@
 import type { ExpirationMode, StoredItem } from '@cacheplane/core'
-import type { EntryShape } from './entry-shape.js'
+import { DERIVED_TTL, type EntryShape } from './entry-shape.js'
 
 /**
  * The offset of an epoch-ms time from a time base (`EntryShape.base`), as a small integer
@@ -86,7 +86,8 @@ export class MemoryEntry<V> implements StoredItem<V> {
 
   /** TTL in ms; 0 for 'none'. */
   get ttl(): number {
-    return this.shape.ttl
+    const ttl = this.shape.ttl
+    return ttl === DERIVED_TTL ? (this.expiry as number) - this.born : ttl
   }
 
   /** Grace, ms: the entry is kept (and returned) until expiry + grace; 0 = none. */

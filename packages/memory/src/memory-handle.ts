@@ -28,7 +28,7 @@ import type {
   UpdateOutcome,
 } from '@cacheplane/core'
 import { hitClockSince, InvalidOptionsError, ValueTooLargeError } from '@cacheplane/core'
-import { KeyTable } from './entry-shape.js'
+import { DERIVED_TTL, KeyTable } from './entry-shape.js'
 import { addMs, MemoryEntry } from './memory-entry.js'
 import { MemoryLock } from './memory-lock.js'
 import {
@@ -418,7 +418,7 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     }
     const none = item.mode === 'none'
     // A `none` item keeps the grace it was given (an expire to `none` and back keeps it).
-    const written = table.shape(item.mode, none ? 0 : item.ttl, item.grace ?? 0)
+    const written = table.shape(item.mode, none ? 0 : shapeTtl(item), item.grace ?? 0)
     const map = table.items
     const previous = map.get(key)
     const shape = previous !== undefined && previous.shape.hot === previous.shape ? written.hot : written
@@ -532,6 +532,22 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     const listeners = this.listeners
     for (let i = 0; i < listeners.length; i++) (listeners[i] as EvictListener)(key, entry.region, reason)
   }
+}
+
+/**
+ * The `ttl` an item's shape records: {@link DERIVED_TTL} for an absolute item whose times,
+ * whole ms, differ by exactly its TTL (the entry's offsets then give it back exactly), else
+ * the TTL itself.
+ */
+function shapeTtl(item: ItemInput<unknown>): number {
+  const { ttl, expiresAt, created } = item
+  return item.mode === 'absolute' &&
+    ttl > 0 &&
+    Number.isInteger(expiresAt) &&
+    Number.isInteger(created) &&
+    expiresAt - created === ttl
+    ? DERIVED_TTL
+    : ttl
 }
 
 /** Past the end of its grace (physically gone) at `now`, epoch ms. */

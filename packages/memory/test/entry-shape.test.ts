@@ -70,3 +70,43 @@ describe('memoryHandle entries sharing their expiration', () => {
     expect(h.size).toBe(0)
   })
 })
+
+describe('memoryHandle absolute items with a TTL of their own', () => {
+  /** An item written now with `ttl`, as core writes one: its expiry minus its creation is its TTL. */
+  const timed = (value: string, ttl: number): ItemInput<string> => {
+    const created = Date.now()
+    return { value, mode: 'absolute', ttl, expiresAt: created + ttl, created }
+  }
+  /** The shape an entry points to (the handle returns the entry itself). */
+  const shapeOf = (stored: unknown) => (stored as { shape: { table: unknown } }).shape
+
+  test('each reports its own TTL, and all share one shape', () => {
+    const h = handle()
+    const written = Array.from({ length: 200 }, (_, i) => timed(`v${i}`, 60_000 + i * 7))
+    written.forEach((input, i) => {
+      h.set(`k${i}`, 'r', input)
+    })
+    written.forEach((input, i) => {
+      expect(h.peek(`k${i}`, 'r')).toMatchObject({
+        ttl: input.ttl,
+        expiresAt: input.expiresAt,
+        created: input.created,
+      })
+    })
+    // Written and not read: one mark, so one shape for all 200 (past the 64 a table remembers).
+    expect(new Set(written.map((_, i) => shapeOf(h.peek(`k${i}`, 'r')))).size).toBe(1)
+  })
+
+  test('each still reports its own TTL after the handle moves its time base', () => {
+    vi.useFakeTimers({ toFake: ['Date'] })
+    const h = handle()
+    const ttls = [1_000, 40 * 86_400_000, 2 ** 31 + 5]
+    ttls.forEach((ttl, i) => {
+      h.set(`k${i}`, undefined, timed(`v${i}`, ttl))
+    })
+    vi.advanceTimersByTime(13 * 86_400_000)
+    h.set('later', undefined, timed('later', 5_000)) // the write that moves the base
+    expect(ttls.map((_, i) => h.peek(`k${i}`, undefined)?.ttl)).toEqual([undefined, ...ttls.slice(1)])
+    expect(h.peek('later', undefined)?.ttl).toBe(5_000)
+  })
+})

@@ -58,6 +58,21 @@ const builders: Record<string, Builder> = {
     }
     return handle
   },
+  // TTLs computed per item (a token's remaining life): every item's differs.
+  'memory handle (absolute TTL, one per item)': (keys, values) => {
+    const handle = memoryHandle<object>({ maxEntries: keys.length, sweepIntervalMs: 0 })
+    const created = Date.now()
+    for (let i = 0; i < keys.length; i++) {
+      handle.set(keys[i] as string, undefined, {
+        value: values[i] as object,
+        mode: 'absolute',
+        ttl: 60_000 + i,
+        expiresAt: created + 60_000 + i,
+        created,
+      })
+    }
+    return handle
+  },
   'lru-cache (ttl)': (keys, values) => {
     const lru = new LRUCache<string, object>({ max: keys.length, ttl: 60_000 })
     for (let i = 0; i < keys.length; i++) lru.set(keys[i] as string, values[i] as object)

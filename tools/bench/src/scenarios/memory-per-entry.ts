@@ -30,7 +30,7 @@ export const memoryPerEntry: Scenario = {
       bytes,
       withItems: bytes + itemBytes,
       vsLru: subject.startsWith('memory handle')
-        ? bytes / of(subject.endsWith('(absolute TTL)') ? 'lru-cache (ttl)' : 'lru-cache')
+        ? bytes / of(subject.includes('TTL') ? 'lru-cache (ttl)' : 'lru-cache')
         : '',
     }))
     const ratio = of('memory handle') / of('lru-cache')
