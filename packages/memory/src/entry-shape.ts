@@ -43,6 +43,12 @@ export class EntryShape<V> {
     /** Epoch ms the entries' `expiry` and `born` are offsets from (see `MemoryEntry`). */
     readonly base: number,
   ) {}
+
+  /** `written`'s expiration (a mark-1 shape) with this shape's mark. */
+  markOn(written: EntryShape<V>): EntryShape<V> {
+    if (this.hot === this) return written.hot
+    return this.cooler === this ? written.cooler : written
+  }
 }
 
 /**

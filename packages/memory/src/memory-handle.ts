@@ -374,10 +374,8 @@ class MemoryHandle<V> implements MemoryCacheHandle<V> {
     for (const table of this.tables()) {
       for (const entry of table.items.values()) {
         const { mode, ttl, grace } = entry.shape
-        const written = table.shape(mode, ttl, grace)
-        // The same mark, counted from the new base.
-        const mark = entry.shape
-        entry.rebase(mark.hot === mark ? written.hot : mark.cooler === mark ? written.cooler : written)
+        // The same expiration and mark, counted from the new base.
+        entry.rebase(entry.shape.markOn(table.shape(mode, ttl, grace)))
       }
     }
   }

@@ -18,6 +18,25 @@ export interface FootprintConfig {
 
 type Builder = (keys: readonly string[], values: readonly object[]) => unknown
 
+/** A memory handle holding the items, item i with an absolute TTL of `ttl(i)` ms (none for 0). */
+function handleOf(ttl: (i: number) => number): Builder {
+  return (keys, values) => {
+    const handle = memoryHandle<object>({ maxEntries: keys.length, sweepIntervalMs: 0 })
+    const created = Date.now()
+    for (let i = 0; i < keys.length; i++) {
+      const ms = ttl(i)
+      handle.set(keys[i] as string, undefined, {
+        value: values[i] as object,
+        mode: ms === 0 ? 'none' : 'absolute',
+        ttl: ms,
+        expiresAt: ms === 0 ? 0 : created + ms,
+        created,
+      })
+    }
+    return handle
+  }
+}
+
 const builders: Record<string, Builder> = {
   Map: (keys, values) => {
     const map = new Map<string, object>()
@@ -29,50 +48,10 @@ const builders: Record<string, Builder> = {
     for (let i = 0; i < keys.length; i++) lru.set(keys[i] as string, values[i] as object)
     return lru
   },
-  'memory handle': (keys, values) => {
-    const handle = memoryHandle<object>({ maxEntries: keys.length, sweepIntervalMs: 0 })
-    const created = Date.now()
-    for (let i = 0; i < keys.length; i++) {
-      handle.set(keys[i] as string, undefined, {
-        value: values[i] as object,
-        mode: 'none',
-        ttl: 0,
-        expiresAt: 0,
-        created,
-      })
-    }
-    return handle
-  },
-  'memory handle (absolute TTL)': (keys, values) => {
-    const handle = memoryHandle<object>({ maxEntries: keys.length, sweepIntervalMs: 0 })
-    const created = Date.now()
-    const expiresAt = created + 60_000
-    for (let i = 0; i < keys.length; i++) {
-      handle.set(keys[i] as string, undefined, {
-        value: values[i] as object,
-        mode: 'absolute',
-        ttl: 60_000,
-        expiresAt,
-        created,
-      })
-    }
-    return handle
-  },
+  'memory handle': handleOf(() => 0),
+  'memory handle (absolute TTL)': handleOf(() => 60_000),
   // TTLs computed per item (a token's remaining life): every item's differs.
-  'memory handle (absolute TTL, one per item)': (keys, values) => {
-    const handle = memoryHandle<object>({ maxEntries: keys.length, sweepIntervalMs: 0 })
-    const created = Date.now()
-    for (let i = 0; i < keys.length; i++) {
-      handle.set(keys[i] as string, undefined, {
-        value: values[i] as object,
-        mode: 'absolute',
-        ttl: 60_000 + i,
-        expiresAt: created + 60_000 + i,
-        created,
-      })
-    }
-    return handle
-  },
+  'memory handle (absolute TTL, one per item)': handleOf((i) => 60_000 + i),
   'lru-cache (ttl)': (keys, values) => {
     const lru = new LRUCache<string, object>({ max: keys.length, ttl: 60_000 })
     for (let i = 0; i < keys.length; i++) lru.set(keys[i] as string, values[i] as object)
