@@ -402,9 +402,10 @@ export class CacheManager<V = unknown> {
   getOrAdd(key: string, factory: Factory<V>, options?: GetOrAddOptions): Promise<V> {
     // The hot path, as in `get`: a memory hit of a call without options resolves at once.
     if (!this.#gate && options === undefined && typeof factory === 'function' && isValidKey(key)) {
-      const hit = this.#engine.peekTop(key, undefined)
+      const hit = this.#eagerByDefault
+        ? this.#eagerTopHit(key, undefined, factory, undefined)
+        : this.#engine.peekTop(key, undefined)
       if (hit !== MISS) {
-        if (this.#eagerByDefault) this.#refreshTop(key, undefined, factory, undefined)
         if (topHitListened()) publishTopHit('getOrAdd', this.name, key, undefined, this.#engine.top.name)
         return Promise.resolve(hit as V)
       }
@@ -417,11 +418,11 @@ export class CacheManager<V = unknown> {
     const region = await this.#checkRead(key, options)
     if (typeof factory !== 'function') throw new InvalidOptionsError('getOrAdd needs a factory function')
     const request = this.#request(key, region, factory, options)
-    const hit = this.#engine.peekTop(key, region)
-    if (hit !== MISS) {
-      if (request.policy.eagerRefresh !== 0) this.#refreshTop(key, region, factory, options, request)
-      return hit as V
-    }
+    const hit =
+      request.policy.eagerRefresh !== 0
+        ? this.#eagerTopHit(key, region, factory, options, request)
+        : this.#engine.peekTop(key, region)
+    if (hit !== MISS) return hit as V
     return this.#flights.run(keyId(key, region), () => this.#loader.load(request)) as Promise<V>
   }
 
@@ -440,24 +441,28 @@ export class CacheManager<V = unknown> {
   }
 
   /**
-   * Eager refresh after a top hit: the top's item decides whether the threshold is passed. The
-   * request of a call without options is built only then, not on every hit.
+   * A top hit of a getOrAdd that refreshes eagerly: the top's item, read once, is served and
+   * decides whether the threshold is passed. The request of a call without options is built
+   * only then, not on every hit.
    */
-  #refreshTop(
+  #eagerTopHit(
     key: string,
     region: string | undefined,
     factory: Factory<V>,
     options: GetOrAddOptions | undefined,
     request?: LoadRequest,
-  ): void {
-    const item = this.#engine.topItem(key, region)
-    if (item === undefined) return
-    if (!refreshDue(item, request?.policy.eagerRefresh ?? this.#options.policy.eagerRefresh)) return
-    this.#loader.startRefresh(
-      request ?? this.#request(key, region, factory, options),
-      item,
-      untag(item.value),
-    )
+  ): unknown {
+    const item = this.#engine.peekTopItem(key, region)
+    if (item === MISS) return MISS
+    const hit = this.#engine.servedFromTop(key, region, item)
+    if (hit === MISS || item === undefined) return hit
+    if (refreshDue(item, request?.policy.eagerRefresh ?? this.#options.policy.eagerRefresh))
+      this.#loader.startRefresh(
+        request ?? this.#request(key, region, factory, options),
+        item,
+        untag(item.value),
+      )
+    return hit
   }
 
   /** Applies `fn` with compare-and-set on the source of truth; throws UpdateMissingError, UpdateConflictError, FactoryUndefinedError. */

@@ -310,16 +310,29 @@ export class SyncEngine {
    * hit beyond what the listeners asked for; no expiry math unless the item slides.
    */
   peekTop(key: string, region: string | undefined): unknown {
+    const item = this.peekTopItem(key, region)
+    return item === MISS ? MISS : this.#servedFromTop(key, region, item)
+  }
+
+  /**
+   * {@link peekTop} in two steps, for a caller that needs the item too (eager refresh reads
+   * its lifetime): the top's item, or MISS when the top may not be peeked or failed (a
+   * failure is reported and counted); then {@link servedFromTop} serves it.
+   */
+  peekTopItem(key: string, region: string | undefined): StoredItem<unknown> | undefined | typeof MISS {
     if (!this.#peekable) return MISS
     const top = this.top
-    let item: StoredItem<unknown> | undefined
     try {
-      item = top.handle.get(key, region) as StoredItem<unknown> | undefined
+      return top.handle.get(key, region) as StoredItem<unknown> | undefined
     } catch (raw) {
       reportError(this.#emitter, top, 'get', wrapHandleError(top, 'get', raw))
       top.stats.misses++
       return MISS
     }
+  }
+
+  /** The value a peek of the top serves from `item` (a hit, counted and emitted), or MISS. */
+  servedFromTop(key: string, region: string | undefined, item: StoredItem<unknown> | undefined): unknown {
     return this.#servedFromTop(key, region, item)
   }
 
@@ -373,19 +386,6 @@ export class SyncEngine {
       this.#touch.touchBelow(key, region, item.ttl)
     if (this.getListened) this.#emitter.emit('get', { key, region, level: 0, handle: top.name })
     return value
-  }
-
-  /**
-   * The top's item of `key` as the handle returns it, without counting or events (a
-   * synchronous top only, else undefined): eager refresh reads its lifetime after a hit.
-   */
-  topItem(key: string, region: string | undefined): StoredItem<unknown> | undefined {
-    if (!this.#fastTop) return undefined
-    try {
-      return this.top.handle.get(key, region) as StoredItem<unknown> | undefined
-    } catch {
-      return undefined // the hit was served; a failing re-read only skips the refresh check
-    }
   }
 
   /** Walks down from level `start` (1 after a {@link peekTop} miss, else 0), copying a lower hit up. */

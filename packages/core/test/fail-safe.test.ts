@@ -351,6 +351,44 @@ describe('eager refresh', () => {
     expect(calls).toBe(1)
   })
 
+  it('a hit reads the top once, below and past the threshold, with and without options', async () => {
+    const memory = memoryHandle<unknown>({ name: 'memory' })
+    let reads = 0
+    const get: CacheHandle<unknown>['get'] = (key, region) => {
+      reads++
+      return memory.get(key, region)
+    }
+    // The memory handle with its `get` counted (a proxy: its methods live on its class).
+    const counted = new Proxy(memory, {
+      get: (target, property) => {
+        if (property === 'get') return get
+        const member = Reflect.get(target, property, target)
+        return typeof member === 'function' ? member.bind(target) : member
+      },
+    })
+    const cache = new CacheManager<unknown>({
+      name: 'users',
+      handles: [counted],
+      expiration,
+      grace: GRACE,
+      eagerRefresh: 0.5,
+    })
+    caches.push(cache)
+    const refreshes = collect(cache, 'eagerRefresh')
+    await cache.set('k', 'v1')
+    const factory = () => 'v2'
+    for (const options of [undefined, { eagerRefresh: 0.5 }]) {
+      reads = 0
+      expect(await cache.getOrAdd('k', factory, options)).toBe('v1')
+      expect(reads).toBe(1)
+    }
+    vi.advanceTimersByTime(600)
+    reads = 0
+    expect(await cache.getOrAdd('k', factory)).toBe('v1')
+    expect(reads).toBe(1)
+    await vi.waitFor(() => expect(refreshes.map((r) => r.reason)).toEqual(['started', 'written']))
+  })
+
   it('a failed eager refresh leaves the value in place and says so', async () => {
     const cache = memoryOnly({ eagerRefresh: 0.5 })
     const refreshes = collect(cache, 'eagerRefresh')

@@ -85,6 +85,13 @@ function openCaches(redisUrl: string) {
       handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 })],
       expiration: { mode: 'absolute', ttl: TTL_MS },
     }),
+    // getOrAdd refreshing eagerly: a hit also reads the item's lifetime (never past 80% here).
+    memoryEager: new CacheManager<SmallObject>({
+      name: 'bench-memory-hit-eager',
+      handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 })],
+      expiration: { mode: 'absolute', ttl: TTL_MS },
+      eagerRefresh: 0.8,
+    }),
     layered: new CacheManager<SmallObject>({
       name: 'bench-memory-hit',
       handles: [memoryHandle({ maxEntries: KEY_COUNT * 2 }), redisHandle({ url: redisUrl })],
@@ -98,6 +105,7 @@ function openCaches(redisUrl: string) {
     caches.handleTtl.close()
     await caches.memoryOnly.close()
     await caches.memoryTtl.close()
+    await caches.memoryEager.close()
     await caches.layered.close()
     await caches.bento.disconnectAll()
     await caches.cacheable.disconnect()
@@ -126,6 +134,7 @@ async function fill(caches: Caches, keys: readonly string[], values: readonly Sm
     })
     await caches.memoryOnly.set(key, value)
     await caches.memoryTtl.set(key, value)
+    await caches.memoryEager.set(key, value)
     await caches.layered.set(key, value)
     await caches.bento.set({ key, value })
     await caches.cacheable.set(key, value)
@@ -133,7 +142,19 @@ async function fill(caches: Caches, keys: readonly string[], values: readonly Sm
 }
 
 function tasksOf(caches: Caches, keys: readonly string[]): BatchTask[] {
-  const { map, lru, lruTtl, handle, handleTtl, memoryOnly, memoryTtl, layered, bento, cacheable } = caches
+  const {
+    map,
+    lru,
+    lruTtl,
+    handle,
+    handleTtl,
+    memoryOnly,
+    memoryTtl,
+    memoryEager,
+    layered,
+    bento,
+    cacheable,
+  } = caches
   return [
     syncTask('Map.get', keys, (k) => map.get(k)),
     syncTask('lru-cache get', keys, (k) => lru.get(k)),
@@ -148,6 +169,9 @@ function tasksOf(caches: Caches, keys: readonly string[]): BatchTask[] {
     syncTask('lru-cache get, with a TTL', keys, (k) => lruTtl.get(k)),
     syncTask('memory handle get (no manager), with a TTL', keys, (k) => handleTtl.get(k, undefined)?.value),
     asyncTask('CacheManager memory, with a TTL', keys, (k) => memoryTtl.get(k)),
+    asyncTask('CacheManager memory getOrAdd, with a TTL, eagerRefresh 0.8', keys, (k) =>
+      memoryEager.getOrAdd(k, neverCalled),
+    ),
     syncTask('CacheManager memory peek (sync), with a TTL', keys, (k) => memoryTtl.peek(k)),
     asyncTask('BentoCache memory+redis+bus', keys, (k) => bento.get({ key: k })),
     asyncTask('cacheable (memory primary)', keys, (k) => cacheable.get(k)),
