@@ -5,6 +5,8 @@
  * time: the mean of per-iteration rates would overweight the fast iterations). Each task
  * is bounded by time; an iteration is a bounded batch.
  */
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { Bench } from 'tinybench'
 
 /** How long each task runs. */
@@ -26,6 +28,17 @@ export interface MeasureOptions {
    * busy machine. Never for loops that wait on a server (their waiting would vanish).
    */
   readonly clock?: 'wall' | 'cpu'
+}
+
+/** A full collection (V8's `gc`, reached without `--expose-gc` on the command line). */
+const fullCollection = (() => {
+  setFlagsFromString('--expose-gc')
+  return runInNewContext('gc') as () => void
+})()
+
+/** Before a task's measured run (not its warm-up): a full collection, so no task inherits another's garbage. */
+function collectBeforeRun(mode?: 'run' | 'warmup'): void {
+  if (mode === 'run') fullCollection()
 }
 
 /** Process CPU time in ms (tinybench's `now`). */
@@ -59,7 +72,9 @@ export async function measureRates(
       throws: true,
       ...(options.clock === 'cpu' ? { now: cpuNow } : {}),
     })
-    for (const task of tasks) bench.add(task.name, task.run as () => void)
+    const start = round % tasks.length
+    for (const task of [...tasks.slice(start), ...tasks.slice(0, start)])
+      bench.add(task.name, task.run as () => void, { beforeAll: collectBeforeRun })
     await bench.run()
     for (const task of tasks) {
       const result = bench.getTask(task.name)?.result
