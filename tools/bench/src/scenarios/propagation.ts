@@ -45,7 +45,7 @@ function warmupFromEnvironment(): number {
   return writes
 }
 /** Setups of one transport take turns in this many rounds, so a busy spell of the machine spreads over all. */
-const ROUNDS = 4
+const ROUNDS = 6
 
 /** What {@link probe} measured. */
 export interface Outcome {
@@ -408,7 +408,7 @@ function bentoRows(bento: Outcome): Array<Record<string, Cell>> {
 export const propagation: Scenario = {
   name: 'propagation',
   async run(context: BenchContext): Promise<ScenarioResult> {
-    const samples = context.quick ? 300 : 2_000
+    const samples = context.quick ? 300 : 6_000
     const warmup = context.quick ? 300 : warmupFromEnvironment()
     const pace = { samples, warmup, log: context.log }
     const redisUrl = await context.servers.redis()
