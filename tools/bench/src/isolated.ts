@@ -9,13 +9,17 @@
  *
  * The parent starts the servers and hands them to the child in `REDIS_URL`, `MEMCACHED_URL`
  * and `NATS_URL` (borrowed servers, left running by the child); the child writes its result
- * to the file named in {@link RESULT_FILE}, and the parent writes the report.
+ * to the file named in {@link RESULT_FILE}, and the parent writes the report. Before each
+ * child the parent empties Redis and Memcached, so a scenario starts on empty stores as it
+ * does alone, not on what the ones before it wrote (the `set` scenario leaves 50,000 keys).
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { Client as MemjsClient } from 'memjs'
 import type { ScenarioResult } from './results.js'
 import type { Servers } from './servers.js'
 
@@ -36,11 +40,25 @@ export function writeResults(file: string, results: readonly ScenarioResult[]): 
   writeFileSync(file, JSON.stringify(results))
 }
 
-/** Runs scenario `name` in a new Node.js process on the run's servers and returns what it measured. */
+/** Empties the run's Redis and Memcached (what the scenario before left). */
+async function emptyStores(servers: Servers): Promise<void> {
+  const redis = new Redis(await servers.redis())
+  const memcached = MemjsClient.create(await servers.memcached(), { logger: { log: () => undefined } })
+  try {
+    await redis.flushall()
+    await memcached.flush()
+  } finally {
+    redis.disconnect()
+    memcached.close()
+  }
+}
+
+/** Runs scenario `name` in a new Node.js process on the run's servers, on empty stores, and returns what it measured. */
 export async function runIsolated(name: string, quick: boolean, servers: Servers): Promise<ScenarioResult[]> {
   const directory = mkdtempSync(join(tmpdir(), 'cacheplane-bench-'))
   const file = join(directory, 'result.json')
   try {
+    await emptyStores(servers)
     const env = {
       ...process.env,
       REDIS_URL: await servers.redis(),
