@@ -20,6 +20,8 @@ const CONCURRENCY = [1, 64] as const
 /** The raw baseline's client measured again, as a control of the run's noise. */
 const AGAIN = 'raw ioredis (auto-pipelining) GET+JSON.parse, a second client (A/A control)'
 const PIPELINED = 'raw ioredis (auto-pipelining) GET+JSON.parse'
+const README_SETUP =
+  "CacheManager memory(miss)+redis, a corked client of the application's (the README's setup)"
 
 /** One client measured: ours (a CacheManager) or a raw client of `store`. */
 interface Subject {
@@ -113,7 +115,7 @@ function subjectsOf(clients: Clients): Subject[] {
       get: (k) => clients.overRedis.get(k),
     },
     {
-      name: "CacheManager memory(miss)+redis, a corked client of the application's (the README's setup)",
+      name: README_SETUP,
       ours: true,
       store: 'redis',
       get: (k) => clients.overReadmeClient.get(k),
@@ -195,9 +197,7 @@ function report(subjects: readonly Subject[], rates: Map<string, number>): Scena
   }
   const redisRatio = rate('CacheManager memory(miss)+redis', 64) / rawBest('redis', 64)
   const memcachedRatio = rate('CacheManager memory(miss)+memcached', 64) / rawBest('memcached', 64)
-  const readmeRatio =
-    rate("CacheManager memory(miss)+redis, a corked client of the application's (the README's setup)", 64) /
-    rawBest('redis', 64)
+  const readmeRatio = rate(README_SETUP, 64) / rawBest('redis', 64)
   const noise = `; the README's setup ${readmeRatio.toFixed(2)}x; the A/A control ${(rate(AGAIN, 64) / rate(PIPELINED, 64)).toFixed(2)}x`
   return {
     name: 'distributed-hit',
