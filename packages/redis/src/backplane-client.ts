@@ -1,5 +1,6 @@
 import { type RedisOptions, Redis as RedisClient } from 'ioredis'
 import { majorVersion, masterForSlot, nodeOptions, slotOwner } from './cluster-topology.js'
+import { subscriberTimeout } from './command-deadline.js'
 import { keySlot } from './key-slot.js'
 import { sendRequest } from './one-buffer-command.js'
 import { publishesInOrderWith } from './ordered-writes.js'
@@ -49,7 +50,7 @@ export class BackplaneClient {
     const sharded = await this.#useSharded(client)
     if (!isCluster(client)) {
       const open = async (): Promise<Subscriber> => ({
-        connection: client.duplicate(SUBSCRIBER_OPTIONS),
+        connection: client.duplicate({ ...SUBSCRIBER_OPTIONS, ...subscriberTimeout(client) }),
         sharded,
       })
       return { node: '', open }
@@ -58,7 +59,11 @@ export class BackplaneClient {
     // sharded pub/sub only on the slot's owner (one connection per owner).
     const owner = await slotOwner(client, keySlot(channel))
     const open = async (): Promise<Subscriber> => ({
-      connection: new RedisClient({ ...nodeOptions(client, owner), ...SUBSCRIBER_OPTIONS }),
+      connection: new RedisClient({
+        ...nodeOptions(client, owner),
+        ...SUBSCRIBER_OPTIONS,
+        ...subscriberTimeout(client),
+      }),
       sharded,
     })
     return { node: sharded ? `${owner.host}:${owner.port}` : '', open }

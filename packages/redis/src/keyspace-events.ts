@@ -1,6 +1,7 @@
 import type { EvictReason } from '@cacheplane/core'
 import { InvalidOptionsError } from '@cacheplane/core'
 import type { Redis } from 'ioredis'
+import { subscriberTimeout } from './command-deadline.js'
 import { isCluster, masters, type RedisClient } from './redis-connection.js'
 
 /** Keyevent channels we listen to, and the evict reason each maps to. */
@@ -78,7 +79,11 @@ export async function watchKeyspace(options: KeyspaceWatchOptions): Promise<Keys
   const subscribers: Redis[] = []
   try {
     for (const node of nodes) {
-      const subscriber = node.duplicate({ lazyConnect: true, enableAutoPipelining: false })
+      const subscriber = node.duplicate({
+        lazyConnect: true,
+        enableAutoPipelining: false,
+        ...subscriberTimeout(node),
+      })
       subscribers.push(subscriber)
       subscriber.on('error', () => {
         // Reconnects are automatic; a failed connection must not become an unhandled 'error' event.

@@ -1,5 +1,6 @@
 import { InvalidOptionsError } from '@cacheplane/core'
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import { deadlineCommands } from './command-deadline.js'
 import { corkWrites } from './corked-writes.js'
 
 /** A standalone (or Sentinel) connection or a Cluster: every command this package sends works on both. */
@@ -20,7 +21,11 @@ export interface RedisConnectionOptions {
   cluster?: ClusterNode[]
   /** ioredis Cluster options, used with `cluster`. */
   clusterOptions?: ClusterOptions
-  /** Per-command timeout (ms) on connections cacheplane opens; default 2000. Configure your own client's `commandTimeout` yourself. */
+  /**
+   * Per-command timeout (ms) on connections cacheplane opens; default 2000. Kept by one timer
+   * per connection, not one per command; ioredis' `commandTimeout` given in `redis` or
+   * `clusterOptions.redisOptions` is used instead. Configure your own client's `commandTimeout` yourself.
+   */
   commandTimeoutMs?: number
   /** Connect timeout (ms) on connections cacheplane opens; default 2000. Configure your own client's `connectTimeout` yourself. */
   connectTimeoutMs?: number
@@ -54,10 +59,12 @@ export interface ResolvedConnection {
  */
 export type Pipelining = 'corked' | 'off'
 
-/** Options that make a connection we own fail fast when Redis is down (core's circuit breaker does the rest). */
+/**
+ * Options that make a connection we own fail fast when Redis is down (core's circuit breaker
+ * does the rest); the command timeout is kept apart ({@link deadlineCommands}).
+ */
 function failFast(options: RedisConnectionOptions): RedisOptions {
   return {
-    commandTimeout: options.commandTimeoutMs ?? 2000,
     connectTimeout: options.connectTimeoutMs ?? 2000,
     maxRetriesPerRequest: 1,
     enableAutoPipelining: false,
@@ -90,9 +97,16 @@ export function resolveConnection(
   return { client, owned: true }
 }
 
-/** A connection we open, with the fail-fast options. */
+/** The command timeout of a connection we open, ms. */
+function commandTimeoutOf(options: RedisConnectionOptions): number {
+  return options.commandTimeoutMs ?? 2000
+}
+
+/** A connection we open, with the fail-fast options and a command timeout. */
 function opened(options: RedisConnectionOptions): RedisClient {
   const client = open(options)
+  const ioredisTimeout = options.redis?.commandTimeout ?? options.clusterOptions?.redisOptions?.commandTimeout
+  if (ioredisTimeout === undefined) deadlineCommands(client, commandTimeoutOf(options))
   // Failures reach core through the commands that fail; without a listener ioredis would
   // also print every reconnect attempt as an "unhandled error event".
   client.on('error', () => {})
@@ -109,8 +123,7 @@ const sharedByKey = new Map<string, RedisClient>()
 const holders = new Map<RedisClient, { readonly key: string; count: number }>()
 
 function acquireShared(options: RedisConnectionOptions): RedisClient {
-  const { commandTimeout, connectTimeout } = failFast(options)
-  const key = JSON.stringify([options.url, commandTimeout, connectTimeout])
+  const key = JSON.stringify([options.url, commandTimeoutOf(options), failFast(options).connectTimeout])
   let client = sharedByKey.get(key)
   if (client === undefined) {
     client = opened(options)
