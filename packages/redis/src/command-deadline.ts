@@ -57,14 +57,17 @@ interface Queues {
 
 /**
  * Fails the commands of `client` that wait longer than `timeoutMs` for their reply; for a
- * Cluster, of every node connection it opens. The client must not have ioredis'
- * `commandTimeout` set (it would time the same commands twice).
+ * Cluster, of every node connection it opens, and of its own queue of commands waiting for
+ * a node (where they would wait for ever while no startup node answers). The client must
+ * not have ioredis' `commandTimeout` set (it would time the same commands twice).
  */
 export function deadlineCommands(client: Redis | Cluster, timeoutMs: number): void {
   if ('nodes' in client && typeof (client as Cluster).nodes === 'function') {
     const cluster = client as Cluster & WithTimeout
     if (cluster[TIMEOUT] !== undefined) return
     cluster[TIMEOUT] = timeoutMs
+    const queues = cluster as unknown as Pick<Queues, 'offlineQueue'>
+    if (isQueue(queues.offlineQueue)) watch(cluster, timeoutMs, () => [queues.offlineQueue])
     cluster.on('+node', (node: Redis) => watchNode(node, timeoutMs))
     for (const node of cluster.nodes('all')) watchNode(node, timeoutMs)
     return
@@ -91,15 +94,22 @@ function watchNode(node: Redis & WithTimeout, timeoutMs: number): void {
     node.options.commandTimeout = timeoutMs
     return
   }
+  watch(node, timeoutMs, () => [queues.offlineQueue, queues.commandQueue, queues.prevCommandQueue])
+}
+
+/** Every quarter of `timeoutMs`, until `connection` ends, expires the commands waiting in `queues()` (read afresh: ioredis replaces them). */
+function watch(
+  connection: Redis | Cluster,
+  timeoutMs: number,
+  queues: () => readonly (CommandQueue | null | undefined)[],
+): void {
   let tick = 0
   const timer = setInterval(() => {
     tick++
-    expire(queues.offlineQueue, tick)
-    expire(queues.commandQueue, tick)
-    expire(queues.prevCommandQueue, tick)
+    for (const queue of queues()) expire(queue, tick)
   }, timeoutMs / TICKS)
   timer.unref()
-  node.once('end', () => clearInterval(timer))
+  connection.once('end', () => clearInterval(timer))
 }
 
 function isQueue(queue: unknown): queue is CommandQueue {

@@ -4,7 +4,7 @@
  * one timer per connection and none per command.
  */
 import { randomKey, waitFor } from '@cacheplane/core/testing'
-import { startTcpProxy } from '@cacheplane/test-servers'
+import { freePort, startTcpProxy } from '@cacheplane/test-servers'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { subscriberTimeout } from '../src/command-deadline.js'
@@ -130,5 +130,16 @@ describe('the command timeout of a standalone connection we open', () => {
     const { ms, error } = await failure(client.get(key))
     expect(error.message).toBe('Command timed out')
     expect(ms).toBeLessThan(1_500)
+  })
+})
+
+describe('the command timeout of a Cluster we open', () => {
+  it('fails a command that waits for the Cluster to know its nodes (no startup node answers)', async () => {
+    const port = await freePort()
+    const client = open({ cluster: [{ host: '127.0.0.1', port }], commandTimeoutMs: TIMEOUT_MS })
+    const { ms, error } = await failure(client.get(randomKey('deadline')))
+    expect(error.message).toBe('Command timed out')
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 1)
+    expect(ms).toBeLessThan(5_000)
   })
 })
