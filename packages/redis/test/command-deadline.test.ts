@@ -19,9 +19,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
 })
 
-function open(options: Parameters<typeof resolveConnection>[1]): RedisClient {
-  const own = options.url === undefined ? options : { shareConnection: false, ...options }
-  const { client } = resolveConnection('test', own)
+type Options = Parameters<typeof resolveConnection>[1]
+
+/** A connection of the test's own (not shared with another test's, from the same `url`). */
+function ownConnection(options: Options): RedisClient {
+  return resolveConnection(
+    'test',
+    options.url === undefined ? options : { shareConnection: false, ...options },
+  ).client
+}
+
+function open(options: Options): RedisClient {
+  const client = ownConnection(options)
   cleanups.push(() => closeClient(client))
   return client
 }
@@ -74,6 +83,20 @@ describe.each(topologies)('the command timeout of a connection we open ($name)',
     expect(subscriberTimeout(given)).toEqual({})
   })
 
+  it('stops its timers when the connection is closed', async () => {
+    const armed = vi.spyOn(globalThis, 'setInterval')
+    const cleared = vi.spyOn(globalThis, 'clearInterval')
+    const client = ownConnection(topology.options())
+    await client.ping()
+    const timers = armed.mock.results.map((result) => result.value)
+    // One per connection: the client, and for a Cluster its own queue and each node.
+    expect(timers.length).toBeGreaterThanOrEqual(topology.name === 'cluster' ? 4 : 1)
+    const clearedAll = () => timers.every((timer) => cleared.mock.calls.some(([c]) => c === timer))
+    expect(clearedAll()).toBe(false)
+    await closeClient(client)
+    await waitFor(clearedAll, { message: 'the connection clears every timer it armed' })
+  })
+
   it('arms no timer per command', async () => {
     const client = open({ ...topology.options(), commandTimeoutMs: TIMEOUT_MS })
     await client.ping()
@@ -100,21 +123,6 @@ describe('the command timeout of a standalone connection we open', () => {
     expect(error.message).toBe('Command timed out')
     expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 1)
     expect(ms).toBeLessThan(5_000)
-  })
-
-  it('stops its timer when the connection is closed', async () => {
-    const armed = vi.spyOn(globalThis, 'setInterval')
-    const cleared = vi.spyOn(globalThis, 'clearInterval')
-    const { client } = resolveConnection('test', { ...standalone.options(), shareConnection: false })
-    expect(armed).toHaveBeenCalledTimes(1)
-    const timer = armed.mock.results[0]?.value
-    const clearedOurs = () => cleared.mock.calls.some(([cleared]) => cleared === timer)
-    await client.ping()
-    expect(clearedOurs()).toBe(false)
-    await closeClient(client)
-    await waitFor(clearedOurs, {
-      message: 'the connection clears the timer it armed',
-    })
   })
 
   it("leaves ioredis' own commandTimeout to ioredis when the options give one", async () => {
