@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { redisBackplane, redisHandle } from '../src/index.js'
 import { type Instance, startInstance } from './manager-fixture.js'
-import { closeAll, standalone, topologies } from './topologies.js'
+import { closeAll, cluster, mastersOf, standalone, topologies } from './topologies.js'
 
 const cleanups: Array<() => Promise<unknown>> = []
 afterEach(async () => {
@@ -134,6 +134,47 @@ describe('a SET that times out and lands later', () => {
     await reader.next('set', (e) => e.key === 'k' && e.origin === 'remote', settled)
     expect(await reader.cache.get('k')).toBe('new')
     expect(writer.stats().unsettledWrites).toBe(0)
+  })
+})
+
+describe('a clear that times out on a Redis Cluster and lands later', () => {
+  it('is announced again once every master applied it: the other instance does not keep what it read meanwhile', async () => {
+    const name = randomKey('late-clear')
+    // The backplane runs on the standalone server: a paused master would hold its PUBLISHes too.
+    const backplaneConnection = standalone.options()
+    const writer = await instance({ ...cluster.options(), commandTimeoutMs: 300 }, name, {
+      backplaneConnection,
+    })
+    const reader = await instance(cluster.options(), name, { backplaneConnection })
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`)
+    for (const key of keys) await writer.cache.set(key, 'old')
+    for (const key of keys) expect(await reader.cache.get(key)).toBe('old')
+    // Every master stops applying writes (reads go on, and a connection's later commands wait
+    // behind its paused write), each for longer than the last: the clear's UNLINKs wait, and
+    // land when each master's pause ends. Only a probe of every master tells when all have.
+    const direct = cluster.connect()
+    const admins = (await mastersOf(direct)).map(
+      (master) => new Redis({ host: master.options.host, port: master.options.port }),
+    )
+    cleanups.push(() => closeAll([direct, ...admins]))
+    const mark = reader.events.length
+    await Promise.all(
+      admins.map((admin, i) => admin.call('CLIENT', 'PAUSE', String(1_200 + 700 * i), 'WRITE')),
+    )
+    const failure = await writer.cache.clear().then(
+      () => undefined,
+      (error: Error) => error,
+    )
+    expect(String((failure?.cause as Error | undefined)?.message)).toMatch(/timed out/i)
+    expect(writer.cache.stats().unsettledWrites).toBe(1)
+    // The failed clear is announced; the reader reads the store again, which still has every key.
+    await reader.next('clear', (e) => e.origin === 'remote', mark)
+    const settled = reader.events.length
+    for (const key of keys) expect(await reader.cache.get(key)).toBe('old')
+    // Once every master answered the writer's probe, sent after the UNLINKs, the clear is announced again.
+    await reader.next('clear', (e) => e.origin === 'remote', settled)
+    for (const key of keys) expect(await reader.cache.get(key)).toBeUndefined()
+    expect(writer.cache.stats().unsettledWrites).toBe(0)
   })
 })
 

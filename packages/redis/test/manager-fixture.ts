@@ -39,6 +39,14 @@ export interface Instance {
   ): Promise<CacheEvents[E]>
 }
 
+/** What {@link startInstance} takes besides manager options. */
+export interface InstanceExtras {
+  keyspaceNotifications?: boolean
+  configureServer?: boolean
+  /** Where the backplane connects, when not where the handle does. */
+  backplaneConnection?: RedisConnectionOptions
+}
+
 /**
  * Starts an instance: memory on top of Redis, with a Redis backplane, each opening its own
  * connections from `connection` (so instances are as separate as processes would be).
@@ -46,9 +54,9 @@ export interface Instance {
 export async function startInstance(
   connection: RedisConnectionOptions,
   name: string,
-  extra: Partial<CacheManagerOptions> & { keyspaceNotifications?: boolean; configureServer?: boolean } = {},
+  extra: Partial<CacheManagerOptions> & InstanceExtras = {},
 ): Promise<Instance> {
-  const { keyspaceNotifications, configureServer, ...managerOptions } = extra
+  const { keyspaceNotifications, configureServer, backplaneConnection, ...managerOptions } = extra
   const cache = new CacheManager<unknown>({
     name,
     handles: [
@@ -59,7 +67,7 @@ export async function startInstance(
         ...(configureServer === undefined ? {} : { configureServer }),
       }),
     ],
-    backplane: redisBackplane(connection),
+    backplane: redisBackplane(backplaneConnection ?? connection),
     ...managerOptions,
   })
   const events: Recorded[] = []
