@@ -159,7 +159,7 @@ describe('a clear that times out on a Redis Cluster and lands later', () => {
     cleanups.push(() => closeAll([direct, ...admins]))
     const mark = reader.events.length
     await Promise.all(
-      admins.map((admin, i) => admin.call('CLIENT', 'PAUSE', String(1_200 + 700 * i), 'WRITE')),
+      admins.map((admin, i) => admin.call('CLIENT', 'PAUSE', String(1_800 + 600 * i), 'WRITE')),
     )
     const failure = await writer.cache.clear().then(
       () => undefined,
@@ -170,7 +170,7 @@ describe('a clear that times out on a Redis Cluster and lands later', () => {
     // The failed clear is announced; the reader reads the store again, which still has every key.
     await reader.next('clear', (e) => e.origin === 'remote', mark)
     const settled = reader.events.length
-    for (const key of keys) expect(await reader.cache.get(key)).toBe('old')
+    expect(await Promise.all(keys.map((key) => reader.cache.get(key)))).toEqual(keys.map(() => 'old'))
     // Once every master answered the writer's probe, sent after the UNLINKs, the clear is announced again.
     await reader.next('clear', (e) => e.origin === 'remote', settled)
     for (const key of keys) expect(await reader.cache.get(key)).toBeUndefined()
