@@ -1,4 +1,22 @@
-import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { Cluster, type Redis, type RedisOptions } from 'ioredis'
+
+/** True for an ioredis Cluster (duck-typed too, in case two copies of ioredis are installed). */
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return client instanceof Cluster || (client as { isCluster?: boolean }).isCluster === true
+}
+
+/**
+ * Calls `visit` on every connection of `client` that commands are written to: the client
+ * itself when standalone; for a Cluster, each node connection it has and each it opens later.
+ */
+export function eachNodeConnection(client: Redis | Cluster, visit: (node: Redis) => void): void {
+  if (!isCluster(client)) {
+    visit(client)
+    return
+  }
+  client.on('+node', visit)
+  for (const node of client.nodes('all')) visit(node)
+}
 
 /** Host and port of the master that owns `slot` right now, asked from the cluster (CLUSTER SLOTS). */
 export async function slotOwner(cluster: Cluster, slot: number): Promise<{ host: string; port: number }> {

@@ -17,6 +17,7 @@
  * version) falls back to ioredis' `commandTimeout`.
  */
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import { eachNodeConnection, isCluster } from './cluster-topology.js'
 
 /** Ticks per timeout: a command that waits fails within a quarter of the timeout past it. */
 const TICKS = 4
@@ -62,17 +63,14 @@ interface Queues {
  * not have ioredis' `commandTimeout` set (it would time the same commands twice).
  */
 export function deadlineCommands(client: Redis | Cluster, timeoutMs: number): void {
-  if ('nodes' in client && typeof (client as Cluster).nodes === 'function') {
+  if (isCluster(client)) {
     const cluster = client as Cluster & WithTimeout
     if (cluster[TIMEOUT] !== undefined) return
     cluster[TIMEOUT] = timeoutMs
     const queues = cluster as unknown as Pick<Queues, 'offlineQueue'>
     if (isQueue(queues.offlineQueue)) watch(cluster, timeoutMs, () => [queues.offlineQueue])
-    cluster.on('+node', (node: Redis) => watchNode(node, timeoutMs))
-    for (const node of cluster.nodes('all')) watchNode(node, timeoutMs)
-    return
   }
-  watchNode(client as Redis, timeoutMs)
+  eachNodeConnection(client, (node) => watchNode(node, timeoutMs))
 }
 
 /**

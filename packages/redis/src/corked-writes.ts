@@ -17,6 +17,7 @@
  * connected goes to ioredis' offline queue as before.
  */
 import type { Cluster, Redis } from 'ioredis'
+import { eachNodeConnection } from './cluster-topology.js'
 
 /** Marks a client already wrapped, so that a reconnect or a second call wraps nothing twice. */
 const CORKED = Symbol('cacheplane.corkedWrites')
@@ -29,13 +30,7 @@ type Corkable = Redis & { [CORKED]?: true; stream?: NodeJS.WritableStream & { co
  * `enableAutoPipelining` off) for the same batching. Calling it twice changes nothing.
  */
 export function corkWrites(client: Redis | Cluster): void {
-  if ('nodes' in client && typeof (client as Cluster).nodes === 'function') {
-    const cluster = client as Cluster
-    cluster.on('+node', (node: Redis) => corkNode(node))
-    for (const node of cluster.nodes('all')) corkNode(node)
-    return
-  }
-  corkNode(client as Redis)
+  eachNodeConnection(client, corkNode)
 }
 
 function corkNode(node: Corkable): void {

@@ -1,7 +1,10 @@
 import { InvalidOptionsError } from '@cacheplane/core'
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
+import { isCluster } from './cluster-topology.js'
 import { deadlineCommands } from './command-deadline.js'
 import { corkWrites } from './corked-writes.js'
+
+export { isCluster }
 
 /** A standalone (or Sentinel) connection or a Cluster: every command this package sends works on both. */
 export type RedisClient = Redis | Cluster
@@ -69,11 +72,6 @@ function failFast(options: RedisConnectionOptions): RedisOptions {
     maxRetriesPerRequest: 1,
     enableAutoPipelining: false,
   }
-}
-
-/** True for an ioredis Cluster (duck-typed too, in case two copies of ioredis are installed). */
-export function isCluster(client: RedisClient): client is Cluster {
-  return client instanceof Cluster || (client as { isCluster?: boolean }).isCluster === true
 }
 
 /** Opens the connection the options describe, or borrows the given client. */
